@@ -1,0 +1,1 @@
+//! Event stores, the command pipeline, the clock and the personal-data vault.
