@@ -1,1 +1,45 @@
-//! The pure state machine.
+//! The pure state machine of a PTL status case (`shared/procedure.md`).
+//!
+//! A case is a stream of [`CaseEvent`]s. [`decide`] turns a [`Command`] into new events or a
+//! [`DomainError`]; [`evolve`] folds an event into the [`CaseState`]. The pair has exactly the shape
+//! of `esrs::Aggregate::{handle_command, apply_event}`, so the engine's aggregate is a thin adapter;
+//! this crate does not depend on esrs (nor on tokio, sqlx or any I/O) and never reads a clock:
+//! commands carry the actor, the clock reading and the business date, and the [`RuleBook`] of
+//! procedure definitions and the working-day calendar.
+//!
+//! Layout:
+//! - [`types`]: roles, actors and the closed value sets (their JSON spellings are a contract);
+//! - [`actions`]: action names and the role table;
+//! - [`procedure`]: procedure definitions (TOML files, embedded and overridable) and deadline rules;
+//! - [`calendar`]: working days from per-year calendar files, calendar and month arithmetic;
+//! - [`command`], [`event`], [`state`]: the commands, the events (persistent contract) and the fold;
+//! - [`decide`](mod@decide): every rule of the procedure, and the actions allowed now;
+//! - [`deadlines`]: deadlines as seen on a date, and how each due date was computed.
+
+pub mod actions;
+pub mod calendar;
+pub mod command;
+pub mod deadlines;
+pub mod decide;
+pub mod error;
+pub mod event;
+pub mod procedure;
+pub mod state;
+pub mod types;
+
+#[cfg(test)]
+mod tests;
+
+pub use actions::ActionName;
+pub use calendar::Calendar;
+pub use command::{Action, ApplicantInput, Command, ReferralInput, Register};
+pub use deadlines::{deadlines, explain, DeadlineState, DeadlineView};
+pub use decide::{allowed_actions, allowed_actions_for, decide, kyiv_date};
+pub use error::{DomainError, FieldError, FieldProblem};
+pub use event::{CaseEvent, EventBody};
+pub use procedure::{ProcedureDefinition, RuleBook};
+pub use state::{evolve, CaseState};
+pub use types::{Actor, RecordRef, Role, Stage, Status};
+
+/// The aggregate's name: the stream and table prefix (`case_events`). Persistent: never change it.
+pub const AGGREGATE_NAME: &str = "case";

@@ -1,1 +1,3 @@
 //! Event stores, the command pipeline, the clock and the personal-data vault.
+
+pub mod store;

@@ -1,0 +1,241 @@
+//! Commands: what a caller asks the case to do, with every fact the decision needs.
+//!
+//! The domain reads no clock and no file: the engine stamps `recorded_at`, passes the rule book
+//! (definitions and calendar), and replaces free text with references to the vault before the
+//! command reaches [`crate::decide`].
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::actions::ActionName;
+use crate::event::PlannedService;
+use crate::procedure::RuleBook;
+use crate::types::{
+    Actor, Citizenship, Conclusion, ConsentScope, DocumentKind, ExploitationForm, FiledBy, GivenBy,
+    Need, RecordRef, ReferralSource, ReplyOutcome, RulingOutcome, Sex, SkipGround,
+    VerificationTarget,
+};
+
+/// A request to the case.
+#[derive(Debug, Clone)]
+pub struct Command {
+    /// Who asks.
+    pub actor: Actor,
+    /// The engine's clock reading when it accepted the command.
+    pub recorded_at: DateTime<Utc>,
+    /// The business date of the fact (Europe/Kyiv).
+    pub occurred_on: NaiveDate,
+    /// The rules: procedure definitions and the working-day calendar.
+    pub rules: Arc<RuleBook>,
+    /// What to do.
+    pub action: Action,
+}
+
+/// The applicant as the registration form describes them (no identifying data besides the birth
+/// date, which only serves to derive the child flag and is not kept in the event).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicantInput {
+    /// Recorded sex.
+    pub sex: Sex,
+    /// Date of birth, from the person's data.
+    pub birth_date: NaiveDate,
+    /// Citizenship kind.
+    pub citizenship: Citizenship,
+    /// Speaks Ukrainian or Russian.
+    pub speaks_ukrainian_or_russian: bool,
+    /// An interpreter was used.
+    pub interpreter_used: bool,
+}
+
+/// A referral recorded with the registration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferralInput {
+    /// Kind of referring entity.
+    pub source: ReferralSource,
+    /// Referring organisation, in the vault.
+    pub organisation: Option<RecordRef>,
+    /// Referral date.
+    pub referred_on: NaiveDate,
+}
+
+/// Registration of an application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Register {
+    /// Register number assigned by the engine (`<office>-<year>-<seq>`).
+    pub register_no: String,
+    /// The receiving office.
+    pub office: String,
+    /// Who filed.
+    pub filed_by: FiledBy,
+    /// The applicant.
+    pub applicant: ApplicantInput,
+    /// The referral, if any.
+    pub referral: Option<ReferralInput>,
+    /// Forms of exploitation.
+    pub exploitation_forms: Vec<ExploitationForm>,
+    /// Country of exploitation (ISO alpha-2).
+    pub exploitation_country: String,
+    /// Documents received.
+    pub documents: Vec<(DocumentKind, Option<RecordRef>)>,
+    /// Why no identity document was presented, in the vault.
+    pub id_document_missing_reason: Option<RecordRef>,
+    /// The person was informed of the help available.
+    pub rights_explained: bool,
+    /// The encrypted personal record.
+    pub person: Option<RecordRef>,
+}
+
+/// Every action, with its fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Action {
+    Register(Box<Register>),
+    RecordConsent {
+        scope: ConsentScope,
+        given_by: GivenBy,
+    },
+    WithdrawConsent {
+        scope: ConsentScope,
+        given_by: GivenBy,
+    },
+    RecordInterview {
+        consent_signed_by: GivenBy,
+        non_disclosure_receipt_signed: bool,
+    },
+    SkipInterview {
+        ground: SkipGround,
+        reference: Option<RecordRef>,
+    },
+    RequestVerification {
+        to: VerificationTarget,
+    },
+    RecordVerificationReply {
+        request_id: String,
+        outcome: ReplyOutcome,
+    },
+    AttachDocument {
+        kind: DocumentKind,
+        note: Option<RecordRef>,
+    },
+    SubmitFile {
+        conclusion: Conclusion,
+    },
+    ReturnFile {
+        missing: Option<RecordRef>,
+        missing_count: u32,
+    },
+    RecordDecisionGranted {
+        certificate_no: String,
+        valid_until: Option<NaiveDate>,
+    },
+    RecordDecisionRefused {
+        grounds: Option<RecordRef>,
+        grounds_count: u32,
+    },
+    HandOverDecision,
+    RecordAppeal {
+        reference: Option<RecordRef>,
+    },
+    RecordCourtRuling {
+        outcome: RulingOutcome,
+        certificate_no: Option<String>,
+        valid_until: Option<NaiveDate>,
+    },
+    ExtendStatus {
+        valid_until: NaiveDate,
+        reason: Option<RecordRef>,
+    },
+    Withdraw {
+        reason: Option<RecordRef>,
+    },
+    Transfer {
+        to_office: String,
+    },
+    ReferToSocialServices {
+        centre: String,
+    },
+    RecordNeedsAssessment {
+        needs: Vec<Need>,
+    },
+    ApproveRehabilitationPlan {
+        written_consent: bool,
+        services: Vec<PlannedService>,
+    },
+    RecordService {
+        service: Need,
+        provider: String,
+        to: Option<NaiveDate>,
+    },
+    PlaceInShelter {
+        shelter: String,
+    },
+    ExtendShelter {
+        reason: Option<RecordRef>,
+    },
+    RequestPayment,
+    RecordPayment {
+        amount_kopiyky: u64,
+    },
+    Assign {
+        assignee: String,
+    },
+    AddNote {
+        note: RecordRef,
+    },
+    CorrectEntry {
+        supersedes: u64,
+        field: String,
+        correction: RecordRef,
+    },
+    ErasePersonalData,
+    /// The engine's record of a deadline that passed unmet.
+    RecordMissedDeadline {
+        name: String,
+    },
+    /// The engine's record of a status whose validity ended.
+    RecordStatusExpiry,
+}
+
+impl Action {
+    /// The action's client-facing name.
+    #[must_use]
+    pub fn name(&self) -> ActionName {
+        use ActionName as N;
+        match self {
+            Self::Register(_) => N::Register,
+            Self::RecordConsent { .. } => N::RecordConsent,
+            Self::WithdrawConsent { .. } => N::WithdrawConsent,
+            Self::RecordInterview { .. } => N::RecordInterview,
+            Self::SkipInterview { .. } => N::SkipInterview,
+            Self::RequestVerification { .. } => N::RequestVerification,
+            Self::RecordVerificationReply { .. } => N::RecordVerificationReply,
+            Self::AttachDocument { .. } => N::AttachDocument,
+            Self::SubmitFile { .. } => N::SubmitFile,
+            Self::ReturnFile { .. } => N::ReturnFile,
+            Self::RecordDecisionGranted { .. } | Self::RecordDecisionRefused { .. } => {
+                N::RecordDecision
+            }
+            Self::HandOverDecision => N::HandOverDecision,
+            Self::RecordAppeal { .. } => N::RecordAppeal,
+            Self::RecordCourtRuling { .. } => N::RecordCourtRuling,
+            Self::ExtendStatus { .. } => N::ExtendStatus,
+            Self::Withdraw { .. } => N::Withdraw,
+            Self::Transfer { .. } => N::Transfer,
+            Self::ReferToSocialServices { .. } => N::ReferToSocialServices,
+            Self::RecordNeedsAssessment { .. } => N::RecordNeedsAssessment,
+            Self::ApproveRehabilitationPlan { .. } => N::ApproveRehabilitationPlan,
+            Self::RecordService { .. } => N::RecordService,
+            Self::PlaceInShelter { .. } => N::PlaceInShelter,
+            Self::ExtendShelter { .. } => N::ExtendShelter,
+            Self::RequestPayment => N::RequestPayment,
+            Self::RecordPayment { .. } => N::RecordPayment,
+            Self::Assign { .. } => N::Assign,
+            Self::AddNote { .. } => N::AddNote,
+            Self::CorrectEntry { .. } => N::CorrectEntry,
+            Self::ErasePersonalData => N::ErasePersonalData,
+            Self::RecordMissedDeadline { .. } => N::RecordMissedDeadline,
+            Self::RecordStatusExpiry => N::RecordStatusExpiry,
+        }
+    }
+}

@@ -1,0 +1,619 @@
+//! The state of a case, folded from its events by [`evolve`].
+//!
+//! `evolve` never fails and never reads anything but the event: every derived fact (a due date,
+//! the deciding authority) is already in the event, so a replay years later gives the same state
+//! whatever the rule files say by then.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::event::{
+    ApplicantFacts, CaseEvent, DeadlineStarted, EventBody, PlannedService, ReferralFacts,
+};
+use crate::procedure::{DeadlineKind, ProcedureDefinition};
+use crate::types::{
+    Conclusion, ConsentScope, DocumentKind, ExploitationForm, FiledBy, GivenBy, Need, ReplyOutcome,
+    SkipGround, Stage, Status, VerificationTarget,
+};
+
+/// A consent scope as it stands now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConsentEntry {
+    /// In force now.
+    pub in_force: bool,
+    /// Who signed the last entry.
+    pub given_by: GivenBy,
+    /// Date of the last entry.
+    pub on: NaiveDate,
+}
+
+/// How the interview step ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum InterviewOutcome {
+    /// Held.
+    Done {
+        /// Date held.
+        on: NaiveDate,
+        /// Who signed the consent.
+        consent_signed_by: GivenBy,
+    },
+    /// Lawfully skipped.
+    Skipped {
+        /// Date recorded.
+        on: NaiveDate,
+        /// The ground.
+        ground: SkipGround,
+    },
+}
+
+/// A verification request and its reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerificationRequest {
+    /// Id within the case (`vr-1`, ...).
+    pub request_id: String,
+    /// Addressee.
+    pub to: VerificationTarget,
+    /// Date sent.
+    pub sent_on: NaiveDate,
+    /// Reply deadline.
+    pub due_on: NaiveDate,
+    /// The reply, if recorded.
+    pub reply: Option<ReplyOutcome>,
+    /// Date of the reply.
+    pub replied_on: Option<NaiveDate>,
+}
+
+/// The decision on the status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DecisionFacts {
+    /// Granted or refused (a court ruling may change it).
+    pub granted: bool,
+    /// Date of the decision.
+    pub on: NaiveDate,
+    /// The deciding authority (or `court`).
+    pub authority: String,
+    /// Certificate number on a grant.
+    pub certificate_no: Option<String>,
+    /// Hand-over date.
+    pub handed_over_on: Option<NaiveDate>,
+}
+
+/// Temporary accommodation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShelterStay {
+    /// Shelter (institution).
+    pub shelter: String,
+    /// Placement date.
+    pub since: NaiveDate,
+    /// End of the current period.
+    pub until: NaiveDate,
+    /// Number of extensions.
+    pub extensions: u32,
+}
+
+/// A service delivered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeliveredService {
+    /// The need met.
+    pub service: Need,
+    /// Provider.
+    pub provider: String,
+    /// From.
+    pub from: NaiveDate,
+    /// To.
+    pub to: Option<NaiveDate>,
+}
+
+/// The assistance track (beside the status track).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Assistance {
+    /// Centre of social services and referral date.
+    pub referred_to: Option<(String, NaiveDate)>,
+    /// Needs and assessment date.
+    pub needs_assessment: Option<(Vec<Need>, NaiveDate)>,
+    /// Plan and approval date.
+    pub plan: Option<(Vec<PlannedService>, NaiveDate)>,
+    /// Services delivered.
+    pub services: Vec<DeliveredService>,
+    /// Current or last shelter stay.
+    pub shelter: Option<ShelterStay>,
+    /// Payment application date.
+    pub payment_requested_on: Option<NaiveDate>,
+    /// Amount paid (kopiyky) and date.
+    pub payment: Option<(u64, NaiveDate)>,
+}
+
+/// One deadline instance as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeadlineRecord {
+    /// Name (`interview`, `verification_reply:vr-1`, ...).
+    pub name: String,
+    /// Rule kind.
+    pub kind: DeadlineKind,
+    /// Start date.
+    pub start: NaiveDate,
+    /// Due date.
+    pub due_on: NaiveDate,
+    /// Date the obligation was fulfilled.
+    pub fulfilled_on: Option<NaiveDate>,
+    /// Date it stopped running because the case closed.
+    pub cancelled_on: Option<NaiveDate>,
+    /// The engine recorded it as missed.
+    pub missed_recorded: bool,
+}
+
+/// A correction recorded against an earlier event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CorrectionEntry {
+    /// Sequence of the corrected event.
+    pub supersedes: u64,
+    /// Field corrected.
+    pub field: String,
+    /// Sequence of the correction itself.
+    pub sequence: u64,
+}
+
+/// Facts fixed at registration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Registration {
+    /// Register number.
+    pub register_no: String,
+    /// Receipt date.
+    pub received_on: NaiveDate,
+    /// Who filed.
+    pub filed_by: FiledBy,
+    /// Applicant facts.
+    pub applicant: ApplicantFacts,
+    /// Referral.
+    pub referral: Option<ReferralFacts>,
+    /// Forms of exploitation.
+    pub exploitation_forms: Vec<ExploitationForm>,
+    /// Country of exploitation.
+    pub exploitation_country: String,
+    /// The governing definition.
+    #[serde(skip)]
+    pub procedure: Arc<ProcedureDefinition>,
+    /// Recorded time of the registration.
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// The whole state of one case.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CaseState {
+    /// `None` until the application is registered.
+    pub registration: Option<Registration>,
+    /// Number of events applied.
+    pub version: u64,
+    /// Status-track stage.
+    pub stage: Option<Stage>,
+    /// Status.
+    pub status: Option<Status>,
+    /// Responsible office now (changes on transfer).
+    pub office: String,
+    /// Assigned official.
+    pub assignee: Option<String>,
+    /// Consents by scope.
+    pub consents: BTreeMap<ConsentScope, ConsentEntry>,
+    /// Interview step.
+    pub interview: Option<InterviewOutcome>,
+    /// Verification requests in order.
+    pub verification_requests: Vec<VerificationRequest>,
+    /// Documents in the personal file.
+    pub documents: Vec<DocumentKind>,
+    /// The absence of an identity document is explained.
+    pub id_document_missing_explained: bool,
+    /// The authority the file is with now (while submitted).
+    pub submitted_to: Option<String>,
+    /// Every authority the file was ever submitted to (scope of the deciding authority).
+    pub ever_submitted_to: Vec<String>,
+    /// Last submission date and conclusion.
+    pub submission: Option<(NaiveDate, Conclusion)>,
+    /// Times the file was returned.
+    pub returns: u32,
+    /// The decision in force.
+    pub decision: Option<DecisionFacts>,
+    /// Date of the first decision (for the median time to decision).
+    pub first_decided_on: Option<NaiveDate>,
+    /// Validity end of the status, if limited.
+    pub valid_until: Option<NaiveDate>,
+    /// Assistance track.
+    pub assistance: Assistance,
+    /// Deadlines by name (the current instance of each).
+    pub deadlines: BTreeMap<String, DeadlineRecord>,
+    /// Corrections recorded.
+    pub corrections: Vec<CorrectionEntry>,
+    /// Notes added.
+    pub notes: u32,
+    /// Personal data erased.
+    pub erased: bool,
+}
+
+impl CaseState {
+    /// Whether the application has been registered.
+    #[must_use]
+    pub fn is_registered(&self) -> bool {
+        self.registration.is_some()
+    }
+
+    /// The stage, `registered` before anything else (only meaningful once registered).
+    #[must_use]
+    pub fn stage(&self) -> Stage {
+        self.stage.unwrap_or(Stage::Registered)
+    }
+
+    /// The status (`pending` until decided).
+    #[must_use]
+    pub fn status(&self) -> Status {
+        self.status.unwrap_or(Status::Pending)
+    }
+
+    /// Whether the case is closed (withdrawn or expired): nothing but reading.
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.stage == Some(Stage::Closed)
+    }
+
+    /// Whether a consent scope is in force now.
+    #[must_use]
+    pub fn consent_in_force(&self, scope: ConsentScope) -> bool {
+        self.consents.get(&scope).is_some_and(|c| c.in_force)
+    }
+
+    /// Whether an identity document is in the file.
+    #[must_use]
+    pub fn has_identity_document(&self) -> bool {
+        self.documents.contains(&DocumentKind::IdentityDocument)
+    }
+
+    /// The child flag fixed at registration.
+    #[must_use]
+    pub fn is_child(&self) -> bool {
+        self.registration
+            .as_ref()
+            .is_some_and(|r| r.applicant.child)
+    }
+
+    /// The governing procedure definition.
+    #[must_use]
+    pub fn procedure(&self) -> Option<&Arc<ProcedureDefinition>> {
+        self.registration.as_ref().map(|r| &r.procedure)
+    }
+
+    /// Whether the person is in a shelter now.
+    #[must_use]
+    pub fn in_shelter(&self) -> bool {
+        self.assistance.shelter.is_some()
+    }
+
+    fn start(&mut self, d: DeadlineStarted) {
+        self.deadlines.insert(
+            d.name.clone(),
+            DeadlineRecord {
+                name: d.name,
+                kind: d.kind,
+                start: d.start,
+                due_on: d.due_on,
+                fulfilled_on: None,
+                cancelled_on: None,
+                missed_recorded: false,
+            },
+        );
+    }
+
+    fn fulfil(&mut self, name: &str, on: NaiveDate) {
+        if let Some(d) = self.deadlines.get_mut(name) {
+            if d.fulfilled_on.is_none() && d.cancelled_on.is_none() {
+                d.fulfilled_on = Some(on);
+            }
+        }
+    }
+
+    fn cancel_open(&mut self, on: NaiveDate) {
+        for d in self.deadlines.values_mut() {
+            if d.fulfilled_on.is_none() && d.cancelled_on.is_none() {
+                d.cancelled_on = Some(on);
+            }
+        }
+    }
+}
+
+/// Applies one event. Total: an event that does not fit the state (which `decide` never emits)
+/// is recorded in the version count and otherwise ignored, so a replay never panics.
+#[must_use]
+pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
+    state.version += 1;
+    let on = event.occurred_on;
+    let sequence = state.version;
+    match event.body {
+        EventBody::ApplicationRegistered {
+            register_no,
+            office,
+            filed_by,
+            applicant,
+            referral,
+            exploitation_forms,
+            exploitation_country,
+            documents,
+            id_document_missing_reason,
+            rights_explained: _,
+            person: _,
+            procedure,
+            deadlines,
+        } => {
+            state.office = office;
+            state.stage = Some(Stage::Registered);
+            state.status = Some(Status::Pending);
+            state.documents = documents.into_iter().map(|d| d.kind).collect();
+            state.id_document_missing_explained = id_document_missing_reason.is_some();
+            state.registration = Some(Registration {
+                register_no,
+                received_on: on,
+                filed_by,
+                applicant,
+                referral,
+                exploitation_forms,
+                exploitation_country,
+                procedure: Arc::new(*procedure),
+                recorded_at: event.recorded_at,
+            });
+            for d in deadlines {
+                state.start(d);
+            }
+        }
+        EventBody::ConsentGiven { scope, given_by } => {
+            state.consents.insert(
+                scope,
+                ConsentEntry {
+                    in_force: true,
+                    given_by,
+                    on,
+                },
+            );
+        }
+        EventBody::ConsentWithdrawn { scope, given_by } => {
+            state.consents.insert(
+                scope,
+                ConsentEntry {
+                    in_force: false,
+                    given_by,
+                    on,
+                },
+            );
+        }
+        EventBody::InterviewRecorded {
+            consent_signed_by, ..
+        } => {
+            state.interview = Some(InterviewOutcome::Done {
+                on,
+                consent_signed_by,
+            });
+            state.stage = Some(Stage::InterviewDone);
+            state.fulfil(DeadlineKind::Interview.as_str(), on);
+        }
+        EventBody::InterviewSkipped { ground, .. } => {
+            state.interview = Some(InterviewOutcome::Skipped { on, ground });
+            state.stage = Some(Stage::InterviewDone);
+            state.fulfil(DeadlineKind::Interview.as_str(), on);
+        }
+        EventBody::VerificationRequested {
+            request_id,
+            to,
+            deadline,
+        } => {
+            state.verification_requests.push(VerificationRequest {
+                request_id,
+                to,
+                sent_on: on,
+                due_on: deadline.due_on,
+                reply: None,
+                replied_on: None,
+            });
+            if matches!(state.stage, Some(Stage::InterviewDone)) {
+                state.stage = Some(Stage::Verification);
+            }
+            state.start(deadline);
+        }
+        EventBody::VerificationReplyRecorded {
+            request_id,
+            outcome,
+        } => {
+            let name = crate::deadlines::verification_deadline_name(&request_id);
+            if let Some(r) = state
+                .verification_requests
+                .iter_mut()
+                .find(|r| r.request_id == request_id)
+            {
+                r.reply = Some(outcome);
+                r.replied_on = Some(on);
+            }
+            state.fulfil(&name, on);
+        }
+        EventBody::DocumentAttached { document } => state.documents.push(document.kind),
+        EventBody::FileSubmitted {
+            conclusion,
+            authority,
+            deadline,
+            ..
+        } => {
+            state.stage = Some(Stage::Submitted);
+            state.status = Some(Status::Pending);
+            if !state.ever_submitted_to.contains(&authority) {
+                state.ever_submitted_to.push(authority.clone());
+            }
+            state.submitted_to = Some(authority);
+            state.submission = Some((on, conclusion));
+            state.fulfil(DeadlineKind::FileSubmission.as_str(), on);
+            state.start(deadline);
+        }
+        EventBody::FileReturned { deadline, .. } => {
+            state.stage = Some(Stage::Returned);
+            state.submitted_to = None;
+            state.returns += 1;
+            state.fulfil(DeadlineKind::Decision.as_str(), on);
+            state.start(deadline);
+        }
+        EventBody::StatusGranted {
+            authority,
+            certificate_no,
+            valid_until,
+            deadlines,
+        } => {
+            state.stage = Some(Stage::Decided);
+            state.status = Some(Status::Granted);
+            state.submitted_to = None;
+            state.valid_until = valid_until;
+            state.decision = Some(DecisionFacts {
+                granted: true,
+                on,
+                authority,
+                certificate_no: Some(certificate_no),
+                handed_over_on: None,
+            });
+            state.first_decided_on.get_or_insert(on);
+            state.fulfil(DeadlineKind::Decision.as_str(), on);
+            state.fulfil(DeadlineKind::Overall.as_str(), on);
+            for d in deadlines {
+                state.start(d);
+            }
+        }
+        EventBody::StatusRefused { authority, .. } => {
+            state.stage = Some(Stage::Decided);
+            state.status = Some(Status::Refused);
+            state.submitted_to = None;
+            state.decision = Some(DecisionFacts {
+                granted: false,
+                on,
+                authority,
+                certificate_no: None,
+                handed_over_on: None,
+            });
+            state.first_decided_on.get_or_insert(on);
+            state.fulfil(DeadlineKind::Decision.as_str(), on);
+            state.fulfil(DeadlineKind::Overall.as_str(), on);
+        }
+        EventBody::DecisionHandedOver {} => {
+            if let Some(d) = state.decision.as_mut() {
+                d.handed_over_on = Some(on);
+            }
+        }
+        EventBody::AppealFiled { .. } => state.stage = Some(Stage::Appeal),
+        EventBody::CourtRulingRecorded {
+            outcome,
+            certificate_no,
+            valid_until,
+            deadlines,
+        } => {
+            use crate::types::RulingOutcome as R;
+            match outcome {
+                R::Upheld => state.stage = Some(Stage::Decided),
+                R::AnnulledStatusEstablished => {
+                    state.stage = Some(Stage::Decided);
+                    state.status = Some(Status::Granted);
+                    state.valid_until = valid_until;
+                    state.decision = Some(DecisionFacts {
+                        granted: true,
+                        on,
+                        authority: "court".into(),
+                        certificate_no,
+                        handed_over_on: None,
+                    });
+                }
+                R::AnnulledNewDecision => {
+                    state.stage = Some(Stage::Submitted);
+                    state.status = Some(Status::Pending);
+                    state.decision = None;
+                    state.submitted_to = state.ever_submitted_to.last().cloned();
+                }
+            }
+            for d in deadlines {
+                state.start(d);
+            }
+        }
+        EventBody::StatusExtended { valid_until, .. } => state.valid_until = Some(valid_until),
+        EventBody::StatusExpired { .. } => {
+            state.status = Some(Status::Expired);
+            state.stage = Some(Stage::Closed);
+            state.cancel_open(on);
+        }
+        EventBody::ApplicationWithdrawn { .. } => {
+            state.status = Some(Status::Withdrawn);
+            state.stage = Some(Stage::Closed);
+            state.submitted_to = None;
+            state.cancel_open(on);
+        }
+        EventBody::ReferredToSocialServices { centre, deadline } => {
+            state.assistance.referred_to = Some((centre, on));
+            state.start(deadline);
+        }
+        EventBody::NeedsAssessed { needs } => {
+            state.assistance.needs_assessment = Some((needs, on));
+            state.fulfil(DeadlineKind::NeedsAssessment.as_str(), on);
+        }
+        EventBody::RehabilitationPlanApproved { services, .. } => {
+            state.assistance.plan = Some((services, on));
+            state.fulfil(DeadlineKind::RehabilitationPlan.as_str(), on);
+        }
+        EventBody::ServiceRecorded {
+            service,
+            provider,
+            from,
+            to,
+        } => {
+            state.assistance.services.push(DeliveredService {
+                service,
+                provider,
+                from,
+                to,
+            });
+        }
+        EventBody::PlacedInShelter { shelter, deadline } => {
+            state.assistance.shelter = Some(ShelterStay {
+                shelter,
+                since: on,
+                until: deadline.due_on,
+                extensions: 0,
+            });
+            state.start(deadline);
+        }
+        EventBody::ShelterExtended { deadline, .. } => {
+            if let Some(s) = state.assistance.shelter.as_mut() {
+                s.until = deadline.due_on;
+                s.extensions += 1;
+            }
+            state.start(deadline);
+        }
+        EventBody::PaymentRequested { deadline } => {
+            state.assistance.payment_requested_on = Some(on);
+            state.start(deadline);
+        }
+        EventBody::PaymentRecorded { amount_kopiyky } => {
+            state.assistance.payment = Some((amount_kopiyky, on));
+            state.fulfil(DeadlineKind::Payment.as_str(), on);
+        }
+        EventBody::Assigned { assignee } => state.assignee = Some(assignee),
+        EventBody::Transferred { to_office, .. } => state.office = to_office,
+        EventBody::NoteAdded { .. } => state.notes += 1,
+        EventBody::EntryCorrected {
+            supersedes, field, ..
+        } => {
+            state.corrections.push(CorrectionEntry {
+                supersedes,
+                field,
+                sequence,
+            });
+        }
+        EventBody::PersonalDataErased {} => state.erased = true,
+        EventBody::DeadlineMissed { name, due_on, .. } => {
+            if let Some(d) = state.deadlines.get_mut(&name) {
+                if d.due_on == due_on {
+                    d.missed_recorded = true;
+                }
+            }
+        }
+    }
+    state
+}

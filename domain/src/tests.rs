@@ -1,0 +1,1318 @@
+//! Given / when / then tests of the state machine, and property tests over random command
+//! sequences. The harness is ours (in the spirit of disintegrate's `testing.rs`): `given` a history,
+//! `when` a command, `then` events or a refusal, asserted by variant.
+
+use std::sync::{Arc, OnceLock};
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+
+use crate::actions::ActionName;
+use crate::command::{Action, ApplicantInput, Command, ReferralInput, Register};
+use crate::event::{CaseEvent, EventBody, PlannedService};
+use crate::procedure::RuleBook;
+use crate::state::{evolve, CaseState};
+use crate::types::*;
+use crate::{allowed_actions, decide, DomainError, FieldProblem};
+
+pub(crate) fn rules() -> Arc<RuleBook> {
+    static RULES: OnceLock<Arc<RuleBook>> = OnceLock::new();
+    RULES
+        .get_or_init(|| Arc::new(RuleBook::builtin().expect("built-in rules")))
+        .clone()
+}
+
+pub(crate) fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
+}
+
+/// Noon in Kyiv on `date` (10:00 UTC in summer, 10:00 or 09:00 UTC: noon either way is the same day).
+pub(crate) fn noon(date: &str) -> DateTime<Utc> {
+    Utc.from_utc_datetime(&d(date).and_hms_opt(10, 0, 0).expect("time"))
+}
+
+pub(crate) fn caseworker() -> Actor {
+    Actor::user("cw-1", Role::Caseworker, "UA7102")
+}
+fn supervisor() -> Actor {
+    Actor::user("sv-1", Role::Supervisor, "UA7102")
+}
+fn social() -> Actor {
+    Actor::user("sw-1", Role::SocialWorker, "UA7102")
+}
+fn officer(office: &str) -> Actor {
+    Actor::user("do-1", Role::DecisionOfficer, office)
+}
+
+pub(crate) fn registration(on: &str) -> Register {
+    Register {
+        register_no: "UA7102-2026-000001".into(),
+        office: "UA7102".into(),
+        filed_by: FiledBy::SelfFiled,
+        applicant: ApplicantInput {
+            sex: Sex::Female,
+            birth_date: d("1990-04-02"),
+            citizenship: Citizenship::Ukrainian,
+            speaks_ukrainian_or_russian: true,
+            interpreter_used: false,
+        },
+        referral: Some(ReferralInput {
+            source: ReferralSource::Hotline,
+            organisation: None,
+            referred_on: d(on),
+        }),
+        exploitation_forms: vec![ExploitationForm::Labour],
+        exploitation_country: "PL".into(),
+        documents: vec![
+            (DocumentKind::Application, None),
+            (DocumentKind::IdentityDocument, None),
+        ],
+        id_document_missing_reason: None,
+        rights_explained: true,
+        person: Some(RecordRef("p-1".into())),
+    }
+}
+
+/// A case under test: its history and the clock.
+pub(crate) struct Case {
+    pub state: CaseState,
+    pub events: Vec<CaseEvent>,
+    pub today: String,
+}
+
+impl Case {
+    pub fn new(today: &str) -> Self {
+        Self {
+            state: CaseState::default(),
+            events: Vec::new(),
+            today: today.into(),
+        }
+    }
+
+    pub fn cmd(&self, actor: Actor, on: &str, action: Action) -> Command {
+        Command {
+            actor,
+            recorded_at: noon(&self.today),
+            occurred_on: d(on),
+            rules: rules(),
+            action,
+        }
+    }
+
+    /// when: decide without applying.
+    pub fn when(
+        &self,
+        actor: Actor,
+        on: &str,
+        action: Action,
+    ) -> Result<Vec<CaseEvent>, DomainError> {
+        decide(&self.state, self.cmd(actor, on, action))
+    }
+
+    /// given: decide and apply, failing the test if refused.
+    pub fn given(mut self, actor: Actor, on: &str, action: Action) -> Self {
+        let events = self
+            .when(actor, on, action.clone())
+            .unwrap_or_else(|e| panic!("given {action:?}: {e}"));
+        for e in events {
+            self.events.push(e.clone());
+            self.state = evolve(self.state, e);
+        }
+        self
+    }
+
+    pub fn at(mut self, today: &str) -> Self {
+        self.today = today.into();
+        self
+    }
+}
+
+fn consent(scope: ConsentScope) -> Action {
+    Action::RecordConsent {
+        scope,
+        given_by: GivenBy::Person,
+    }
+}
+
+fn registered() -> Case {
+    Case::new("2026-03-02").given(
+        caseworker(),
+        "2026-03-02",
+        Action::Register(Box::new(registration("2026-03-01"))),
+    )
+}
+
+fn interviewed() -> Case {
+    registered()
+        .given(
+            caseworker(),
+            "2026-03-02",
+            consent(ConsentScope::StatusProcedure),
+        )
+        .given(
+            caseworker(),
+            "2026-03-02",
+            Action::RecordInterview {
+                consent_signed_by: GivenBy::Person,
+                non_disclosure_receipt_signed: true,
+            },
+        )
+}
+
+fn submitted() -> Case {
+    interviewed().at("2026-03-05").given(
+        caseworker(),
+        "2026-03-05",
+        Action::SubmitFile {
+            conclusion: Conclusion::RecommendGrant,
+        },
+    )
+}
+
+fn granted() -> Case {
+    submitted().at("2026-03-10").given(
+        officer("UA-NSS"),
+        "2026-03-10",
+        Action::RecordDecisionGranted {
+            certificate_no: "C-1".into(),
+            valid_until: None,
+        },
+    )
+}
+
+fn refused() -> Case {
+    submitted().at("2026-03-10").given(
+        officer("UA-NSS"),
+        "2026-03-10",
+        Action::RecordDecisionRefused {
+            grounds: Some(RecordRef("g".into())),
+            grounds_count: 1,
+        },
+    )
+}
+
+fn not_allowed(r: Result<Vec<CaseEvent>, DomainError>) -> Option<(ActionName, Stage)> {
+    match r {
+        Err(DomainError::ActionNotAllowed { action, stage, .. }) => Some((action, stage)),
+        _ => None,
+    }
+}
+
+fn problems(r: Result<Vec<CaseEvent>, DomainError>) -> Vec<FieldProblem> {
+    match r {
+        Err(e) => e.problems(),
+        Ok(_) => Vec::new(),
+    }
+}
+
+// --- registration -------------------------------------------------------------------------
+
+#[test]
+fn a_registration_records_the_definition_in_force_and_starts_three_deadlines() {
+    let c = registered();
+    assert_eq!(c.state.stage, Some(Stage::Registered));
+    assert_eq!(c.state.status, Some(Status::Pending));
+    let reg = c.state.registration.as_ref().expect("registered");
+    assert_eq!(reg.procedure.id, "ua-417-2021");
+    let names: Vec<&str> = c.state.deadlines.keys().map(String::as_str).collect();
+    assert_eq!(names, ["file_submission", "interview", "overall"]);
+    assert_eq!(c.state.deadlines["interview"].due_on, d("2026-03-05"));
+    assert_eq!(c.state.deadlines["file_submission"].due_on, d("2026-03-12"));
+    assert_eq!(c.state.deadlines["overall"].due_on, d("2026-04-02"));
+}
+
+#[test]
+fn a_registration_in_2015_is_governed_by_the_2012_definition_for_life() {
+    let c = Case::new("2015-02-02").given(
+        caseworker(),
+        "2015-02-02",
+        Action::Register(Box::new(registration("2015-02-01"))),
+    );
+    assert_eq!(
+        c.state.procedure().map(|p| p.id.as_str()),
+        Some("ua-417-2012")
+    );
+}
+
+#[test]
+fn the_event_keeps_the_birth_year_and_child_flag_but_never_the_birth_date() {
+    let c = registered();
+    let json = serde_json::to_string(&c.events[0]).expect("json");
+    assert!(json.contains("\"birth_year\":1990"));
+    assert!(!json.contains("1990-04-02"));
+}
+
+#[test]
+fn a_child_never_files_alone() {
+    let mut reg = registration("2026-03-01");
+    reg.applicant.birth_date = d("2012-01-01");
+    let r = Case::new("2026-03-02").when(
+        caseworker(),
+        "2026-03-02",
+        Action::Register(Box::new(reg.clone())),
+    );
+    assert_eq!(problems(r), [FieldProblem::ChildFilingAlone]);
+    reg.filed_by = FiledBy::LegalRepresentative;
+    let c =
+        Case::new("2026-03-02").given(caseworker(), "2026-03-02", Action::Register(Box::new(reg)));
+    assert!(c.state.is_child());
+}
+
+#[test]
+fn the_child_flag_is_derived_on_the_receipt_date() {
+    // 18th birthday the day after the receipt: still a child when the application was received.
+    let mut reg = registration("2026-03-01");
+    reg.applicant.birth_date = d("2008-03-03");
+    reg.filed_by = FiledBy::LegalRepresentative;
+    let c =
+        Case::new("2026-03-10").given(caseworker(), "2026-03-02", Action::Register(Box::new(reg)));
+    assert!(c.state.is_child());
+}
+
+#[test]
+fn a_foreigner_speaking_neither_language_needs_an_interpreter() {
+    let mut reg = registration("2026-03-01");
+    reg.applicant.citizenship = Citizenship::Foreign;
+    reg.applicant.speaks_ukrainian_or_russian = false;
+    let r = Case::new("2026-03-02").when(
+        caseworker(),
+        "2026-03-02",
+        Action::Register(Box::new(reg.clone())),
+    );
+    assert_eq!(problems(r), [FieldProblem::InterpreterRequired]);
+    reg.applicant.interpreter_used = true;
+    assert!(Case::new("2026-03-02")
+        .when(caseworker(), "2026-03-02", Action::Register(Box::new(reg)))
+        .is_ok());
+}
+
+#[test]
+fn a_receipt_date_in_the_future_is_refused() {
+    let r = Case::new("2026-03-02").when(
+        caseworker(),
+        "2026-03-03",
+        Action::Register(Box::new(registration("2026-03-01"))),
+    );
+    assert_eq!(problems(r), [FieldProblem::InFuture]);
+}
+
+#[test]
+fn only_the_referral_date_may_precede_registration() {
+    let r = registered().when(
+        caseworker(),
+        "2026-03-01",
+        consent(ConsentScope::StatusProcedure),
+    );
+    assert_eq!(problems(r), [FieldProblem::BeforeRegistration]);
+    let mut reg = registration("2026-03-05");
+    reg.referral = Some(ReferralInput {
+        source: ReferralSource::Police,
+        organisation: None,
+        referred_on: d("2026-03-05"),
+    });
+    let r =
+        Case::new("2026-03-06").when(caseworker(), "2026-03-02", Action::Register(Box::new(reg)));
+    assert_eq!(problems(r), [FieldProblem::Invalid]);
+}
+
+#[test]
+fn no_court_decision_or_criminal_case_is_demanded() {
+    // The registration form has no such field, and the main path reaches a grant without one.
+    assert_eq!(granted().state.status, Some(Status::Granted));
+}
+
+#[test]
+fn registering_twice_is_not_allowed() {
+    let r = registered().when(
+        caseworker(),
+        "2026-03-02",
+        Action::Register(Box::new(registration("2026-03-01"))),
+    );
+    assert_eq!(
+        not_allowed(r),
+        Some((ActionName::Register, Stage::Registered))
+    );
+}
+
+// --- roles ---------------------------------------------------------------------------------
+
+#[test]
+fn an_auditor_may_not_act() {
+    let r = registered().when(
+        Actor::user("a", Role::Auditor, "UA"),
+        "2026-03-02",
+        consent(ConsentScope::StatusProcedure),
+    );
+    assert_eq!(
+        r,
+        Err(DomainError::RoleNotAllowed {
+            action: ActionName::RecordConsent,
+            role: Role::Auditor
+        })
+    );
+}
+
+#[test]
+fn a_caseworker_may_not_assign_or_decide() {
+    let r = registered().when(
+        caseworker(),
+        "2026-03-02",
+        Action::Assign {
+            assignee: "x".into(),
+        },
+    );
+    assert!(matches!(r, Err(DomainError::RoleNotAllowed { .. })));
+    let r = submitted().when(
+        caseworker(),
+        "2026-03-05",
+        Action::RecordDecisionGranted {
+            certificate_no: "C".into(),
+            valid_until: None,
+        },
+    );
+    assert!(matches!(r, Err(DomainError::RoleNotAllowed { .. })));
+}
+
+// --- consent ---------------------------------------------------------------------------------
+
+#[test]
+fn the_interview_needs_consent_to_the_status_procedure() {
+    let r = registered().when(
+        caseworker(),
+        "2026-03-02",
+        Action::RecordInterview {
+            consent_signed_by: GivenBy::Person,
+            non_disclosure_receipt_signed: true,
+        },
+    );
+    assert_eq!(
+        r,
+        Err(DomainError::ConsentRequired {
+            action: ActionName::RecordInterview,
+            scope: ConsentScope::StatusProcedure
+        })
+    );
+}
+
+#[test]
+fn a_police_request_needs_consent_to_share_with_the_police_and_stops_after_its_withdrawal() {
+    let c = interviewed();
+    let req = Action::RequestVerification {
+        to: VerificationTarget::NationalPolice,
+    };
+    assert!(matches!(
+        c.when(caseworker(), "2026-03-02", req.clone()),
+        Err(DomainError::ConsentRequired {
+            scope: ConsentScope::ShareWithPolice,
+            ..
+        })
+    ));
+    let c = c.given(
+        caseworker(),
+        "2026-03-02",
+        consent(ConsentScope::ShareWithPolice),
+    );
+    assert!(c.when(caseworker(), "2026-03-02", req.clone()).is_ok());
+    let c = c.given(
+        caseworker(),
+        "2026-03-02",
+        Action::WithdrawConsent {
+            scope: ConsentScope::ShareWithPolice,
+            given_by: GivenBy::Person,
+        },
+    );
+    assert!(matches!(
+        c.when(caseworker(), "2026-03-02", req),
+        Err(DomainError::ConsentRequired { .. })
+    ));
+}
+
+#[test]
+fn a_referral_to_social_services_needs_its_consent() {
+    let r = registered().when(
+        caseworker(),
+        "2026-03-02",
+        Action::ReferToSocialServices {
+            centre: "Cherkasy CSS".into(),
+        },
+    );
+    assert!(matches!(
+        r,
+        Err(DomainError::ConsentRequired {
+            scope: ConsentScope::ShareWithSocialServices,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn withdrawing_consent_to_the_procedure_itself_is_the_withdraw_action() {
+    let c = registered().given(
+        caseworker(),
+        "2026-03-02",
+        consent(ConsentScope::StatusProcedure),
+    );
+    let r = c.when(
+        caseworker(),
+        "2026-03-02",
+        Action::WithdrawConsent {
+            scope: ConsentScope::StatusProcedure,
+            given_by: GivenBy::Person,
+        },
+    );
+    assert_eq!(problems(r), [FieldProblem::Invalid]);
+}
+
+#[test]
+fn for_a_child_the_legal_representative_consents() {
+    let mut reg = registration("2026-03-01");
+    reg.applicant.birth_date = d("2014-01-01");
+    reg.filed_by = FiledBy::LegalRepresentative;
+    let c =
+        Case::new("2026-03-02").given(caseworker(), "2026-03-02", Action::Register(Box::new(reg)));
+    let r = c.when(
+        caseworker(),
+        "2026-03-02",
+        consent(ConsentScope::StatusProcedure),
+    );
+    assert_eq!(problems(r), [FieldProblem::LegalRepresentativeRequired]);
+}
+
+// --- interview ---------------------------------------------------------------------------------
+
+#[test]
+fn the_interview_needs_the_non_disclosure_receipt() {
+    let c = registered().given(
+        caseworker(),
+        "2026-03-02",
+        consent(ConsentScope::StatusProcedure),
+    );
+    let r = c.when(
+        caseworker(),
+        "2026-03-02",
+        Action::RecordInterview {
+            consent_signed_by: GivenBy::Person,
+            non_disclosure_receipt_signed: false,
+        },
+    );
+    assert_eq!(problems(r), [FieldProblem::MustBeTrue]);
+}
+
+#[test]
+fn an_interview_skipped_as_already_recognised_needs_the_reference() {
+    let r = registered().when(
+        caseworker(),
+        "2026-03-02",
+        Action::SkipInterview {
+            ground: SkipGround::AlreadyRecognised,
+            reference: None,
+        },
+    );
+    assert_eq!(problems(r), [FieldProblem::Required]);
+    let c = registered().given(
+        caseworker(),
+        "2026-03-02",
+        Action::SkipInterview {
+            ground: SkipGround::ImpossibleMentalState,
+            reference: None,
+        },
+    );
+    assert_eq!(c.state.stage, Some(Stage::InterviewDone));
+}
+
+#[test]
+fn the_interview_met_on_its_due_date_is_met_and_late_is_missed() {
+    use crate::deadlines::{deadline_state, DeadlineState};
+    let c = registered()
+        .at("2026-03-05")
+        .given(
+            caseworker(),
+            "2026-03-05",
+            consent(ConsentScope::StatusProcedure),
+        )
+        .given(
+            caseworker(),
+            "2026-03-05",
+            Action::RecordInterview {
+                consent_signed_by: GivenBy::Person,
+                non_disclosure_receipt_signed: true,
+            },
+        );
+    assert_eq!(
+        deadline_state(&c.state.deadlines["interview"], d("2026-04-01")),
+        DeadlineState::Met
+    );
+    let c = registered()
+        .at("2026-03-06")
+        .given(
+            caseworker(),
+            "2026-03-06",
+            consent(ConsentScope::StatusProcedure),
+        )
+        .given(
+            caseworker(),
+            "2026-03-06",
+            Action::RecordInterview {
+                consent_signed_by: GivenBy::Person,
+                non_disclosure_receipt_signed: true,
+            },
+        );
+    assert_eq!(
+        deadline_state(&c.state.deadlines["interview"], d("2026-04-01")),
+        DeadlineState::Missed
+    );
+}
+
+// --- verification and submission -------------------------------------------------------------
+
+#[test]
+fn a_file_cannot_be_submitted_before_the_interview() {
+    let c = registered().given(
+        caseworker(),
+        "2026-03-02",
+        consent(ConsentScope::StatusProcedure),
+    );
+    let r = c.when(
+        caseworker(),
+        "2026-03-02",
+        Action::SubmitFile {
+            conclusion: Conclusion::RecommendGrant,
+        },
+    );
+    assert_eq!(
+        not_allowed(r),
+        Some((ActionName::SubmitFile, Stage::Registered))
+    );
+}
+
+#[test]
+fn a_file_waits_for_an_unanswered_request_until_its_reply_deadline_then_notes_it() {
+    let c = interviewed()
+        .given(
+            caseworker(),
+            "2026-03-02",
+            consent(ConsentScope::ShareWithPolice),
+        )
+        .given(
+            caseworker(),
+            "2026-03-02",
+            Action::RequestVerification {
+                to: VerificationTarget::NationalPolice,
+            },
+        );
+    assert_eq!(c.state.stage, Some(Stage::Verification));
+    assert_eq!(c.state.verification_requests[0].due_on, d("2026-03-12"));
+    let c = c.at("2026-03-12");
+    let r = c.when(
+        caseworker(),
+        "2026-03-12",
+        Action::SubmitFile {
+            conclusion: Conclusion::RecommendGrant,
+        },
+    );
+    assert!(not_allowed(r).is_some());
+    let c = c.at("2026-03-13").given(
+        caseworker(),
+        "2026-03-13",
+        Action::SubmitFile {
+            conclusion: Conclusion::RecommendGrant,
+        },
+    );
+    match &c.events.last().map(|e| &e.body) {
+        Some(EventBody::FileSubmitted {
+            overdue_requests, ..
+        }) => assert_eq!(overdue_requests, &["vr-1".to_string()]),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_file_needs_an_identity_document_or_the_reason_it_is_missing() {
+    let mut reg = registration("2026-03-01");
+    reg.documents = vec![(DocumentKind::Application, None)];
+    let c = Case::new("2026-03-02")
+        .given(
+            caseworker(),
+            "2026-03-02",
+            Action::Register(Box::new(reg.clone())),
+        )
+        .given(
+            caseworker(),
+            "2026-03-02",
+            consent(ConsentScope::StatusProcedure),
+        )
+        .given(
+            caseworker(),
+            "2026-03-02",
+            Action::SkipInterview {
+                ground: SkipGround::ImpossibleMentalState,
+                reference: None,
+            },
+        );
+    assert!(not_allowed(c.when(
+        caseworker(),
+        "2026-03-02",
+        Action::SubmitFile {
+            conclusion: Conclusion::RecommendGrant
+        }
+    ))
+    .is_some());
+    let c = c.given(
+        caseworker(),
+        "2026-03-02",
+        Action::AttachDocument {
+            kind: DocumentKind::IdentityDocument,
+            note: None,
+        },
+    );
+    assert!(c
+        .when(
+            caseworker(),
+            "2026-03-02",
+            Action::SubmitFile {
+                conclusion: Conclusion::RecommendGrant
+            }
+        )
+        .is_ok());
+    reg.id_document_missing_reason = Some(RecordRef("why".into()));
+    let c = Case::new("2026-03-02")
+        .given(caseworker(), "2026-03-02", Action::Register(Box::new(reg)))
+        .given(
+            caseworker(),
+            "2026-03-02",
+            consent(ConsentScope::StatusProcedure),
+        )
+        .given(
+            caseworker(),
+            "2026-03-02",
+            Action::SkipInterview {
+                ground: SkipGround::ImpossibleMentalState,
+                reference: None,
+            },
+        );
+    assert!(c
+        .when(
+            caseworker(),
+            "2026-03-02",
+            Action::SubmitFile {
+                conclusion: Conclusion::RecommendGrant
+            }
+        )
+        .is_ok());
+}
+
+#[test]
+fn the_file_goes_to_the_authority_in_force_on_the_submission_day() {
+    // Registered under the 2012 definition on 2021-05-25, submitted after the 2021 switch.
+    let c = Case::new("2021-05-25")
+        .given(
+            caseworker(),
+            "2021-05-25",
+            Action::Register(Box::new(registration("2021-05-25"))),
+        )
+        .given(
+            caseworker(),
+            "2021-05-25",
+            consent(ConsentScope::StatusProcedure),
+        )
+        .at("2021-05-26")
+        .given(
+            caseworker(),
+            "2021-05-26",
+            Action::RecordInterview {
+                consent_signed_by: GivenBy::Person,
+                non_disclosure_receipt_signed: true,
+            },
+        )
+        .at("2021-06-02")
+        .given(
+            caseworker(),
+            "2021-06-02",
+            Action::SubmitFile {
+                conclusion: Conclusion::RecommendGrant,
+            },
+        );
+    assert_eq!(
+        c.state.procedure().map(|p| p.id.as_str()),
+        Some("ua-417-2012")
+    );
+    assert_eq!(c.state.submitted_to.as_deref(), Some("UA-NSS"));
+    let r = c.when(
+        officer("UA-MSP"),
+        "2021-06-02",
+        Action::RecordDecisionGranted {
+            certificate_no: "C".into(),
+            valid_until: None,
+        },
+    );
+    assert!(not_allowed(r).is_some(), "the ministry no longer decides");
+}
+
+#[test]
+fn only_the_authority_holding_the_file_decides() {
+    let r = submitted().when(
+        officer("UA-MSP"),
+        "2026-03-05",
+        Action::RecordDecisionGranted {
+            certificate_no: "C".into(),
+            valid_until: None,
+        },
+    );
+    assert!(not_allowed(r).is_some());
+}
+
+#[test]
+fn a_returned_file_restarts_the_submission_deadline() {
+    let c = submitted().at("2026-03-08").given(
+        officer("UA-NSS"),
+        "2026-03-08",
+        Action::ReturnFile {
+            missing: Some(RecordRef("m".into())),
+            missing_count: 2,
+        },
+    );
+    assert_eq!(c.state.stage, Some(Stage::Returned));
+    assert_eq!(c.state.deadlines["file_submission"].due_on, d("2026-03-18"));
+    assert!(c.state.deadlines["file_submission"].fulfilled_on.is_none());
+    let c = c.given(
+        caseworker(),
+        "2026-03-08",
+        Action::SubmitFile {
+            conclusion: Conclusion::RecommendGrant,
+        },
+    );
+    assert_eq!(c.state.stage, Some(Stage::Submitted));
+}
+
+// --- decision, appeal, expiry -------------------------------------------------------------------
+
+#[test]
+fn a_grant_meets_the_decision_and_overall_deadlines_and_starts_the_plan_deadline() {
+    let c = granted();
+    assert_eq!(
+        c.state.deadlines["decision"].fulfilled_on,
+        Some(d("2026-03-10"))
+    );
+    assert_eq!(
+        c.state.deadlines["overall"].fulfilled_on,
+        Some(d("2026-03-10"))
+    );
+    // 10 working days after Tuesday 2026-03-10: weekends skipped, martial law: no holidays off.
+    assert_eq!(
+        c.state.deadlines["rehabilitation_plan"].due_on,
+        d("2026-03-24")
+    );
+}
+
+#[test]
+fn a_refusal_states_its_grounds() {
+    let r = submitted().when(
+        officer("UA-NSS"),
+        "2026-03-05",
+        Action::RecordDecisionRefused {
+            grounds: None,
+            grounds_count: 0,
+        },
+    );
+    assert_eq!(problems(r), [FieldProblem::Required]);
+}
+
+#[test]
+fn an_unlimited_status_cannot_be_given_a_validity() {
+    let r = submitted().when(
+        officer("UA-NSS"),
+        "2026-03-05",
+        Action::RecordDecisionGranted {
+            certificate_no: "C".into(),
+            valid_until: Some(d("2027-01-01")),
+        },
+    );
+    assert_eq!(problems(r), [FieldProblem::Invalid]);
+}
+
+#[test]
+fn a_refusal_can_be_appealed_and_a_ruling_can_order_a_new_decision() {
+    let c = refused().given(
+        caseworker(),
+        "2026-03-10",
+        Action::RecordAppeal { reference: None },
+    );
+    assert_eq!(
+        (c.state.stage, c.state.status),
+        (Some(Stage::Appeal), Some(Status::Refused))
+    );
+    let c = c.given(
+        caseworker(),
+        "2026-03-10",
+        Action::RecordCourtRuling {
+            outcome: RulingOutcome::AnnulledNewDecision,
+            certificate_no: None,
+            valid_until: None,
+        },
+    );
+    assert_eq!(
+        (c.state.stage, c.state.status),
+        (Some(Stage::Submitted), Some(Status::Pending))
+    );
+    assert!(c
+        .when(
+            officer("UA-NSS"),
+            "2026-03-10",
+            Action::RecordDecisionGranted {
+                certificate_no: "C".into(),
+                valid_until: None
+            }
+        )
+        .is_ok());
+}
+
+#[test]
+fn a_ruling_can_establish_the_status() {
+    let c = refused()
+        .given(
+            caseworker(),
+            "2026-03-10",
+            Action::RecordAppeal { reference: None },
+        )
+        .given(
+            caseworker(),
+            "2026-03-10",
+            Action::RecordCourtRuling {
+                outcome: RulingOutcome::AnnulledStatusEstablished,
+                certificate_no: Some("C-9".into()),
+                valid_until: None,
+            },
+        );
+    assert_eq!(
+        (c.state.stage, c.state.status),
+        (Some(Stage::Decided), Some(Status::Granted))
+    );
+}
+
+#[test]
+fn a_grant_cannot_be_appealed() {
+    assert!(not_allowed(granted().when(
+        caseworker(),
+        "2026-03-10",
+        Action::RecordAppeal { reference: None }
+    ))
+    .is_some());
+}
+
+#[test]
+fn a_status_with_validity_can_be_extended_and_expires() {
+    let text = RuleBook::builtin().expect("rules").definitions()[1].clone();
+    let mut def = (*text).clone();
+    def.status_validity = Some(crate::procedure::Period {
+        length: 24,
+        unit: crate::procedure::Unit::Months,
+    });
+    def.status_extension_max = Some(crate::procedure::Period {
+        length: 12,
+        unit: crate::procedure::Unit::Months,
+    });
+    let toml_text = toml::to_string(&def).expect("toml");
+    let book = RuleBook::from_files(
+        vec![("limited.toml".into(), toml_text)],
+        crate::Calendar::builtin().expect("cal"),
+    )
+    .expect("book");
+    let book = Arc::new(book);
+    let mut c = submitted().at("2026-03-10");
+    // Swap the governing definition for the limited one (as if registered under it).
+    if let Some(r) = c.state.registration.as_mut() {
+        r.procedure = book.definitions()[0].clone();
+    }
+    let mut cmd = c.cmd(
+        officer("UA-NSS"),
+        "2026-03-10",
+        Action::RecordDecisionGranted {
+            certificate_no: "C".into(),
+            valid_until: None,
+        },
+    );
+    cmd.rules = book.clone();
+    for e in decide(&c.state, cmd).expect("grant") {
+        c.state = evolve(c.state, e);
+    }
+    assert_eq!(c.state.valid_until, Some(d("2028-03-10")));
+    let r = c.when(
+        supervisor(),
+        "2026-03-10",
+        Action::ExtendStatus {
+            valid_until: d("2029-06-01"),
+            reason: Some(RecordRef("r".into())),
+        },
+    );
+    assert_eq!(problems(r), [FieldProblem::Invalid]);
+    let c = c.given(
+        supervisor(),
+        "2026-03-10",
+        Action::ExtendStatus {
+            valid_until: d("2029-03-10"),
+            reason: Some(RecordRef("r".into())),
+        },
+    );
+    assert_eq!(c.state.valid_until, Some(d("2029-03-10")));
+    assert!(
+        not_allowed(c.when(Actor::system(), "2026-03-10", Action::RecordStatusExpiry)).is_some()
+    );
+    let c = c
+        .at("2029-03-11")
+        .given(Actor::system(), "2029-03-11", Action::RecordStatusExpiry);
+    assert_eq!(
+        (c.state.stage, c.state.status),
+        (Some(Stage::Closed), Some(Status::Expired))
+    );
+}
+
+// --- withdrawal and closure ---------------------------------------------------------------------
+
+#[test]
+fn after_withdrawal_nothing_but_reading() {
+    let c = interviewed().given(
+        caseworker(),
+        "2026-03-02",
+        Action::Withdraw { reason: None },
+    );
+    assert_eq!(
+        (c.state.stage, c.state.status),
+        (Some(Stage::Closed), Some(Status::Withdrawn))
+    );
+    assert!(c
+        .state
+        .deadlines
+        .values()
+        .all(|d| d.fulfilled_on.is_some() || d.cancelled_on.is_some()));
+    for role in [
+        Role::Caseworker,
+        Role::Supervisor,
+        Role::SocialWorker,
+        Role::DecisionOfficer,
+    ] {
+        let allowed = allowed_actions(&c.state, role);
+        assert!(
+            allowed.iter().all(|a| *a == ActionName::ErasePersonalData),
+            "{role}: {allowed:?}"
+        );
+    }
+    assert!(not_allowed(c.when(
+        caseworker(),
+        "2026-03-02",
+        Action::AddNote {
+            note: RecordRef("n".into())
+        }
+    ))
+    .is_some());
+}
+
+#[test]
+fn withdrawal_is_possible_only_before_the_decision() {
+    assert!(not_allowed(granted().when(
+        caseworker(),
+        "2026-03-10",
+        Action::Withdraw { reason: None }
+    ))
+    .is_some());
+}
+
+// --- assistance track ---------------------------------------------------------------------------
+
+fn referred() -> Case {
+    registered()
+        .given(
+            caseworker(),
+            "2026-03-02",
+            consent(ConsentScope::ShareWithSocialServices),
+        )
+        .given(
+            caseworker(),
+            "2026-03-02",
+            Action::ReferToSocialServices {
+                centre: "Zvenyhorodka CSS".into(),
+            },
+        )
+}
+
+#[test]
+fn help_does_not_wait_for_the_decision() {
+    let c = referred().given(
+        social(),
+        "2026-03-02",
+        Action::RecordNeedsAssessment {
+            needs: vec![Need::Shelter, Need::Medical],
+        },
+    );
+    // 5 working days from Monday 2026-03-02.
+    assert_eq!(
+        c.state.deadlines["needs_assessment"].due_on,
+        d("2026-03-09")
+    );
+    let c = c.given(
+        social(),
+        "2026-03-02",
+        Action::PlaceInShelter {
+            shelter: "Cherkasy shelter".into(),
+        },
+    );
+    assert_eq!(c.state.deadlines["shelter"].due_on, d("2026-06-02"));
+    let c = c.given(
+        social(),
+        "2026-03-02",
+        Action::RecordService {
+            service: Need::Medical,
+            provider: "Hospital 3".into(),
+            to: None,
+        },
+    );
+    assert_eq!(c.state.assistance.services.len(), 1);
+}
+
+#[test]
+fn a_rehabilitation_plan_needs_a_granted_status_and_written_consent() {
+    let plan = |consent: bool| Action::ApproveRehabilitationPlan {
+        written_consent: consent,
+        services: vec![PlannedService {
+            service: Need::Psychological,
+            provider: "CSS".into(),
+            from: None,
+            to: None,
+        }],
+    };
+    let c = referred().given(
+        social(),
+        "2026-03-02",
+        Action::RecordNeedsAssessment {
+            needs: vec![Need::Psychological],
+        },
+    );
+    assert!(not_allowed(c.when(social(), "2026-03-02", plan(true))).is_some());
+    let c = c
+        .given(
+            caseworker(),
+            "2026-03-02",
+            consent(ConsentScope::StatusProcedure),
+        )
+        .given(
+            caseworker(),
+            "2026-03-02",
+            Action::RecordInterview {
+                consent_signed_by: GivenBy::Person,
+                non_disclosure_receipt_signed: true,
+            },
+        )
+        .given(
+            caseworker(),
+            "2026-03-02",
+            Action::SubmitFile {
+                conclusion: Conclusion::RecommendGrant,
+            },
+        )
+        .given(
+            officer("UA-NSS"),
+            "2026-03-02",
+            Action::RecordDecisionGranted {
+                certificate_no: "C".into(),
+                valid_until: None,
+            },
+        );
+    assert_eq!(
+        problems(c.when(social(), "2026-03-02", plan(false))),
+        [FieldProblem::MustBeTrue]
+    );
+    let c = c.given(social(), "2026-03-02", plan(true));
+    assert!(c.state.assistance.plan.is_some());
+}
+
+#[test]
+fn shelter_beyond_three_months_needs_an_extension_with_a_reason() {
+    let c = registered().given(
+        social(),
+        "2026-03-02",
+        Action::PlaceInShelter {
+            shelter: "S".into(),
+        },
+    );
+    assert_eq!(
+        problems(c.when(
+            social(),
+            "2026-03-02",
+            Action::ExtendShelter { reason: None }
+        )),
+        [FieldProblem::Required]
+    );
+    let c = c.given(
+        social(),
+        "2026-03-02",
+        Action::ExtendShelter {
+            reason: Some(RecordRef("criminal proceedings".into())),
+        },
+    );
+    assert_eq!(c.state.deadlines["shelter"].due_on, d("2026-09-02"));
+}
+
+#[test]
+fn the_payment_needs_a_granted_status_and_is_due_within_a_month() {
+    assert!(
+        not_allowed(registered().when(caseworker(), "2026-03-02", Action::RequestPayment))
+            .is_some()
+    );
+    let c = granted().given(caseworker(), "2026-03-10", Action::RequestPayment);
+    assert_eq!(c.state.deadlines["payment"].due_on, d("2026-04-10"));
+    let c = c.given(
+        caseworker(),
+        "2026-03-10",
+        Action::RecordPayment {
+            amount_kopiyky: 908_400,
+        },
+    );
+    assert!(c.state.deadlines["payment"].fulfilled_on.is_some());
+}
+
+// --- system records ------------------------------------------------------------------------------
+
+#[test]
+fn a_missed_deadline_is_recorded_once_with_its_due_date() {
+    let c = registered().at("2026-03-06");
+    let c = c.given(
+        Actor::system(),
+        "2026-03-06",
+        Action::RecordMissedDeadline {
+            name: "interview".into(),
+        },
+    );
+    match &c.events.last().map(|e| &e.body) {
+        Some(EventBody::DeadlineMissed {
+            due_on,
+            responsible,
+            ..
+        }) => {
+            assert_eq!(*due_on, d("2026-03-05"));
+            assert_eq!(responsible.office, "UA7102");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(not_allowed(c.when(
+        Actor::system(),
+        "2026-03-06",
+        Action::RecordMissedDeadline {
+            name: "interview".into()
+        }
+    ))
+    .is_some());
+}
+
+#[test]
+fn a_deadline_is_not_missed_on_its_due_date() {
+    let c = registered().at("2026-03-05");
+    assert!(not_allowed(c.when(
+        Actor::system(),
+        "2026-03-05",
+        Action::RecordMissedDeadline {
+            name: "interview".into()
+        }
+    ))
+    .is_some());
+}
+
+#[test]
+fn erasure_is_a_marker_and_leaves_the_case_readable_only() {
+    let c = registered().given(supervisor(), "2026-03-02", Action::ErasePersonalData);
+    assert!(c.state.erased);
+    assert!(not_allowed(c.when(
+        caseworker(),
+        "2026-03-02",
+        Action::AddNote {
+            note: RecordRef("n".into())
+        }
+    ))
+    .is_some());
+}
+
+#[test]
+fn a_correction_names_the_entry_it_supersedes() {
+    let c = registered();
+    assert_eq!(
+        problems(c.when(
+            caseworker(),
+            "2026-03-02",
+            Action::CorrectEntry {
+                supersedes: 5,
+                field: "occurred_on".into(),
+                correction: RecordRef("c".into())
+            }
+        )),
+        [FieldProblem::NotFound]
+    );
+    let c = c.given(
+        caseworker(),
+        "2026-03-02",
+        Action::CorrectEntry {
+            supersedes: 1,
+            field: "occurred_on".into(),
+            correction: RecordRef("c".into()),
+        },
+    );
+    assert_eq!(c.state.corrections[0].supersedes, 1);
+}
+
+#[test]
+fn transfer_moves_the_case_to_another_office() {
+    let c = registered().given(
+        supervisor(),
+        "2026-03-02",
+        Action::Transfer {
+            to_office: "UA7108".into(),
+        },
+    );
+    assert_eq!(c.state.office, "UA7108");
+    assert_eq!(
+        problems(c.when(
+            supervisor(),
+            "2026-03-02",
+            Action::Transfer {
+                to_office: "UA7108".into()
+            }
+        )),
+        [FieldProblem::Unchanged]
+    );
+}
+
+#[test]
+fn allowed_actions_follow_the_stage_and_role() {
+    let c = registered();
+    let cw = allowed_actions(&c.state, Role::Caseworker);
+    assert!(cw.contains(&ActionName::RecordInterview));
+    assert!(!cw.contains(&ActionName::SubmitFile));
+    assert!(!cw.contains(&ActionName::Assign));
+    assert!(allowed_actions(&c.state, Role::Auditor).is_empty());
+    let s = submitted();
+    assert_eq!(
+        crate::allowed_actions_for(&s.state, Role::DecisionOfficer, Some("UA-NSS")),
+        [ActionName::ReturnFile, ActionName::RecordDecision]
+    );
+    assert!(crate::allowed_actions_for(&s.state, Role::DecisionOfficer, Some("UA-MSP")).is_empty());
+}
+
+#[test]
+fn events_round_trip_through_json() {
+    let c = granted().given(caseworker(), "2026-03-10", Action::HandOverDecision);
+    for e in &c.events {
+        let json = serde_json::to_string(e).expect("json");
+        let back: CaseEvent = serde_json::from_str(&json).expect("decode");
+        assert_eq!(&back, e);
+    }
+    let replayed = c.events.iter().cloned().fold(CaseState::default(), evolve);
+    assert_eq!(replayed, c.state);
+}
+
+#[test]
+fn explanations_name_the_rule_and_the_days_skipped() {
+    let c = referred();
+    let e = crate::explain(&c.state, "needs_assessment", rules().calendar()).expect("explained");
+    assert_eq!(e.definition, "ua-417-2021");
+    assert_eq!(e.due_on, d("2026-03-09"));
+    assert_eq!(e.days_skipped.len(), 2, "{:?}", e.days_skipped);
+    assert!(e.rule.contains("5 working days"));
+}
+
+mod properties;

@@ -1,0 +1,609 @@
+//! SQLite implementation of [`esrs::store::EventStore`], with the guarantees of esrs's `PgStore`.
+//!
+//! esrs only ships a PostgreSQL store; single-node deployments and most tests run on SQLite, so
+//! this module provides the same contract on a real SQLite file:
+//!
+//! * **Durability**: the file is opened in WAL mode with `synchronous=FULL` (a commit is on disk
+//!   when `persist` returns), foreign keys on and a `busy_timeout`; [`check_durability`] refuses a
+//!   pool that lost those settings.
+//! * **Atomicity**: `persist` writes every event of a command and runs every transactional event
+//!   handler inside ONE transaction; any failure rolls everything back (dropping the future rolls
+//!   back too, because sqlx rolls back a dropped [`sqlx::Transaction`]).
+//! * **Optimistic concurrency**: the unique index on `(aggregate_id, sequence_number)` rejects a
+//!   second writer of the same version; that violation surfaces as
+//!   [`SqliteStoreError::Conflict`], never as a raw sqlx error, so callers can map it to a
+//!   conflict.
+//! * **No SQLITE_BUSY upgrade failures**: the transaction starts with `BEGIN IMMEDIATE`, which
+//!   takes the database write lock up front (waiting up to `busy_timeout`). A deferred `BEGIN`
+//!   would start as a reader and fail with `SQLITE_BUSY` when upgrading under concurrency. Taking
+//!   the write lock before any rowid is allocated is also what makes rowid order equal commit
+//!   order, which the global log relies on.
+//! * **Pessimistic lock**: [`EventStore::lock`] is an in-process per-aggregate
+//!   [`tokio::sync::Mutex`]. It only avoids wasted work inside one process; correctness never
+//!   depends on it (another process writing the same file is stopped by `BEGIN IMMEDIATE` and the
+//!   unique index).
+//!
+//! Table name: the store uses `{A::NAME}_events`, like esrs. Our migrations
+//! (`engine/migrations/sqlite`) only create `case_events`, i.e. the store is meant for the
+//! aggregate named `"case"`; building it for another name fails with
+//! [`SqliteStoreError::MissingTable`] unless that table was created by other means.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex as StdMutex, PoisonError, Weak};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use esrs::handler::{EventHandler, TransactionalEventHandler};
+use esrs::store::{EventStore, EventStoreLockGuard, StoreEvent, UnlockOnDrop};
+use esrs::types::SequenceNumber;
+use esrs::{Aggregate, AggregateState};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, SqliteConnection, SqlitePool};
+use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard, RwLock};
+use uuid::Uuid;
+
+/// How long a connection waits for the database write lock before failing with `SQLITE_BUSY`.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default number of connections opened by [`open`].
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 8;
+
+/// The statement that starts every write transaction (see the module docs).
+const BEGIN_IMMEDIATE: &str = "BEGIN IMMEDIATE";
+
+/// A transactional event handler usable with [`SqliteStore`]: it runs inside the `persist`
+/// transaction on the same [`SqliteConnection`].
+pub type SqliteTransactionalEventHandler<A> =
+    dyn TransactionalEventHandler<A, SqliteStoreError, SqliteConnection> + Send;
+
+/// An eventual (after-commit) event handler usable with [`SqliteStore`].
+pub type SqliteEventHandler<A> = dyn EventHandler<A> + Send;
+
+/// Errors of [`SqliteStore`] and of the SQLite helpers.
+#[derive(Debug, thiserror::Error)]
+pub enum SqliteStoreError {
+    /// Another writer already stored an event with this sequence number for this aggregate
+    /// (optimistic concurrency conflict: the caller worked on a stale state).
+    #[error("concurrency conflict: aggregate {aggregate_id} already has an event with sequence number {sequence_number}")]
+    Conflict {
+        /// The aggregate written concurrently.
+        aggregate_id: Uuid,
+        /// The sequence number that was already taken.
+        sequence_number: SequenceNumber,
+    },
+    /// Database error.
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+    /// Payload serialization or deserialization error.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// A stored row could not be decoded (bad uuid text, timestamp out of range, ...).
+    #[error("corrupt event row: {0}")]
+    CorruptRow(String),
+    /// The pool is not configured for durable commits (see [`check_durability`]).
+    #[error("SQLite database is not durable: {0}")]
+    NotDurable(String),
+    /// `A::NAME` cannot be used to build a table name.
+    #[error("aggregate name {0:?} is not a valid table name prefix (expected [a-z0-9_]+)")]
+    InvalidAggregateName(&'static str),
+    /// The events table does not exist (run [`super::migrate_sqlite`]).
+    #[error("event table {0} does not exist (migrations only create case_events)")]
+    MissingTable(String),
+    /// Error returned by a transactional event handler.
+    #[error(transparent)]
+    Custom(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl SqliteStoreError {
+    /// Whether this error is an optimistic-concurrency conflict.
+    #[must_use]
+    pub const fn is_conflict(&self) -> bool {
+        matches!(self, Self::Conflict { .. })
+    }
+}
+
+/// Connection options with the pragmas every store connection must have: WAL journal,
+/// `synchronous=FULL`, [`BUSY_TIMEOUT`], foreign keys on, file created if missing.
+///
+/// sqlx applies these pragmas to every connection it opens.
+#[must_use]
+pub fn connect_options(path: impl AsRef<Path>) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(BUSY_TIMEOUT)
+        .foreign_keys(true)
+}
+
+/// Opens (creating it if needed) the SQLite file at `path` with [`connect_options`] and a pool of
+/// [`DEFAULT_MAX_CONNECTIONS`].
+///
+/// # Errors
+///
+/// Returns the sqlx error if the file cannot be opened or a pragma cannot be applied.
+pub async fn open(path: impl AsRef<Path>) -> Result<SqlitePool, sqlx::Error> {
+    open_with(path, DEFAULT_MAX_CONNECTIONS).await
+}
+
+/// Like [`open`] with an explicit pool size.
+///
+/// # Errors
+///
+/// Returns the sqlx error if the file cannot be opened or a pragma cannot be applied.
+pub async fn open_with(
+    path: impl AsRef<Path>,
+    max_connections: u32,
+) -> Result<SqlitePool, sqlx::Error> {
+    SqlitePoolOptions::new()
+        .max_connections(max_connections.max(1))
+        .connect_with(connect_options(path))
+        .await
+}
+
+/// Checks that a pool connection runs with `journal_mode=wal` and `synchronous=FULL` (2).
+///
+/// # Errors
+///
+/// [`SqliteStoreError::NotDurable`] if either setting differs, [`SqliteStoreError::Sqlx`] if the
+/// pragmas cannot be read.
+pub async fn check_durability(pool: &SqlitePool) -> Result<(), SqliteStoreError> {
+    let mut conn = pool.acquire().await?;
+    let journal_mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&mut *conn)
+        .await?;
+    if !journal_mode.eq_ignore_ascii_case("wal") {
+        return Err(SqliteStoreError::NotDurable(format!(
+            "journal_mode is {journal_mode}, expected wal"
+        )));
+    }
+    let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(&mut *conn)
+        .await?;
+    if synchronous != 2 {
+        return Err(SqliteStoreError::NotDurable(format!(
+            "synchronous is {synchronous}, expected 2 (FULL)"
+        )));
+    }
+    Ok(())
+}
+
+/// SQL text for one aggregate's table.
+#[derive(Debug, Clone)]
+struct Statements {
+    table: String,
+    insert: String,
+    select_by_aggregate_id: String,
+    delete_by_aggregate_id: String,
+}
+
+impl Statements {
+    fn new(name: &'static str) -> Result<Self, SqliteStoreError> {
+        let valid = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !valid {
+            return Err(SqliteStoreError::InvalidAggregateName(name));
+        }
+        let table = format!("{name}_events");
+        Ok(Self {
+            insert: format!(
+                "INSERT INTO {table} (id, aggregate_id, payload, occurred_on, sequence_number, version) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+            ),
+            select_by_aggregate_id: format!(
+                "SELECT id, aggregate_id, payload, occurred_on, sequence_number, version \
+                 FROM {table} WHERE aggregate_id = ?1 ORDER BY sequence_number ASC"
+            ),
+            delete_by_aggregate_id: format!("DELETE FROM {table} WHERE aggregate_id = ?1"),
+            table,
+        })
+    }
+}
+
+/// Builder for [`SqliteStore`], mirroring esrs's `PgStoreBuilder`.
+pub struct SqliteStoreBuilder<A: Aggregate> {
+    pool: SqlitePool,
+    event_handlers: Vec<Box<SqliteEventHandler<A>>>,
+    transactional_event_handlers: Vec<Box<SqliteTransactionalEventHandler<A>>>,
+}
+
+impl<A: Aggregate> std::fmt::Debug for SqliteStoreBuilder<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStoreBuilder")
+            .field("aggregate", &A::NAME)
+            .field("event_handlers", &self.event_handlers.len())
+            .field(
+                "transactional_event_handlers",
+                &self.transactional_event_handlers.len(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl<A: Aggregate> SqliteStoreBuilder<A> {
+    /// Starts a builder over `pool` (open it with [`open`] so the pragmas are set).
+    #[must_use]
+    pub fn new(pool: SqlitePool) -> Self {
+        Self {
+            pool,
+            event_handlers: Vec::new(),
+            transactional_event_handlers: Vec::new(),
+        }
+    }
+
+    /// Adds an eventual handler, run after commit.
+    #[must_use]
+    pub fn add_event_handler(mut self, handler: impl EventHandler<A> + Send + 'static) -> Self {
+        self.event_handlers.push(Box::new(handler));
+        self
+    }
+
+    /// Adds a transactional handler, run inside the `persist` transaction; its error aborts the
+    /// whole command.
+    #[must_use]
+    pub fn add_transactional_event_handler(
+        mut self,
+        handler: impl TransactionalEventHandler<A, SqliteStoreError, SqliteConnection> + Send + 'static,
+    ) -> Self {
+        self.transactional_event_handlers.push(Box::new(handler));
+        self
+    }
+
+    /// Builds the store after checking that `{A::NAME}_events` exists.
+    ///
+    /// # Errors
+    ///
+    /// [`SqliteStoreError::InvalidAggregateName`] if `A::NAME` is not `[a-z0-9_]+`,
+    /// [`SqliteStoreError::MissingTable`] if the table was not migrated, or a database error.
+    pub async fn try_build(self) -> Result<SqliteStore<A>, SqliteStoreError> {
+        let statements = Statements::new(A::NAME)?;
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1")
+                .bind(&statements.table)
+                .fetch_optional(&self.pool)
+                .await?;
+        if exists.is_none() {
+            return Err(SqliteStoreError::MissingTable(statements.table));
+        }
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                pool: self.pool,
+                statements,
+                event_handlers: RwLock::new(self.event_handlers),
+                transactional_event_handlers: self.transactional_event_handlers,
+                locks: Arc::new(LockRegistry::default()),
+            }),
+        })
+    }
+}
+
+/// SQLite event store for aggregate `A` (see the module docs for its guarantees).
+///
+/// Cloning is cheap and clones share the pool, handlers and lock table.
+pub struct SqliteStore<A: Aggregate> {
+    inner: Arc<Inner<A>>,
+}
+
+struct Inner<A: Aggregate> {
+    pool: SqlitePool,
+    statements: Statements,
+    event_handlers: RwLock<Vec<Box<SqliteEventHandler<A>>>>,
+    transactional_event_handlers: Vec<Box<SqliteTransactionalEventHandler<A>>>,
+    locks: Arc<LockRegistry>,
+}
+
+impl<A: Aggregate> Clone for SqliteStore<A> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<A: Aggregate> std::fmt::Debug for SqliteStore<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("table", &self.inner.statements.table)
+            .field(
+                "transactional_event_handlers",
+                &self.inner.transactional_event_handlers.len(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl<A: Aggregate> SqliteStore<A> {
+    /// Shortcut for `SqliteStoreBuilder::new(pool).try_build()` (no handlers).
+    ///
+    /// # Errors
+    ///
+    /// Same as [`SqliteStoreBuilder::try_build`].
+    pub async fn new(pool: SqlitePool) -> Result<Self, SqliteStoreError> {
+        SqliteStoreBuilder::new(pool).try_build().await
+    }
+
+    /// The events table name (`{A::NAME}_events`).
+    #[must_use]
+    pub fn table_name(&self) -> &str {
+        &self.inner.statements.table
+    }
+
+    /// The underlying pool.
+    #[must_use]
+    pub fn pool(&self) -> &SqlitePool {
+        &self.inner.pool
+    }
+
+    /// Adds an eventual handler at run time (e.g. a saga that needs the store itself).
+    pub async fn add_event_handler(&self, handler: impl EventHandler<A> + Send + 'static) {
+        self.inner
+            .event_handlers
+            .write()
+            .await
+            .push(Box::new(handler));
+    }
+
+    /// Number of aggregates with an entry in the in-process lock table (for tests and metrics).
+    #[must_use]
+    pub fn lock_table_len(&self) -> usize {
+        self.inner.locks.len()
+    }
+}
+
+/// Maps an insert error: a unique violation on `(aggregate_id, sequence_number)` is a conflict.
+fn insert_error(
+    error: sqlx::Error,
+    aggregate_id: Uuid,
+    sequence_number: SequenceNumber,
+) -> SqliteStoreError {
+    if let sqlx::Error::Database(db) = &error {
+        if db.is_unique_violation() && db.message().contains("sequence_number") {
+            return SqliteStoreError::Conflict {
+                aggregate_id,
+                sequence_number,
+            };
+        }
+    }
+    SqliteStoreError::Sqlx(error)
+}
+
+fn parse_uuid(text: &str) -> Result<Uuid, SqliteStoreError> {
+    Uuid::parse_str(text).map_err(|e| SqliteStoreError::CorruptRow(format!("uuid {text:?}: {e}")))
+}
+
+/// Microseconds since the epoch, the unit of `occurred_on`.
+pub(crate) fn micros_to_datetime(micros: i64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp_micros(micros)
+}
+
+fn decode_row<E: DeserializeOwned>(row: &SqliteRow) -> Result<StoreEvent<E>, SqliteStoreError> {
+    let id: &str = row.try_get(0)?;
+    let aggregate_id: &str = row.try_get(1)?;
+    let payload: &str = row.try_get(2)?;
+    let occurred_on: i64 = row.try_get(3)?;
+    Ok(StoreEvent {
+        id: parse_uuid(id)?,
+        aggregate_id: parse_uuid(aggregate_id)?,
+        payload: serde_json::from_str(payload)?,
+        occurred_on: micros_to_datetime(occurred_on).ok_or_else(|| {
+            SqliteStoreError::CorruptRow(format!("occurred_on {occurred_on} out of range"))
+        })?,
+        sequence_number: row.try_get(4)?,
+        version: row.try_get(5)?,
+    })
+}
+
+#[async_trait]
+impl<A> EventStore for SqliteStore<A>
+where
+    A: Aggregate,
+    A::State: Send,
+    A::Event: Serialize + DeserializeOwned + Send + Sync,
+{
+    type Aggregate = A;
+    type Error = SqliteStoreError;
+
+    async fn lock(&self, aggregate_id: Uuid) -> Result<EventStoreLockGuard, Self::Error> {
+        let mutex = self.inner.locks.handle(aggregate_id);
+        let guard = mutex.lock_owned().await;
+        Ok(EventStoreLockGuard::new(SqliteLockGuard {
+            guard: Some(guard),
+            registry: Arc::clone(&self.inner.locks),
+            aggregate_id,
+        }))
+    }
+
+    async fn by_aggregate_id(
+        &self,
+        aggregate_id: Uuid,
+    ) -> Result<Vec<StoreEvent<A::Event>>, Self::Error> {
+        let rows = sqlx::query(&self.inner.statements.select_by_aggregate_id)
+            .bind(aggregate_id.hyphenated().to_string())
+            .fetch_all(&self.inner.pool)
+            .await?;
+        rows.iter().map(decode_row).collect()
+    }
+
+    async fn persist(
+        &self,
+        aggregate_state: &mut AggregateState<A::State>,
+        events: Vec<A::Event>,
+    ) -> Result<Vec<StoreEvent<A::Event>>, Self::Error> {
+        if events.is_empty() {
+            drop(aggregate_state.take_lock());
+            return Ok(Vec::new());
+        }
+        let aggregate_id = *aggregate_state.id();
+        let aggregate_id_text = aggregate_id.hyphenated().to_string();
+        // Truncated to the stored precision so the returned events equal what a reload yields.
+        let now = Utc::now();
+        let micros = now.timestamp_micros();
+        let occurred_on = micros_to_datetime(micros).unwrap_or(now);
+
+        // Dropping `transaction` (early return or cancelled future) rolls it back.
+        let mut transaction = self.inner.pool.begin_with(BEGIN_IMMEDIATE).await?;
+        let mut store_events: Vec<StoreEvent<A::Event>> = Vec::with_capacity(events.len());
+        for event in events {
+            let sequence_number = aggregate_state.next_sequence_number();
+            let id = Uuid::new_v4();
+            let payload = serde_json::to_string(&event)?;
+            sqlx::query(&self.inner.statements.insert)
+                .bind(id.hyphenated().to_string())
+                .bind(&aggregate_id_text)
+                .bind(payload)
+                .bind(micros)
+                .bind(sequence_number)
+                .bind(None::<i32>)
+                .execute(&mut *transaction)
+                .await
+                .map_err(|e| insert_error(e, aggregate_id, sequence_number))?;
+            store_events.push(StoreEvent {
+                id,
+                aggregate_id,
+                payload: event,
+                occurred_on,
+                sequence_number,
+                version: None,
+            });
+        }
+
+        for store_event in &store_events {
+            for handler in &self.inner.transactional_event_handlers {
+                if let Err(error) = handler.handle(store_event, &mut transaction).await {
+                    tracing::error!(
+                        event_id = %store_event.id,
+                        aggregate_id = %store_event.aggregate_id,
+                        transactional_event_handler = handler.name(),
+                        error = ?error,
+                        "transactional event handler failed to handle event"
+                    );
+                    return Err(error);
+                }
+            }
+        }
+
+        transaction.commit().await?;
+
+        // The events are durable: release the aggregate lock before the eventual handlers,
+        // which may want to lock this aggregate themselves (same as esrs's PgStore).
+        drop(aggregate_state.take_lock());
+
+        let event_handlers = self.inner.event_handlers.read().await;
+        for store_event in &store_events {
+            for handler in event_handlers.iter() {
+                handler.handle(store_event).await;
+            }
+        }
+        drop(event_handlers);
+
+        self.publish(&store_events).await;
+        Ok(store_events)
+    }
+
+    /// No event buses are configured for this store: a no-op.
+    async fn publish(&self, _store_events: &[StoreEvent<A::Event>]) {}
+
+    async fn delete(&self, aggregate_id: Uuid) -> Result<(), Self::Error> {
+        let mut transaction = self.inner.pool.begin_with(BEGIN_IMMEDIATE).await?;
+        sqlx::query(&self.inner.statements.delete_by_aggregate_id)
+            .bind(aggregate_id.hyphenated().to_string())
+            .execute(&mut *transaction)
+            .await?;
+        for handler in &self.inner.transactional_event_handlers {
+            handler.delete(aggregate_id, &mut transaction).await?;
+        }
+        transaction.commit().await?;
+
+        let event_handlers = self.inner.event_handlers.read().await;
+        for handler in event_handlers.iter() {
+            handler.delete(aggregate_id).await;
+        }
+        Ok(())
+    }
+}
+
+/// In-process per-aggregate mutexes.
+///
+/// The map holds [`Weak`] references: a mutex lives only while a guard or a waiter holds it. The
+/// last guard to leave removes its entry; entries orphaned by cancelled waiters are purged when
+/// the map has doubled since the last purge, so the map stays proportional to the aggregates
+/// currently locked.
+#[derive(Default)]
+struct LockRegistry {
+    inner: StdMutex<LockMap>,
+}
+
+#[derive(Default)]
+struct LockMap {
+    map: HashMap<Uuid, Weak<AsyncMutex<()>>>,
+    next_purge: usize,
+}
+
+const MIN_PURGE_THRESHOLD: usize = 64;
+
+impl LockRegistry {
+    fn handle(&self, aggregate_id: Uuid) -> Arc<AsyncMutex<()>> {
+        let mut locks = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(mutex) = locks.map.get(&aggregate_id).and_then(Weak::upgrade) {
+            return mutex;
+        }
+        if locks.map.len() >= locks.next_purge.max(MIN_PURGE_THRESHOLD) {
+            locks.map.retain(|_, weak| weak.strong_count() > 0);
+            locks.next_purge = locks.map.len().saturating_mul(2);
+        }
+        let mutex = Arc::new(AsyncMutex::new(()));
+        locks.map.insert(aggregate_id, Arc::downgrade(&mutex));
+        mutex
+    }
+
+    /// Called after a guard was dropped; `mutex` is the caller's last handle on it.
+    fn release(&self, aggregate_id: Uuid, mutex: Arc<AsyncMutex<()>>) {
+        let mut locks = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        // New handles are only created under this std mutex, so the count cannot grow meanwhile.
+        if Arc::strong_count(&mutex) == 1 {
+            let same = locks
+                .map
+                .get(&aggregate_id)
+                .is_some_and(|weak| Weak::ptr_eq(weak, &Arc::downgrade(&mutex)));
+            if same {
+                locks.map.remove(&aggregate_id);
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .map
+            .len()
+    }
+}
+
+/// The [`UnlockOnDrop`] guard returned by [`SqliteStore`]'s `lock`.
+struct SqliteLockGuard {
+    guard: Option<OwnedMutexGuard<()>>,
+    registry: Arc<LockRegistry>,
+    aggregate_id: Uuid,
+}
+
+impl Drop for SqliteLockGuard {
+    fn drop(&mut self) {
+        if let Some(guard) = self.guard.take() {
+            let mutex = Arc::clone(OwnedMutexGuard::mutex(&guard));
+            drop(guard);
+            self.registry.release(self.aggregate_id, mutex);
+        }
+    }
+}
+
+impl UnlockOnDrop for SqliteLockGuard {}
