@@ -1,7 +1,25 @@
 //! Event stores, the command pipeline, the clock and the personal-data vault.
+//!
+//! Layout:
+//! - [`store`]: the embedded SQLite `esrs::store::EventStore`, esrs's `PgStore` over our migrations,
+//!   the global log (catch-up reading in commit order) and the write gate;
+//! - [`pipeline`]: [`pipeline::Engine`], the command pipeline (idempotency, bounded waits, per-case
+//!   lock, cached states checked against the stored version, hash chain, vault writes in the same
+//!   transaction), replay and verification;
+//! - [`aggregate`]: the `esrs::Aggregate` adapter over the domain's `decide`/`evolve`;
+//! - [`vault`], [`crypto`], [`keys`]: personal data sealed per case, erasure by key destruction,
+//!   key files outside the database;
+//! - [`integrity`]: canonical JSON and the keyed hash chain;
+//! - [`db`], [`open`]: the two backends, connection, migrations and durability checks;
+//! - [`clock`]: injected time.
 
+pub mod aggregate;
+pub mod clock;
 pub mod crypto;
 pub mod db;
 pub mod integrity;
 pub mod keys;
+pub mod open;
+pub mod pipeline;
 pub mod store;
+pub mod vault;

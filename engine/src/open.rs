@@ -1,0 +1,83 @@
+//! Opening a store from a URL: `sqlite://<path>` (the embedded default) or `postgres://...`.
+//! Migrations run here (`ptl migrate` and at start), and the durability settings are checked:
+//! an acknowledged command must survive a crash.
+
+use std::time::Duration;
+
+use sqlx::postgres::PgPoolOptions;
+
+use crate::db::Db;
+use crate::pipeline::EngineError;
+
+/// Pool size for PostgreSQL (the write gate admits half as many writers).
+pub const PG_POOL_SIZE: u32 = 16;
+
+/// Connects to the store a URL names.
+///
+/// # Errors
+/// An unknown scheme, or the database cannot be reached.
+pub async fn connect(url: &str) -> Result<Db, EngineError> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        if let Some(parent) = std::path::Path::new(path).parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    EngineError::Unavailable(format!("cannot create {}: {e}", parent.display()))
+                })?;
+            }
+        }
+        let pool = crate::store::sqlite::open(path)
+            .await
+            .map_err(EngineError::from)?;
+        Ok(Db::Sqlite(pool))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let pool = PgPoolOptions::new()
+            .max_connections(PG_POOL_SIZE)
+            .acquire_timeout(Duration::from_secs(3))
+            .connect(url)
+            .await
+            .map_err(|e| EngineError::Unavailable(e.to_string()))?;
+        Ok(Db::Postgres(pool))
+    } else {
+        Err(EngineError::Internal(format!(
+            "the database URL must start with sqlite:// or postgres:// (got `{}`)",
+            url.split(':').next().unwrap_or("")
+        )))
+    }
+}
+
+/// Applies the migrations of the backend.
+///
+/// # Errors
+/// A migration failed.
+pub async fn migrate(db: &Db) -> Result<(), EngineError> {
+    match db {
+        Db::Sqlite(p) => crate::store::migrate_sqlite(p).await,
+        Db::Postgres(p) => crate::store::migrate_postgres(p).await,
+    }
+    .map_err(|e| EngineError::Internal(format!("migration failed: {e}")))
+}
+
+/// Refuses a store whose commits are not durable (SQLite not in WAL with `synchronous=FULL`;
+/// PostgreSQL with `synchronous_commit` off), unless the operator opted out.
+///
+/// # Errors
+/// The settings are not durable, or cannot be read.
+pub async fn check_durability(db: &Db) -> Result<(), EngineError> {
+    match db {
+        Db::Sqlite(p) => crate::store::sqlite::check_durability(p)
+            .await
+            .map_err(|e| EngineError::Internal(e.to_string())),
+        Db::Postgres(p) => {
+            let v: String = sqlx::query_scalar("SHOW synchronous_commit")
+                .fetch_one(p)
+                .await?;
+            if v == "off" {
+                Err(EngineError::Internal(
+                    "PostgreSQL has synchronous_commit=off: acknowledged commands could be lost in a crash".into(),
+                ))
+            } else {
+                Ok(())
+            }
+        }
+    }
+}

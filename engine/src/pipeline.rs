@@ -1,0 +1,1092 @@
+//! The command pipeline: [`Engine::execute`] turns a caller's request into recorded facts.
+//!
+//! Steps: idempotency look-up (a repeat of a success returns the first outcome even though its
+//! expected version is now stale); a bounded wait for a write slot (a semaphore of at most half
+//! the pool, because esrs's PostgreSQL lock holds one pooled connection while `persist` needs a
+//! second: with as many writers as connections nothing would ever commit); the per-case lock;
+//! load (from a bounded in-memory cache checked against the stored version, else a replay);
+//! the expected-version check; `decide` (a refusal writes nothing); `persist`, whose
+//! transactional handler writes, in the same transaction as the events, the hash chain, the
+//! encrypted personal records and the idempotency record; commit.
+//!
+//! Two layers of result, as esrs's `AggregateManager::handle_command`: the outer `Result` is
+//! "could not record" ([`EngineError`]), the inner one "refused" ([`DomainError`]).
+
+use std::collections::HashMap;
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex as StdMutex, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use esrs::handler::TransactionalEventHandler;
+use esrs::store::{EventStore, StoreEvent};
+use esrs::AggregateState;
+use lru::LruCache;
+use ptl_domain::{Action, Actor, CaseEvent, CaseState, Command, DomainError, RuleBook};
+use sqlx::{PgConnection, SqliteConnection};
+use uuid::Uuid;
+
+use crate::aggregate::CaseAggregate;
+use crate::clock::Clock;
+use crate::db::{Conn, Db};
+use crate::integrity::{canonical_json, canonical_timestamp, chain_hash};
+use crate::keys::KeyRing;
+use crate::store::{PgStore, PgStoreError, SqliteStore, SqliteStoreError, WriteGate};
+use crate::vault::{PersonalText, Vault};
+use crate::{fetch_all, fetch_optional, run};
+
+/// Why a command could not be recorded (as opposed to refused by the rules).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The caller's expected version is stale (HTTP 412), or a concurrent writer won the race.
+    #[error("the case is at version {current}, not {expected}")]
+    Conflict {
+        /// What the caller expected.
+        expected: u64,
+        /// What the case is at now.
+        current: u64,
+    },
+    /// The case does not exist.
+    #[error("no such case")]
+    NotFound,
+    /// The same idempotency key was used with another request.
+    #[error("the idempotency key was used for another request")]
+    IdempotencyKeyReused,
+    /// The first request with this idempotency key is still running.
+    #[error("a request with this idempotency key is still running")]
+    RequestInProgress,
+    /// The store or the pool is saturated or down: retry later (HTTP 503).
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else (HTTP 500; details are logged, not shown).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<sqlx::Error> for EngineError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                Self::Unavailable(e.to_string())
+            }
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+/// An idempotency key, scoped to the caller, with the fingerprint of the request it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    /// The caller (`sub`).
+    pub scope: String,
+    /// The client's key.
+    pub key: String,
+    /// Hash of the request (method, path, body): the same key with another request is refused.
+    pub fingerprint: String,
+    /// HTTP status the first success returned (stored with the key).
+    pub status: u16,
+}
+
+/// What the API hands over besides the command: personal data to seal in the vault.
+#[derive(Debug, Default, Clone)]
+pub struct Personal {
+    /// Free text and the person record, already replaced by references in the command.
+    pub texts: Vec<PersonalText>,
+    /// Name and birth date for the keyed person index (registration only).
+    pub person_index: Option<(String, NaiveDate)>,
+}
+
+/// A recorded command.
+#[derive(Debug, Clone)]
+pub struct Executed {
+    /// The case.
+    pub case_id: Uuid,
+    /// Its version after the command.
+    pub version: u64,
+    /// Its state after the command.
+    pub state: Arc<CaseState>,
+    /// The events written (empty for an idempotent replay).
+    pub events: Vec<CaseEvent>,
+    /// This was a repeat of an earlier success: nothing was written.
+    pub replayed: bool,
+    /// Other cases of the same person (duplicate warning, registration only).
+    pub same_person: Vec<Uuid>,
+}
+
+/// One event of a case's history as recorded.
+#[derive(Debug, Clone)]
+pub struct RecordedEvent {
+    /// 1-based sequence.
+    pub sequence: u64,
+    /// Store event id.
+    pub id: Uuid,
+    /// Persistence time (the store's clock).
+    pub stored_at: DateTime<Utc>,
+    /// The event.
+    pub event: CaseEvent,
+    /// Its keyed hash.
+    pub hash: Option<String>,
+    /// The previous event's hash.
+    pub prev_hash: Option<String>,
+}
+
+/// The result of verifying a case's hash chain.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Verification {
+    /// Every event's hash recomputes and links.
+    pub valid: bool,
+    /// Number of events.
+    pub events: u64,
+    /// The first event that does not verify.
+    pub first_invalid_sequence: Option<u64>,
+}
+
+/// The event store behind the engine.
+#[derive(Clone)]
+pub enum CaseStore {
+    /// Embedded SQLite.
+    Sqlite(SqliteStore<CaseAggregate>),
+    /// PostgreSQL through esrs's `PgStore`.
+    Postgres(PgStore<CaseAggregate>),
+}
+
+impl std::fmt::Debug for CaseStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Sqlite(_) => "CaseStore::Sqlite",
+            Self::Postgres(_) => "CaseStore::Postgres",
+        })
+    }
+}
+
+#[derive(Debug)]
+struct Pending {
+    prev_hash: Option<String>,
+    personal: Personal,
+    idempotency: Option<Idempotency>,
+    version_after: u64,
+    now: DateTime<Utc>,
+    first_done: bool,
+    /// The state after each event of the batch, by sequence (for the projector).
+    states: Vec<(u64, Arc<CaseState>)>,
+}
+
+type PendingMap = Arc<StdMutex<HashMap<Uuid, Pending>>>;
+
+/// The transactional handler that writes, with each batch of events, the hash chain, the vault
+/// records and the idempotency record.
+#[derive(Clone)]
+struct IntegrityHandler {
+    pending: PendingMap,
+    keys: Arc<KeyRing>,
+    vault: Arc<Vault>,
+    projector: Option<Arc<dyn Projector>>,
+}
+
+/// Read models updated in the same transaction as the events (implemented by the projections
+/// crate; the engine only calls it, keeping the dependency direction).
+#[async_trait]
+pub trait Projector: Send + Sync {
+    /// Applies one committed-to-be event. `state` is the case's state after this event.
+    ///
+    /// # Errors
+    /// Any error aborts the command: nothing is written.
+    async fn project(
+        &self,
+        conn: Conn<'_>,
+        case_id: Uuid,
+        sequence: u64,
+        event: &CaseEvent,
+        state: &CaseState,
+    ) -> Result<(), sqlx::Error>;
+}
+
+impl IntegrityHandler {
+    async fn handle_event(
+        &self,
+        mut conn: Conn<'_>,
+        event: &StoreEvent<CaseEvent>,
+    ) -> Result<(), HandlerError> {
+        let case_id = event.aggregate_id;
+        let taken = self
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&case_id);
+        let mut p = match taken {
+            Some(p) => p,
+            None => Pending {
+                prev_hash: last_hash(conn.reborrow(), case_id).await?,
+                personal: Personal::default(),
+                idempotency: None,
+                version_after: 0,
+                now: Utc::now(),
+                first_done: true,
+                states: Vec::new(),
+            },
+        };
+        let result = self.write(conn.reborrow(), event, &mut p).await;
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(case_id, p);
+        result
+    }
+
+    async fn write(
+        &self,
+        mut conn: Conn<'_>,
+        event: &StoreEvent<CaseEvent>,
+        p: &mut Pending,
+    ) -> Result<(), HandlerError> {
+        let case_id = event.aggregate_id;
+        if !p.first_done {
+            p.first_done = true;
+            if matches!(
+                event.payload.body,
+                ptl_domain::EventBody::ApplicationRegistered { .. }
+            ) {
+                self.vault
+                    .ensure_case_key(conn.reborrow(), case_id)
+                    .await
+                    .map_err(HandlerError::custom)?;
+            }
+            if !p.personal.texts.is_empty() {
+                self.vault
+                    .put_records(conn.reborrow(), case_id, &p.personal.texts, p.now)
+                    .await
+                    .map_err(HandlerError::custom)?;
+            }
+            if let Some((name, birth)) = &p.personal.person_index {
+                self.vault
+                    .index_person(conn.reborrow(), case_id, name, *birth)
+                    .await
+                    .map_err(HandlerError::custom)?;
+            }
+            if let Some(i) = &p.idempotency {
+                run!(
+                    conn.reborrow(),
+                    "INSERT INTO idempotency_keys (scope, idem_key, fingerprint, case_id, version, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    i.scope.clone(),
+                    i.key.clone(),
+                    i.fingerprint.clone(),
+                    case_id.to_string(),
+                    i64::try_from(p.version_after).unwrap_or(i64::MAX),
+                    i64::from(i.status),
+                    p.now.timestamp_micros()
+                )?;
+            }
+        }
+        let hash = event_hash(&self.keys, p.prev_hash.as_deref(), event)?;
+        run!(
+            conn.reborrow(),
+            "INSERT INTO event_integrity (case_id, sequence, event_id, hash, prev_hash) VALUES ($1, $2, $3, $4, $5)",
+            case_id.to_string(),
+            i64::from(event.sequence_number),
+            event.id.to_string(),
+            hash.clone(),
+            p.prev_hash.clone()
+        )?;
+        p.prev_hash = Some(hash);
+        if let Some(projector) = &self.projector {
+            let sequence = u64::try_from(event.sequence_number).unwrap_or(0);
+            if let Some(state) = p
+                .states
+                .iter()
+                .find(|(s, _)| *s == sequence)
+                .map(|(_, st)| st.clone())
+            {
+                projector
+                    .project(conn.reborrow(), case_id, sequence, &event.payload, &state)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The canonical content a hash covers: case, sequence, event id, persistence time (microseconds)
+/// and the payload, in RFC 8785 form (JSONB key order and timestamp rounding cannot change it).
+fn event_hash(
+    keys: &KeyRing,
+    prev: Option<&str>,
+    event: &StoreEvent<CaseEvent>,
+) -> Result<String, HandlerError> {
+    Ok(chain_hash(keys.hash_key(), prev, &event_canonical(event)?))
+}
+
+fn event_canonical(event: &StoreEvent<CaseEvent>) -> Result<String, HandlerError> {
+    let content = serde_json::json!({
+        "case_id": event.aggregate_id.to_string(),
+        "sequence": event.sequence_number,
+        "event_id": event.id.to_string(),
+        "stored_at": canonical_timestamp(event.occurred_on),
+        "payload": serde_json::to_value(&event.payload).map_err(|e| HandlerError(e.to_string()))?,
+    });
+    canonical_json(&content).map_err(|e| HandlerError(e.to_string()))
+}
+
+async fn last_hash(conn: Conn<'_>, case_id: Uuid) -> Result<Option<String>, sqlx::Error> {
+    let row: Option<(String,)> = fetch_optional!(
+        conn,
+        (String,),
+        "SELECT hash FROM event_integrity WHERE case_id = $1 ORDER BY sequence DESC LIMIT 1",
+        case_id.to_string()
+    )?;
+    Ok(row.map(|r| r.0))
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct HandlerError(String);
+
+impl HandlerError {
+    fn custom(e: impl std::fmt::Display) -> Self {
+        Self(e.to_string())
+    }
+}
+
+impl From<sqlx::Error> for HandlerError {
+    fn from(e: sqlx::Error) -> Self {
+        Self(e.to_string())
+    }
+}
+
+#[async_trait]
+impl TransactionalEventHandler<CaseAggregate, SqliteStoreError, SqliteConnection>
+    for IntegrityHandler
+{
+    async fn handle(
+        &self,
+        event: &StoreEvent<CaseEvent>,
+        executor: &mut SqliteConnection,
+    ) -> Result<(), SqliteStoreError> {
+        self.handle_event(Conn::Sqlite(executor), event)
+            .await
+            .map_err(|e| SqliteStoreError::Custom(Box::new(e)))
+    }
+}
+
+#[async_trait]
+impl TransactionalEventHandler<CaseAggregate, PgStoreError, PgConnection> for IntegrityHandler {
+    async fn handle(
+        &self,
+        event: &StoreEvent<CaseEvent>,
+        executor: &mut PgConnection,
+    ) -> Result<(), PgStoreError> {
+        self.handle_event(Conn::Postgres(executor), event)
+            .await
+            .map_err(|e| PgStoreError::Custom(Box::new(e)))
+    }
+}
+
+#[derive(Debug)]
+struct Cached {
+    version: u64,
+    state: Arc<CaseState>,
+    last_hash: Option<String>,
+}
+
+/// Options for [`Engine::new`].
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Most case states kept in memory (bounded cache).
+    pub cache_capacity: usize,
+    /// Longest wait for a write slot or a case lock before "unavailable, retry".
+    pub write_timeout: Duration,
+    /// Write slots (at most half the PostgreSQL pool; see the module docs).
+    pub write_slots: usize,
+    /// Data directory (erasure ledger file).
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            cache_capacity: 10_000,
+            write_timeout: Duration::from_secs(5),
+            write_slots: 4,
+            data_dir: None,
+        }
+    }
+}
+
+/// The command pipeline over one store.
+pub struct Engine {
+    store: CaseStore,
+    db: Db,
+    clock: Arc<dyn Clock>,
+    rules: Arc<RuleBook>,
+    keys: Arc<KeyRing>,
+    vault: Arc<Vault>,
+    pending: PendingMap,
+    cache: StdMutex<LruCache<Uuid, Arc<Cached>>>,
+    gate: WriteGate,
+    in_flight: StdMutex<std::collections::HashSet<(String, String)>>,
+    options: EngineOptions,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("store", &self.store)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Removes an in-flight idempotency key when the request ends, however it ends.
+struct InFlight<'a> {
+    set: &'a StdMutex<std::collections::HashSet<(String, String)>>,
+    key: Option<(String, String)>,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Some(k) = self.key.take() {
+            self.set
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&k);
+        }
+    }
+}
+
+impl Engine {
+    /// Builds the engine over a migrated database. The store gets the engine's transactional
+    /// handler (hash chain, vault, idempotency, and the projector if given).
+    ///
+    /// # Errors
+    /// The store cannot be built (e.g. the SQLite table is missing).
+    pub async fn new(
+        db: Db,
+        clock: Arc<dyn Clock>,
+        rules: Arc<RuleBook>,
+        keys: Arc<KeyRing>,
+        projector: Option<Arc<dyn Projector>>,
+        options: EngineOptions,
+    ) -> Result<Self, EngineError> {
+        let pending: PendingMap = Arc::default();
+        let vault = Arc::new(Vault::new(keys.clone()));
+        let handler = IntegrityHandler {
+            pending: pending.clone(),
+            keys: keys.clone(),
+            vault: vault.clone(),
+            projector,
+        };
+        let store = match &db {
+            Db::Sqlite(pool) => CaseStore::Sqlite(
+                crate::store::SqliteStoreBuilder::new(pool.clone())
+                    .add_transactional_event_handler(handler)
+                    .try_build()
+                    .await
+                    .map_err(|e| EngineError::Internal(e.to_string()))?,
+            ),
+            Db::Postgres(pool) => CaseStore::Postgres(
+                crate::store::pg_store_builder::<CaseAggregate>(pool.clone())
+                    .add_transactional_event_handler(handler)
+                    .try_build()
+                    .await
+                    .map_err(|e| EngineError::Internal(e.to_string()))?,
+            ),
+        };
+        let capacity =
+            NonZeroUsize::new(options.cache_capacity.max(1)).unwrap_or(NonZeroUsize::MIN);
+        Ok(Self {
+            store,
+            db,
+            clock,
+            rules,
+            keys,
+            vault,
+            pending,
+            cache: StdMutex::new(LruCache::new(capacity)),
+            gate: WriteGate::new(options.write_slots.max(1)),
+            in_flight: StdMutex::default(),
+            options,
+        })
+    }
+
+    /// The database.
+    #[must_use]
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The rule book.
+    #[must_use]
+    pub fn rules(&self) -> &Arc<RuleBook> {
+        &self.rules
+    }
+
+    /// The clock.
+    #[must_use]
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The vault.
+    #[must_use]
+    pub fn vault(&self) -> &Arc<Vault> {
+        &self.vault
+    }
+
+    /// The key ring.
+    #[must_use]
+    pub fn keys(&self) -> &Arc<KeyRing> {
+        &self.keys
+    }
+
+    /// Builds a command stamped with the engine's clock.
+    #[must_use]
+    pub fn command(&self, actor: Actor, occurred_on: NaiveDate, action: Action) -> Command {
+        Command {
+            actor,
+            recorded_at: self.clock.now(),
+            occurred_on,
+            rules: self.rules.clone(),
+            action,
+        }
+    }
+
+    /// Registers an application as a new case (a fresh UUIDv4 id), assigning the register number.
+    ///
+    /// # Errors
+    /// [`EngineError`] when it cannot be recorded; the inner `Err` when the rules refuse it.
+    #[tracing::instrument(skip_all, fields(action = "register"), err)]
+    pub async fn register(
+        &self,
+        mut command: Command,
+        personal: Personal,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Result<Executed, DomainError>, EngineError> {
+        if let Some(done) = self.idempotent_replay(idempotency.as_ref(), None).await? {
+            return Ok(Ok(done));
+        }
+        // Validate with a placeholder number first, so a refused registration uses no number.
+        if let Action::Register(reg) = &mut command.action {
+            reg.register_no = "pending".into();
+        }
+        if let Err(e) = ptl_domain::decide(&CaseState::default(), command.clone()) {
+            return Ok(Err(e));
+        }
+        if let Action::Register(reg) = &mut command.action {
+            reg.register_no = self
+                .next_register_no(&reg.office, command.occurred_on)
+                .await?;
+        }
+        let case_id = Uuid::new_v4();
+        let same_person = match &personal.person_index {
+            Some((name, birth)) => {
+                let mut tx = self.db.read().await?;
+                self.vault
+                    .find_person(tx.conn(), name, *birth)
+                    .await
+                    .map_err(|e| EngineError::Internal(e.to_string()))?
+            }
+            None => Vec::new(),
+        };
+        let mut out = self
+            .execute_inner(case_id, Some(0), command, personal, idempotency)
+            .await?;
+        if let Ok(done) = &mut out {
+            done.same_person = same_person;
+        }
+        Ok(out)
+    }
+
+    async fn next_register_no(&self, office: &str, on: NaiveDate) -> Result<String, EngineError> {
+        use chrono::Datelike;
+        let year = on.year();
+        let mut tx = self.db.begin().await?;
+        run!(
+            tx.conn(),
+            "INSERT INTO register_counters (office, year, last) VALUES ($1, $2, 0) ON CONFLICT (office, year) DO NOTHING",
+            office.to_string(),
+            year
+        )?;
+        let row: Option<(i64,)> = fetch_optional!(
+            tx.conn(),
+            (i64,),
+            "UPDATE register_counters SET last = last + 1 WHERE office = $1 AND year = $2 RETURNING last",
+            office.to_string(),
+            year
+        )?;
+        tx.commit().await?;
+        let n = row.map_or(1, |r| r.0);
+        Ok(format!("{office}-{year}-{n:06}"))
+    }
+
+    /// Executes one command on an existing case.
+    ///
+    /// # Errors
+    /// [`EngineError`] when it cannot be recorded (stale version, store down, ...); the inner
+    /// `Err` when the rules refuse it. Nothing is written in either case.
+    #[tracing::instrument(skip_all, fields(case_id = %case_id, action = %command.action.name()), err)]
+    pub async fn execute(
+        &self,
+        case_id: Uuid,
+        expected_version: Option<u64>,
+        command: Command,
+        personal: Personal,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Result<Executed, DomainError>, EngineError> {
+        if let Some(done) = self
+            .idempotent_replay(idempotency.as_ref(), Some(case_id))
+            .await?
+        {
+            return Ok(Ok(done));
+        }
+        self.execute_inner(case_id, expected_version, command, personal, idempotency)
+            .await
+    }
+
+    async fn idempotent_replay(
+        &self,
+        idem: Option<&Idempotency>,
+        case_id: Option<Uuid>,
+    ) -> Result<Option<Executed>, EngineError> {
+        let Some(idem) = idem else { return Ok(None) };
+        let mut tx = self.db.read().await?;
+        let row: Option<(String, String, i64)> = fetch_optional!(
+            tx.conn(),
+            (String, String, i64),
+            "SELECT fingerprint, case_id, version FROM idempotency_keys WHERE scope = $1 AND idem_key = $2",
+            idem.scope.clone(),
+            idem.key.clone()
+        )?;
+        drop(tx);
+        let Some((fingerprint, stored_case, version)) = row else {
+            return Ok(None);
+        };
+        let stored_case =
+            Uuid::parse_str(&stored_case).map_err(|e| EngineError::Internal(e.to_string()))?;
+        if fingerprint != idem.fingerprint || case_id.is_some_and(|c| c != stored_case) {
+            return Err(EngineError::IdempotencyKeyReused);
+        }
+        let version = u64::try_from(version).unwrap_or(0);
+        let state = self
+            .load_version(stored_case, version)
+            .await?
+            .ok_or(EngineError::NotFound)?;
+        Ok(Some(Executed {
+            case_id: stored_case,
+            version,
+            state: Arc::new(state),
+            events: Vec::new(),
+            replayed: true,
+            same_person: Vec::new(),
+        }))
+    }
+
+    async fn execute_inner(
+        &self,
+        case_id: Uuid,
+        expected_version: Option<u64>,
+        command: Command,
+        personal: Personal,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Result<Executed, DomainError>, EngineError> {
+        let _in_flight = match &idempotency {
+            Some(i) => {
+                let key = (i.scope.clone(), i.key.clone());
+                if !self
+                    .in_flight
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(key.clone())
+                {
+                    return Err(EngineError::RequestInProgress);
+                }
+                InFlight {
+                    set: &self.in_flight,
+                    key: Some(key),
+                }
+            }
+            None => InFlight {
+                set: &self.in_flight,
+                key: None,
+            },
+        };
+        let timeout = self.options.write_timeout;
+        let _permit = tokio::time::timeout(timeout, self.gate.enter())
+            .await
+            .map_err(|_| EngineError::Unavailable("all write slots are busy".into()))?
+            .map_err(|_| EngineError::Unavailable("the engine is shutting down".into()))?;
+        let lock = tokio::time::timeout(timeout, self.lock(case_id))
+            .await
+            .map_err(|_| {
+                EngineError::Unavailable("the case is locked by another writer".into())
+            })??;
+        let cached = self.current(case_id).await?;
+        let current = cached.version;
+        if current == 0 && !matches!(command.action, Action::Register(_)) {
+            return Err(EngineError::NotFound);
+        }
+        if let Some(expected) = expected_version {
+            if expected != current {
+                return Err(EngineError::Conflict { expected, current });
+            }
+        }
+        let now = command.recorded_at;
+        let events = match ptl_domain::decide(&cached.state, command) {
+            Ok(events) => events,
+            Err(e) => return Ok(Err(e)),
+        };
+        let mut state = (*cached.state).clone();
+        let mut states = Vec::with_capacity(events.len());
+        for (i, e) in events.iter().enumerate() {
+            state = ptl_domain::evolve(state, e.clone());
+            states.push((current + i as u64 + 1, Arc::new(state.clone())));
+        }
+        let version_after = current + events.len() as u64;
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(
+                case_id,
+                Pending {
+                    prev_hash: cached.last_hash.clone(),
+                    personal,
+                    idempotency,
+                    version_after,
+                    now,
+                    first_done: false,
+                    states,
+                },
+            );
+        let mut aggregate_state: AggregateState<CaseState> = AggregateState::with_id(case_id);
+        for _ in 0..current {
+            aggregate_state.next_sequence_number();
+        }
+        aggregate_state.set_lock(lock);
+        let persisted = match &self.store {
+            CaseStore::Sqlite(s) => s
+                .persist(&mut aggregate_state, events.clone())
+                .await
+                .map_err(|e| map_sqlite(e, current)),
+            CaseStore::Postgres(s) => s
+                .persist(&mut aggregate_state, events.clone())
+                .await
+                .map_err(|e| map_pg(e, current)),
+        };
+        let pending = self
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&case_id);
+        if let Err(e) = persisted {
+            self.cache
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop(&case_id);
+            return Err(e);
+        }
+        let state = Arc::new(state);
+        self.cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .put(
+                case_id,
+                Arc::new(Cached {
+                    version: version_after,
+                    state: state.clone(),
+                    last_hash: pending.and_then(|p| p.prev_hash),
+                }),
+            );
+        Ok(Ok(Executed {
+            case_id,
+            version: version_after,
+            state,
+            events,
+            replayed: false,
+            same_person: Vec::new(),
+        }))
+    }
+
+    async fn lock(&self, case_id: Uuid) -> Result<esrs::store::EventStoreLockGuard, EngineError> {
+        match &self.store {
+            CaseStore::Sqlite(s) => s
+                .lock(case_id)
+                .await
+                .map_err(|e| EngineError::Unavailable(e.to_string())),
+            CaseStore::Postgres(s) => s.lock(case_id).await.map_err(|e| match e {
+                PgStoreError::Sqlx(e) => EngineError::from(e),
+                other => EngineError::Internal(other.to_string()),
+            }),
+        }
+    }
+
+    /// The stored version of a case (0 when it does not exist).
+    async fn stored_version(&self, case_id: Uuid) -> Result<u64, EngineError> {
+        let v: Option<(Option<i64>,)> =
+            match &self.db {
+                Db::Sqlite(p) => {
+                    sqlx::query_as(
+                        "SELECT MAX(sequence_number) FROM case_events WHERE aggregate_id = $1",
+                    )
+                    .bind(case_id.hyphenated().to_string())
+                    .fetch_optional(p)
+                    .await?
+                }
+                Db::Postgres(p) => sqlx::query_as(
+                    "SELECT MAX(sequence_number)::BIGINT FROM case_events WHERE aggregate_id = $1",
+                )
+                .bind(case_id)
+                .fetch_optional(p)
+                .await?,
+            };
+        Ok(v.and_then(|r| r.0)
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(0))
+    }
+
+    /// The current state: from the cache when its version matches the store's, else replayed.
+    async fn current(&self, case_id: Uuid) -> Result<Arc<Cached>, EngineError> {
+        let stored = self.stored_version(case_id).await?;
+        let hit = self
+            .cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&case_id)
+            .cloned();
+        if let Some(c) = hit {
+            if c.version == stored {
+                return Ok(c);
+            }
+        }
+        let history = self.history(case_id).await?;
+        let version = history.len() as u64;
+        let last_hash = history.last().and_then(|e| e.hash.clone());
+        let state = history
+            .into_iter()
+            .map(|e| e.event)
+            .fold(CaseState::default(), ptl_domain::evolve);
+        let cached = Arc::new(Cached {
+            version,
+            state: Arc::new(state),
+            last_hash,
+        });
+        if version > 0 {
+            self.cache
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .put(case_id, cached.clone());
+        }
+        Ok(cached)
+    }
+
+    /// The case as it stands now, with its version; `None` if it does not exist.
+    ///
+    /// # Errors
+    /// The store cannot be read.
+    pub async fn load(&self, case_id: Uuid) -> Result<Option<(Arc<CaseState>, u64)>, EngineError> {
+        let c = self.current(case_id).await?;
+        Ok((c.version > 0).then(|| (c.state.clone(), c.version)))
+    }
+
+    /// The case as it stood after `version` events.
+    ///
+    /// # Errors
+    /// The store cannot be read.
+    pub async fn load_version(
+        &self,
+        case_id: Uuid,
+        version: u64,
+    ) -> Result<Option<CaseState>, EngineError> {
+        let history = self.history(case_id).await?;
+        if history.is_empty() || version == 0 || version > history.len() as u64 {
+            return Ok(None);
+        }
+        Ok(Some(
+            history
+                .into_iter()
+                .take(usize::try_from(version).unwrap_or(0))
+                .map(|e| e.event)
+                .fold(CaseState::default(), ptl_domain::evolve),
+        ))
+    }
+
+    /// What had been recorded by instant `as_of` (recorded time), and its version.
+    ///
+    /// # Errors
+    /// The store cannot be read.
+    pub async fn load_as_of(
+        &self,
+        case_id: Uuid,
+        as_of: DateTime<Utc>,
+    ) -> Result<Option<(CaseState, u64)>, EngineError> {
+        let history = self.history(case_id).await?;
+        let events: Vec<CaseEvent> = history
+            .into_iter()
+            .take_while(|e| e.event.recorded_at <= as_of)
+            .map(|e| e.event)
+            .collect();
+        let n = events.len() as u64;
+        Ok((n > 0).then(|| {
+            (
+                events
+                    .into_iter()
+                    .fold(CaseState::default(), ptl_domain::evolve),
+                n,
+            )
+        }))
+    }
+
+    /// The facts that occurred by business date `on`, as known now.
+    ///
+    /// # Errors
+    /// The store cannot be read.
+    pub async fn load_on(
+        &self,
+        case_id: Uuid,
+        on: NaiveDate,
+    ) -> Result<Option<CaseState>, EngineError> {
+        let history = self.history(case_id).await?;
+        if history.is_empty() {
+            return Ok(None);
+        }
+        let mut events: Vec<CaseEvent> = history
+            .into_iter()
+            .map(|e| e.event)
+            .filter(|e| e.occurred_on <= on)
+            .collect();
+        events.sort_by_key(|e| e.occurred_on);
+        Ok(Some(
+            events
+                .into_iter()
+                .fold(CaseState::default(), ptl_domain::evolve),
+        ))
+    }
+
+    /// The case's history with hashes.
+    ///
+    /// # Errors
+    /// The store cannot be read or an event does not decode.
+    pub async fn history(&self, case_id: Uuid) -> Result<Vec<RecordedEvent>, EngineError> {
+        let events = match &self.store {
+            CaseStore::Sqlite(s) => s
+                .by_aggregate_id(case_id)
+                .await
+                .map_err(|e| EngineError::Internal(e.to_string()))?,
+            CaseStore::Postgres(s) => s.by_aggregate_id(case_id).await.map_err(|e| match e {
+                PgStoreError::Sqlx(e) => EngineError::from(e),
+                other => EngineError::Internal(other.to_string()),
+            })?,
+        };
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.db.read().await?;
+        let hashes: Vec<(i64, String, Option<String>)> = fetch_all!(
+            tx.conn(),
+            (i64, String, Option<String>),
+            "SELECT sequence, hash, prev_hash FROM event_integrity WHERE case_id = $1 ORDER BY sequence",
+            case_id.to_string()
+        )?;
+        let by_seq: HashMap<i64, (String, Option<String>)> =
+            hashes.into_iter().map(|(s, h, p)| (s, (h, p))).collect();
+        Ok(events
+            .into_iter()
+            .map(|e| {
+                let h = by_seq.get(&i64::from(e.sequence_number)).cloned();
+                RecordedEvent {
+                    sequence: u64::try_from(e.sequence_number).unwrap_or(0),
+                    id: e.id,
+                    stored_at: e.occurred_on,
+                    hash: h.as_ref().map(|(h, _)| h.clone()),
+                    prev_hash: h.and_then(|(_, p)| p),
+                    event: e.payload,
+                }
+            })
+            .collect())
+    }
+
+    /// Recomputes a case's hash chain from the stored events and names the first that fails.
+    ///
+    /// # Errors
+    /// The store cannot be read.
+    pub async fn verify(&self, case_id: Uuid) -> Result<Verification, EngineError> {
+        let history = self.history(case_id).await?;
+        let mut canonical = Vec::with_capacity(history.len());
+        for e in &history {
+            let store_event = StoreEvent {
+                id: e.id,
+                aggregate_id: case_id,
+                payload: e.event.clone(),
+                occurred_on: e.stored_at,
+                sequence_number: i32::try_from(e.sequence).unwrap_or(i32::MAX),
+                version: None,
+            };
+            canonical.push(event_canonical(&store_event).map_err(|x| EngineError::Internal(x.0))?);
+        }
+        let first_invalid = crate::integrity::verify_chain(
+            self.keys.hash_key(),
+            history.iter().zip(&canonical).map(|(e, c)| {
+                (
+                    i64::try_from(e.sequence).unwrap_or(-1),
+                    c.as_str(),
+                    e.hash.as_deref().unwrap_or(""),
+                    e.prev_hash.as_deref(),
+                )
+            }),
+        )
+        .and_then(|s| u64::try_from(s).ok());
+        Ok(Verification {
+            valid: first_invalid.is_none(),
+            events: history.len() as u64,
+            first_invalid_sequence: first_invalid,
+        })
+    }
+
+    /// Every case id in the store.
+    ///
+    /// # Errors
+    /// The store cannot be read.
+    pub async fn case_ids(&self) -> Result<Vec<Uuid>, EngineError> {
+        let mut tx = self.db.read().await?;
+        let rows: Vec<(String,)> = fetch_all!(
+            tx.conn(),
+            (String,),
+            "SELECT DISTINCT case_id FROM event_integrity ORDER BY case_id"
+        )?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| Uuid::parse_str(&r.0).ok())
+            .collect())
+    }
+
+    /// Forgets cached states (after a restore or a direct edit of the database).
+    pub fn clear_cache(&self) {
+        self.cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+}
+
+fn map_sqlite(e: SqliteStoreError, current: u64) -> EngineError {
+    match e {
+        SqliteStoreError::Conflict { .. } => EngineError::Conflict {
+            expected: current,
+            current: current + 1,
+        },
+        SqliteStoreError::Sqlx(e) => EngineError::from(e),
+        other => EngineError::Internal(other.to_string()),
+    }
+}
+
+fn map_pg(e: PgStoreError, current: u64) -> EngineError {
+    if crate::store::is_unique_violation(&e) {
+        return EngineError::Conflict {
+            expected: current,
+            current: current + 1,
+        };
+    }
+    match e {
+        PgStoreError::Sqlx(e) => EngineError::from(e),
+        other => EngineError::Internal(other.to_string()),
+    }
+}

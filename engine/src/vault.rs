@@ -1,0 +1,773 @@
+//! The personal-data vault.
+//!
+//! **Why a vault.** The case history is kept forever for audit, but personal data (name, birth
+//! date, contacts, identity document, and every free text: notes, reasons, references, document
+//! descriptions) must be erasable at the end of retention or on a lawful request. Events
+//! therefore carry only statistics and [`RecordRef`]s; the personal data itself lives here,
+//! encrypted.
+//!
+//! **Envelope encryption.** Each case has its own random 256-bit data key. Records are sealed
+//! with it (AES-256-GCM, bound to case and record id, see [`crate::crypto`]); the data key is
+//! stored only wrapped by the master key, which lives outside the database
+//! ([`crate::keys`]). Erasing a case is destroying **one small key**: the wrapped key is set to
+//! NULL, and every ciphertext of the case becomes noise, without touching (or re-hashing) the
+//! events, so the procedural history stays verifiable. Master-key rotation re-wraps the small
+//! keys only, never the records.
+//!
+//! **Restores.** Restoring an older backup would bring the destroyed wrapped key back. Each
+//! erasure is therefore also appended (and fsync'ed) to `erasures.log` in the data directory,
+//! outside the database, and [`Vault::reapply_erasures`] destroys again, at start, every listed
+//! key that is readable. The line is written before the caller commits, so a crash between the
+//! two errs on the side of erasing.
+//!
+//! **Access log.** Every read of personal data appends one entry per call, HMAC-chained per case
+//! like the events (`chain_hash(hash_key, prev, canonical_json(entry))`), so deleting or editing
+//! an entry is detectable with the hash key, which is not in the database.
+//!
+//! **Search.** A keyed hash of the normalised name and birth date
+//! ([`integrity::person_search_hash`]) allows exact-match person search and duplicate detection
+//! without decrypting every case; erasure deletes it.
+//!
+//! Every write function takes a [`Conn`] so the engine can call it inside the same transaction as
+//! the events. On SQLite, call them (including [`Vault::read_records`], which writes the access
+//! log) in a write transaction ([`crate::db::Db::begin`]). On PostgreSQL, the case's key row is
+//! locked (`FOR UPDATE`) for the rest of the transaction, which serialises access-log appends
+//! and erasure per case.
+//!
+//! Data keys are unwrapped per call and dropped (zeroized) at its end: no key material lingers.
+
+use std::fmt;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use ptl_domain::types::RecordRef;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use crate::crypto::{self, CryptoError, DataKey, WrappedKey};
+use crate::db::{Conn, Db};
+use crate::integrity::{self, CanonicalError};
+use crate::keys::{KeyRing, MasterKey};
+use crate::{fetch_all, fetch_optional, run};
+
+/// File name of the erasure log in the data directory.
+pub const ERASURE_LOG_FILE: &str = "erasures.log";
+
+/// Errors of the vault.
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    /// A database statement failed.
+    #[error("vault database error: {0}")]
+    Db(#[from] sqlx::Error),
+    /// Wrapping, unwrapping, sealing or opening failed (tampering, wrong master key).
+    #[error("vault crypto error: {0}")]
+    Crypto(#[from] CryptoError),
+    /// The case's personal data was erased: its data key is destroyed.
+    #[error("personal data of case {case_id} was erased")]
+    Erased {
+        /// The case.
+        case_id: Uuid,
+    },
+    /// The case has no data key ([`Vault::ensure_case_key`] was not called).
+    #[error("case {case_id} has no data key")]
+    NoKey {
+        /// The case.
+        case_id: Uuid,
+    },
+    /// A record could not be serialised or parsed as JSON.
+    #[error("vault JSON error: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The erasure log could not be read or written.
+    #[error("erasure log: {0}")]
+    Io(#[from] io::Error),
+    /// An access-log entry could not be canonicalised for hashing.
+    #[error("access log entry: {0}")]
+    Canonical(#[from] CanonicalError),
+    /// A stored row does not decode (bad uuid or timestamp).
+    #[error("corrupt vault row: {0}")]
+    Corrupt(String),
+}
+
+/// Personal data handed over by the API: one record (a JSON value) under a fresh [`RecordRef`].
+///
+/// `Debug` does not print the value.
+#[derive(Clone, PartialEq)]
+pub struct PersonalText {
+    /// The reference the event will carry.
+    pub record: RecordRef,
+    /// The personal data (person object, note text, ...).
+    pub value: Value,
+}
+
+impl fmt::Debug for PersonalText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PersonalText")
+            .field("record", &self.record)
+            .field("value", &"[REDACTED]")
+            .finish()
+    }
+}
+
+/// Who reads personal data, for the access log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reader {
+    /// Subject (user id) of the reader.
+    pub sub: String,
+    /// Role the reader acted in.
+    pub role: String,
+    /// The reader's office, if any.
+    pub office: Option<String>,
+    /// Stated reason for the read, if any.
+    pub reason: Option<String>,
+}
+
+/// One access-log entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessEntry {
+    /// Position in the case's chain, from 1.
+    pub seq: i64,
+    /// When the read happened (microsecond precision).
+    pub at: DateTime<Utc>,
+    /// Reader's subject.
+    pub sub: String,
+    /// Reader's role.
+    pub role: String,
+    /// Reader's office.
+    pub office: Option<String>,
+    /// Stated reason.
+    pub reason: Option<String>,
+    /// What was read: a JSON array of record ids, e.g. `["r-…","r-…"]`.
+    pub what: String,
+    /// Chain hash of this entry.
+    pub hash: String,
+}
+
+/// One line of `erasures.log`.
+#[derive(Debug, Serialize, Deserialize)]
+struct ErasureLine {
+    case_id: Uuid,
+    erased_at: DateTime<Utc>,
+    by_sub: String,
+}
+
+/// State of a case's data key.
+enum KeyState {
+    Missing,
+    Erased,
+    Live(WrappedKey),
+}
+
+type KeyRow = (Option<String>, Option<Vec<u8>>, Option<i64>);
+
+type LogRow = (
+    i64,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+);
+
+fn case_text(case_id: Uuid) -> String {
+    case_id.hyphenated().to_string()
+}
+
+fn micros_to_datetime(micros: i64) -> Result<DateTime<Utc>, VaultError> {
+    DateTime::from_timestamp_micros(micros)
+        .ok_or_else(|| VaultError::Corrupt(format!("timestamp {micros} out of range")))
+}
+
+/// Canonical form of an access-log entry, the input of its chain hash.
+fn canonical_entry(
+    case_id: &str,
+    seq: i64,
+    at: DateTime<Utc>,
+    e: &EntryText<'_>,
+) -> Result<String, CanonicalError> {
+    integrity::canonical_json(&json!({
+        "case_id": case_id,
+        "seq": seq,
+        "at": integrity::canonical_timestamp(at),
+        "sub": e.sub,
+        "role": e.role,
+        "office": e.office,
+        "reason": e.reason,
+        "what": e.what,
+    }))
+}
+
+/// The text fields of an access-log entry.
+struct EntryText<'a> {
+    sub: &'a str,
+    role: &'a str,
+    office: Option<&'a str>,
+    reason: Option<&'a str>,
+    what: &'a str,
+}
+
+/// The personal-data vault (see the module docs).
+#[derive(Debug, Clone)]
+pub struct Vault {
+    keys: Arc<KeyRing>,
+}
+
+impl Vault {
+    /// A vault using `keys` (master key to wrap data keys, hash key for the access log, search
+    /// key for person hashes).
+    #[must_use]
+    pub fn new(keys: Arc<KeyRing>) -> Self {
+        Self { keys }
+    }
+
+    /// A fresh record id, `r-<uuid v4 simple>`.
+    #[must_use]
+    pub fn new_record_id() -> RecordRef {
+        RecordRef(format!("r-{}", Uuid::new_v4().simple()))
+    }
+
+    /// Reads the case's key row; on PostgreSQL locks it until the end of the transaction.
+    async fn key_state(&self, mut conn: Conn<'_>, case_id: Uuid) -> Result<KeyState, VaultError> {
+        let sql = match conn {
+            Conn::Sqlite(_) => {
+                "SELECT master_key_id, wrapped, erased_at FROM case_keys WHERE case_id = $1"
+            }
+            Conn::Postgres(_) => {
+                "SELECT master_key_id, wrapped, erased_at FROM case_keys WHERE case_id = $1 \
+                 FOR UPDATE"
+            }
+        };
+        let row = fetch_optional!(conn.reborrow(), KeyRow, sql, case_text(case_id))?;
+        Ok(match row {
+            None => KeyState::Missing,
+            Some((_, None, _)) => KeyState::Erased,
+            Some((master_key_id, Some(bytes), _)) => KeyState::Live(WrappedKey {
+                master_key_id: master_key_id.unwrap_or_default(),
+                bytes,
+            }),
+        })
+    }
+
+    /// The unwrapped data key of a live case.
+    async fn data_key(&self, conn: Conn<'_>, case_id: Uuid) -> Result<DataKey, VaultError> {
+        match self.key_state(conn, case_id).await? {
+            KeyState::Missing => Err(VaultError::NoKey { case_id }),
+            KeyState::Erased => Err(VaultError::Erased { case_id }),
+            KeyState::Live(wrapped) => Ok(crypto::unwrap(self.keys.master(), &wrapped, case_id)?),
+        }
+    }
+
+    /// Creates a data key for a new case and stores it wrapped by the master key. Idempotent:
+    /// an existing key (live or erased) is left alone, so an erased case never gets a new key.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Db`] if the insert fails, [`VaultError::Crypto`] if wrapping fails.
+    pub async fn ensure_case_key(&self, conn: Conn<'_>, case_id: Uuid) -> Result<(), VaultError> {
+        let dk = crypto::new_data_key();
+        let wrapped = crypto::wrap(self.keys.master(), &dk, case_id)?;
+        run!(
+            conn,
+            "INSERT INTO case_keys (case_id, master_key_id, wrapped, erased_at) \
+             VALUES ($1, $2, $3, NULL) ON CONFLICT (case_id) DO NOTHING",
+            case_text(case_id),
+            wrapped.master_key_id,
+            wrapped.bytes,
+        )?;
+        Ok(())
+    }
+
+    /// Seals each record under the case's data key and stores it. Records are immutable: a
+    /// record id that already exists for the case is refused (unique violation).
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Erased`] if the case's key was destroyed, [`VaultError::NoKey`] if it has
+    /// none, [`VaultError::Crypto`] if the key does not unwrap, [`VaultError::Json`] /
+    /// [`VaultError::Db`] otherwise.
+    pub async fn put_records(
+        &self,
+        mut conn: Conn<'_>,
+        case_id: Uuid,
+        records: &[PersonalText],
+        now: DateTime<Utc>,
+    ) -> Result<(), VaultError> {
+        let dk = self.data_key(conn.reborrow(), case_id).await?;
+        let case = case_text(case_id);
+        let created_at = now.timestamp_micros();
+        for record in records {
+            let plain = Zeroizing::new(serde_json::to_vec(&record.value)?);
+            let sealed = crypto::seal(&dk, case_id, &record.record.0, &plain)?;
+            run!(
+                conn.reborrow(),
+                "INSERT INTO personal_records (case_id, record_id, ciphertext, created_at) \
+                 VALUES ($1, $2, $3, $4)",
+                &case,
+                &record.record.0,
+                sealed,
+                created_at,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Adds the case to the person index under the keyed hash of the normalised name and birth
+    /// date (idempotent).
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Erased`] for an erased case (indexing it would undo the erasure),
+    /// [`VaultError::Db`] if a statement fails.
+    pub async fn index_person(
+        &self,
+        mut conn: Conn<'_>,
+        case_id: Uuid,
+        full_name: &str,
+        birth_date: NaiveDate,
+    ) -> Result<(), VaultError> {
+        if let KeyState::Erased = self.key_state(conn.reborrow(), case_id).await? {
+            return Err(VaultError::Erased { case_id });
+        }
+        let hash = integrity::person_search_hash(self.keys.search_key(), full_name, birth_date);
+        run!(
+            conn,
+            "INSERT INTO person_index (search_hash, case_id) VALUES ($1, $2) \
+             ON CONFLICT (search_hash, case_id) DO NOTHING",
+            hash,
+            case_text(case_id),
+        )?;
+        Ok(())
+    }
+
+    /// The cases whose person matches exactly after normalisation (Unicode NFC, case,
+    /// whitespace, apostrophe variants; see [`integrity::normalise_identity`]), in id order.
+    ///
+    /// Logging the search is the caller's business (it knows the reader and the found cases).
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Db`] if the query fails, [`VaultError::Corrupt`] for a bad stored id.
+    pub async fn find_person(
+        &self,
+        conn: Conn<'_>,
+        full_name: &str,
+        birth_date: NaiveDate,
+    ) -> Result<Vec<Uuid>, VaultError> {
+        let hash = integrity::person_search_hash(self.keys.search_key(), full_name, birth_date);
+        let rows = fetch_all!(
+            conn,
+            (String,),
+            "SELECT case_id FROM person_index WHERE search_hash = $1 ORDER BY case_id",
+            hash,
+        )?;
+        rows.into_iter()
+            .map(|(id,)| {
+                Uuid::parse_str(&id)
+                    .map_err(|e| VaultError::Corrupt(format!("case id {id:?}: {e}")))
+            })
+            .collect()
+    }
+
+    /// Opens the given records of a case, in the order asked, and appends **one** access-log
+    /// entry for the call (also when the case is erased or a record does not exist).
+    ///
+    /// A record reads as `None` when the case is erased, has no key, or has no such record.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Crypto`] if the data key or a record fails authentication (tampering, wrong
+    /// master key), [`VaultError::Json`] if a record is not JSON, [`VaultError::Db`] if a
+    /// statement fails (including a concurrent append on SQLite outside a write transaction).
+    pub async fn read_records(
+        &self,
+        mut conn: Conn<'_>,
+        case_id: Uuid,
+        records: &[RecordRef],
+        reader: &Reader,
+    ) -> Result<Vec<(RecordRef, Option<Value>)>, VaultError> {
+        let state = self.key_state(conn.reborrow(), case_id).await?;
+        let dk = match state {
+            KeyState::Live(wrapped) => Some(crypto::unwrap(self.keys.master(), &wrapped, case_id)?),
+            KeyState::Missing | KeyState::Erased => None,
+        };
+        let case = case_text(case_id);
+        let mut out = Vec::with_capacity(records.len());
+        for record in records {
+            let value = match &dk {
+                None => None,
+                Some(dk) => {
+                    let row = fetch_optional!(
+                        conn.reborrow(),
+                        (Vec<u8>,),
+                        "SELECT ciphertext FROM personal_records \
+                         WHERE case_id = $1 AND record_id = $2",
+                        &case,
+                        &record.0,
+                    )?;
+                    match row {
+                        None => None,
+                        Some((sealed,)) => {
+                            let plain =
+                                Zeroizing::new(crypto::open(dk, case_id, &record.0, &sealed)?);
+                            Some(serde_json::from_slice::<Value>(&plain)?)
+                        }
+                    }
+                }
+            };
+            out.push((record.clone(), value));
+        }
+        drop(dk);
+
+        let what = serde_json::to_string(&records.iter().map(|r| &r.0).collect::<Vec<_>>())?;
+        self.append_access(conn, case_id, reader, &what).await?;
+        Ok(out)
+    }
+
+    async fn append_access(
+        &self,
+        mut conn: Conn<'_>,
+        case_id: Uuid,
+        reader: &Reader,
+        what: &str,
+    ) -> Result<(), VaultError> {
+        let case = case_text(case_id);
+        let last = fetch_optional!(
+            conn.reborrow(),
+            (i64, String),
+            "SELECT seq, hash FROM access_log WHERE case_id = $1 ORDER BY seq DESC LIMIT 1",
+            &case,
+        )?;
+        let (seq, prev) = match last {
+            None => (integrity::FIRST_SEQUENCE, None),
+            Some((seq, hash)) => (seq + 1, Some(hash)),
+        };
+        let at_micros = Utc::now().timestamp_micros();
+        let at = micros_to_datetime(at_micros)?;
+        let canonical = canonical_entry(
+            &case,
+            seq,
+            at,
+            &EntryText {
+                sub: &reader.sub,
+                role: &reader.role,
+                office: reader.office.as_deref(),
+                reason: reader.reason.as_deref(),
+                what,
+            },
+        )?;
+        let hash = integrity::chain_hash(self.keys.hash_key(), prev.as_deref(), &canonical);
+        run!(
+            conn,
+            "INSERT INTO access_log \
+             (case_id, seq, at, sub, role, office, reason, what, hash, prev_hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            &case,
+            seq,
+            at_micros,
+            &reader.sub,
+            &reader.role,
+            reader.office.as_deref(),
+            reader.reason.as_deref(),
+            what,
+            hash,
+            prev,
+        )?;
+        Ok(())
+    }
+
+    async fn log_rows(&self, conn: Conn<'_>, case_id: Uuid) -> Result<Vec<LogRow>, VaultError> {
+        Ok(fetch_all!(
+            conn,
+            LogRow,
+            "SELECT seq, at, sub, role, office, reason, what, hash, prev_hash \
+             FROM access_log WHERE case_id = $1 ORDER BY seq",
+            case_text(case_id),
+        )?)
+    }
+
+    /// The case's access log, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Db`] if the query fails, [`VaultError::Corrupt`] for a bad timestamp.
+    pub async fn access_log(
+        &self,
+        conn: Conn<'_>,
+        case_id: Uuid,
+    ) -> Result<Vec<AccessEntry>, VaultError> {
+        self.log_rows(conn, case_id)
+            .await?
+            .into_iter()
+            .map(
+                |(seq, at, sub, role, office, reason, what, hash, _)| -> Result<_, VaultError> {
+                    Ok(AccessEntry {
+                        seq,
+                        at: micros_to_datetime(at)?,
+                        sub,
+                        role,
+                        office,
+                        reason,
+                        what,
+                        hash,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    /// Verifies the case's access-log chain; returns the first invalid seq, `None` if intact.
+    ///
+    /// Truncation of the tail is not detectable from the rows alone (as for events).
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Db`] if the query fails. A row that does not decode or canonicalise counts
+    /// as invalid rather than an error.
+    pub async fn verify_access_log(
+        &self,
+        conn: Conn<'_>,
+        case_id: Uuid,
+    ) -> Result<Option<i64>, VaultError> {
+        let case = case_text(case_id);
+        let rows = self.log_rows(conn, case_id).await?;
+        let mut items = Vec::with_capacity(rows.len());
+        for (seq, at, sub, role, office, reason, what, hash, prev) in rows {
+            let canonical = DateTime::from_timestamp_micros(at).and_then(|at| {
+                let text = EntryText {
+                    sub: &sub,
+                    role: &role,
+                    office: office.as_deref(),
+                    reason: reason.as_deref(),
+                    what: &what,
+                };
+                canonical_entry(&case, seq, at, &text).ok()
+            });
+            let Some(canonical) = canonical else {
+                return Ok(Some(seq));
+            };
+            items.push((seq, canonical, hash, prev));
+        }
+        Ok(integrity::verify_chain(
+            self.keys.hash_key(),
+            items
+                .iter()
+                .map(|(s, c, h, p)| (*s, c.as_str(), h.as_str(), p.as_deref())),
+        ))
+    }
+
+    /// Erases the case's personal data: destroys its data key (or records a destroyed one if it
+    /// had none), deletes its person-index rows and writes the erasure ledger row. Ciphertext
+    /// rows, events and the access log stay. Idempotent.
+    ///
+    /// With `data_dir`, the erasure is also appended and fsync'ed to `erasures.log` there, after
+    /// the statements succeeded and before the caller commits (see the module docs): if the
+    /// commit then fails, the next start re-applies the erasure.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Db`] if a statement fails, [`VaultError::Io`] / [`VaultError::Json`] if the
+    /// erasure log cannot be written; the caller must then roll back.
+    pub async fn erase(
+        &self,
+        mut conn: Conn<'_>,
+        case_id: Uuid,
+        by_sub: &str,
+        now: DateTime<Utc>,
+        data_dir: Option<&Path>,
+    ) -> Result<(), VaultError> {
+        // Lock the key row first on PostgreSQL (serialises with concurrent puts and reads).
+        let _ = self.key_state(conn.reborrow(), case_id).await?;
+        destroy(conn, case_id, by_sub, now.timestamp_micros()).await?;
+        if let Some(dir) = data_dir {
+            let line = ErasureLine {
+                case_id,
+                erased_at: micros_to_datetime(now.timestamp_micros())?,
+                by_sub: by_sub.to_owned(),
+            };
+            let mut text = serde_json::to_string(&line)?;
+            text.push('\n');
+            let dir = dir.to_path_buf();
+            tokio::task::spawn_blocking(move || append_line(&dir, &text))
+                .await
+                .map_err(io::Error::other)??;
+        }
+        Ok(())
+    }
+
+    /// Re-applies the erasures listed in `data_dir/erasures.log` (after a restore from an older
+    /// backup): destroys the key, person-index rows and missing ledger rows of every listed case,
+    /// in one transaction. Returns how many cases still had a readable key. A missing file means
+    /// no erasures; a torn (unparseable) line, left by a crash during the append (before the
+    /// erasure could commit), is skipped with a warning.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Io`] if the file cannot be read, [`VaultError::Db`] if a statement fails.
+    pub async fn reapply_erasures(&self, db: &Db, data_dir: &Path) -> Result<usize, VaultError> {
+        let path = data_dir.join(ERASURE_LOG_FILE);
+        let text = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e.into()),
+        };
+        let mut lines: Vec<ErasureLine> = Vec::new();
+        for (n, line) in text.split(|b| *b == b'\n').enumerate() {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            match serde_json::from_slice::<ErasureLine>(line) {
+                Ok(l) => lines.push(l),
+                Err(e) => tracing::warn!(
+                    file = %path.display(),
+                    line = n + 1,
+                    error = %e,
+                    "skipping unreadable erasure log line (torn write?)"
+                ),
+            }
+        }
+        let mut tx = db.begin().await?;
+        let mut destroyed = 0;
+        let mut seen = std::collections::HashSet::new();
+        for line in lines {
+            if !seen.insert(line.case_id) {
+                continue;
+            }
+            if let KeyState::Live(_) = self.key_state(tx.conn(), line.case_id).await? {
+                destroyed += 1;
+            }
+            destroy(
+                tx.conn(),
+                line.case_id,
+                &line.by_sub,
+                line.erased_at.timestamp_micros(),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        if destroyed > 0 {
+            tracing::warn!(
+                cases = destroyed,
+                "re-applied erasures that the database had lost (restored from an older backup?)"
+            );
+        }
+        Ok(destroyed)
+    }
+
+    /// Re-wraps every live data key under `new_master`, in one transaction, and returns how many
+    /// live keys there are (all now wrapped with `new_master`). Idempotent: keys already wrapped
+    /// with `new_master` are left alone, so an interrupted rotation can be run again.
+    ///
+    /// The caller runs [`crate::keys::prepare_rotation`] before and
+    /// [`crate::keys::commit_rotation`] after, then builds a new [`Vault`] on the new key ring.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Crypto`] if a key is wrapped with neither master key or fails
+    /// authentication (nothing is committed), [`VaultError::Db`] if a statement fails.
+    pub async fn rotate_master(
+        &self,
+        db: &Db,
+        new_master: &MasterKey,
+    ) -> Result<usize, VaultError> {
+        let mut tx = db.begin().await?;
+        let rows = fetch_all!(
+            tx.conn(),
+            (String, Option<String>, Vec<u8>),
+            "SELECT case_id, master_key_id, wrapped FROM case_keys \
+             WHERE wrapped IS NOT NULL ORDER BY case_id",
+        )?;
+        let count = rows.len();
+        for (case, master_key_id, bytes) in rows {
+            let case_id = Uuid::parse_str(&case)
+                .map_err(|e| VaultError::Corrupt(format!("case id {case:?}: {e}")))?;
+            let wrapped = WrappedKey {
+                master_key_id: master_key_id.unwrap_or_default(),
+                bytes,
+            };
+            let rewrapped = crypto::rewrap(self.keys.master(), new_master, &wrapped, case_id)?;
+            if rewrapped != wrapped {
+                run!(
+                    tx.conn(),
+                    "UPDATE case_keys SET master_key_id = $2, wrapped = $3 WHERE case_id = $1",
+                    &case,
+                    rewrapped.master_key_id,
+                    rewrapped.bytes,
+                )?;
+            }
+        }
+        tx.commit().await?;
+        Ok(count)
+    }
+}
+
+/// The database side of an erasure (shared by [`Vault::erase`] and
+/// [`Vault::reapply_erasures`]). Keeps the first erasure time and author.
+async fn destroy(
+    mut conn: Conn<'_>,
+    case_id: Uuid,
+    by_sub: &str,
+    erased_at: i64,
+) -> Result<(), VaultError> {
+    let case = case_text(case_id);
+    run!(
+        conn.reborrow(),
+        "INSERT INTO case_keys (case_id, master_key_id, wrapped, erased_at) \
+         VALUES ($1, NULL, NULL, $2) \
+         ON CONFLICT (case_id) DO UPDATE \
+         SET master_key_id = NULL, wrapped = NULL, \
+             erased_at = COALESCE(case_keys.erased_at, excluded.erased_at)",
+        &case,
+        erased_at,
+    )?;
+    run!(
+        conn.reborrow(),
+        "DELETE FROM person_index WHERE case_id = $1",
+        &case,
+    )?;
+    run!(
+        conn,
+        "INSERT INTO erasure_ledger (case_id, erased_at, by_sub) VALUES ($1, $2, $3) \
+         ON CONFLICT (case_id) DO NOTHING",
+        &case,
+        erased_at,
+        by_sub,
+    )?;
+    Ok(())
+}
+
+/// Appends one line to `dir/erasures.log` (mode 0600) and fsyncs it, and the directory when
+/// the file is new. A previous torn line (no final newline) is terminated first, so it cannot
+/// swallow this one.
+fn append_line(dir: &Path, line: &str) -> io::Result<()> {
+    let path: PathBuf = dir.join(ERASURE_LOG_FILE);
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .read(true)
+        .append(true)
+        .mode(0o600)
+        .open(&path)?;
+    let len = file.metadata()?.len();
+    let mut text = String::with_capacity(line.len() + 1);
+    if len > 0 {
+        let mut last = [0u8; 1];
+        file.seek(SeekFrom::Start(len - 1))?;
+        file.read_exact(&mut last)?;
+        if last[0] != b'\n' {
+            text.push('\n');
+        }
+    }
+    text.push_str(line);
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    if len == 0 {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,477 @@
+//! The command pipeline on both stores: every test is written once and run against a SQLite file
+//! and a fresh PostgreSQL database (dropped at the end).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::future::Future;
+use std::sync::Arc;
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use ptl_domain::command::{ApplicantInput, ReferralInput};
+use ptl_domain::types::*;
+use ptl_domain::{Action, ActionName, DomainError, Register, RuleBook};
+use ptl_engine::clock::SettableClock;
+use ptl_engine::db::Db;
+use ptl_engine::keys::KeyRing;
+use ptl_engine::pipeline::{Engine, EngineError, EngineOptions, Idempotency, Personal};
+use ptl_engine::vault::{PersonalText, Reader};
+use sqlx::{Connection, Executor, PgConnection};
+use uuid::Uuid;
+
+fn pg_url() -> String {
+    std::env::var("PTL_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+enum Backend {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres(String),
+}
+
+async fn setup(pg: bool) -> (Backend, Db) {
+    if pg {
+        let name = format!("ptl_test_{}", Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect(&pg_url())
+            .await
+            .expect("PostgreSQL reachable");
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .expect("create db");
+        let url = match pg_url().rsplit_once('/') {
+            Some((base, _)) => format!("{base}/{name}"),
+            None => panic!("bad url"),
+        };
+        let db = ptl_engine::open::connect(&url).await.expect("connect");
+        ptl_engine::open::migrate(&db).await.expect("migrate");
+        (Backend::Postgres(name), db)
+    } else {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("ptl.db").display());
+        let db = ptl_engine::open::connect(&url).await.expect("connect");
+        ptl_engine::open::migrate(&db).await.expect("migrate");
+        ptl_engine::open::check_durability(&db)
+            .await
+            .expect("durable");
+        (Backend::Sqlite(dir), db)
+    }
+}
+
+async fn teardown(b: Backend, db: Db) {
+    match db {
+        Db::Sqlite(p) => p.close().await,
+        Db::Postgres(p) => p.close().await,
+    }
+    if let Backend::Postgres(name) = b {
+        let mut admin = PgConnection::connect(&pg_url())
+            .await
+            .expect("PostgreSQL reachable");
+        admin
+            .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+            .await
+            .expect("drop");
+    }
+}
+
+struct Fixture {
+    engine: Arc<Engine>,
+    clock: Arc<SettableClock>,
+    db: Db,
+}
+
+async fn run<F, Fut>(pg: bool, f: F)
+where
+    F: FnOnce(Fixture) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let (backend, db) = setup(pg).await;
+    let clock = Arc::new(SettableClock::new(
+        Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap(),
+    ));
+    let engine = Engine::new(
+        db.clone(),
+        clock.clone(),
+        Arc::new(RuleBook::builtin().unwrap()),
+        Arc::new(KeyRing::generate()),
+        None,
+        EngineOptions::default(),
+    )
+    .await
+    .expect("engine");
+    f(Fixture {
+        engine: Arc::new(engine),
+        clock,
+        db: db.clone(),
+    })
+    .await;
+    teardown(backend, db).await;
+}
+
+macro_rules! both {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::run(false, super::$name).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::run(true, super::$name).await;
+            }
+        }
+    };
+}
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn cw() -> Actor {
+    Actor::user("cw-1", Role::Caseworker, "UA7102")
+}
+
+fn registration() -> Register {
+    Register {
+        register_no: String::new(),
+        office: "UA7102".into(),
+        filed_by: FiledBy::SelfFiled,
+        applicant: ApplicantInput {
+            sex: Sex::Female,
+            birth_date: d("1990-04-02"),
+            citizenship: Citizenship::Ukrainian,
+            speaks_ukrainian_or_russian: true,
+            interpreter_used: false,
+        },
+        referral: Some(ReferralInput {
+            source: ReferralSource::Hotline,
+            organisation: None,
+            referred_on: d("2026-03-01"),
+        }),
+        exploitation_forms: vec![ExploitationForm::Labour],
+        exploitation_country: "PL".into(),
+        documents: vec![(DocumentKind::IdentityDocument, None)],
+        id_document_missing_reason: None,
+        rights_explained: true,
+        person: None,
+    }
+}
+
+async fn register(f: &Fixture) -> Uuid {
+    let person = RecordRef("r-person".into());
+    let mut reg = registration();
+    reg.person = Some(person.clone());
+    let cmd = f
+        .engine
+        .command(cw(), d("2026-03-02"), Action::Register(Box::new(reg)));
+    let personal = Personal {
+        texts: vec![PersonalText {
+            record: person,
+            value: serde_json::json!({"full_name": "Марʼяна Коваль", "birth_date": "1990-04-02"}),
+        }],
+        person_index: Some(("Марʼяна Коваль".into(), d("1990-04-02"))),
+    };
+    let done = f
+        .engine
+        .register(cmd, personal, None)
+        .await
+        .expect("recorded")
+        .expect("lawful");
+    assert_eq!(done.version, 1);
+    done.case_id
+}
+
+fn consent() -> Action {
+    Action::RecordConsent {
+        scope: ConsentScope::StatusProcedure,
+        given_by: GivenBy::Person,
+    }
+}
+
+async fn a_registered_case_gets_a_register_number_and_reads_back(f: Fixture) {
+    let id = register(&f).await;
+    let (state, version) = f.engine.load(id).await.unwrap().expect("exists");
+    assert_eq!(version, 1);
+    assert_eq!(
+        state.registration.as_ref().unwrap().register_no,
+        "UA7102-2026-000001"
+    );
+    let id2 = register(&f).await;
+    let (state2, _) = f.engine.load(id2).await.unwrap().unwrap();
+    assert_eq!(
+        state2.registration.as_ref().unwrap().register_no,
+        "UA7102-2026-000002"
+    );
+    // A fresh engine (no cache) replays the same state from the store.
+    f.engine.clear_cache();
+    let (replayed, _) = f.engine.load(id).await.unwrap().unwrap();
+    assert_eq!(*replayed, *state);
+}
+both!(a_registered_case_gets_a_register_number_and_reads_back);
+
+async fn a_stale_expected_version_is_a_conflict_and_writes_nothing(f: Fixture) {
+    let id = register(&f).await;
+    let cmd = f.engine.command(cw(), d("2026-03-02"), consent());
+    let r = f
+        .engine
+        .execute(id, Some(0), cmd, Personal::default(), None)
+        .await;
+    assert!(
+        matches!(
+            r,
+            Err(EngineError::Conflict {
+                expected: 0,
+                current: 1
+            })
+        ),
+        "{r:?}"
+    );
+    assert_eq!(f.engine.load(id).await.unwrap().unwrap().1, 1);
+}
+both!(a_stale_expected_version_is_a_conflict_and_writes_nothing);
+
+async fn a_refused_command_is_a_domain_error_and_writes_nothing(f: Fixture) {
+    let id = register(&f).await;
+    let cmd = f.engine.command(
+        cw(),
+        d("2026-03-02"),
+        Action::SubmitFile {
+            conclusion: Conclusion::RecommendGrant,
+        },
+    );
+    let r = f
+        .engine
+        .execute(id, Some(1), cmd, Personal::default(), None)
+        .await
+        .unwrap();
+    assert!(matches!(
+        r,
+        Err(DomainError::ActionNotAllowed {
+            action: ActionName::SubmitFile,
+            ..
+        })
+    ));
+    assert_eq!(f.engine.history(id).await.unwrap().len(), 1);
+}
+both!(a_refused_command_is_a_domain_error_and_writes_nothing);
+
+async fn an_idempotent_retry_returns_the_first_outcome_and_writes_nothing(f: Fixture) {
+    let id = register(&f).await;
+    let idem = Idempotency {
+        scope: "cw-1".into(),
+        key: "k-1".into(),
+        fingerprint: "fp".into(),
+        status: 200,
+    };
+    let cmd = f.engine.command(cw(), d("2026-03-02"), consent());
+    let first = f
+        .engine
+        .execute(
+            id,
+            Some(1),
+            cmd.clone(),
+            Personal::default(),
+            Some(idem.clone()),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.version, 2);
+    // The retry's If-Match is now stale, yet it gets the first outcome.
+    let again = f
+        .engine
+        .execute(
+            id,
+            Some(1),
+            cmd.clone(),
+            Personal::default(),
+            Some(idem.clone()),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.version, 2);
+    assert_eq!(f.engine.history(id).await.unwrap().len(), 2);
+    let other = Idempotency {
+        fingerprint: "other".into(),
+        ..idem
+    };
+    let r = f
+        .engine
+        .execute(id, Some(2), cmd, Personal::default(), Some(other))
+        .await;
+    assert!(matches!(r, Err(EngineError::IdempotencyKeyReused)));
+}
+both!(an_idempotent_retry_returns_the_first_outcome_and_writes_nothing);
+
+async fn many_concurrent_writers_on_one_case_each_win_exactly_one_version(f: Fixture) {
+    let id = register(&f).await;
+    // 32 writers (twice the PostgreSQL pool) all expecting version 1: exactly one wins.
+    let mut tasks = Vec::new();
+    for i in 0..32 {
+        let engine = f.engine.clone();
+        tasks.push(tokio::spawn(async move {
+            let cmd = engine.command(
+                cw(),
+                d("2026-03-02"),
+                Action::AddNote {
+                    note: RecordRef(format!("n{i}")),
+                },
+            );
+            engine
+                .execute(id, Some(1), cmd, Personal::default(), None)
+                .await
+        }));
+    }
+    let mut wins = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(Ok(_)) => wins += 1,
+            Err(EngineError::Conflict { .. }) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(wins, 1);
+    // Without an expected version every writer commits, serialised: no stall, no gap.
+    let mut tasks = Vec::new();
+    for i in 0..48 {
+        let engine = f.engine.clone();
+        tasks.push(tokio::spawn(async move {
+            let cmd = engine.command(
+                cw(),
+                d("2026-03-02"),
+                Action::AddNote {
+                    note: RecordRef(format!("m{i}")),
+                },
+            );
+            engine
+                .execute(id, None, cmd, Personal::default(), None)
+                .await
+        }));
+    }
+    for t in tasks {
+        assert!(matches!(t.await.unwrap(), Ok(Ok(_))));
+    }
+    let history = f.engine.history(id).await.unwrap();
+    assert_eq!(history.len(), 1 + 1 + 48);
+    assert!(history
+        .iter()
+        .enumerate()
+        .all(|(i, e)| e.sequence == i as u64 + 1));
+    assert!(f.engine.verify(id).await.unwrap().valid);
+}
+both!(many_concurrent_writers_on_one_case_each_win_exactly_one_version);
+
+async fn an_edited_event_row_is_detected_by_verify(f: Fixture) {
+    let id = register(&f).await;
+    for _ in 0..3 {
+        let cmd = f.engine.command(
+            cw(),
+            d("2026-03-02"),
+            Action::AddNote {
+                note: RecordRef("n".into()),
+            },
+        );
+        f.engine
+            .execute(id, None, cmd, Personal::default(), None)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    assert_eq!(
+        f.engine.verify(id).await.unwrap().first_invalid_sequence,
+        None
+    );
+    // Someone with write access to the database rewrites the third event's business date.
+    match &f.db {
+        Db::Sqlite(p) => {
+            sqlx::query("UPDATE case_events SET payload = json_set(payload, '$.occurred_on', '2026-03-01') WHERE aggregate_id = $1 AND sequence_number = 3")
+                .bind(id.to_string())
+                .execute(p)
+                .await
+                .unwrap();
+        }
+        Db::Postgres(p) => {
+            sqlx::query("UPDATE case_events SET payload = jsonb_set(payload, '{occurred_on}', '\"2026-03-01\"') WHERE aggregate_id = $1 AND sequence_number = 3")
+                .bind(id)
+                .execute(p)
+                .await
+                .unwrap();
+        }
+    }
+    let v = f.engine.verify(id).await.unwrap();
+    assert_eq!(
+        (v.valid, v.first_invalid_sequence, v.events),
+        (false, Some(3), 4)
+    );
+}
+both!(an_edited_event_row_is_detected_by_verify);
+
+async fn personal_data_is_in_the_vault_not_in_events_and_erasure_keeps_history_verifiable(
+    f: Fixture,
+) {
+    let id = register(&f).await;
+    let history = f.engine.history(id).await.unwrap();
+    let json = serde_json::to_string(&history[0].event).unwrap();
+    assert!(!json.contains("Коваль") && !json.contains("1990-04-02"));
+    let reader = Reader {
+        sub: "cw-1".into(),
+        role: "caseworker".into(),
+        office: Some("UA7102".into()),
+        reason: Some("interview".into()),
+    };
+    let mut tx = f.engine.db().read().await.unwrap();
+    let recs = f
+        .engine
+        .vault()
+        .read_records(tx.conn(), id, &[RecordRef("r-person".into())], &reader)
+        .await
+        .unwrap();
+    assert!(recs[0].1.as_ref().unwrap().to_string().contains("Коваль"));
+    drop(tx);
+    let mut tx = f.engine.db().read().await.unwrap();
+    let found = f
+        .engine
+        .vault()
+        .find_person(tx.conn(), "марʼяна   коваль", d("1990-04-02"))
+        .await
+        .unwrap();
+    assert_eq!(found, vec![id]);
+    drop(tx);
+    // Erase: the event, then the key.
+    f.clock.advance(chrono::Duration::hours(1));
+    let cmd = f.engine.command(
+        Actor::user("sv-1", Role::Supervisor, "UA7102"),
+        d("2026-03-02"),
+        Action::ErasePersonalData,
+    );
+    f.engine
+        .execute(id, None, cmd, Personal::default(), None)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut tx = f.engine.db().begin().await.unwrap();
+    f.engine
+        .vault()
+        .erase(tx.conn(), id, "sv-1", f.clock_now(), None)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = f.engine.db().read().await.unwrap();
+    let recs = f
+        .engine
+        .vault()
+        .read_records(tx.conn(), id, &[RecordRef("r-person".into())], &reader)
+        .await
+        .unwrap();
+    assert!(recs[0].1.is_none());
+    drop(tx);
+    assert!(f.engine.verify(id).await.unwrap().valid);
+}
+both!(personal_data_is_in_the_vault_not_in_events_and_erasure_keeps_history_verifiable);
+
+impl Fixture {
+    fn clock_now(&self) -> chrono::DateTime<Utc> {
+        use ptl_engine::clock::Clock;
+        self.clock.now()
+    }
+}
