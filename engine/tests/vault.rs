@@ -454,7 +454,9 @@ async fn a_restored_backup_does_not_bring_erased_data_back(b: &mut Backend) {
             .unwrap();
         erase(b, &v, case).await;
         assert_eq!(
-            read(b, &v, case, &[person.clone()]).await.unwrap(),
+            read(b, &v, case, std::slice::from_ref(&person))
+                .await
+                .unwrap(),
             vec![None]
         );
         b.close().await;
@@ -481,7 +483,9 @@ async fn a_restored_backup_does_not_bring_erased_data_back(b: &mut Backend) {
         drop(tx);
         erase(b, &v, case).await;
         assert_eq!(
-            read(b, &v, case, &[person.clone()]).await.unwrap(),
+            read(b, &v, case, std::slice::from_ref(&person))
+                .await
+                .unwrap(),
             vec![None]
         );
         let mut tx = b.db.begin().await.unwrap();
@@ -512,7 +516,9 @@ async fn a_restored_backup_does_not_bring_erased_data_back(b: &mut Backend) {
 
     // The restored state has the data back...
     assert_eq!(
-        read(b, &v, case, &[person.clone()]).await.unwrap(),
+        read(b, &v, case, std::slice::from_ref(&person))
+            .await
+            .unwrap(),
         vec![Some(person_value())]
     );
     assert!(!ledger_has(b, case).await);
@@ -709,14 +715,16 @@ async fn after_master_rotation_records_open_with_the_new_key_ring_and_not_the_ol
 
     let new = Vault::new(ring(new_bytes));
     assert_eq!(
-        read(b, &new, first, &[first_person.clone()]).await.unwrap(),
+        read(b, &new, first, std::slice::from_ref(&first_person))
+            .await
+            .unwrap(),
         vec![Some(person_value())]
     );
     assert_eq!(
         read(b, &new, second, &[second_note]).await.unwrap(),
         vec![Some(json!(NOTE))]
     );
-    let err = read(b, &old, first, &[first_person.clone()])
+    let err = read(b, &old, first, std::slice::from_ref(&first_person))
         .await
         .unwrap_err();
     assert!(
