@@ -42,11 +42,37 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Open the store, apply migrations, check durability and serve the operational endpoints.
+    /// Run the REST API server.
     Serve {
         /// Listen address.
         #[arg(long, env = "PTL_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
+        /// Start even if the store's commits are not durable (acknowledged commands could be lost).
+        #[arg(long, env = "PTL_ALLOW_NON_DURABLE")]
+        allow_non_durable: bool,
+        /// Log format.
+        #[arg(long, value_enum, default_value = "text", env = "PTL_LOG_FORMAT")]
+        log_format: LogFormat,
+    },
+    /// Mint a token signed with the configured key, or revoke one.
+    Token {
+        #[command(subcommand)]
+        revoke: Option<TokenCmd>,
+        /// User id (`sub`).
+        #[arg(long)]
+        sub: Option<String>,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Role: caseworker, supervisor, social_worker, decision_officer, auditor, admin.
+        #[arg(long)]
+        role: Option<String>,
+        /// Office code (e.g. UA7102).
+        #[arg(long)]
+        office: Option<String>,
+        /// Lifetime, e.g. 8h, 30m, 2d.
+        #[arg(long, default_value = "8h")]
+        ttl: String,
     },
     /// Apply the schema migrations of the store.
     Migrate,
@@ -85,6 +111,21 @@ enum Cmd {
 }
 
 #[derive(Debug, Subcommand)]
+enum TokenCmd {
+    /// Add a token id (`jti`) to the deny list the server checks.
+    Revoke {
+        /// The token id.
+        jti: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
 enum KeysCmd {
     /// Re-wrap every case's data key under a new master key (back up master.key first).
     Rotate,
@@ -119,6 +160,52 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***{}", &url[..scheme], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn parse_ttl(s: &str) -> Result<std::time::Duration, String> {
+    let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("--ttl `{s}` is not like 8h, 30m or 2d"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" | "" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(format!("--ttl `{s}` is not like 8h, 30m or 2d")),
+    };
+    Ok(std::time::Duration::from_secs(secs))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown requested: finishing in-flight requests");
 }
 
 async fn engine(cli: &Cli) -> Result<Engine, String> {
@@ -166,35 +253,76 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 .map_err(|e| e.to_string())?;
             println!("migrations applied");
         }
-        Cmd::Serve { listen } => {
-            let engine = engine(&cli).await?;
-            ptl_engine::open::check_durability(engine.db())
-                .await
-                .map_err(|e| e.to_string())?;
-            let restored = engine
-                .vault()
-                .reapply_erasures(engine.db(), &cli.data_dir)
-                .await
-                .map_err(|e| e.to_string())?;
-            if restored > 0 {
-                eprintln!("re-applied {restored} erasure(s) from the ledger (a restored backup had brought them back)");
+        Cmd::Serve {
+            listen,
+            allow_non_durable,
+            ..
+        } => {
+            let mut opts =
+                ptl_api::app::StartOptions::new(cli.database_url.clone(), cli.data_dir.clone());
+            opts.allow_non_durable = *allow_non_durable;
+            let app = ptl_api::app::start(&opts, ptl_api::app::system_clock(), None).await?;
+            if !app.created_keys.is_empty() {
+                eprintln!(
+                    "first start: created the JWT secret, the master key and the hash keys in {} (mode 0600; back them up: losing master.key loses the personal data)",
+                    cli.data_dir.display()
+                );
+                eprintln!(
+                    "mint a token with: ptl token --sub cw-1 --role caseworker --office UA7102"
+                );
             }
-            let app = axum::Router::new()
-                .route("/healthz", axum::routing::get(|| async { "ok" }))
-                .route("/readyz", axum::routing::get(|| async { "ready" }));
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-            eprintln!(
-                "ptl listening on http://{}",
-                listener.local_addr().map_err(|e| e.to_string())?
-            );
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = tokio::signal::ctrl_c().await;
-                })
-                .await
+            let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            tracing::info!(%addr, store = %redact(&cli.database_url), "ptl listening");
+            let refresher = tokio::spawn(ptl_api::app::refresh_revocations(app.state.clone()));
+            let server = ptl_api::server::serve(listener, app.router, shutdown_signal());
+            let result = server.await;
+            refresher.abort();
+            result.map_err(|e| format!("the server stopped: {e}"))?;
+            tracing::info!("ptl stopped");
+        }
+        Cmd::Token {
+            revoke: Some(TokenCmd::Revoke { jti }),
+            ..
+        } => {
+            let engine = engine(&cli).await?;
+            engine.revoke_token(jti).await.map_err(|e| e.to_string())?;
+            println!("revoked {jti}; running servers refuse it within 5 seconds");
+        }
+        Cmd::Token {
+            revoke: None,
+            sub,
+            name,
+            role,
+            office,
+            ttl,
+        } => {
+            let (Some(sub), Some(role), Some(office)) = (sub, role, office) else {
+                return Err("a token needs --sub, --role and --office".into());
+            };
+            let role: ptl_domain::Role = role
+                .parse()
+                .map_err(|e: ptl_domain::types::UnknownValue| e.to_string())?;
+            let ttl = parse_ttl(ttl)?;
+            std::fs::create_dir_all(&cli.data_dir).map_err(|e| e.to_string())?;
+            let (keys, _) =
+                ptl_engine::keys::load_or_create(&cli.data_dir).map_err(|e| e.to_string())?;
+            let auth =
+                ptl_api::auth::Authenticator::new(keys.jwt_secret()).map_err(|e| e.to_string())?;
+            let jti = Uuid::new_v4().simple().to_string();
+            let token = auth
+                .mint(
+                    sub,
+                    name.as_deref().unwrap_or(sub),
+                    role,
+                    office,
+                    ttl,
+                    Some(jti),
+                )
                 .map_err(|e| e.to_string())?;
+            println!("{token}");
         }
         Cmd::Verify { case } => {
             let engine = engine(&cli).await?;

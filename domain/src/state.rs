@@ -179,6 +179,8 @@ pub struct Registration {
     pub procedure: Arc<ProcedureDefinition>,
     /// Recorded time of the registration.
     pub recorded_at: DateTime<Utc>,
+    /// The encrypted personal record (name, birth date, contacts, identity document).
+    pub person: Option<crate::types::RecordRef>,
 }
 
 /// The whole state of one case.
@@ -340,7 +342,7 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
             documents,
             id_document_missing_reason,
             rights_explained: _,
-            person: _,
+            person,
             procedure,
             deadlines,
         } => {
@@ -359,6 +361,7 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
                 exploitation_country,
                 procedure: Arc::new(*procedure),
                 recorded_at: event.recorded_at,
+                person,
             });
             for d in deadlines {
                 state.start(d);

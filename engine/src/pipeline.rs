@@ -515,6 +515,20 @@ impl Engine {
         &self.db
     }
 
+    /// The data directory (erasure ledger), if configured.
+    #[must_use]
+    pub fn data_dir(&self) -> Option<&std::path::Path> {
+        self.options.data_dir.as_deref()
+    }
+
+    /// Whether the store answers.
+    pub async fn ping(&self) -> bool {
+        match &self.db {
+            Db::Sqlite(p) => sqlx::query("SELECT 1").execute(p).await.is_ok(),
+            Db::Postgres(p) => sqlx::query("SELECT 1").execute(p).await.is_ok(),
+        }
+    }
+
     /// The rule book.
     #[must_use]
     pub fn rules(&self) -> &Arc<RuleBook> {
@@ -643,7 +657,11 @@ impl Engine {
             .await
     }
 
-    async fn idempotent_replay(
+    /// The first outcome of a request repeated with the same idempotency key, if any.
+    ///
+    /// # Errors
+    /// [`EngineError::IdempotencyKeyReused`] when the key named another request.
+    pub async fn idempotent_replay(
         &self,
         idem: Option<&Idempotency>,
         case_id: Option<Uuid>,
@@ -1088,5 +1106,34 @@ fn map_pg(e: PgStoreError, current: u64) -> EngineError {
     match e {
         PgStoreError::Sqlx(e) => EngineError::from(e),
         other => EngineError::Internal(other.to_string()),
+    }
+}
+
+impl Engine {
+    /// Adds a token id to the deny list the server checks.
+    ///
+    /// # Errors
+    /// The store cannot be written.
+    pub async fn revoke_token(&self, jti: &str) -> Result<(), EngineError> {
+        let mut tx = self.db.begin().await?;
+        run!(
+            tx.conn(),
+            "INSERT INTO revoked_tokens (jti, revoked_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
+            jti.to_string(),
+            self.clock.now().timestamp_micros()
+        )?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every revoked token id.
+    ///
+    /// # Errors
+    /// The store cannot be read.
+    pub async fn revoked_tokens(&self) -> Result<Vec<String>, EngineError> {
+        let mut tx = self.db.read().await?;
+        let rows: Vec<(String,)> =
+            fetch_all!(tx.conn(), (String,), "SELECT jti FROM revoked_tokens")?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
     }
 }

@@ -1,1 +1,235 @@
-//! End-to-end tests over HTTP live in `tests/`.
+//! Test harness: the real server on port 0 over a fresh store (a SQLite file in a temporary
+//! directory, or a fresh PostgreSQL database dropped at the end), driven over real HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use ptl_api::app::{start, StartOptions};
+use ptl_api::server::AppState;
+use ptl_domain::Role;
+use ptl_engine::clock::SettableClock;
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+use sqlx::{Connection, Executor, PgConnection};
+use uuid::Uuid;
+
+/// Which store a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    /// A SQLite file.
+    Sqlite,
+    /// A fresh PostgreSQL database.
+    Postgres,
+}
+
+fn pg_url() -> String {
+    std::env::var("PTL_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub state: AppState,
+    pub clock: Arc<SettableClock>,
+    pub dir: tempfile::TempDir,
+    pg_db: Option<String>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Resp {
+    pub fn etag(&self) -> String {
+        self.headers
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    }
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+}
+
+impl TestApp {
+    /// Starts the server on a fresh store; the clock stands at noon Kyiv on 2026-03-02.
+    pub async fn spawn(store: Store) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (url, pg_db) = match store {
+            Store::Sqlite => (
+                format!("sqlite://{}", dir.path().join("ptl.db").display()),
+                None,
+            ),
+            Store::Postgres => {
+                let name = format!("ptl_e2e_{}", Uuid::new_v4().simple());
+                let mut admin = PgConnection::connect(&pg_url())
+                    .await
+                    .expect("PostgreSQL reachable");
+                admin
+                    .execute(format!("CREATE DATABASE {name}").as_str())
+                    .await
+                    .unwrap();
+                (
+                    format!("{}/{name}", pg_url().rsplit_once('/').unwrap().0),
+                    Some(name),
+                )
+            }
+        };
+        let clock = Arc::new(SettableClock::new(
+            Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap(),
+        ));
+        let opts = StartOptions::new(url, dir.path().join("data"));
+        let app = start(&opts, clock.clone(), None).await.expect("app starts");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let router = app.router;
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        Self {
+            base,
+            http,
+            state: app.state,
+            clock,
+            dir,
+            pg_db,
+            server,
+        }
+    }
+
+    /// Stops the server and drops the PostgreSQL database.
+    pub async fn stop(self) {
+        self.server.abort();
+        let _ = self.server.await;
+        match self.state.engine.db() {
+            ptl_engine::db::Db::Sqlite(p) => p.close().await,
+            ptl_engine::db::Db::Postgres(p) => p.close().await,
+        }
+        drop(self.state);
+        if let Some(name) = self.pg_db {
+            let mut admin = PgConnection::connect(&pg_url()).await.unwrap();
+            admin
+                .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                .await
+                .unwrap();
+        }
+    }
+
+    /// A token for a user.
+    pub fn token(&self, sub: &str, role: Role, office: &str) -> String {
+        self.state
+            .auth
+            .mint(
+                sub,
+                sub,
+                role,
+                office,
+                Duration::from_secs(3600),
+                Some(Uuid::new_v4().to_string()),
+            )
+            .unwrap()
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Resp {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.body(b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let bytes = r.bytes().await.unwrap();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Resp {
+        self.send(reqwest::Method::GET, path, Some(token), &[], None)
+            .await
+    }
+
+    pub async fn post_json(
+        &self,
+        path: &str,
+        token: &str,
+        headers: &[(&str, &str)],
+        body: &Value,
+    ) -> Resp {
+        let mut h = vec![("content-type", "application/json")];
+        h.extend_from_slice(headers);
+        self.send(
+            reqwest::Method::POST,
+            path,
+            Some(token),
+            &h,
+            Some(serde_json::to_vec(body).unwrap()),
+        )
+        .await
+    }
+
+    /// Registers the standard application; returns (case id, etag).
+    pub async fn register(&self, token: &str, body: &Value) -> (String, String) {
+        let r = self.post_json("/api/v1/cases", token, &[], body).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        (r.body["id"].as_str().unwrap().to_string(), r.etag())
+    }
+
+    /// Performs an action with the given ETag; returns the response.
+    pub async fn act(&self, token: &str, id: &str, action: &str, etag: &str, body: &Value) -> Resp {
+        self.post_json(
+            &format!("/api/v1/cases/{id}/actions/{action}"),
+            token,
+            &[("if-match", etag)],
+            body,
+        )
+        .await
+    }
+}
+
+/// A lawful registration body (an adult Ukrainian citizen, referred by the hotline).
+pub fn application(office: &str, received_on: &str) -> Value {
+    serde_json::json!({
+        "received_on": received_on,
+        "office": office,
+        "filed_by": "self",
+        "applicant": { "sex": "female", "birth_year": 1990, "citizenship": "ukrainian", "speaks_ukrainian_or_russian": true, "interpreter_used": false },
+        "referral": { "source": "hotline", "organisation": "La Strada hotline 527", "referred_on": received_on },
+        "exploitation": { "forms": ["labour"], "country": "PL" },
+        "documents": [{ "kind": "identity_document", "note": "passport copy" }],
+        "rights_explained": true,
+        "person": { "full_name": "Марʼяна Коваль", "birth_date": "1990-04-02", "contacts": "+380 67 000 0000", "id_document": "FE123456" }
+    })
+}

@@ -1,0 +1,149 @@
+//! Starting the application: keys, store, migrations, durability check, erasure ledger, engine,
+//! authenticator and router. `ptl serve` and the end-to-end tests start it the same way.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ptl_engine::clock::{Clock, SystemClock};
+use ptl_engine::pipeline::{Engine, EngineOptions, Projector};
+
+use crate::auth::Authenticator;
+use crate::metrics::Metrics;
+use crate::offices::OfficeTree;
+use crate::server::{router, AppState};
+
+/// What the application needs to start.
+#[derive(Debug, Clone)]
+pub struct StartOptions {
+    /// Store URL.
+    pub database_url: String,
+    /// Data directory (key files, erasure ledger).
+    pub data_dir: PathBuf,
+    /// Request timeout.
+    pub request_timeout: Duration,
+    /// Deadlines due within this many days are `upcoming`.
+    pub upcoming_days: i64,
+    /// Start even if the store's commits are not durable.
+    pub allow_non_durable: bool,
+}
+
+impl StartOptions {
+    /// Defaults for a store URL and data directory.
+    #[must_use]
+    pub fn new(database_url: impl Into<String>, data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            database_url: database_url.into(),
+            data_dir: data_dir.into(),
+            request_timeout: Duration::from_secs(10),
+            upcoming_days: 3,
+            allow_non_durable: false,
+        }
+    }
+}
+
+/// A started application: the router to serve and its shared state.
+#[derive(Debug)]
+pub struct App {
+    /// The router.
+    pub router: axum::Router,
+    /// The shared state.
+    pub state: AppState,
+    /// Key files created on this start.
+    pub created_keys: Vec<PathBuf>,
+}
+
+/// Opens everything and builds the router.
+///
+/// # Errors
+/// A sentence saying what could not be opened.
+pub async fn start(
+    opts: &StartOptions,
+    clock: Arc<dyn Clock>,
+    projector: Option<Arc<dyn Projector>>,
+) -> Result<App, String> {
+    std::fs::create_dir_all(&opts.data_dir).map_err(|e| {
+        format!(
+            "cannot create the data directory {}: {e}",
+            opts.data_dir.display()
+        )
+    })?;
+    let (keys, created_keys) =
+        ptl_engine::keys::load_or_create(&opts.data_dir).map_err(|e| e.to_string())?;
+    let db = ptl_engine::open::connect(&opts.database_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    ptl_engine::open::migrate(&db)
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Err(e) = ptl_engine::open::check_durability(&db).await {
+        if opts.allow_non_durable {
+            tracing::warn!(error = %e, "the store is not durable; starting anyway because the operator opted out");
+        } else {
+            return Err(format!(
+                "{e} (start with --allow-non-durable to accept that risk)"
+            ));
+        }
+    }
+    let rules = ptl_domain::RuleBook::builtin().map_err(|e| e.to_string())?;
+    let auth = Authenticator::new(keys.jwt_secret()).map_err(|e| e.to_string())?;
+    let keys = Arc::new(keys);
+    let engine = Engine::new(
+        db,
+        clock,
+        Arc::new(rules),
+        keys,
+        projector,
+        EngineOptions {
+            data_dir: Some(opts.data_dir.clone()),
+            ..EngineOptions::default()
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let restored = engine
+        .vault()
+        .reapply_erasures(engine.db(), &opts.data_dir)
+        .await
+        .map_err(|e| e.to_string())?;
+    if restored > 0 {
+        tracing::warn!(
+            restored,
+            "re-applied erasures from the ledger (a restored backup had brought them back)"
+        );
+    }
+    for jti in engine.revoked_tokens().await.map_err(|e| e.to_string())? {
+        auth.revoke(jti);
+    }
+    let state = AppState {
+        engine: Arc::new(engine),
+        auth: Arc::new(auth),
+        offices: Arc::new(OfficeTree::default()),
+        upcoming_days: opts.upcoming_days,
+        metrics: Arc::new(Metrics::default()),
+    };
+    Ok(App {
+        router: router(state.clone(), opts.request_timeout),
+        state,
+        created_keys,
+    })
+}
+
+/// Keeps the server's deny list in step with `ptl token revoke` run by another process.
+pub async fn refresh_revocations(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        if let Ok(list) = state.engine.revoked_tokens().await {
+            for jti in list {
+                state.auth.revoke(jti);
+            }
+        }
+    }
+}
+
+/// The system clock, for production.
+#[must_use]
+pub fn system_clock() -> Arc<dyn Clock> {
+    Arc::new(SystemClock)
+}

@@ -1,0 +1,458 @@
+//! Typed settings: defaults, overridden by an optional `ptl.toml`, overridden by `PTL_*`
+//! environment variables (`PTL_LISTEN`, `PTL_DATABASE_URL`, ...: the key in capitals).
+//!
+//! Hand-rolled on `toml` so every error is one sentence naming the key and where it came from.
+//! Values that may embed credentials (the database and broker URLs, the JWT secret) are
+//! [`SecretString`]s and are redacted in `Debug`, so a logged configuration leaks nothing.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+
+/// The file [`load`] is usually given when it exists in the working directory.
+pub const DEFAULT_CONFIG_FILE: &str = "ptl.toml";
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line (production).
+    Json,
+}
+
+/// Every setting of the server and the CLI.
+#[derive(Clone)]
+pub struct Settings {
+    /// Address the API listens on (`127.0.0.1:8080`).
+    pub listen: SocketAddr,
+    /// `sqlite://...` or `postgres://...` (may hold a password).
+    pub database_url: SecretString,
+    /// Directory for the embedded store, keys and exports (`./ptl-data`).
+    pub data_dir: PathBuf,
+    /// Extra procedure definition files, overriding the embedded ones.
+    pub procedures_dir: Option<PathBuf>,
+    /// Extra working-day calendar files.
+    pub calendars_dir: Option<PathBuf>,
+    /// Office tree (TOML); the built-in Cherkasy tree otherwise.
+    pub offices_file: Option<PathBuf>,
+    /// Message broker for eventual handlers (may hold a password).
+    pub rabbitmq_url: Option<SecretString>,
+    /// HS256 shared secret for tokens (`PTL_JWT_SECRET`; at least 32 bytes).
+    pub jwt_secret: Option<SecretString>,
+    /// Identity provider's RS256 or EdDSA public key (PEM).
+    pub jwt_public_key_file: Option<PathBuf>,
+    /// Per-request timeout, seconds (10).
+    pub request_timeout_secs: u64,
+    /// Public statistics suppress counts below this (5).
+    pub disclosure_threshold: u32,
+    /// A deadline is `upcoming` within this many working days (3).
+    pub upcoming_working_days: u32,
+    /// Allow a store without durable writes (tests, demos). Default false.
+    pub allow_non_durable: bool,
+    /// Log format (`text` or `json`).
+    pub log_format: LogFormat,
+}
+
+/// Shows a URL's scheme only: user names, passwords and hosts stay out of logs.
+fn redacted_url(url: &SecretString) -> String {
+    let s = url.expose_secret();
+    match s.split_once("://") {
+        Some((scheme, _)) => format!("{scheme}://[redacted]"),
+        None => "[redacted]".to_string(),
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("database_url", &redacted_url(&self.database_url))
+            .field("data_dir", &self.data_dir)
+            .field("procedures_dir", &self.procedures_dir)
+            .field("calendars_dir", &self.calendars_dir)
+            .field("offices_file", &self.offices_file)
+            .field(
+                "rabbitmq_url",
+                &self.rabbitmq_url.as_ref().map(redacted_url),
+            )
+            .field(
+                "jwt_secret",
+                &self.jwt_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .field("jwt_public_key_file", &self.jwt_public_key_file)
+            .field("request_timeout_secs", &self.request_timeout_secs)
+            .field("disclosure_threshold", &self.disclosure_threshold)
+            .field("upcoming_working_days", &self.upcoming_working_days)
+            .field("allow_non_durable", &self.allow_non_durable)
+            .field("log_format", &self.log_format)
+            .finish()
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: SecretString::from("sqlite://./ptl-data/ptl.db"),
+            data_dir: PathBuf::from("./ptl-data"),
+            procedures_dir: None,
+            calendars_dir: None,
+            offices_file: None,
+            rabbitmq_url: None,
+            jwt_secret: None,
+            jwt_public_key_file: None,
+            request_timeout_secs: 10,
+            disclosure_threshold: 5,
+            upcoming_working_days: 3,
+            allow_non_durable: false,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+/// Settings that cannot be loaded. Each message is one sentence naming the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read the configuration file {path}: {message}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        message: String,
+    },
+    /// The file is not TOML.
+    #[error("the configuration file {path} is not valid TOML: {message}")]
+    Syntax {
+        /// The file.
+        path: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// A key no setting has.
+    #[error("unknown setting `{key}` in {source_name}")]
+    UnknownKey {
+        /// The key.
+        key: String,
+        /// The file or `environment`.
+        source_name: String,
+    },
+    /// A value of the wrong shape.
+    #[error("invalid value for `{key}` (from {source_name}): {message}")]
+    Invalid {
+        /// The key (`listen`, or `PTL_LISTEN` for the environment).
+        key: String,
+        /// The file or `environment`.
+        source_name: String,
+        /// What was expected.
+        message: String,
+    },
+}
+
+/// Every key, in the file's spelling.
+pub const KEYS: &[&str] = &[
+    "listen",
+    "database_url",
+    "data_dir",
+    "procedures_dir",
+    "calendars_dir",
+    "offices_file",
+    "rabbitmq_url",
+    "jwt_secret",
+    "jwt_public_key_file",
+    "request_timeout_secs",
+    "disclosure_threshold",
+    "upcoming_working_days",
+    "allow_non_durable",
+    "log_format",
+];
+
+fn env_name(key: &str) -> String {
+    format!("PTL_{}", key.to_ascii_uppercase())
+}
+
+fn non_empty(raw: &str) -> Result<&str, String> {
+    let t = raw.trim();
+    if t.is_empty() {
+        Err("must not be empty".into())
+    } else {
+        Ok(t)
+    }
+}
+
+fn parse_bool(raw: &str) -> Result<bool, String> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err("expected true or false".into()),
+    }
+}
+
+fn parse_positive<T: std::str::FromStr + PartialEq + Default>(raw: &str) -> Result<T, String> {
+    match raw.trim().parse::<T>() {
+        Ok(v) if v != T::default() => Ok(v),
+        _ => Err("expected a whole number greater than 0".into()),
+    }
+}
+
+/// Applies one `key = raw` to `s`; the message explains what was expected.
+fn apply(s: &mut Settings, key: &str, raw: &str) -> Result<(), String> {
+    match key {
+        "listen" => {
+            s.listen = raw
+                .trim()
+                .parse()
+                .map_err(|_| "expected an address such as 127.0.0.1:8080".to_string())?;
+        }
+        "database_url" => {
+            let v = non_empty(raw)?;
+            let ok = ["sqlite:", "postgres://", "postgresql://"]
+                .iter()
+                .any(|p| v.starts_with(p));
+            if !ok {
+                return Err("expected a sqlite:// or postgres:// URL".into());
+            }
+            s.database_url = SecretString::from(v);
+        }
+        "data_dir" => s.data_dir = PathBuf::from(non_empty(raw)?),
+        "procedures_dir" => s.procedures_dir = Some(PathBuf::from(non_empty(raw)?)),
+        "calendars_dir" => s.calendars_dir = Some(PathBuf::from(non_empty(raw)?)),
+        "offices_file" => s.offices_file = Some(PathBuf::from(non_empty(raw)?)),
+        "jwt_public_key_file" => s.jwt_public_key_file = Some(PathBuf::from(non_empty(raw)?)),
+        "rabbitmq_url" => {
+            let v = non_empty(raw)?;
+            if !(v.starts_with("amqp://") || v.starts_with("amqps://")) {
+                return Err("expected an amqp:// or amqps:// URL".into());
+            }
+            s.rabbitmq_url = Some(SecretString::from(v));
+        }
+        "jwt_secret" => {
+            if raw.len() < crate::auth::MIN_SECRET_BYTES {
+                return Err(format!(
+                    "the secret must be at least {} bytes long",
+                    crate::auth::MIN_SECRET_BYTES
+                ));
+            }
+            s.jwt_secret = Some(SecretString::from(raw));
+        }
+        "request_timeout_secs" => s.request_timeout_secs = parse_positive(raw)?,
+        "disclosure_threshold" => s.disclosure_threshold = parse_positive(raw)?,
+        "upcoming_working_days" => {
+            s.upcoming_working_days = raw
+                .trim()
+                .parse()
+                .map_err(|_| "expected a whole number of days".to_string())?;
+        }
+        "allow_non_durable" => s.allow_non_durable = parse_bool(raw)?,
+        "log_format" => {
+            s.log_format = match raw.trim() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                _ => return Err("expected text or json".into()),
+            }
+        }
+        _ => return Err("unknown setting".into()),
+    }
+    Ok(())
+}
+
+/// A TOML value as the text [`apply`] reads; tables and arrays are not settings.
+fn toml_scalar(value: &toml::Value) -> Option<String> {
+    match value {
+        toml::Value::String(s) => Some(s.clone()),
+        toml::Value::Integer(i) => Some(i.to_string()),
+        toml::Value::Boolean(b) => Some(b.to_string()),
+        toml::Value::Float(f) => Some(f.to_string()),
+        toml::Value::Datetime(_) | toml::Value::Array(_) | toml::Value::Table(_) => None,
+    }
+}
+
+/// Loads the settings: defaults, then `config_file` (if given; it must exist), then the
+/// `PTL_<KEY>` variables that `env` returns. Pass `&|k| std::env::var(k).ok()` in production.
+///
+/// # Errors
+///
+/// [`ConfigError`] naming the file or variable and the key at fault.
+pub fn load(
+    config_file: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Settings, ConfigError> {
+    let mut settings = Settings::default();
+    if let Some(path) = config_file {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: shown.clone(),
+            message: e.to_string(),
+        })?;
+        let table: toml::Table =
+            text.parse()
+                .map_err(|e: toml::de::Error| ConfigError::Syntax {
+                    path: shown.clone(),
+                    message: e.message().to_string(),
+                })?;
+        for (key, value) in &table {
+            if !KEYS.contains(&key.as_str()) {
+                return Err(ConfigError::UnknownKey {
+                    key: key.clone(),
+                    source_name: shown.clone(),
+                });
+            }
+            let invalid = |message: String| ConfigError::Invalid {
+                key: key.clone(),
+                source_name: shown.clone(),
+                message,
+            };
+            let raw = toml_scalar(value)
+                .ok_or_else(|| invalid("expected a string, number or boolean".into()))?;
+            apply(&mut settings, key, &raw).map_err(invalid)?;
+        }
+    }
+    for key in KEYS {
+        let name = env_name(key);
+        if let Some(raw) = env(&name) {
+            apply(&mut settings, key, &raw).map_err(|message| ConfigError::Invalid {
+                key: name.clone(),
+                source_name: "the environment".into(),
+                message,
+            })?;
+        }
+    }
+    Ok(settings)
+}
+
+/// [`load`] with the process environment.
+///
+/// # Errors
+///
+/// As [`load`].
+pub fn load_from_process_env(config_file: Option<&Path>) -> Result<Settings, ConfigError> {
+    load(config_file, &|k| std::env::var(k).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn write(text: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut f, text.as_bytes()).unwrap();
+        f
+    }
+
+    #[test]
+    fn defaults_apply_without_file_or_environment() {
+        let s = load(None, &no_env).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.database_url.expose_secret(), "sqlite://./ptl-data/ptl.db");
+        assert_eq!(s.data_dir, PathBuf::from("./ptl-data"));
+        assert_eq!(s.request_timeout_secs, 10);
+        assert_eq!(s.disclosure_threshold, 5);
+        assert_eq!(s.upcoming_working_days, 3);
+        assert!(!s.allow_non_durable);
+        assert_eq!(s.log_format, LogFormat::Text);
+        assert!(s.procedures_dir.is_none() && s.rabbitmq_url.is_none());
+    }
+
+    #[test]
+    fn the_file_overrides_defaults_and_the_environment_overrides_the_file() {
+        let f = write(
+            r#"
+            listen = "0.0.0.0:9000"
+            request_timeout_secs = 30
+            allow_non_durable = true
+            log_format = "json"
+            offices_file = "/etc/ptl/offices.toml"
+            "#,
+        );
+        let env: HashMap<&str, &str> = HashMap::from([
+            ("PTL_LISTEN", "127.0.0.1:9100"),
+            ("PTL_DATABASE_URL", "postgres://ptl:s3cret@db/ptl"),
+            ("PTL_DISCLOSURE_THRESHOLD", "10"),
+        ]);
+        let s = load(Some(f.path()), &|k| env.get(k).map(|v| (*v).to_string())).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:9100");
+        assert_eq!(s.request_timeout_secs, 30);
+        assert!(s.allow_non_durable);
+        assert_eq!(s.log_format, LogFormat::Json);
+        assert_eq!(s.offices_file, Some(PathBuf::from("/etc/ptl/offices.toml")));
+        assert_eq!(s.disclosure_threshold, 10);
+        assert_eq!(
+            s.database_url.expose_secret(),
+            "postgres://ptl:s3cret@db/ptl"
+        );
+    }
+
+    #[test]
+    fn secrets_never_appear_in_debug_output() {
+        let env: HashMap<&str, &str> = HashMap::from([
+            ("PTL_DATABASE_URL", "postgres://ptl:s3cret@db/ptl"),
+            ("PTL_RABBITMQ_URL", "amqp://guest:hunter2@mq:5672"),
+            ("PTL_JWT_SECRET", "a-very-long-shared-secret-of-40-bytes!!"),
+        ]);
+        let s = load(None, &|k| env.get(k).map(|v| (*v).to_string())).unwrap();
+        let debug = format!("{s:?}");
+        for secret in ["s3cret", "hunter2", "a-very-long", "db/ptl"] {
+            assert!(!debug.contains(secret), "{debug}");
+        }
+        assert!(debug.contains("postgres://[redacted]"), "{debug}");
+    }
+
+    #[test]
+    fn an_unknown_key_in_the_file_is_named() {
+        let f = write("lisen = \"0.0.0.0:1\"\n");
+        let e = load(Some(f.path()), &no_env).unwrap_err();
+        assert!(matches!(&e, ConfigError::UnknownKey { key, .. } if key == "lisen"));
+        assert!(
+            e.to_string().starts_with("unknown setting `lisen` in "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key_and_source() {
+        let f = write("request_timeout_secs = \"soon\"\n");
+        let e = load(Some(f.path()), &no_env).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("invalid value for `request_timeout_secs` (from "),
+            "{e}"
+        );
+
+        let bad_env = [
+            ("PTL_LISTEN", "localhost"),
+            ("PTL_LOG_FORMAT", "xml"),
+            ("PTL_ALLOW_NON_DURABLE", "maybe"),
+            ("PTL_REQUEST_TIMEOUT_SECS", "0"),
+            ("PTL_DATABASE_URL", "mysql://x"),
+            ("PTL_JWT_SECRET", "short"),
+        ];
+        for (name, value) in bad_env {
+            let e = load(None, &|k| (k == name).then(|| value.to_string())).unwrap_err();
+            assert_eq!(
+                e.to_string().split(':').next().unwrap(),
+                format!("invalid value for `{name}` (from the environment)"),
+                "{e}"
+            );
+            assert!(!e.to_string().contains("short"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_missing_or_broken_file_is_an_error() {
+        let e = load(Some(Path::new("/nonexistent/ptl.toml")), &no_env).unwrap_err();
+        assert!(matches!(e, ConfigError::Read { .. }));
+        let f = write("listen = \n");
+        let e = load(Some(f.path()), &no_env).unwrap_err();
+        assert!(matches!(e, ConfigError::Syntax { .. }), "{e}");
+    }
+}

@@ -1,0 +1,81 @@
+//! Prometheus metrics: request counts and latencies by route and status. Routes are the matched
+//! patterns (`/api/v1/cases/{id}`), never the concrete paths, so no case id reaches a metric.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::server::AppState;
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Series {
+    count: u64,
+    seconds: f64,
+}
+
+/// Counters kept in memory and rendered in the Prometheus text format.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(String, String, u16), Series>>,
+}
+
+impl Metrics {
+    fn record(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let mut m = self
+            .requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let s = m
+            .entry((method.to_string(), route.to_string(), status))
+            .or_default();
+        s.count += 1;
+        s.seconds += seconds;
+    }
+
+    /// The metrics in Prometheus text format.
+    #[must_use]
+    pub fn render(&self) -> String {
+        let m = self
+            .requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut out = String::from(
+            "# HELP ptl_http_requests_total HTTP requests by method, route and status.\n# TYPE ptl_http_requests_total counter\n",
+        );
+        for ((method, route, status), s) in m.iter() {
+            let _ = writeln!(out, "ptl_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {}", s.count);
+        }
+        out.push_str("# HELP ptl_http_request_duration_seconds_sum Total time spent answering, by route.\n# TYPE ptl_http_request_duration_seconds_sum counter\n");
+        for ((method, route, status), s) in m.iter() {
+            let _ = writeln!(
+                out,
+                "ptl_http_request_duration_seconds_sum{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {:.6}",
+                s.seconds
+            );
+        }
+        out
+    }
+}
+
+/// Middleware that records every request.
+pub async fn track(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method = req.method().to_string();
+    let start = Instant::now();
+    let response = next.run(req).await;
+    s.metrics.record(
+        &method,
+        &route,
+        response.status().as_u16(),
+        start.elapsed().as_secs_f64(),
+    );
+    response
+}

@@ -1,0 +1,805 @@
+//! The one error type of the HTTP API and its RFC 9457 `application/problem+json` rendering.
+//!
+//! Every refusal a client can see is a variant of [`ApiError`], documented with the status it
+//! returns, so the status, the stable `code` and the body shape live in one place (`api.md`,
+//! "Errors"). Titles are translated (English and Ukrainian, from `Accept-Language`); details are
+//! English sentences meant for logs and developers. A 500 never carries internals to the client:
+//! the cause is logged instead.
+//!
+//! [`ApiJson`] wraps axum's JSON extractor so that even a malformed body or a wrong content type
+//! gets our problem format instead of axum's plain-text rejection.
+
+use std::collections::BTreeMap;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::header::{HeaderMap, HeaderValue, ACCEPT_LANGUAGE, CONTENT_TYPE, RETRY_AFTER};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use ptl_domain::{DomainError, FieldError};
+use serde::Serialize;
+
+use crate::models::BodyError;
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Prefix of the problem `type` URIs: `urn:ptl:problem:<code>` (stable, one per `code`).
+pub const PROBLEM_TYPE_PREFIX: &str = "urn:ptl:problem:";
+
+/// Language of problem titles, chosen from `Accept-Language`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    /// English (the default).
+    #[default]
+    En,
+    /// Ukrainian.
+    Uk,
+}
+
+impl Lang {
+    /// Picks the preferred supported language of an `Accept-Language` value (`uk-UA,uk;q=0.9`
+    /// gives Ukrainian); English when none is supported or the header is absent or unreadable.
+    #[must_use]
+    pub fn from_accept_language(value: &str) -> Self {
+        let mut best: Option<(f32, Self)> = None;
+        for item in value.split(',') {
+            let mut parts = item.split(';');
+            let tag = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let mut q = 1.0_f32;
+            for p in parts {
+                if let Some(v) = p.trim().strip_prefix("q=") {
+                    q = v.trim().parse().unwrap_or(0.0);
+                }
+            }
+            let primary = tag.split('-').next().unwrap_or("");
+            let lang = match primary {
+                "uk" => Self::Uk,
+                "en" => Self::En,
+                _ => continue,
+            };
+            if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
+                best = Some((q, lang));
+            }
+        }
+        best.map_or(Self::En, |(_, l)| l)
+    }
+
+    /// The language asked for by a request's headers.
+    #[must_use]
+    pub fn from_headers(headers: &HeaderMap) -> Self {
+        headers
+            .get(ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .map_or(Self::En, Self::from_accept_language)
+    }
+
+    /// The `Content-Language` value.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::En => "en",
+            Self::Uk => "uk",
+        }
+    }
+}
+
+/// Every error the API returns. Variants are listed in the order `api.md` checks them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// 401 `unauthorized`: missing, malformed, unsigned, expired or revoked token.
+    #[error("{detail}")]
+    Unauthorized {
+        /// Why (safe to show: it names no secret).
+        detail: String,
+    },
+    /// 404 `case_not_found`: no such case, or out of the caller's scope (existence does not leak).
+    #[error("case not found")]
+    CaseNotFound,
+    /// 404 `not_found`: another resource (a deadline name, a cursor target) does not exist.
+    #[error("{detail}")]
+    NotFound {
+        /// What was not found.
+        detail: String,
+    },
+    /// 404 `unknown_action`: the action segment names no client action.
+    #[error("unknown action `{action}`")]
+    UnknownAction {
+        /// The segment as sent (truncated).
+        action: String,
+    },
+    /// 400 `malformed_json`: the body is not JSON.
+    #[error("{detail}")]
+    MalformedJson {
+        /// The parser's message.
+        detail: String,
+    },
+    /// 400 `bad_parameter`: a query or path parameter is unreadable.
+    #[error("bad parameter `{parameter}`: {detail}")]
+    BadParameter {
+        /// The parameter's name.
+        parameter: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// 413 `body_too_large`: the body exceeds 1 MiB.
+    #[error("request body too large")]
+    BodyTooLarge,
+    /// 415 `unsupported_media_type`: the body is not `application/json`.
+    #[error("expected a request with `Content-Type: application/json`")]
+    UnsupportedMediaType,
+    /// 428 `if_match_required`: an action without `If-Match`.
+    #[error("actions need an `If-Match` header with the case's current ETag")]
+    IfMatchRequired,
+    /// 403 `forbidden`: in scope, but the role may not do this.
+    #[error("{detail}")]
+    Forbidden {
+        /// Why.
+        detail: String,
+    },
+    /// 412 `version_mismatch`: the `If-Match` version is stale; read the case again.
+    #[error("the case is at version {current}; read it again")]
+    VersionMismatch {
+        /// The case's current version.
+        current: u64,
+    },
+    /// 409 `action_not_allowed`: not lawful in the case's current stage (with `allowed_actions`).
+    #[error("{detail}")]
+    ActionNotAllowed {
+        /// Why.
+        detail: String,
+        /// What the caller may do now.
+        allowed_actions: Vec<String>,
+    },
+    /// 409 `consent_required`: the person's consent for this is not in force.
+    #[error("{detail}")]
+    ConsentRequired {
+        /// Which consent is missing.
+        detail: String,
+    },
+    /// 409 `request_in_progress`: the same `Idempotency-Key` is still being processed.
+    #[error("a request with this Idempotency-Key is still in progress")]
+    RequestInProgress,
+    /// 422 `validation_failed` (or the single field problem's code, such as `date_in_future`):
+    /// one or more fields are wrong (`errors`: field -> message).
+    #[error("invalid fields: {}", join_errors(errors))]
+    Validation {
+        /// The stable code.
+        code: String,
+        /// Field path -> message.
+        errors: BTreeMap<String, String>,
+    },
+    /// 422 `unknown_field`: the body has a field the action does not define.
+    #[error("unknown field `{field}`")]
+    UnknownField {
+        /// The field's path.
+        field: String,
+    },
+    /// 422 `idempotency_key_reused`: the same key was used with a different request.
+    #[error("this Idempotency-Key was used with a different request")]
+    IdempotencyKeyReused,
+    /// 503 `store_unavailable`: the store cannot be reached; retry after `retry_after_secs`.
+    #[error("the store is unavailable")]
+    StoreUnavailable {
+        /// Value of `Retry-After`, in seconds.
+        retry_after_secs: u64,
+    },
+    /// 500 `internal`: a bug or an unexpected failure. The message is logged, never sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn join_errors(errors: &BTreeMap<String, String>) -> String {
+    errors
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// An RFC 9457 problem document as we send it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// `urn:ptl:problem:<code>`.
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    /// Short, translated summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// This occurrence, in English.
+    pub detail: String,
+    /// Stable snake_case code.
+    pub code: String,
+    /// Field path -> message, for validation problems.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<BTreeMap<String, String>>,
+    /// The actions the caller may do now, for `action_not_allowed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_actions: Option<Vec<String>>,
+}
+
+impl ApiError {
+    /// A validation problem about one field.
+    #[must_use]
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation {
+            code: "validation_failed".into(),
+            errors: BTreeMap::from([(field.into(), message.into())]),
+        }
+    }
+
+    /// A 401 with a reason.
+    #[must_use]
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::Unauthorized {
+            detail: detail.into(),
+        }
+    }
+
+    /// The HTTP status.
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            Self::CaseNotFound | Self::NotFound { .. } | Self::UnknownAction { .. } => {
+                StatusCode::NOT_FOUND
+            }
+            Self::MalformedJson { .. } | Self::BadParameter { .. } => StatusCode::BAD_REQUEST,
+            Self::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::IfMatchRequired => StatusCode::PRECONDITION_REQUIRED,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::VersionMismatch { .. } => StatusCode::PRECONDITION_FAILED,
+            Self::ActionNotAllowed { .. }
+            | Self::ConsentRequired { .. }
+            | Self::RequestInProgress => StatusCode::CONFLICT,
+            Self::Validation { .. } | Self::UnknownField { .. } | Self::IdempotencyKeyReused => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            Self::StoreUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable snake_case code.
+    #[must_use]
+    pub fn code(&self) -> &str {
+        match self {
+            Self::Unauthorized { .. } => "unauthorized",
+            Self::CaseNotFound => "case_not_found",
+            Self::NotFound { .. } => "not_found",
+            Self::UnknownAction { .. } => "unknown_action",
+            Self::MalformedJson { .. } => "malformed_json",
+            Self::BadParameter { .. } => "bad_parameter",
+            Self::BodyTooLarge => "body_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::IfMatchRequired => "if_match_required",
+            Self::Forbidden { .. } => "forbidden",
+            Self::VersionMismatch { .. } => "version_mismatch",
+            Self::ActionNotAllowed { .. } => "action_not_allowed",
+            Self::ConsentRequired { .. } => "consent_required",
+            Self::RequestInProgress => "request_in_progress",
+            Self::Validation { code, .. } => code,
+            Self::UnknownField { .. } => "unknown_field",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::StoreUnavailable { .. } => "store_unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    /// The translated title: one per kind of problem (per status family for validation codes).
+    #[must_use]
+    pub fn title(&self, lang: Lang) -> &'static str {
+        let (en, uk) = match self {
+            Self::Unauthorized { .. } => ("Unauthorized", "Потрібна автентифікація"),
+            Self::CaseNotFound => ("Case not found", "Справу не знайдено"),
+            Self::NotFound { .. } => ("Not found", "Не знайдено"),
+            Self::UnknownAction { .. } => ("Unknown action", "Невідома дія"),
+            Self::MalformedJson { .. } => ("Malformed JSON", "Некоректний JSON"),
+            Self::BadParameter { .. } => ("Bad parameter", "Некоректний параметр"),
+            Self::BodyTooLarge => ("Request body too large", "Тіло запиту завелике"),
+            Self::UnsupportedMediaType => ("Unsupported media type", "Непідтримуваний тип вмісту"),
+            Self::IfMatchRequired => ("If-Match required", "Потрібен заголовок If-Match"),
+            Self::Forbidden { .. } => ("Forbidden", "Дію заборонено для вашої ролі"),
+            Self::VersionMismatch { .. } => (
+                "The case has changed",
+                "Справа змінилася, прочитайте її знову",
+            ),
+            Self::ActionNotAllowed { .. } => ("Action not allowed now", "Дія зараз не дозволена"),
+            Self::ConsentRequired { .. } => ("Consent required", "Потрібна згода особи"),
+            Self::RequestInProgress => ("Request in progress", "Запит ще виконується"),
+            Self::Validation { .. } => ("Validation failed", "Помилка перевірки даних"),
+            Self::UnknownField { .. } => ("Unknown field", "Невідоме поле"),
+            Self::IdempotencyKeyReused => (
+                "Idempotency key reused",
+                "Ключ ідемпотентності вже використано",
+            ),
+            Self::StoreUnavailable { .. } => (
+                "Service temporarily unavailable",
+                "Сервіс тимчасово недоступний",
+            ),
+            Self::Internal(_) => ("Internal error", "Внутрішня помилка"),
+        };
+        match lang {
+            Lang::En => en,
+            Lang::Uk => uk,
+        }
+    }
+
+    /// The problem document in `lang`. A 500's detail is generic: its cause stays in the logs.
+    #[must_use]
+    pub fn problem(&self, lang: Lang) -> Problem {
+        let code = self.code().to_string();
+        let detail = match self {
+            Self::Internal(_) => "an internal error occurred; it has been logged".to_string(),
+            other => other.to_string(),
+        };
+        Problem {
+            type_uri: format!("{PROBLEM_TYPE_PREFIX}{code}"),
+            title: self.title(lang).to_string(),
+            status: self.status().as_u16(),
+            detail,
+            errors: match self {
+                Self::Validation { errors, .. } => Some(errors.clone()),
+                Self::UnknownField { field } => Some(BTreeMap::from([(
+                    field.clone(),
+                    "this field is not defined for this request".to_string(),
+                )])),
+                _ => None,
+            },
+            allowed_actions: match self {
+                Self::ActionNotAllowed {
+                    allowed_actions, ..
+                } => Some(allowed_actions.clone()),
+                _ => None,
+            },
+            code,
+        }
+    }
+
+    /// The full response in `lang`: problem+json body, `Content-Language`, and `Retry-After`
+    /// (503) or `WWW-Authenticate` (401) where they apply. A 500 is logged here.
+    #[must_use]
+    pub fn to_response(&self, lang: Lang) -> Response {
+        if let Self::Internal(cause) = self {
+            tracing::error!(error = %cause, "internal error");
+        }
+        let problem = self.problem(lang);
+        let body = serde_json::to_vec(&problem).unwrap_or_else(|_| b"{}".to_vec());
+        let mut response = (self.status(), body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        headers.insert(
+            axum::http::header::CONTENT_LANGUAGE,
+            HeaderValue::from_static(lang.as_str()),
+        );
+        match self {
+            Self::StoreUnavailable { retry_after_secs } => {
+                headers.insert(RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            Self::Unauthorized { .. } => {
+                headers.insert(
+                    axum::http::header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer"),
+                );
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+/// English by default; handlers that know the request's `Accept-Language` call
+/// [`ApiError::to_response`] instead (or a middleware re-renders with [`Lang::from_headers`]).
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.to_response(Lang::En)
+    }
+}
+
+fn field_errors(errors: Vec<FieldError>) -> BTreeMap<String, String> {
+    let mut map = BTreeMap::new();
+    for e in errors {
+        map.entry(e.field)
+            .and_modify(|m: &mut String| {
+                m.push_str("; ");
+                m.push_str(&e.message);
+            })
+            .or_insert(e.message);
+    }
+    map
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        let detail = e.to_string();
+        match e {
+            DomainError::RoleNotAllowed { .. } => Self::Forbidden { detail },
+            DomainError::ActionNotAllowed { allowed, .. } => Self::ActionNotAllowed {
+                detail,
+                allowed_actions: allowed.iter().map(|a| a.as_str().to_string()).collect(),
+            },
+            DomainError::ConsentRequired { .. } => Self::ConsentRequired { detail },
+            DomainError::Validation(errors) => {
+                let code = match errors.as_slice() {
+                    [one] => one.problem.code().to_string(),
+                    _ => "validation_failed".to_string(),
+                };
+                Self::Validation {
+                    code,
+                    errors: field_errors(errors),
+                }
+            }
+        }
+    }
+}
+
+impl From<BodyError> for ApiError {
+    fn from(e: BodyError) -> Self {
+        match e {
+            BodyError::UnknownField { path } => Self::UnknownField { field: path },
+            BodyError::Invalid { errors } => Self::Validation {
+                code: "validation_failed".into(),
+                errors,
+            },
+            BodyError::TooDeep { path } => Self::field(
+                path,
+                format!("nested deeper than {} levels", crate::models::MAX_DEPTH),
+            ),
+            BodyError::StringTooLong { path } => Self::field(
+                path,
+                format!("longer than {} characters", crate::models::MAX_STRING_CHARS),
+            ),
+            BodyError::NotAClientAction(action) => Self::UnknownAction {
+                action: action.as_str().to_string(),
+            },
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::MissingJsonContentType(_) => Self::UnsupportedMediaType,
+            JsonRejection::JsonSyntaxError(e) => Self::MalformedJson {
+                detail: e.body_text(),
+            },
+            JsonRejection::JsonDataError(e) => {
+                let text = e.body_text();
+                match text.split_once("unknown field `") {
+                    Some((_, rest)) => Self::UnknownField {
+                        field: rest.split('`').next().unwrap_or_default().to_string(),
+                    },
+                    None => Self::field("body", text),
+                }
+            }
+            JsonRejection::BytesRejection(e) => {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    Self::BodyTooLarge
+                } else {
+                    Self::MalformedJson {
+                        detail: e.body_text(),
+                    }
+                }
+            }
+            other => Self::MalformedJson {
+                detail: other.body_text(),
+            },
+        }
+    }
+}
+
+/// `axum::Json` whose rejections are our problems: 400 `malformed_json`, 415
+/// `unsupported_media_type`, 413 `body_too_large` (behind a body limit layer), 422 for a body
+/// that is JSON but of the wrong shape. Handlers usually extract `ApiJson<serde_json::Value>` and
+/// parse it with [`crate::models`], which gives precise field paths.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    axum::Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(ApiError::from(rejection)),
+        }
+    }
+}
+
+impl<T: Serialize> IntoResponse for ApiJson<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use ptl_domain::types::{ConsentScope, Stage};
+    use ptl_domain::{ActionName, FieldProblem, Role};
+
+    fn all_variants() -> Vec<(ApiError, u16, &'static str)> {
+        vec![
+            (ApiError::unauthorized("no token"), 401, "unauthorized"),
+            (ApiError::CaseNotFound, 404, "case_not_found"),
+            (
+                ApiError::NotFound {
+                    detail: "no deadline `x`".into(),
+                },
+                404,
+                "not_found",
+            ),
+            (
+                ApiError::UnknownAction {
+                    action: "fly".into(),
+                },
+                404,
+                "unknown_action",
+            ),
+            (
+                ApiError::MalformedJson {
+                    detail: "eof".into(),
+                },
+                400,
+                "malformed_json",
+            ),
+            (
+                ApiError::BadParameter {
+                    parameter: "limit".into(),
+                    detail: "not a number".into(),
+                },
+                400,
+                "bad_parameter",
+            ),
+            (ApiError::BodyTooLarge, 413, "body_too_large"),
+            (
+                ApiError::UnsupportedMediaType,
+                415,
+                "unsupported_media_type",
+            ),
+            (ApiError::IfMatchRequired, 428, "if_match_required"),
+            (
+                ApiError::Forbidden {
+                    detail: "no".into(),
+                },
+                403,
+                "forbidden",
+            ),
+            (
+                ApiError::VersionMismatch { current: 7 },
+                412,
+                "version_mismatch",
+            ),
+            (
+                ApiError::ActionNotAllowed {
+                    detail: "no".into(),
+                    allowed_actions: vec!["add-note".into()],
+                },
+                409,
+                "action_not_allowed",
+            ),
+            (
+                ApiError::ConsentRequired {
+                    detail: "no".into(),
+                },
+                409,
+                "consent_required",
+            ),
+            (ApiError::RequestInProgress, 409, "request_in_progress"),
+            (
+                ApiError::field("occurred_on", "in the future"),
+                422,
+                "validation_failed",
+            ),
+            (
+                ApiError::UnknownField {
+                    field: "colour".into(),
+                },
+                422,
+                "unknown_field",
+            ),
+            (
+                ApiError::IdempotencyKeyReused,
+                422,
+                "idempotency_key_reused",
+            ),
+            (
+                ApiError::StoreUnavailable {
+                    retry_after_secs: 5,
+                },
+                503,
+                "store_unavailable",
+            ),
+            (ApiError::Internal("db pool".into()), 500, "internal"),
+        ]
+    }
+
+    async fn body_json(response: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn each_variant_has_its_status_code_and_a_problem_json_body() {
+        for (error, status, code) in all_variants() {
+            assert_eq!(error.status().as_u16(), status, "{error:?}");
+            assert_eq!(error.code(), code);
+            let response = error.to_response(Lang::En);
+            assert_eq!(response.status().as_u16(), status);
+            assert_eq!(response.headers().get(CONTENT_TYPE).unwrap(), PROBLEM_JSON);
+            let body = body_json(response).await;
+            assert_eq!(body["status"], status);
+            assert_eq!(body["code"], code);
+            assert_eq!(body["type"], format!("urn:ptl:problem:{code}"));
+            assert!(body["title"].is_string());
+            assert!(body["detail"].is_string());
+        }
+    }
+
+    #[tokio::test]
+    async fn an_internal_error_keeps_its_cause_out_of_the_body() {
+        let body = body_json(ApiError::Internal("password=hunter2".into()).into_response()).await;
+        assert!(!body.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn store_unavailable_says_when_to_retry() {
+        let r = ApiError::StoreUnavailable {
+            retry_after_secs: 5,
+        }
+        .into_response();
+        assert_eq!(r.headers().get(RETRY_AFTER).unwrap(), "5");
+    }
+
+    #[tokio::test]
+    async fn action_not_allowed_lists_the_allowed_actions_and_validation_the_errors() {
+        let body = body_json(
+            ApiError::ActionNotAllowed {
+                detail: "no".into(),
+                allowed_actions: vec!["add-note".into()],
+            }
+            .into_response(),
+        )
+        .await;
+        assert_eq!(body["allowed_actions"], serde_json::json!(["add-note"]));
+        assert!(body.get("errors").is_none());
+        let body = body_json(ApiError::field("office", "unknown office").into_response()).await;
+        assert_eq!(body["errors"]["office"], "unknown office");
+        assert!(body.get("allowed_actions").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_ukrainian_accept_language_gives_ukrainian_titles() {
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT_LANGUAGE, HeaderValue::from_static("uk-UA,uk;q=0.9"));
+        let lang = Lang::from_headers(&headers);
+        assert_eq!(lang, Lang::Uk);
+        let body = body_json(ApiError::CaseNotFound.to_response(lang)).await;
+        assert_eq!(body["title"], "Справу не знайдено");
+        let body = body_json(ApiError::CaseNotFound.to_response(Lang::En)).await;
+        assert_eq!(body["title"], "Case not found");
+    }
+
+    #[test]
+    fn accept_language_respects_quality_and_defaults_to_english() {
+        assert_eq!(Lang::from_headers(&HeaderMap::new()), Lang::En);
+        assert_eq!(Lang::from_accept_language("en;q=0.5, uk;q=0.8"), Lang::Uk);
+        assert_eq!(Lang::from_accept_language("uk;q=0.5, en"), Lang::En);
+        assert_eq!(Lang::from_accept_language("de-DE, fr"), Lang::En);
+        assert_eq!(Lang::from_accept_language("uk;q=0"), Lang::En);
+    }
+
+    #[test]
+    fn domain_errors_map_to_their_statuses() {
+        let e: ApiError = DomainError::RoleNotAllowed {
+            action: ActionName::Assign,
+            role: Role::Caseworker,
+        }
+        .into();
+        assert_eq!(e.status(), StatusCode::FORBIDDEN);
+
+        let e: ApiError = DomainError::ActionNotAllowed {
+            action: ActionName::SubmitFile,
+            stage: Stage::Registered,
+            reason: "interview first".into(),
+            allowed: vec![ActionName::RecordInterview, ActionName::SkipInterview],
+        }
+        .into();
+        assert_eq!(e.status(), StatusCode::CONFLICT);
+        assert_eq!(e.code(), "action_not_allowed");
+        assert_eq!(
+            e.problem(Lang::En).allowed_actions,
+            Some(vec!["record-interview".into(), "skip-interview".into()])
+        );
+
+        let e: ApiError = DomainError::ConsentRequired {
+            action: ActionName::RequestVerification,
+            scope: ConsentScope::ShareWithPolice,
+        }
+        .into();
+        assert_eq!(e.code(), "consent_required");
+
+        let e: ApiError =
+            DomainError::field("occurred_on", FieldProblem::InFuture, "in the future").into();
+        assert_eq!(e.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e.code(), "date_in_future");
+
+        let mut two = DomainError::field("a", FieldProblem::Required, "required");
+        if let (DomainError::Validation(v), DomainError::Validation(w)) = (
+            &mut two,
+            DomainError::field("b", FieldProblem::Invalid, "bad"),
+        ) {
+            v.extend(w);
+        }
+        let e: ApiError = two.into();
+        assert_eq!(e.code(), "validation_failed");
+        assert_eq!(e.problem(Lang::En).errors.map(|m| m.len()), Some(2));
+    }
+
+    fn json_request(content_type: Option<&str>, body: &str) -> Request {
+        let mut builder = axum::http::Request::builder().method("POST").uri("/");
+        if let Some(ct) = content_type {
+            builder = builder.header(CONTENT_TYPE, ct);
+        }
+        builder.body(Body::from(body.to_string())).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_json_extractor_turns_rejections_into_problems() {
+        let ok = ApiJson::<serde_json::Value>::from_request(
+            json_request(Some("application/json"), r#"{"a":1}"#),
+            &(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(ok.0["a"], 1);
+
+        let malformed = ApiJson::<serde_json::Value>::from_request(
+            json_request(Some("application/json"), "{"),
+            &(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(malformed.code(), "malformed_json");
+
+        let wrong_type =
+            ApiJson::<serde_json::Value>::from_request(json_request(Some("text/plain"), "{}"), &())
+                .await
+                .unwrap_err();
+        assert_eq!(wrong_type.code(), "unsupported_media_type");
+
+        let missing_type =
+            ApiJson::<serde_json::Value>::from_request(json_request(None, "{}"), &())
+                .await
+                .unwrap_err();
+        assert_eq!(missing_type.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_413() {
+        use tower::ServiceExt;
+        let app = axum::Router::new()
+            .route(
+                "/",
+                axum::routing::post(
+                    |ApiJson(v): ApiJson<serde_json::Value>| async move { ApiJson(v) },
+                ),
+            )
+            .layer(axum::extract::DefaultBodyLimit::max(8));
+        let response = app
+            .oneshot(json_request(Some("application/json"), &"1".repeat(64)))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(body_json(response).await["code"], "body_too_large");
+    }
+}

@@ -1,0 +1,163 @@
+//! The case view (`api.md`, "Case view"): what clients see of a case's state.
+
+use chrono::NaiveDate;
+use ptl_domain::deadlines::{deadlines, DeadlineState};
+use ptl_domain::{allowed_actions_for, CaseState, Role};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// One deadline in the case view.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeadlineItem {
+    /// Name (`interview`, `verification_reply:vr-1`, ...).
+    pub name: String,
+    /// Start date.
+    pub start: NaiveDate,
+    /// Due date.
+    pub due_on: NaiveDate,
+    /// `open`, `met`, `missed`, `suspended`, `cancelled`.
+    pub state: DeadlineState,
+    /// Days from today to the due date.
+    pub days_left: i64,
+    /// Open and due within the configured number of days.
+    pub upcoming: bool,
+    /// Open and past its due date.
+    pub overdue: bool,
+}
+
+/// One verification request.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerificationItem {
+    /// Request id.
+    pub request_id: String,
+    /// Addressee.
+    pub to: ptl_domain::types::VerificationTarget,
+    /// Date sent.
+    pub sent_on: NaiveDate,
+    /// The reply, if any.
+    pub reply: Option<ptl_domain::types::ReplyOutcome>,
+    /// Reply deadline.
+    pub due_on: NaiveDate,
+}
+
+/// The case as clients see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseView {
+    /// Case id.
+    pub id: Uuid,
+    /// Register number.
+    pub register_no: String,
+    /// Responsible office.
+    pub office: String,
+    /// Governing procedure definition.
+    pub procedure: String,
+    /// Stage.
+    pub stage: ptl_domain::Stage,
+    /// Status.
+    pub status: ptl_domain::Status,
+    /// Child at registration.
+    pub child: bool,
+    /// Receipt date.
+    pub received_on: NaiveDate,
+    /// Assistance track.
+    pub assistance: serde_json::Value,
+    /// Verification requests.
+    pub verification_requests: Vec<VerificationItem>,
+    /// Deadlines.
+    pub deadlines: Vec<DeadlineItem>,
+    /// What this caller may do now.
+    pub allowed_actions: Vec<String>,
+    /// Assigned official.
+    pub assignee: Option<String>,
+    /// Authority holding the file.
+    pub submitted_to: Option<String>,
+    /// Certificate number on a grant.
+    pub certificate_no: Option<String>,
+    /// Validity end of a limited status.
+    pub valid_until: Option<NaiveDate>,
+    /// Personal data was erased.
+    pub personal_data_erased: bool,
+    /// Number of events.
+    pub version: u64,
+    /// Personal data, only with `?include=person` for roles that may see it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub person: Option<serde_json::Value>,
+}
+
+/// Builds the view of `state` for a caller, as seen on `today`.
+#[must_use]
+pub fn case_view(
+    id: Uuid,
+    state: &CaseState,
+    version: u64,
+    role: Role,
+    office: &str,
+    today: NaiveDate,
+    upcoming_days: i64,
+) -> CaseView {
+    let reg = state.registration.as_ref();
+    let a = &state.assistance;
+    let assistance = serde_json::json!({
+        "needs_assessment": a.needs_assessment.as_ref().map(|(needs, on)| serde_json::json!({"needs": needs, "on": on})),
+        "plan": a.plan.as_ref().map(|(services, on)| serde_json::json!({"services": services, "on": on})),
+        "services": a.services,
+        "shelter": a.shelter,
+        "payment": serde_json::json!({
+            "requested_on": a.payment_requested_on,
+            "paid_on": a.payment.as_ref().map(|p| p.1),
+            "amount_kopiyky": a.payment.as_ref().map(|p| p.0),
+        }),
+        "referred_to": a.referred_to.as_ref().map(|(centre, on)| serde_json::json!({"centre": centre, "on": on})),
+    });
+    CaseView {
+        id,
+        register_no: reg.map(|r| r.register_no.clone()).unwrap_or_default(),
+        office: state.office.clone(),
+        procedure: reg.map(|r| r.procedure.id.clone()).unwrap_or_default(),
+        stage: state.stage(),
+        status: state.status(),
+        child: state.is_child(),
+        received_on: reg.map_or(today, |r| r.received_on),
+        assistance,
+        verification_requests: state
+            .verification_requests
+            .iter()
+            .map(|r| VerificationItem {
+                request_id: r.request_id.clone(),
+                to: r.to,
+                sent_on: r.sent_on,
+                reply: r.reply,
+                due_on: r.due_on,
+            })
+            .collect(),
+        deadlines: deadlines(state, today)
+            .into_iter()
+            .map(|d| {
+                let open = d.state == DeadlineState::Open;
+                DeadlineItem {
+                    upcoming: open && d.days_left >= 0 && d.days_left <= upcoming_days,
+                    overdue: d.state == DeadlineState::Missed && d.fulfilled_on.is_none(),
+                    name: d.name,
+                    start: d.start,
+                    due_on: d.due_on,
+                    state: d.state,
+                    days_left: d.days_left,
+                }
+            })
+            .collect(),
+        allowed_actions: allowed_actions_for(state, role, Some(office))
+            .into_iter()
+            .map(|a| a.as_str().to_string())
+            .collect(),
+        assignee: state.assignee.clone(),
+        submitted_to: state.submitted_to.clone(),
+        certificate_no: state
+            .decision
+            .as_ref()
+            .and_then(|d| d.certificate_no.clone()),
+        valid_until: state.valid_until,
+        personal_data_erased: state.erased,
+        version,
+        person: None,
+    }
+}

@@ -1,0 +1,509 @@
+//! End-to-end tests over real HTTP against the real server, once per store.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::future::Future;
+
+use ptl_domain::Role;
+use ptl_tests::{application, Store, TestApp};
+use serde_json::json;
+
+async fn run<F, Fut>(store: Store, f: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: Future<Output = TestApp>,
+{
+    let app = TestApp::spawn(store).await;
+    let app = f(app).await;
+    app.stop().await;
+}
+
+macro_rules! both {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::run(ptl_tests::Store::Sqlite, super::$name).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::run(ptl_tests::Store::Postgres, super::$name).await;
+            }
+        }
+    };
+}
+
+const DAY: &str = "2026-03-02";
+
+async fn a_case_goes_from_registration_to_a_granted_status_with_the_assistance_track(
+    app: TestApp,
+) -> TestApp {
+    let cw = app.token("cw-1", Role::Caseworker, "UA7102");
+    let sw = app.token("sw-1", Role::SocialWorker, "UA7102");
+    let nss = app.token("do-1", Role::DecisionOfficer, "UA-NSS");
+    let (id, mut etag) = app.register(&cw, &application("UA7102", DAY)).await;
+    let steps: Vec<(&str, &str, serde_json::Value)> = vec![
+        (
+            &cw,
+            "record-consent",
+            json!({"occurred_on": DAY, "scope": "status_procedure", "given_by": "person"}),
+        ),
+        (
+            &cw,
+            "record-consent",
+            json!({"occurred_on": DAY, "scope": "share_with_police", "given_by": "person"}),
+        ),
+        (
+            &cw,
+            "record-consent",
+            json!({"occurred_on": DAY, "scope": "share_with_social_services", "given_by": "person"}),
+        ),
+        (
+            &cw,
+            "record-interview",
+            json!({"occurred_on": DAY, "consent_signed_by": "person", "non_disclosure_receipt_signed": true}),
+        ),
+        (
+            &cw,
+            "request-verification",
+            json!({"occurred_on": DAY, "to": "national_police"}),
+        ),
+        (
+            &cw,
+            "record-verification-reply",
+            json!({"occurred_on": DAY, "request_id": "vr-1", "outcome": "confirms"}),
+        ),
+        (
+            &cw,
+            "refer-to-social-services",
+            json!({"occurred_on": DAY, "centre": "Zvenyhorodka centre of social services"}),
+        ),
+        (
+            &sw,
+            "record-needs-assessment",
+            json!({"occurred_on": DAY, "needs": ["shelter", "psychological", "payment"]}),
+        ),
+        (
+            &sw,
+            "place-in-shelter",
+            json!({"occurred_on": DAY, "shelter": "Cherkasy regional shelter"}),
+        ),
+        (
+            &cw,
+            "submit-file",
+            json!({"occurred_on": DAY, "conclusion": "recommend_grant"}),
+        ),
+        (
+            &nss,
+            "record-decision",
+            json!({"occurred_on": DAY, "outcome": "granted", "certificate_no": "NSS-2026-0042"}),
+        ),
+        (&cw, "hand-over-decision", json!({"occurred_on": DAY})),
+        (
+            &sw,
+            "approve-rehabilitation-plan",
+            json!({"occurred_on": DAY, "written_consent": true, "services": [{"service": "psychological", "provider": "CSS"}]}),
+        ),
+        (&cw, "request-payment", json!({"occurred_on": DAY})),
+        (
+            &cw,
+            "record-payment",
+            json!({"occurred_on": DAY, "amount_kopiyky": 908_400}),
+        ),
+    ];
+    for (token, action, body) in steps {
+        let r = app.act(token, &id, action, &etag, &body).await;
+        assert_eq!(r.status, 200, "{action}: {}", r.body);
+        etag = r.etag();
+    }
+    let r = app.get(&format!("/api/v1/cases/{id}"), &cw).await;
+    assert_eq!(r.body["status"], "granted");
+    assert_eq!(r.body["stage"], "decided");
+    assert_eq!(r.body["version"], 16);
+    assert_eq!(r.etag(), "\"16\"");
+    assert!(r.body["register_no"]
+        .as_str()
+        .unwrap()
+        .starts_with("UA7102-2026-"));
+    let auditor = app.token("au-1", Role::Auditor, "UA");
+    let v = app
+        .get(&format!("/api/v1/cases/{id}/verify"), &auditor)
+        .await;
+    assert_eq!(
+        v.body,
+        json!({"valid": true, "events": 16, "first_invalid_sequence": null})
+    );
+    app
+}
+both!(a_case_goes_from_registration_to_a_granted_status_with_the_assistance_track);
+
+async fn to_submitted(app: &TestApp, cw: &str) -> (String, String) {
+    let (id, mut etag) = app.register(cw, &application("UA7102", DAY)).await;
+    for (action, body) in [
+        (
+            "record-consent",
+            json!({"occurred_on": DAY, "scope": "status_procedure", "given_by": "person"}),
+        ),
+        (
+            "record-interview",
+            json!({"occurred_on": DAY, "consent_signed_by": "person", "non_disclosure_receipt_signed": true}),
+        ),
+        (
+            "submit-file",
+            json!({"occurred_on": DAY, "conclusion": "recommend_refuse"}),
+        ),
+    ] {
+        let r = app.act(cw, &id, action, &etag, &body).await;
+        assert_eq!(r.status, 200, "{action}: {}", r.body);
+        etag = r.etag();
+    }
+    (id, etag)
+}
+
+async fn a_refusal_is_appealed_and_the_court_orders_a_new_decision(app: TestApp) -> TestApp {
+    let cw = app.token("cw-1", Role::Caseworker, "UA7102");
+    let nss = app.token("do-1", Role::DecisionOfficer, "UA-NSS");
+    let (id, etag) = to_submitted(&app, &cw).await;
+    let r = app.act(&nss, &id, "record-decision", &etag, &json!({"occurred_on": DAY, "outcome": "refused", "grounds": ["no supporting materials"]})).await;
+    assert_eq!(
+        (r.status, r.body["status"].as_str()),
+        (200, Some("refused")),
+        "{}",
+        r.body
+    );
+    let r = app
+        .act(
+            &cw,
+            &id,
+            "record-appeal",
+            &r.etag(),
+            &json!({"occurred_on": DAY}),
+        )
+        .await;
+    assert_eq!(
+        (r.body["stage"].as_str(), r.body["status"].as_str()),
+        (Some("appeal"), Some("refused"))
+    );
+    let r = app
+        .act(
+            &cw,
+            &id,
+            "record-court-ruling",
+            &r.etag(),
+            &json!({"occurred_on": DAY, "outcome": "annulled_new_decision"}),
+        )
+        .await;
+    assert_eq!(
+        (r.body["stage"].as_str(), r.body["status"].as_str()),
+        (Some("submitted"), Some("pending")),
+        "{}",
+        r.body
+    );
+    app
+}
+both!(a_refusal_is_appealed_and_the_court_orders_a_new_decision);
+
+async fn a_withdrawn_case_can_only_be_read(app: TestApp) -> TestApp {
+    let cw = app.token("cw-1", Role::Caseworker, "UA7102");
+    let (id, etag) = app.register(&cw, &application("UA7102", DAY)).await;
+    let r = app
+        .act(
+            &cw,
+            &id,
+            "withdraw",
+            &etag,
+            &json!({"occurred_on": DAY, "reason": "moved abroad"}),
+        )
+        .await;
+    assert_eq!(
+        (r.body["stage"].as_str(), r.body["status"].as_str()),
+        (Some("closed"), Some("withdrawn"))
+    );
+    let r2 = app
+        .act(
+            &cw,
+            &id,
+            "add-note",
+            &r.etag(),
+            &json!({"occurred_on": DAY, "text": "called"}),
+        )
+        .await;
+    assert_eq!(
+        (r2.status, r2.code()),
+        (409, "action_not_allowed"),
+        "{}",
+        r2.body
+    );
+    assert!(r2.body["allowed_actions"].is_array());
+    app
+}
+both!(a_withdrawn_case_can_only_be_read);
+
+async fn every_error_class_is_answered_and_writes_nothing(app: TestApp) -> TestApp {
+    let cw = app.token("cw-1", Role::Caseworker, "UA7102");
+    let other = app.token("cw-9", Role::Caseworker, "UA7104");
+    let social = app.token("sw-1", Role::SocialWorker, "UA7102");
+    let (id, etag) = app.register(&cw, &application("UA7102", DAY)).await;
+    let path = format!("/api/v1/cases/{id}/actions/record-consent");
+    let consent = json!({"occurred_on": DAY, "scope": "status_procedure", "given_by": "person"});
+    // 401: no token, a forged token, alg none.
+    let r = app
+        .send(
+            reqwest::Method::GET,
+            &format!("/api/v1/cases/{id}"),
+            None,
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (401, "unauthorized"));
+    assert_eq!(
+        r.headers.get("content-type").unwrap(),
+        "application/problem+json"
+    );
+    let r = app
+        .get(
+            &format!("/api/v1/cases/{id}"),
+            "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ4In0.",
+        )
+        .await;
+    assert_eq!(r.status, 401);
+    // 404: another district's case, an unknown action.
+    let r = app.get(&format!("/api/v1/cases/{id}"), &other).await;
+    assert_eq!((r.status, r.code()), (404, "case_not_found"));
+    let r = app
+        .act(&other, &id, "record-consent", &etag, &consent)
+        .await;
+    assert_eq!(r.status, 404);
+    let r = app.act(&cw, &id, "dance", &etag, &consent).await;
+    assert_eq!((r.status, r.code()), (404, "unknown_action"));
+    // 400 malformed JSON; 413 too large; 415 wrong content type; 428 no If-Match.
+    let r = app
+        .send(
+            reqwest::Method::POST,
+            &path,
+            Some(&cw),
+            &[("content-type", "application/json"), ("if-match", &etag)],
+            Some(b"{\"occurred_on\":".to_vec()),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (400, "malformed_json"));
+    let big = format!(
+        "{{\"occurred_on\":\"{DAY}\",\"text\":\"{}\"}}",
+        "x".repeat(1_100_000)
+    );
+    let r = app
+        .send(
+            reqwest::Method::POST,
+            &path,
+            Some(&cw),
+            &[("content-type", "application/json"), ("if-match", &etag)],
+            Some(big.into_bytes()),
+        )
+        .await;
+    assert_eq!(r.status, 413);
+    let r = app
+        .send(
+            reqwest::Method::POST,
+            &path,
+            Some(&cw),
+            &[("content-type", "text/plain"), ("if-match", &etag)],
+            Some(b"{}".to_vec()),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (415, "unsupported_media_type"));
+    let r = app.post_json(&path, &cw, &[], &consent).await;
+    assert_eq!((r.status, r.code()), (428, "if_match_required"));
+    // 403: a social worker may not record consent.
+    let r = app
+        .act(&social, &id, "record-consent", &etag, &consent)
+        .await;
+    assert_eq!((r.status, r.code()), (403, "forbidden"));
+    // 412: stale If-Match.
+    let r = app.act(&cw, &id, "record-consent", "\"7\"", &consent).await;
+    assert_eq!((r.status, r.code()), (412, "version_mismatch"));
+    // 409: not allowed in this stage; and a missing consent.
+    let r = app
+        .act(
+            &cw,
+            &id,
+            "submit-file",
+            &etag,
+            &json!({"occurred_on": DAY, "conclusion": "recommend_grant"}),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (409, "action_not_allowed"));
+    assert!(r.body["allowed_actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a == "record-interview"));
+    let r = app.act(&cw, &id, "record-interview", &etag, &json!({"occurred_on": DAY, "consent_signed_by": "person", "non_disclosure_receipt_signed": true})).await;
+    assert_eq!((r.status, r.code()), (409, "consent_required"));
+    // 422: a date in the future, an unknown field, a child filing alone.
+    let r = app.act(&cw, &id, "record-consent", &etag, &json!({"occurred_on": "2026-03-03", "scope": "status_procedure", "given_by": "person"})).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    let r = app.act(&cw, &id, "record-consent", &etag, &json!({"occurred_on": DAY, "scope": "status_procedure", "given_by": "person", "colour": "red"})).await;
+    assert_eq!((r.status, r.code()), (422, "unknown_field"));
+    let mut child = application("UA7102", DAY);
+    child["person"]["birth_date"] = json!("2012-01-01");
+    child["applicant"]["birth_year"] = json!(2012);
+    let r = app.post_json("/api/v1/cases", &cw, &[], &child).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (422, "child_filing_alone"),
+        "{}",
+        r.body
+    );
+    // Nothing of that was written.
+    let r = app.get(&format!("/api/v1/cases/{id}"), &cw).await;
+    assert_eq!(r.body["version"], 1);
+    // Ukrainian titles on request.
+    let r = app
+        .send(
+            reqwest::Method::GET,
+            &format!("/api/v1/cases/{id}"),
+            None,
+            &[("accept-language", "uk-UA,uk;q=0.9")],
+            None,
+        )
+        .await;
+    assert_ne!(r.body["title"], "Unauthorized");
+    app
+}
+both!(every_error_class_is_answered_and_writes_nothing);
+
+async fn two_clients_on_one_version_get_one_success_and_one_412(app: TestApp) -> TestApp {
+    let cw = app.token("cw-1", Role::Caseworker, "UA7102");
+    let (id, etag) = app.register(&cw, &application("UA7102", DAY)).await;
+    let note = json!({"occurred_on": DAY, "text": "first call"});
+    let (a, b) = tokio::join!(
+        app.act(&cw, &id, "add-note", &etag, &note),
+        app.act(&cw, &id, "add-note", &etag, &note)
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 412]);
+    app
+}
+both!(two_clients_on_one_version_get_one_success_and_one_412);
+
+async fn an_idempotent_retry_returns_the_first_response_and_writes_nothing(
+    app: TestApp,
+) -> TestApp {
+    let cw = app.token("cw-1", Role::Caseworker, "UA7102");
+    let (id, etag) = app.register(&cw, &application("UA7102", DAY)).await;
+    let path = format!("/api/v1/cases/{id}/actions/add-note");
+    let note = json!({"occurred_on": DAY, "text": "first call"});
+    let h = [("if-match", etag.as_str()), ("idempotency-key", "note-1")];
+    let first = app.post_json(&path, &cw, &h, &note).await;
+    let again = app.post_json(&path, &cw, &h, &note).await;
+    assert_eq!((first.status, again.status), (200, 200));
+    assert_eq!(first.etag(), again.etag());
+    assert_eq!(first.body["version"], again.body["version"]);
+    let other = app
+        .post_json(
+            &path,
+            &cw,
+            &h,
+            &json!({"occurred_on": DAY, "text": "another"}),
+        )
+        .await;
+    assert_eq!(
+        (other.status, other.code()),
+        (422, "idempotency_key_reused")
+    );
+    let r = app.get(&format!("/api/v1/cases/{id}"), &cw).await;
+    assert_eq!(r.body["version"], 2);
+    app
+}
+both!(an_idempotent_retry_returns_the_first_response_and_writes_nothing);
+
+async fn history_views_show_the_case_as_recorded_and_as_it_occurred(app: TestApp) -> TestApp {
+    let cw = app.token("cw-1", Role::Caseworker, "UA7102");
+    let (id, etag) = app.register(&cw, &application("UA7102", DAY)).await;
+    let before = app.state.engine.clock().now();
+    app.clock.advance(chrono::Duration::days(1));
+    let r = app.act(&cw, &id, "record-consent", &etag, &json!({"occurred_on": "2026-03-03", "scope": "status_procedure", "given_by": "person"})).await;
+    let r = app
+        .act(
+            &cw,
+            &id,
+            "skip-interview",
+            &r.etag(),
+            &json!({"occurred_on": "2026-03-03", "ground": "impossible_mental_state"}),
+        )
+        .await;
+    assert_eq!(r.body["stage"], "interview_done");
+    let as_of = before.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let r = app
+        .get(
+            &format!("/api/v1/cases/{id}?as_of={}", as_of.replace('+', "%2B")),
+            &cw,
+        )
+        .await;
+    assert_eq!(
+        (
+            r.status,
+            r.body["stage"].as_str(),
+            r.body["version"].as_u64()
+        ),
+        (200, Some("registered"), Some(1)),
+        "{}",
+        r.body
+    );
+    assert!(r.headers.get("etag").is_none());
+    let r = app.get(&format!("/api/v1/cases/{id}?on={DAY}"), &cw).await;
+    assert_eq!(r.body["stage"], "registered");
+    let r = app.get(&format!("/api/v1/cases/{id}?version=3"), &cw).await;
+    assert_eq!(r.body["stage"], "interview_done");
+    let r = app.get(&format!("/api/v1/cases/{id}/events"), &cw).await;
+    assert_eq!(r.body["events"].as_array().unwrap().len(), 3);
+    assert_eq!(r.body["events"][0]["type"], "application_registered");
+    assert!(
+        !r.body.to_string().contains("Коваль"),
+        "no personal data in events"
+    );
+    app
+}
+both!(history_views_show_the_case_as_recorded_and_as_it_occurred);
+
+async fn personal_data_is_shown_only_to_roles_that_may_see_it_and_every_read_is_logged(
+    app: TestApp,
+) -> TestApp {
+    let cw = app.token("cw-1", Role::Caseworker, "UA7102");
+    let (id, _) = app.register(&cw, &application("UA7102", DAY)).await;
+    let r = app.get(&format!("/api/v1/cases/{id}"), &cw).await;
+    assert!(r.body.get("person").is_none());
+    let r = app
+        .get(
+            &format!("/api/v1/cases/{id}?include=person&reason=interview"),
+            &cw,
+        )
+        .await;
+    assert_eq!(
+        r.body["person"]["full_name"], "Марʼяна Коваль",
+        "{}",
+        r.body
+    );
+    for role in [Role::Auditor, Role::Admin] {
+        let t = app.token("x", role, "UA");
+        let r = app
+            .get(&format!("/api/v1/cases/{id}?include=person"), &t)
+            .await;
+        assert_eq!(r.status, 403, "{role}");
+        assert!(!r.body.to_string().contains("Коваль"));
+    }
+    let auditor = app.token("au-1", Role::Auditor, "UA");
+    let log = app
+        .get(&format!("/api/v1/cases/{id}/access-log"), &auditor)
+        .await;
+    let entries = log.body["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{}", log.body);
+    assert_eq!(
+        (entries[0]["sub"].as_str(), entries[0]["reason"].as_str()),
+        (Some("cw-1"), Some("interview"))
+    );
+    assert_eq!(log.body["valid"], true);
+    app
+}
+both!(personal_data_is_shown_only_to_roles_that_may_see_it_and_every_read_is_logged);
