@@ -875,13 +875,11 @@ impl Engine {
                 return Ok(c);
             }
         }
-        let history = self.history(case_id).await?;
-        let version = history.len() as u64;
-        let last_hash = history.last().and_then(|e| e.hash.clone());
-        let state = history
-            .into_iter()
-            .map(|e| e.event)
-            .fold(CaseState::default(), ptl_domain::evolve);
+        let (state, version) = self.replay(case_id).await?;
+        let last_hash = {
+            let mut tx = self.db.read().await?;
+            last_hash(tx.conn(), case_id).await?
+        };
         let cached = Arc::new(Cached {
             version,
             state: Arc::new(state),
@@ -894,6 +892,31 @@ impl Engine {
                 .put(case_id, cached.clone());
         }
         Ok(cached)
+    }
+
+    /// Folds a case's stream straight from the stored payload text (one query, one decode per
+    /// event: esrs's `by_aggregate_id` decodes PostgreSQL JSONB into a `serde_json::Value` first).
+    async fn replay(&self, case_id: Uuid) -> Result<(CaseState, u64), EngineError> {
+        let rows: Vec<(String,)> = match &self.db {
+            Db::Sqlite(p) => {
+                sqlx::query_as("SELECT payload FROM case_events WHERE aggregate_id = $1 ORDER BY sequence_number")
+                    .bind(case_id.hyphenated().to_string())
+                    .fetch_all(p)
+                    .await?
+            }
+            Db::Postgres(p) => {
+                sqlx::query_as("SELECT payload::text FROM case_events WHERE aggregate_id = $1 ORDER BY sequence_number")
+                    .bind(case_id)
+                    .fetch_all(p)
+                    .await?
+            }
+        };
+        let mut state = CaseState::default();
+        for (payload,) in &rows {
+            let event: CaseEvent = serde_json::from_str(payload).map_err(|e| EngineError::Internal(format!("undecodable event: {e}")))?;
+            state = ptl_domain::evolve(state, event);
+        }
+        Ok((state, rows.len() as u64))
     }
 
     /// The case as it stands now, with its version; `None` if it does not exist.

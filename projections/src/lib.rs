@@ -1,1 +1,62 @@
-//! Read models and their rebuild.
+//! Read models (work queue, deadlines, statistics) and their rebuild from the event log.
+//!
+//! Why this crate exists: the event log answers "what happened to case X" but not "which cases of
+//! my office are overdue" or "how many statuses were granted in March". Those questions are
+//! answered from tables kept consistent with the events: [`ReadModels`] implements the engine's
+//! [`Projector`](ptl_engine::pipeline::Projector), so every table is written in the same
+//! transaction as the events it reflects (no side effects; a failure aborts the command).
+//!
+//! Every row remembers the sequence of the last event it applied and an upsert only wins with a
+//! greater sequence, so applying an event twice, replaying, or rebuilding while the engine is
+//! writing is harmless (`shared/style.md`, "Projections are idempotent"). Time-relative facts
+//! (overdue, a deadline's state, days left) are never stored: they are computed against the
+//! caller's `today` when read.
+//!
+//! Layout:
+//! - [`project`]: [`ReadModels`] and the per-event projection code shared by live writes and
+//!   rebuilds; the tables are created by `engine/migrations/*/0004_projections.sql`;
+//! - [`queries`]: the work queue ([`list_cases`]), deadlines ([`list_deadlines`]) and the
+//!   scheduler's look-up ([`due_deadlines`]), with opaque keyset cursors;
+//! - [`stats`](mod@stats): the report figures of `api.md` ([`stats()`]), statistical disclosure control
+//!   ([`suppress`]) and CSV ([`stats_csv`]);
+//! - [`rebuild`](mod@rebuild): [`rebuild()`] from the global log;
+//! - `sql`: the small dynamic query builder both backends share (lists of offices need a variable
+//!   number of placeholders, which the engine's fixed-argument macros cannot bind).
+
+pub mod project;
+pub mod queries;
+pub mod rebuild;
+mod sql;
+pub mod stats;
+
+pub use project::{Models, ReadModels};
+pub use queries::{
+    due_deadlines, list_cases, list_deadlines, next_open_due, CaseFilter, DeadlineFilter,
+    DeadlineRow, WorkQueueRow, MAX_LIMIT,
+};
+pub use rebuild::{rebuild, RebuildReport};
+pub use stats::{stats, stats_csv, suppress, Figures, GroupBy, Stats, StatsGroup, StatsQuery};
+
+/// Why a read-model query or a rebuild failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    /// The database failed (HTTP 503 or 500 depending on the kind).
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    /// A list cursor that this crate did not produce, or for another list (HTTP 400).
+    #[error("invalid cursor")]
+    InvalidCursor,
+    /// A rebuild was asked for a read model that does not exist.
+    #[error("unknown read model `{0}`; expected one of: work_queue, deadlines, statistics")]
+    UnknownModel(String),
+    /// A stored event does not decode (rebuild).
+    #[error("event {sequence} of case {case_id} does not decode: {message}")]
+    Decode {
+        /// The case.
+        case_id: uuid::Uuid,
+        /// Its sequence.
+        sequence: i64,
+        /// The decoder's message.
+        message: String,
+    },
+}
