@@ -1,0 +1,496 @@
+//! Reading the work queue and the deadlines: the lists of `api.md` (`GET /api/v1/cases`,
+//! `GET /api/v1/deadlines`) and the deadline scheduler's look-up.
+//!
+//! Scope is part of every filter, never optional: a row is visible when its office is one of
+//! `offices` (the API passes the caller's office and its descendants) or, for a deciding
+//! authority, when the file was ever submitted to `submitted_to`. An empty scope sees nothing.
+//! Lists are keyset-paginated with an opaque cursor (stable under concurrent inserts, no OFFSET
+//! scans). Overdue and deadline states are computed against `today` here, never stored.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use chrono::{DateTime, NaiveDate, Utc};
+use ptl_domain::deadlines::{deadline_state, DeadlineState};
+use ptl_domain::procedure::DeadlineKind;
+use ptl_domain::state::DeadlineRecord;
+use ptl_domain::{Stage, Status};
+use ptl_engine::db::Db;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::sql::{date_text, parse_date, parse_opt_date, to_u64, Arg, Sql};
+use crate::ProjectionError;
+
+/// Largest page a list returns (`api.md`: `limit` up to 200).
+pub const MAX_LIMIT: u32 = 200;
+
+/// Sort key standing in for "no due date" (such cases come last).
+const NO_DUE: &str = "9999-12-31";
+
+/// Filters of `GET /api/v1/cases`.
+#[derive(Debug, Clone)]
+pub struct CaseFilter {
+    /// Scope: offices the caller sees (its own and its descendants).
+    pub offices: Vec<String>,
+    /// Scope: a deciding authority sees the cases whose file was ever submitted to it.
+    pub submitted_to: Option<String>,
+    /// Only cases whose current office is this one.
+    pub office: Option<String>,
+    /// Only this stage.
+    pub stage: Option<Stage>,
+    /// Only this status.
+    pub status: Option<Status>,
+    /// Only cases assigned to this user.
+    pub assignee: Option<String>,
+    /// Only cases with a running deadline due before `today`.
+    pub overdue: bool,
+    /// Only cases whose earliest running deadline is due strictly before this date.
+    pub due_before: Option<NaiveDate>,
+    /// Only these cases (the person search hands over the cases it found).
+    pub case_ids: Option<Vec<Uuid>>,
+    /// Today in Kyiv (overdue is computed against it).
+    pub today: NaiveDate,
+    /// Page size, clamped to 1..=[`MAX_LIMIT`].
+    pub limit: u32,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// One case of the work queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WorkQueueRow {
+    /// Case id.
+    pub case_id: Uuid,
+    /// Register number.
+    pub register_no: String,
+    /// Responsible office now.
+    pub office: String,
+    /// Stage.
+    pub stage: Stage,
+    /// Status.
+    pub status: Status,
+    /// Assigned official.
+    pub assignee: Option<String>,
+    /// Governing procedure definition id.
+    pub procedure: String,
+    /// Receipt date.
+    pub received_on: NaiveDate,
+    /// The applicant was a child on the receipt date.
+    pub child: bool,
+    /// Foreign or stateless applicant.
+    pub foreigner: bool,
+    /// The authority the file is with now.
+    pub submitted_to: Option<String>,
+    /// Every authority the file was ever submitted to.
+    pub ever_submitted_to: Vec<String>,
+    /// Earliest due date of a running deadline.
+    pub next_due_on: Option<NaiveDate>,
+    /// Running deadlines.
+    pub open_deadlines: u64,
+    /// Deadlines whose miss the engine recorded.
+    pub missed_recorded: u64,
+    /// A running deadline is past due on `today` (computed, not stored).
+    pub overdue: bool,
+    /// Version of the case the row reflects.
+    pub last_sequence: u64,
+    /// Recorded time of that event.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A stored work-queue row (more columns than sqlx decodes into a tuple).
+#[derive(Debug, sqlx::FromRow)]
+struct WqTuple {
+    case_id: String,
+    register_no: String,
+    office: String,
+    stage: String,
+    status: String,
+    assignee: Option<String>,
+    procedure_id: String,
+    received_on: String,
+    child: bool,
+    foreigner: bool,
+    submitted_to: Option<String>,
+    ever_submitted_to: String,
+    next_due_on: Option<String>,
+    open_deadlines: i64,
+    missed_recorded: i64,
+    last_sequence: i64,
+    updated_at: i64,
+}
+
+const WQ_COLUMNS: &str = "case_id, register_no, office, stage, status, assignee, procedure_id, \
+    received_on, child, foreigner, submitted_to, ever_submitted_to, next_due_on, open_deadlines, \
+    missed_recorded, last_sequence, updated_at";
+
+fn decode_err(what: &str, e: impl std::fmt::Display) -> sqlx::Error {
+    sqlx::Error::Decode(format!("{what}: {e}").into())
+}
+
+fn wq_row(t: WqTuple, today: NaiveDate) -> Result<WorkQueueRow, sqlx::Error> {
+    let next_due_on = parse_opt_date(t.next_due_on.as_deref())?;
+    Ok(WorkQueueRow {
+        case_id: Uuid::parse_str(&t.case_id).map_err(|e| decode_err("case_id", e))?,
+        register_no: t.register_no,
+        office: t.office,
+        stage: t.stage.parse().map_err(|e| decode_err("stage", e))?,
+        status: t.status.parse().map_err(|e| decode_err("status", e))?,
+        assignee: t.assignee,
+        procedure: t.procedure_id,
+        received_on: parse_date(&t.received_on)?,
+        child: t.child,
+        foreigner: t.foreigner,
+        submitted_to: t.submitted_to,
+        ever_submitted_to: t
+            .ever_submitted_to
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        overdue: next_due_on.is_some_and(|d| d < today),
+        next_due_on,
+        open_deadlines: to_u64(t.open_deadlines),
+        missed_recorded: to_u64(t.missed_recorded),
+        last_sequence: to_u64(t.last_sequence),
+        updated_at: DateTime::<Utc>::from_timestamp_micros(t.updated_at)
+            .ok_or_else(|| decode_err("updated_at", t.updated_at))?,
+    })
+}
+
+fn encode_cursor(parts: &[&str]) -> String {
+    URL_SAFE_NO_PAD.encode(parts.join("\n"))
+}
+
+fn decode_cursor(tag: &str, cursor: &str, n: usize) -> Result<Vec<String>, ProjectionError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| ProjectionError::InvalidCursor)?;
+    let text = String::from_utf8(bytes).map_err(|_| ProjectionError::InvalidCursor)?;
+    let parts: Vec<String> = text.split('\n').map(str::to_string).collect();
+    if parts.len() != n + 1 || parts.first().map(String::as_str) != Some(tag) {
+        return Err(ProjectionError::InvalidCursor);
+    }
+    Ok(parts.into_iter().skip(1).collect())
+}
+
+/// The scope predicate: `office_col IN (offices) OR <case ever submitted to the authority>`.
+fn scope(
+    sql: &mut Sql,
+    office_col: &str,
+    ever_col: &str,
+    offices: &[String],
+    auth: Option<&str>,
+) -> String {
+    let by_office = sql.in_list(office_col, offices);
+    match auth {
+        Some(a) => {
+            let p = sql.text_arg(format!("%,{a},%"));
+            format!("({by_office} OR {ever_col} LIKE {p})")
+        }
+        None => format!("({by_office})"),
+    }
+}
+
+fn page_limit(limit: u32) -> i64 {
+    i64::from(limit.clamp(1, MAX_LIMIT))
+}
+
+/// The work queue: cases in scope matching the filters, earliest next due date first (cases
+/// with nothing due last), then by case id; with the cursor of the next page.
+///
+/// # Errors
+/// [`ProjectionError::InvalidCursor`] for a cursor this function did not produce;
+/// [`ProjectionError::Db`] when the store cannot be read.
+pub async fn list_cases(
+    db: &Db,
+    f: &CaseFilter,
+) -> Result<(Vec<WorkQueueRow>, Option<String>), ProjectionError> {
+    let mut sql = Sql::new(&format!("SELECT {WQ_COLUMNS} FROM work_queue WHERE "));
+    let s = scope(
+        &mut sql,
+        "office",
+        "ever_submitted_to",
+        &f.offices,
+        f.submitted_to.as_deref(),
+    );
+    sql.push(&s);
+    if let Some(o) = &f.office {
+        let p = sql.text_arg(o.clone());
+        sql.push(&format!(" AND office = {p}"));
+    }
+    if let Some(st) = f.stage {
+        let p = sql.text_arg(st.as_str());
+        sql.push(&format!(" AND stage = {p}"));
+    }
+    if let Some(st) = f.status {
+        let p = sql.text_arg(st.as_str());
+        sql.push(&format!(" AND status = {p}"));
+    }
+    if let Some(a) = &f.assignee {
+        let p = sql.text_arg(a.clone());
+        sql.push(&format!(" AND assignee = {p}"));
+    }
+    if f.overdue {
+        let p = sql.text_arg(date_text(f.today));
+        sql.push(&format!(" AND next_due_on < {p}"));
+    }
+    if let Some(d) = f.due_before {
+        let p = sql.text_arg(date_text(d));
+        sql.push(&format!(" AND next_due_on < {p}"));
+    }
+    if let Some(ids) = &f.case_ids {
+        let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+        let c = sql.in_list("case_id", &ids);
+        sql.push(&format!(" AND {c}"));
+    }
+    let sort = format!("COALESCE(next_due_on, '{NO_DUE}')");
+    if let Some(c) = &f.cursor {
+        let parts = decode_cursor("c", c, 2)?;
+        let (a, b) = (parts[0].clone(), parts[1].clone());
+        let pa = sql.text_arg(a);
+        let pb = sql.text_arg(b);
+        sql.push(&format!(" AND ({sort}, case_id) > ({pa}, {pb})"));
+    }
+    let limit = page_limit(f.limit);
+    let pl = sql.arg(Arg::Int(limit + 1));
+    sql.push(&format!(" ORDER BY {sort}, case_id LIMIT {pl}"));
+    let mut tx = db.read().await?;
+    let rows: Vec<WqTuple> = sql.fetch_all(tx.conn()).await?;
+    drop(tx);
+    let mut out = rows
+        .into_iter()
+        .map(|t| wq_row(t, f.today))
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = if out.len() as i64 > limit {
+        out.truncate(usize::try_from(limit).unwrap_or(0));
+        out.last().map(|r| {
+            let due = r.next_due_on.map_or_else(|| NO_DUE.to_string(), date_text);
+            encode_cursor(&["c", &due, &r.case_id.to_string()])
+        })
+    } else {
+        None
+    };
+    Ok((out, next))
+}
+
+/// Filters of `GET /api/v1/deadlines`.
+#[derive(Debug, Clone)]
+pub struct DeadlineFilter {
+    /// Scope: offices the caller sees.
+    pub offices: Vec<String>,
+    /// Scope: a deciding authority sees the deadlines of cases ever submitted to it.
+    pub submitted_to: Option<String>,
+    /// Only deadlines of cases of this office.
+    pub office: Option<String>,
+    /// Only deadlines in this state on `today`.
+    pub state: Option<DeadlineState>,
+    /// Only deadlines due strictly before this date.
+    pub due_before: Option<NaiveDate>,
+    /// Today in Kyiv (states are computed against it).
+    pub today: NaiveDate,
+    /// Page size, clamped to 1..=[`MAX_LIMIT`].
+    pub limit: u32,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// One deadline as seen on `today`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeadlineRow {
+    /// Case id.
+    pub case_id: Uuid,
+    /// Deadline name.
+    pub name: String,
+    /// Rule kind.
+    pub kind: DeadlineKind,
+    /// Start date.
+    pub start: NaiveDate,
+    /// Due date.
+    pub due_on: NaiveDate,
+    /// Date fulfilled.
+    pub fulfilled_on: Option<NaiveDate>,
+    /// Date cancelled (the case closed).
+    pub cancelled_on: Option<NaiveDate>,
+    /// The engine recorded the miss.
+    pub missed_recorded: bool,
+    /// The case's office.
+    pub office: String,
+    /// State on `today` (as `ptl_domain::deadlines::deadline_state` computes it).
+    pub state: DeadlineState,
+    /// Days from `today` to the due date (negative when past).
+    pub days_left: i64,
+    /// Version of the case the row reflects.
+    pub last_sequence: u64,
+}
+
+type DlTuple = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    bool,
+    String,
+    i64,
+);
+
+/// The SQL condition equal to [`deadline_state`] on `today` (placeholder `t`), so the state
+/// filter and the computed state can never disagree.
+fn state_condition(state: DeadlineState, t: &str) -> String {
+    match state {
+        DeadlineState::Met => "(fulfilled_on IS NOT NULL AND fulfilled_on <= due_on)".into(),
+        DeadlineState::Missed => format!(
+            "((fulfilled_on IS NOT NULL AND fulfilled_on > due_on) \
+             OR (fulfilled_on IS NULL AND cancelled_on IS NOT NULL AND missed_recorded) \
+             OR (fulfilled_on IS NULL AND cancelled_on IS NULL AND (missed_recorded OR due_on < {t})))"
+        ),
+        DeadlineState::Cancelled => {
+            "(fulfilled_on IS NULL AND cancelled_on IS NOT NULL AND NOT missed_recorded)".into()
+        }
+        DeadlineState::Open => format!(
+            "(fulfilled_on IS NULL AND cancelled_on IS NULL AND NOT missed_recorded AND due_on >= {t})"
+        ),
+        // No shipped definition suspends deadlines, so nothing is ever suspended.
+        DeadlineState::Suspended => "(1 = 0)".into(),
+    }
+}
+
+fn dl_row(t: DlTuple, today: NaiveDate) -> Result<DeadlineRow, sqlx::Error> {
+    let kind: DeadlineKind = t.2.parse().map_err(|e| decode_err("kind", e))?;
+    let record = DeadlineRecord {
+        name: t.1.clone(),
+        kind,
+        start: parse_date(&t.3)?,
+        due_on: parse_date(&t.4)?,
+        fulfilled_on: parse_opt_date(t.5.as_deref())?,
+        cancelled_on: parse_opt_date(t.6.as_deref())?,
+        missed_recorded: t.7,
+    };
+    Ok(DeadlineRow {
+        case_id: Uuid::parse_str(&t.0).map_err(|e| decode_err("case_id", e))?,
+        state: deadline_state(&record, today),
+        days_left: (record.due_on - today).num_days(),
+        name: record.name,
+        kind: record.kind,
+        start: record.start,
+        due_on: record.due_on,
+        fulfilled_on: record.fulfilled_on,
+        cancelled_on: record.cancelled_on,
+        missed_recorded: record.missed_recorded,
+        office: t.8,
+        last_sequence: to_u64(t.9),
+    })
+}
+
+const DL_COLUMNS: &str = "d.case_id, d.name, d.kind, d.start_on, d.due_on, d.fulfilled_on, \
+    d.cancelled_on, d.missed_recorded, d.office, d.last_sequence";
+
+/// Deadlines in scope matching the filters, by due date (then case, then name); with the cursor
+/// of the next page.
+///
+/// # Errors
+/// [`ProjectionError::InvalidCursor`] for a cursor this function did not produce;
+/// [`ProjectionError::Db`] when the store cannot be read.
+pub async fn list_deadlines(
+    db: &Db,
+    f: &DeadlineFilter,
+) -> Result<(Vec<DeadlineRow>, Option<String>), ProjectionError> {
+    let mut sql = Sql::new(&format!("SELECT {DL_COLUMNS} FROM deadlines d WHERE "));
+    let ever = "(SELECT w.ever_submitted_to FROM work_queue w WHERE w.case_id = d.case_id)";
+    let s = scope(
+        &mut sql,
+        "d.office",
+        ever,
+        &f.offices,
+        f.submitted_to.as_deref(),
+    );
+    sql.push(&s);
+    if let Some(o) = &f.office {
+        let p = sql.text_arg(o.clone());
+        sql.push(&format!(" AND d.office = {p}"));
+    }
+    if let Some(st) = f.state {
+        let t = sql.text_arg(date_text(f.today));
+        sql.push(&format!(" AND {}", state_condition(st, &t)));
+    }
+    if let Some(d) = f.due_before {
+        let p = sql.text_arg(date_text(d));
+        sql.push(&format!(" AND d.due_on < {p}"));
+    }
+    if let Some(c) = &f.cursor {
+        let parts = decode_cursor("d", c, 3)?;
+        let pa = sql.text_arg(parts[0].clone());
+        let pb = sql.text_arg(parts[1].clone());
+        let pc = sql.text_arg(parts[2].clone());
+        sql.push(&format!(
+            " AND (d.due_on, d.case_id, d.name) > ({pa}, {pb}, {pc})"
+        ));
+    }
+    let limit = page_limit(f.limit);
+    let pl = sql.arg(Arg::Int(limit + 1));
+    sql.push(&format!(" ORDER BY d.due_on, d.case_id, d.name LIMIT {pl}"));
+    let mut tx = db.read().await?;
+    let rows: Vec<DlTuple> = sql.fetch_all(tx.conn()).await?;
+    drop(tx);
+    let mut out = rows
+        .into_iter()
+        .map(|t| dl_row(t, f.today))
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = if out.len() as i64 > limit {
+        out.truncate(usize::try_from(limit).unwrap_or(0));
+        out.last()
+            .map(|r| encode_cursor(&["d", &date_text(r.due_on), &r.case_id.to_string(), &r.name]))
+    } else {
+        None
+    };
+    Ok((out, next))
+}
+
+/// For the deadline scheduler: running deadlines due before `today` whose miss is not recorded
+/// yet, by due date (uses the partial index `deadlines_open_due_on`).
+///
+/// # Errors
+/// [`ProjectionError::Db`] when the store cannot be read.
+pub async fn due_deadlines(
+    db: &Db,
+    today: NaiveDate,
+) -> Result<Vec<(Uuid, String, NaiveDate)>, ProjectionError> {
+    let mut sql = Sql::new("SELECT case_id, name, due_on FROM deadlines WHERE ");
+    let t = sql.text_arg(date_text(today));
+    sql.push(&format!(
+        "fulfilled_on IS NULL AND cancelled_on IS NULL AND due_on < {t} AND NOT missed_recorded \
+         ORDER BY due_on, case_id, name"
+    ));
+    let mut tx = db.read().await?;
+    let rows: Vec<(String, String, String)> = sql.fetch_all(tx.conn()).await?;
+    drop(tx);
+    rows.into_iter()
+        .map(|(c, n, d)| {
+            Ok((
+                Uuid::parse_str(&c).map_err(|e| decode_err("case_id", e))?,
+                n,
+                parse_date(&d)?,
+            ))
+        })
+        .collect()
+}
+
+/// For the deadline scheduler's sleep: the earliest due date of a running deadline whose miss
+/// is not recorded (it becomes a miss the day after).
+///
+/// # Errors
+/// [`ProjectionError::Db`] when the store cannot be read.
+pub async fn next_open_due(db: &Db) -> Result<Option<NaiveDate>, ProjectionError> {
+    let sql = Sql::new(
+        "SELECT MIN(due_on) FROM deadlines \
+         WHERE fulfilled_on IS NULL AND cancelled_on IS NULL AND NOT missed_recorded",
+    );
+    let mut tx = db.read().await?;
+    let rows: Vec<(Option<String>,)> = sql.fetch_all(tx.conn()).await?;
+    drop(tx);
+    Ok(parse_opt_date(
+        rows.into_iter().next().and_then(|r| r.0).as_deref(),
+    )?)
+}

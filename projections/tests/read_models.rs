@@ -1,0 +1,871 @@
+//! Read models on both stores: every test is written once and run against a SQLite file and a
+//! fresh PostgreSQL database (dropped at the end), with cases moved through the real engine and
+//! the `ReadModels` projector.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::future::Future;
+use std::sync::Arc;
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use ptl_domain::command::{ApplicantInput, ReferralInput};
+use ptl_domain::deadlines::DeadlineState;
+use ptl_domain::types::*;
+use ptl_domain::{Action, Register, RuleBook};
+use ptl_engine::clock::SettableClock;
+use ptl_engine::db::Db;
+use ptl_engine::keys::KeyRing;
+use ptl_engine::pipeline::{Engine, EngineOptions, Personal, Projector};
+use ptl_projections::{
+    due_deadlines, list_cases, list_deadlines, rebuild, stats, suppress, CaseFilter,
+    DeadlineFilter, GroupBy, ProjectionError, ReadModels, StatsQuery,
+};
+use sqlx::{Connection, Executor, PgConnection};
+use uuid::Uuid;
+
+fn pg_url() -> String {
+    std::env::var("PTL_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+enum Backend {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres(String),
+}
+
+async fn setup(pg: bool) -> (Backend, Db) {
+    if pg {
+        let name = format!("ptl_test_{}", Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect(&pg_url())
+            .await
+            .expect("PostgreSQL reachable");
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .expect("create db");
+        let url = match pg_url().rsplit_once('/') {
+            Some((base, _)) => format!("{base}/{name}"),
+            None => panic!("bad url"),
+        };
+        let db = ptl_engine::open::connect(&url).await.expect("connect");
+        ptl_engine::open::migrate(&db).await.expect("migrate");
+        (Backend::Postgres(name), db)
+    } else {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("ptl.db").display());
+        let db = ptl_engine::open::connect(&url).await.expect("connect");
+        ptl_engine::open::migrate(&db).await.expect("migrate");
+        (Backend::Sqlite(dir), db)
+    }
+}
+
+async fn teardown(b: Backend, db: Db) {
+    match db {
+        Db::Sqlite(p) => p.close().await,
+        Db::Postgres(p) => p.close().await,
+    }
+    if let Backend::Postgres(name) = b {
+        let mut admin = PgConnection::connect(&pg_url())
+            .await
+            .expect("PostgreSQL reachable");
+        admin
+            .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+            .await
+            .expect("drop");
+    }
+}
+
+struct Fixture {
+    engine: Arc<Engine>,
+    clock: Arc<SettableClock>,
+    db: Db,
+}
+
+async fn run<F, Fut>(pg: bool, f: F)
+where
+    F: FnOnce(Fixture) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let (backend, db) = setup(pg).await;
+    let clock = Arc::new(SettableClock::new(
+        Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap(),
+    ));
+    let engine = Engine::new(
+        db.clone(),
+        clock.clone(),
+        Arc::new(RuleBook::builtin().unwrap()),
+        Arc::new(KeyRing::generate()),
+        Some(Arc::new(ReadModels)),
+        EngineOptions::default(),
+    )
+    .await
+    .expect("engine");
+    f(Fixture {
+        engine: Arc::new(engine),
+        clock,
+        db: db.clone(),
+    })
+    .await;
+    teardown(backend, db).await;
+}
+
+macro_rules! both {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::run(false, super::$name).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::run(true, super::$name).await;
+            }
+        }
+    };
+}
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn cw() -> Actor {
+    Actor::user("cw-1", Role::Caseworker, "UA7102")
+}
+
+fn officer() -> Actor {
+    Actor::user("do-1", Role::DecisionOfficer, "UA-NSS")
+}
+
+#[derive(Clone, Copy)]
+enum Who {
+    Adult,
+    Child,
+    Foreigner,
+}
+
+fn registration(office: &str, who: Who, source: ReferralSource) -> Register {
+    let (filed_by, birth_date, citizenship) = match who {
+        Who::Adult => (FiledBy::SelfFiled, d("1990-04-02"), Citizenship::Ukrainian),
+        Who::Child => (
+            FiledBy::LegalRepresentative,
+            d("2012-05-01"),
+            Citizenship::Ukrainian,
+        ),
+        Who::Foreigner => (FiledBy::SelfFiled, d("1985-01-01"), Citizenship::Foreign),
+    };
+    Register {
+        register_no: String::new(),
+        office: office.into(),
+        filed_by,
+        applicant: ApplicantInput {
+            sex: Sex::Female,
+            birth_date,
+            citizenship,
+            speaks_ukrainian_or_russian: true,
+            interpreter_used: false,
+        },
+        referral: Some(ReferralInput {
+            source,
+            organisation: None,
+            referred_on: d("2026-03-01"),
+        }),
+        exploitation_forms: vec![ExploitationForm::Labour],
+        exploitation_country: "PL".into(),
+        documents: vec![(DocumentKind::IdentityDocument, None)],
+        id_document_missing_reason: None,
+        rights_explained: true,
+        person: None,
+    }
+}
+
+impl Fixture {
+    async fn register(&self, office: &str, on: &str, who: Who, source: ReferralSource) -> Uuid {
+        let actor = Actor::user("cw-1", Role::Caseworker, office);
+        let cmd = self.engine.command(
+            actor,
+            d(on),
+            Action::Register(Box::new(registration(office, who, source))),
+        );
+        self.engine
+            .register(cmd, Personal::default(), None)
+            .await
+            .expect("recorded")
+            .expect("lawful")
+            .case_id
+    }
+
+    async fn act(&self, id: Uuid, actor: Actor, on: &str, action: Action) {
+        let cmd = self.engine.command(actor, d(on), action);
+        self.engine
+            .execute(id, None, cmd, Personal::default(), None)
+            .await
+            .expect("recorded")
+            .expect("lawful");
+    }
+
+    /// Consent, interview and submission on `on`.
+    async fn submit(&self, id: Uuid, child: bool, on: &str) {
+        let by = if child {
+            GivenBy::LegalRepresentative
+        } else {
+            GivenBy::Person
+        };
+        self.act(
+            id,
+            cw(),
+            on,
+            Action::RecordConsent {
+                scope: ConsentScope::StatusProcedure,
+                given_by: by,
+            },
+        )
+        .await;
+        self.act(
+            id,
+            cw(),
+            on,
+            Action::RecordInterview {
+                consent_signed_by: by,
+                non_disclosure_receipt_signed: true,
+            },
+        )
+        .await;
+        self.act(
+            id,
+            cw(),
+            on,
+            Action::SubmitFile {
+                conclusion: Conclusion::RecommendGrant,
+            },
+        )
+        .await;
+    }
+
+    fn set_today(&self, day: &str) {
+        let t = d(day).and_hms_opt(10, 0, 0).unwrap().and_utc();
+        self.clock.set(t);
+    }
+
+    /// Three cases: an adult (granted, certificate handed over), a child (refused) and a
+    /// foreigner (returned), all of UA7102, decided by UA-NSS.
+    async fn scenario(&self) -> [Uuid; 3] {
+        self.set_today("2026-03-10");
+        let a = self
+            .register("UA7102", "2026-03-02", Who::Adult, ReferralSource::Hotline)
+            .await;
+        let b = self
+            .register("UA7102", "2026-03-02", Who::Child, ReferralSource::Police)
+            .await;
+        let c = self
+            .register("UA7102", "2026-03-02", Who::Foreigner, ReferralSource::Ngo)
+            .await;
+        self.submit(a, false, "2026-03-03").await;
+        self.submit(b, true, "2026-03-03").await;
+        self.submit(c, false, "2026-03-03").await;
+        self.act(
+            a,
+            officer(),
+            "2026-03-05",
+            Action::RecordDecisionGranted {
+                certificate_no: "C-1".into(),
+                valid_until: None,
+            },
+        )
+        .await;
+        self.act(a, cw(), "2026-03-06", Action::HandOverDecision)
+            .await;
+        self.act(
+            b,
+            officer(),
+            "2026-03-06",
+            Action::RecordDecisionRefused {
+                grounds: None,
+                grounds_count: 1,
+            },
+        )
+        .await;
+        self.act(
+            c,
+            officer(),
+            "2026-03-05",
+            Action::ReturnFile {
+                missing: None,
+                missing_count: 1,
+            },
+        )
+        .await;
+        [a, b, c]
+    }
+}
+
+fn filter(today: &str) -> CaseFilter {
+    CaseFilter {
+        offices: vec!["UA7102".into()],
+        submitted_to: None,
+        office: None,
+        stage: None,
+        status: None,
+        assignee: None,
+        overdue: false,
+        due_before: None,
+        case_ids: None,
+        today: d(today),
+        limit: 50,
+        cursor: None,
+    }
+}
+
+fn deadline_filter(today: &str) -> DeadlineFilter {
+    DeadlineFilter {
+        offices: vec!["UA7102".into()],
+        submitted_to: None,
+        office: None,
+        state: None,
+        due_before: None,
+        today: d(today),
+        limit: 200,
+        cursor: None,
+    }
+}
+
+async fn ids(db: &Db, f: &CaseFilter) -> Vec<Uuid> {
+    let mut v: Vec<Uuid> = list_cases(db, f)
+        .await
+        .unwrap()
+        .0
+        .iter()
+        .map(|r| r.case_id)
+        .collect();
+    v.sort();
+    v
+}
+
+fn sorted(mut v: Vec<Uuid>) -> Vec<Uuid> {
+    v.sort();
+    v
+}
+
+async fn cases_moved_through_the_engine_show_up_in_the_work_queue_with_their_filters(f: Fixture) {
+    f.set_today("2026-03-04");
+    let a = f
+        .register("UA7102", "2026-03-02", Who::Adult, ReferralSource::Hotline)
+        .await;
+    let b = f
+        .register("UA7102", "2026-03-02", Who::Child, ReferralSource::School)
+        .await;
+    let c = f
+        .register("UA7104", "2026-03-02", Who::Adult, ReferralSource::Police)
+        .await;
+    f.submit(a, false, "2026-03-03").await;
+    f.act(
+        b,
+        Actor::user("sv-1", Role::Supervisor, "UA7102"),
+        "2026-03-03",
+        Action::Assign {
+            assignee: "cw-2".into(),
+        },
+    )
+    .await;
+    let db = &f.db;
+    let today = "2026-03-04";
+
+    assert_eq!(ids(db, &filter(today)).await, sorted(vec![a, b]));
+    let (rows, next) = list_cases(
+        db,
+        &CaseFilter {
+            stage: Some(Stage::Submitted),
+            ..filter(today)
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(next, None);
+    assert_eq!(rows.len(), 1);
+    let row = &rows[0];
+    assert_eq!(row.case_id, a);
+    assert_eq!(row.register_no, "UA7102-2026-000001");
+    assert_eq!(
+        (row.status, row.child, row.foreigner),
+        (Status::Pending, false, false)
+    );
+    assert_eq!(row.submitted_to.as_deref(), Some("UA-NSS"));
+    assert_eq!(row.ever_submitted_to, vec!["UA-NSS".to_string()]);
+    assert_eq!(row.last_sequence, 4);
+    assert!(row.next_due_on.is_some() && !row.overdue);
+
+    let assigned = list_cases(
+        db,
+        &CaseFilter {
+            assignee: Some("cw-2".into()),
+            ..filter(today)
+        },
+    )
+    .await
+    .unwrap()
+    .0;
+    assert_eq!(
+        assigned.iter().map(|r| r.case_id).collect::<Vec<_>>(),
+        vec![b]
+    );
+    assert!(assigned[0].child);
+
+    assert_eq!(
+        ids(
+            db,
+            &CaseFilter {
+                status: Some(Status::Granted),
+                ..filter(today)
+            }
+        )
+        .await,
+        Vec::<Uuid>::new()
+    );
+    // Scope: the region sees both districts; a filter narrows to one office; an empty scope
+    // sees nothing; the deciding authority sees the submitted case only.
+    let region = CaseFilter {
+        offices: vec!["UA71".into(), "UA7102".into(), "UA7104".into()],
+        ..filter(today)
+    };
+    assert_eq!(ids(db, &region).await, sorted(vec![a, b, c]));
+    assert_eq!(
+        ids(
+            db,
+            &CaseFilter {
+                office: Some("UA7104".into()),
+                ..region.clone()
+            }
+        )
+        .await,
+        vec![c]
+    );
+    assert_eq!(
+        ids(
+            db,
+            &CaseFilter {
+                offices: vec![],
+                ..filter(today)
+            }
+        )
+        .await,
+        Vec::<Uuid>::new()
+    );
+    assert_eq!(
+        ids(
+            db,
+            &CaseFilter {
+                offices: vec![],
+                submitted_to: Some("UA-NSS".into()),
+                ..filter(today)
+            }
+        )
+        .await,
+        vec![a]
+    );
+    assert_eq!(
+        ids(
+            db,
+            &CaseFilter {
+                case_ids: Some(vec![c, b]),
+                ..region.clone()
+            }
+        )
+        .await,
+        sorted(vec![b, c])
+    );
+
+    // Pages of one follow the cursor through every case exactly once.
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (rows, next) = list_cases(
+            db,
+            &CaseFilter {
+                limit: 1,
+                cursor,
+                ..region.clone()
+            },
+        )
+        .await
+        .unwrap();
+        seen.extend(rows.iter().map(|r| r.case_id));
+        match next {
+            Some(n) => cursor = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(sorted(seen), sorted(vec![a, b, c]));
+    let bad = list_cases(
+        db,
+        &CaseFilter {
+            cursor: Some("nonsense".into()),
+            ..region
+        },
+    )
+    .await;
+    assert!(matches!(bad, Err(ProjectionError::InvalidCursor)));
+}
+both!(cases_moved_through_the_engine_show_up_in_the_work_queue_with_their_filters);
+
+async fn a_deadline_that_passes_is_overdue_at_query_time_until_it_is_met(f: Fixture) {
+    let id = f
+        .register("UA7102", "2026-03-02", Who::Adult, ReferralSource::Hotline)
+        .await;
+    let db = &f.db;
+    // The interview is due three calendar days after registration.
+    let overdue = |today: &str| CaseFilter {
+        overdue: true,
+        ..filter(today)
+    };
+    assert_eq!(ids(db, &overdue("2026-03-05")).await, Vec::<Uuid>::new());
+    assert_eq!(ids(db, &overdue("2026-03-06")).await, vec![id]);
+    assert_eq!(
+        ids(
+            db,
+            &CaseFilter {
+                due_before: Some(d("2026-03-06")),
+                ..filter("2026-03-02")
+            }
+        )
+        .await,
+        vec![id]
+    );
+    assert_eq!(
+        due_deadlines(db, d("2026-03-06")).await.unwrap(),
+        vec![(id, "interview".to_string(), d("2026-03-05"))]
+    );
+    assert!(due_deadlines(db, d("2026-03-05")).await.unwrap().is_empty());
+    let missed = list_deadlines(
+        db,
+        &DeadlineFilter {
+            state: Some(DeadlineState::Missed),
+            ..deadline_filter("2026-03-06")
+        },
+    )
+    .await
+    .unwrap()
+    .0;
+    assert_eq!(
+        missed.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+        vec!["interview"]
+    );
+    assert_eq!(missed[0].days_left, -1);
+    let open = list_deadlines(
+        db,
+        &DeadlineFilter {
+            state: Some(DeadlineState::Open),
+            ..deadline_filter("2026-03-06")
+        },
+    )
+    .await
+    .unwrap()
+    .0;
+    assert!(open
+        .iter()
+        .all(|r| r.state == DeadlineState::Open && r.name != "interview"));
+    assert!(!open.is_empty());
+
+    // The engine records the miss: the scheduler no longer sees it; the case is still overdue.
+    f.set_today("2026-03-06");
+    f.act(
+        id,
+        Actor::system(),
+        "2026-03-06",
+        Action::RecordMissedDeadline {
+            name: "interview".into(),
+        },
+    )
+    .await;
+    assert!(due_deadlines(db, d("2026-03-06")).await.unwrap().is_empty());
+    let row = list_cases(db, &overdue("2026-03-06")).await.unwrap().0;
+    assert_eq!((row.len(), row[0].missed_recorded), (1, 1));
+
+    // The late interview fulfils it: not overdue any more, and the deadline stays missed.
+    f.act(
+        id,
+        cw(),
+        "2026-03-06",
+        Action::RecordConsent {
+            scope: ConsentScope::StatusProcedure,
+            given_by: GivenBy::Person,
+        },
+    )
+    .await;
+    f.act(
+        id,
+        cw(),
+        "2026-03-06",
+        Action::RecordInterview {
+            consent_signed_by: GivenBy::Person,
+            non_disclosure_receipt_signed: true,
+        },
+    )
+    .await;
+    assert_eq!(ids(db, &overdue("2026-03-06")).await, Vec::<Uuid>::new());
+    let all = list_deadlines(db, &deadline_filter("2026-03-06"))
+        .await
+        .unwrap()
+        .0;
+    let interview = all.iter().find(|r| r.name == "interview").unwrap();
+    assert_eq!(interview.state, DeadlineState::Missed);
+    assert_eq!(interview.fulfilled_on, Some(d("2026-03-06")));
+}
+both!(a_deadline_that_passes_is_overdue_at_query_time_until_it_is_met);
+
+fn query(from: &str, to: &str, today: &str, group_by: GroupBy) -> StatsQuery {
+    StatsQuery {
+        offices: vec!["UA7102".into()],
+        submitted_to: None,
+        from: d(from),
+        to: d(to),
+        today: d(today),
+        group_by,
+    }
+}
+
+async fn statistics_count_the_figures_of_a_small_scenario(f: Fixture) {
+    let _ = f.scenario().await;
+    let db = &f.db;
+    let s = stats(
+        db,
+        &query("2026-01-01", "2026-03-10", "2026-03-10", GroupBy::None),
+    )
+    .await
+    .unwrap();
+    let t = &s.totals;
+    assert_eq!(s.stock_as_of, d("2026-03-10"));
+    assert_eq!(
+        (t.applications, t.children, t.foreigners),
+        (Some(3), Some(1), Some(1))
+    );
+    assert_eq!(
+        t.by_referral_source,
+        [("hotline", 1), ("ngo", 1), ("police", 1)]
+            .into_iter()
+            .map(|(k, n)| (k.to_string(), Some(n)))
+            .collect()
+    );
+    assert_eq!(
+        (t.interviews, t.files_submitted, t.files_returned),
+        (Some(3), Some(3), Some(1))
+    );
+    assert_eq!(
+        (t.granted, t.refused, t.certificates_handed_over),
+        (Some(1), Some(1), Some(1))
+    );
+    assert_eq!(
+        (t.needs_assessments, t.payments, t.deadlines_missed),
+        (Some(0), Some(0), Some(0))
+    );
+    // 3 days (02 -> 05) and 4 days (02 -> 06).
+    assert_eq!(t.median_days_to_decision, Some(3.5));
+    assert_eq!(
+        (t.pending_decision, t.open_cases, t.overdue),
+        (Some(0), Some(1), Some(0))
+    );
+    assert!(t.suppressed.is_empty());
+
+    // As of a past date: all three files were at the authority, none decided.
+    let past = stats(
+        db,
+        &query("2026-03-01", "2026-03-04", "2026-03-10", GroupBy::None),
+    )
+    .await
+    .unwrap();
+    assert_eq!(past.stock_as_of, d("2026-03-04"));
+    assert_eq!(
+        (
+            past.totals.pending_decision,
+            past.totals.open_cases,
+            past.totals.granted
+        ),
+        (Some(3), Some(3), Some(0))
+    );
+    assert_eq!(past.totals.median_days_to_decision, None);
+
+    // Another office's scope counts nothing; the deciding authority's scope counts the three.
+    let other = stats(
+        db,
+        &StatsQuery {
+            offices: vec!["UA7104".into()],
+            ..query("2026-01-01", "2026-03-10", "2026-03-10", GroupBy::None)
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (other.totals.applications, other.totals.open_cases),
+        (Some(0), Some(0))
+    );
+    let nss = stats(
+        db,
+        &StatsQuery {
+            offices: vec![],
+            submitted_to: Some("UA-NSS".into()),
+            ..query("2026-01-01", "2026-03-10", "2026-03-10", GroupBy::None)
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(nss.totals.applications, Some(3));
+
+    // By month: every month of the period, the flows in March.
+    let by_month = stats(
+        db,
+        &query("2026-01-01", "2026-03-10", "2026-03-10", GroupBy::Month),
+    )
+    .await
+    .unwrap();
+    let keys: Vec<&str> = by_month.groups.iter().map(|g| g.key.as_str()).collect();
+    assert_eq!(keys, vec!["2026-01", "2026-02", "2026-03"]);
+    assert_eq!(by_month.groups[0].figures.applications, Some(0));
+    assert_eq!(by_month.groups[2].figures.applications, Some(3));
+    assert_eq!(by_month.groups[2].figures.open_cases, Some(1));
+    let by_office = stats(
+        db,
+        &query("2026-01-01", "2026-03-10", "2026-03-10", GroupBy::Office),
+    )
+    .await
+    .unwrap();
+    assert_eq!(by_office.groups.len(), 1);
+    assert_eq!(by_office.groups[0].key, "UA7102");
+    assert_eq!(by_office.groups[0].figures.granted, Some(1));
+
+    // Public disclosure hides every small count of this scenario.
+    let public = suppress(s, 5);
+    assert_eq!(public.totals.applications, None);
+    assert!(public
+        .totals
+        .suppressed
+        .contains(&"applications".to_string()));
+    assert_eq!(public.totals.median_days_to_decision, None);
+    assert_eq!(public.totals.pending_decision, Some(0));
+    let csv = ptl_projections::stats_csv(&public);
+    assert!(csv.starts_with("key,from,to,applications,children,"));
+    assert!(csv.contains("\r\ntotal,2026-01-01,2026-03-10,,,"));
+}
+both!(statistics_count_the_figures_of_a_small_scenario);
+
+/// Every read-model row as text, sorted, without `updated_at`.
+async fn dump(db: &Db) -> Vec<String> {
+    let tables: [(&str, &str); 4] = [
+        (
+            "work_queue",
+            "case_id, register_no, office, stage, status, assignee, procedure_id, received_on, \
+             child, foreigner, submitted_to, ever_submitted_to, next_due_on, open_deadlines, \
+             missed_recorded, last_sequence",
+        ),
+        (
+            "deadlines",
+            "case_id, name, kind, start_on, due_on, fulfilled_on, cancelled_on, missed_recorded, \
+             office, last_sequence",
+        ),
+        (
+            "case_facts",
+            "case_id, office, received_on, child, foreigner, citizenship, sex, birth_year, \
+             filed_by, referral_source, exploitation_forms, exploitation_country, procedure_id, \
+             ever_submitted_to, first_decided_on, decided_days, last_sequence",
+        ),
+        (
+            "case_milestones",
+            "case_id, sequence, kind, on_date, office",
+        ),
+    ];
+    let mut out = Vec::new();
+    for (table, cols) in tables {
+        let expr: Vec<String> = cols
+            .split(", ")
+            .map(|c| format!("COALESCE(CAST({} AS TEXT), '~')", c.trim()))
+            .collect();
+        let sql = format!(
+            "SELECT '{table}|' || {} FROM {table}",
+            expr.join(" || '|' || ")
+        );
+        let mut tx = db.read().await.unwrap();
+        let rows: Vec<(String,)> =
+            ptl_engine::fetch_all!(tx.conn(), (String,), sql.as_str()).unwrap();
+        out.extend(rows.into_iter().map(|r| r.0));
+    }
+    out.sort();
+    out
+}
+
+async fn a_rebuild_gives_the_tables_the_live_projection_wrote(f: Fixture) {
+    let _ = f.scenario().await;
+    let id = f
+        .register(
+            "UA7104",
+            "2026-03-09",
+            Who::Adult,
+            ReferralSource::SelfReferral,
+        )
+        .await;
+    f.act(
+        id,
+        Actor::user("sv-1", Role::Supervisor, "UA7104"),
+        "2026-03-09",
+        Action::Transfer {
+            to_office: "UA7102".into(),
+        },
+    )
+    .await;
+    f.act(id, cw(), "2026-03-10", Action::Withdraw { reason: None })
+        .await;
+    let live = dump(&f.db).await;
+    assert!(live.len() > 20, "{live:?}");
+    let events: usize = {
+        let mut n = 0;
+        for c in f.engine.case_ids().await.unwrap() {
+            n += f.engine.history(c).await.unwrap().len();
+        }
+        n
+    };
+    let calls = std::sync::atomic::AtomicU64::new(0);
+    let report = rebuild(&f.db, None, |n| {
+        calls.store(n, std::sync::atomic::Ordering::Relaxed);
+    })
+    .await
+    .unwrap();
+    assert_eq!(report.events, events as u64);
+    assert_eq!(report.cases, 4);
+    assert_eq!(
+        calls.load(std::sync::atomic::Ordering::Relaxed),
+        events as u64
+    );
+    assert_eq!(dump(&f.db).await, live);
+    let partial = rebuild(&f.db, Some("deadlines"), |_| {}).await.unwrap();
+    assert_eq!(partial.events, events as u64);
+    assert_eq!(dump(&f.db).await, live);
+    assert!(matches!(
+        rebuild(&f.db, Some("everything"), |_| {}).await,
+        Err(ProjectionError::UnknownModel(_))
+    ));
+}
+both!(a_rebuild_gives_the_tables_the_live_projection_wrote);
+
+async fn applying_an_event_again_or_an_older_one_changes_nothing(f: Fixture) {
+    let [a, ..] = f.scenario().await;
+    let before = dump(&f.db).await;
+    let history = f.engine.history(a).await.unwrap();
+    let mut state = ptl_domain::CaseState::default();
+    let mut states = Vec::new();
+    for e in &history {
+        state = ptl_domain::evolve(state, e.event.clone());
+        states.push(state.clone());
+    }
+    // The last event again, then every older event with the state it produced.
+    for i in (0..history.len()).rev() {
+        let mut tx = f.db.begin().await.unwrap();
+        ReadModels
+            .project(
+                tx.conn(),
+                a,
+                history[i].sequence,
+                &history[i].event,
+                &states[i],
+            )
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    assert_eq!(dump(&f.db).await, before);
+}
+both!(applying_an_event_again_or_an_older_one_changes_nothing);
