@@ -57,11 +57,9 @@ pub struct App {
 ///
 /// # Errors
 /// A sentence saying what could not be opened.
-pub async fn start(
-    opts: &StartOptions,
-    clock: Arc<dyn Clock>,
-    projector: Option<Arc<dyn Projector>>,
-) -> Result<App, String> {
+pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<App, String> {
+    // The read models are updated in the same transaction as the events.
+    let projector: Option<Arc<dyn Projector>> = Some(Arc::new(ptl_projections::ReadModels));
     std::fs::create_dir_all(&opts.data_dir).map_err(|e| {
         format!(
             "cannot create the data directory {}: {e}",

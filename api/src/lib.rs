@@ -15,6 +15,7 @@
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod lists;
 pub mod metrics;
 pub mod models;
 pub mod offices;

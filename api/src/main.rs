@@ -232,7 +232,7 @@ async fn engine(cli: &Cli) -> Result<Engine, String> {
         Arc::new(SystemClock),
         Arc::new(rules),
         Arc::new(keys),
-        None,
+        Some(Arc::new(ptl_projections::ReadModels)),
         EngineOptions {
             data_dir: Some(cli.data_dir.clone()),
             ..EngineOptions::default()
@@ -261,7 +261,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             let mut opts =
                 ptl_api::app::StartOptions::new(cli.database_url.clone(), cli.data_dir.clone());
             opts.allow_non_durable = *allow_non_durable;
-            let app = ptl_api::app::start(&opts, ptl_api::app::system_clock(), None).await?;
+            let app = ptl_api::app::start(&opts, ptl_api::app::system_clock()).await?;
             if !app.created_keys.is_empty() {
                 eprintln!(
                     "first start: created the JWT secret, the master key and the hash keys in {} (mode 0600; back them up: losing master.key loses the personal data)",

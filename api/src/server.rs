@@ -63,7 +63,13 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .route("/api/v1/cases", post(register_case))
+        .route(
+            "/api/v1/cases",
+            post(register_case).get(crate::lists::get_cases),
+        )
+        .route("/api/v1/deadlines", get(crate::lists::get_deadlines))
+        .route("/api/v1/stats", get(crate::lists::get_stats))
+        .route("/api/v1/stats.csv", get(crate::lists::get_stats_csv))
         .route("/api/v1/cases/{id}", get(get_case))
         .route("/api/v1/cases/{id}/actions/{action}", post(post_action))
         .route("/api/v1/cases/{id}/events", get(get_events))
@@ -140,7 +146,7 @@ fn respond(lang: Lang, r: Result<Response, ApiError>) -> Response {
     r.unwrap_or_else(|e| e.to_response(lang))
 }
 
-fn claims(s: &AppState, headers: &HeaderMap) -> Result<Claims, ApiError> {
+pub(crate) fn claims(s: &AppState, headers: &HeaderMap) -> Result<Claims, ApiError> {
     s.auth.verify(
         headers
             .get(header::AUTHORIZATION)
@@ -148,7 +154,7 @@ fn claims(s: &AppState, headers: &HeaderMap) -> Result<Claims, ApiError> {
     )
 }
 
-fn engine_error(e: EngineError) -> ApiError {
+pub(crate) fn engine_error(e: EngineError) -> ApiError {
     match e {
         EngineError::Conflict { current, .. } => ApiError::VersionMismatch { current },
         EngineError::NotFound => ApiError::CaseNotFound,
@@ -192,7 +198,7 @@ fn etag(version: u64) -> HeaderValue {
         .unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
 }
 
-fn today(s: &AppState) -> NaiveDate {
+pub(crate) fn today(s: &AppState) -> NaiveDate {
     ptl_domain::kyiv_date(s.engine.clock().now())
 }
 

@@ -90,7 +90,7 @@ impl TestApp {
             Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap(),
         ));
         let opts = StartOptions::new(url, dir.path().join("data"));
-        let app = start(&opts, clock.clone(), None).await.expect("app starts");
+        let app = start(&opts, clock.clone()).await.expect("app starts");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let router = app.router;

@@ -507,3 +507,146 @@ async fn personal_data_is_shown_only_to_roles_that_may_see_it_and_every_read_is_
     app
 }
 both!(personal_data_is_shown_only_to_roles_that_may_see_it_and_every_read_is_logged);
+
+async fn the_work_queue_lists_cases_in_scope_and_finds_a_person(app: TestApp) -> TestApp {
+    let cw = app.token("cw-1", Role::Caseworker, "UA7102");
+    let cw4 = app.token("cw-4", Role::Caseworker, "UA7104");
+    let region = app.token("rc-1", Role::Supervisor, "UA71");
+    let (a, _) = app.register(&cw, &application("UA7102", DAY)).await;
+    let mut other = application("UA7104", DAY);
+    other["person"]["full_name"] = json!("Olena Shevchenko");
+    let (b, _) = app.register(&cw4, &other).await;
+    let r = app.get("/api/v1/cases", &cw).await;
+    let ids: Vec<&str> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["case_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![a.as_str()], "{}", r.body);
+    let r = app
+        .get("/api/v1/cases?stage=registered&limit=1", &region)
+        .await;
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 1);
+    let cursor = r.body["next_cursor"].as_str().unwrap().to_string();
+    let r2 = app
+        .get(
+            &format!("/api/v1/cases?stage=registered&limit=1&cursor={cursor}"),
+            &region,
+        )
+        .await;
+    assert_eq!(r2.body["items"].as_array().unwrap().len(), 1);
+    assert_ne!(
+        r.body["items"][0]["case_id"],
+        r2.body["items"][0]["case_id"]
+    );
+    // Overdue is computed at read time: the interview was due on 2026-03-05.
+    app.clock.advance(chrono::Duration::days(4));
+    let r = app.get("/api/v1/cases?overdue=true", &region).await;
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 2);
+    // Person search: exact match after normalisation, only within scope.
+    let r = app.get("/api/v1/cases?full_name=%D0%BC%D0%B0%D1%80%27%D1%8F%D0%BD%D0%B0%20%20%D0%BA%D0%BE%D0%B2%D0%B0%D0%BB%D1%8C&birth_date=1990-04-02", &region).await;
+    let ids: Vec<&str> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["case_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![a.as_str()], "{}", r.body);
+    let r = app
+        .get(
+            "/api/v1/cases?full_name=Olena%20Shevchenko&birth_date=1990-04-02",
+            &cw,
+        )
+        .await;
+    assert!(
+        r.body["items"].as_array().unwrap().is_empty(),
+        "another district's person stays hidden"
+    );
+    let _ = b;
+    let r = app.get("/api/v1/cases?stage=flying", &cw).await;
+    assert_eq!((r.status, r.code()), (400, "bad_parameter"));
+    app
+}
+both!(the_work_queue_lists_cases_in_scope_and_finds_a_person);
+
+async fn statistics_count_the_reported_figures(app: TestApp) -> TestApp {
+    let cw = app.token("cw-1", Role::Caseworker, "UA7102");
+    let region = app.token("rc-1", Role::Supervisor, "UA71");
+    let nss = app.token("do-1", Role::DecisionOfficer, "UA-NSS");
+    let (id, etag) = to_submitted(&app, &cw).await;
+    let r = app
+        .act(
+            &nss,
+            &id,
+            "record-decision",
+            &etag,
+            &json!({"occurred_on": DAY, "outcome": "granted", "certificate_no": "C-7"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut child = application("UA7102", DAY);
+    child["person"]["birth_date"] = json!("2012-01-01");
+    child["applicant"]["birth_year"] = json!(2012);
+    child["filed_by"] = json!("legal_representative");
+    app.register(&cw, &child).await;
+    let r = app
+        .get("/api/v1/stats?from=2026-01-01&to=2026-03-02", &region)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let t = &r.body["totals"];
+    assert_eq!(
+        (
+            t["applications"].as_u64(),
+            t["children"].as_u64(),
+            t["granted"].as_u64()
+        ),
+        (Some(2), Some(1), Some(1)),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        (t["interviews"].as_u64(), t["files_submitted"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(t["by_referral_source"]["hotline"].as_u64(), Some(2));
+    assert_eq!(r.body["office"], "UA71");
+    let public = app
+        .get(
+            "/api/v1/stats?from=2026-01-01&to=2026-03-02&disclosure=public",
+            &region,
+        )
+        .await;
+    assert!(
+        public.body["totals"]["applications"].is_null(),
+        "{}",
+        public.body
+    );
+    let csv = app
+        .send(
+            reqwest::Method::GET,
+            "/api/v1/stats.csv?from=2026-01-01&to=2026-03-02",
+            Some(&region),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(csv.status, 200);
+    assert!(csv
+        .headers
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let admin = app.token("ad-1", Role::Admin, "UA");
+    assert_eq!(app.get("/api/v1/stats", &admin).await.status, 403);
+    let d = app.get("/api/v1/deadlines?state=open", &region).await;
+    assert!(
+        !d.body["items"].as_array().unwrap().is_empty(),
+        "{}",
+        d.body
+    );
+    app
+}
+both!(statistics_count_the_reported_figures);
