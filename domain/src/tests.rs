@@ -1315,4 +1315,141 @@ fn explanations_name_the_rule_and_the_days_skipped() {
     assert!(e.rule.contains("5 working days"));
 }
 
+#[test]
+fn a_reply_names_an_existing_unanswered_request() {
+    let c = interviewed().given(
+        caseworker(),
+        "2026-03-02",
+        Action::RequestVerification {
+            to: VerificationTarget::Medical,
+        },
+    );
+    let reply = |id: &str| Action::RecordVerificationReply {
+        request_id: id.into(),
+        outcome: ReplyOutcome::Inconclusive,
+    };
+    assert_eq!(
+        problems(c.when(caseworker(), "2026-03-02", reply("vr-9"))),
+        [FieldProblem::NotFound]
+    );
+    let c = c.given(caseworker(), "2026-03-02", reply("vr-1"));
+    assert_eq!(
+        c.state.verification_requests[0].reply,
+        Some(ReplyOutcome::Inconclusive)
+    );
+    assert!(not_allowed(c.when(caseworker(), "2026-03-02", reply("vr-1"))).is_some());
+}
+
+#[test]
+fn a_decision_is_handed_over_once() {
+    let c = granted().given(caseworker(), "2026-03-10", Action::HandOverDecision);
+    assert_eq!(
+        c.state.decision.as_ref().and_then(|d| d.handed_over_on),
+        Some(d("2026-03-10"))
+    );
+    assert!(not_allowed(c.when(caseworker(), "2026-03-10", Action::HandOverDecision)).is_some());
+    assert!(
+        not_allowed(submitted().when(caseworker(), "2026-03-05", Action::HandOverDecision))
+            .is_some()
+    );
+}
+
+#[test]
+fn a_supervisor_assigns_and_reassigning_to_the_same_user_is_refused() {
+    let c = registered().given(
+        supervisor(),
+        "2026-03-02",
+        Action::Assign {
+            assignee: "cw-2".into(),
+        },
+    );
+    assert_eq!(c.state.assignee.as_deref(), Some("cw-2"));
+    let r = c.when(
+        supervisor(),
+        "2026-03-02",
+        Action::Assign {
+            assignee: "cw-2".into(),
+        },
+    );
+    assert_eq!(problems(r), [FieldProblem::Unchanged]);
+}
+
+#[test]
+fn documents_can_be_attached_and_services_follow_the_referral() {
+    let c = registered().given(
+        caseworker(),
+        "2026-03-02",
+        Action::AttachDocument {
+            kind: DocumentKind::MedicalConclusion,
+            note: Some(RecordRef("m".into())),
+        },
+    );
+    assert!(c.state.documents.contains(&DocumentKind::MedicalConclusion));
+    let r = c.when(
+        social(),
+        "2026-03-02",
+        Action::RecordService {
+            service: Need::Medical,
+            provider: "H".into(),
+            to: None,
+        },
+    );
+    assert!(not_allowed(r).is_some());
+}
+
+#[test]
+fn a_court_ruling_needs_an_appeal_and_a_certificate_when_it_establishes_the_status() {
+    assert!(not_allowed(refused().when(
+        caseworker(),
+        "2026-03-10",
+        Action::RecordCourtRuling {
+            outcome: RulingOutcome::Upheld,
+            certificate_no: None,
+            valid_until: None
+        }
+    ))
+    .is_some());
+    let c = refused().given(
+        caseworker(),
+        "2026-03-10",
+        Action::RecordAppeal { reference: None },
+    );
+    let r = c.when(
+        caseworker(),
+        "2026-03-10",
+        Action::RecordCourtRuling {
+            outcome: RulingOutcome::AnnulledStatusEstablished,
+            certificate_no: None,
+            valid_until: None,
+        },
+    );
+    assert_eq!(problems(r), [FieldProblem::Required]);
+    let c = c.given(
+        caseworker(),
+        "2026-03-10",
+        Action::RecordCourtRuling {
+            outcome: RulingOutcome::Upheld,
+            certificate_no: None,
+            valid_until: None,
+        },
+    );
+    assert_eq!(
+        (c.state.stage, c.state.status),
+        (Some(Stage::Decided), Some(Status::Refused))
+    );
+}
+
+#[test]
+fn a_return_lists_what_is_missing() {
+    let r = submitted().when(
+        officer("UA-NSS"),
+        "2026-03-05",
+        Action::ReturnFile {
+            missing: None,
+            missing_count: 0,
+        },
+    );
+    assert_eq!(problems(r), [FieldProblem::Required]);
+}
+
 mod properties;
