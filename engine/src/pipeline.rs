@@ -143,6 +143,13 @@ pub struct Verification {
     pub first_invalid_sequence: Option<u64>,
 }
 
+/// The outcome of one try of the write path.
+enum Attempt {
+    Done(Result<Executed, DomainError>),
+    /// The cached state was behind the store: try again with a checked state.
+    StaleCache,
+}
+
 /// The event store behind the engine.
 #[derive(Clone)]
 pub enum CaseStore {
@@ -733,25 +740,77 @@ impl Engine {
             .await
             .map_err(|_| EngineError::Unavailable("all write slots are busy".into()))?
             .map_err(|_| EngineError::Unavailable("the engine is shutting down".into()))?;
+        // First trust the cached state without asking the store: if another process wrote
+        // meanwhile, the unique (case, sequence) index refuses our append and we retry once
+        // with the state checked against the store.
+        let first = self
+            .attempt(
+                case_id,
+                expected_version,
+                command.clone(),
+                personal.clone(),
+                idempotency.clone(),
+                false,
+            )
+            .await?;
+        match first {
+            Attempt::Done(result) => Ok(result),
+            Attempt::StaleCache => match self
+                .attempt(
+                    case_id,
+                    expected_version,
+                    command,
+                    personal,
+                    idempotency,
+                    true,
+                )
+                .await?
+            {
+                Attempt::Done(result) => Ok(result),
+                Attempt::StaleCache => Err(EngineError::Unavailable(
+                    "the case changed during the command".into(),
+                )),
+            },
+        }
+    }
+
+    #[allow(clippy::too_many_lines)]
+    async fn attempt(
+        &self,
+        case_id: Uuid,
+        expected_version: Option<u64>,
+        command: Command,
+        personal: Personal,
+        idempotency: Option<Idempotency>,
+        checked: bool,
+    ) -> Result<Attempt, EngineError> {
+        let timeout = self.options.write_timeout;
         let lock = tokio::time::timeout(timeout, self.lock(case_id))
             .await
             .map_err(|_| {
                 EngineError::Unavailable("the case is locked by another writer".into())
             })??;
-        let cached = self.current(case_id).await?;
+        let (cached, from_cache) = if checked {
+            (self.current(case_id).await?, false)
+        } else {
+            self.cached_or_replayed(case_id).await?
+        };
         let current = cached.version;
         if current == 0 && !matches!(command.action, Action::Register(_)) {
             return Err(EngineError::NotFound);
         }
         if let Some(expected) = expected_version {
             if expected != current {
+                if from_cache {
+                    return Ok(Attempt::StaleCache);
+                }
                 return Err(EngineError::Conflict { expected, current });
             }
         }
         let now = command.recorded_at;
         let events = match ptl_domain::decide(&cached.state, command) {
             Ok(events) => events,
-            Err(e) => return Ok(Err(e)),
+            Err(e) => return Ok(Attempt::Done(Err(e))),
         };
         let mut state = (*cached.state).clone();
         let mut states = Vec::with_capacity(events.len());
@@ -800,6 +859,13 @@ impl Engine {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .pop(&case_id);
+            if from_cache && matches!(e, EngineError::Conflict { .. }) {
+                return Ok(Attempt::StaleCache);
+            }
+            if let (EngineError::Conflict { .. }, Some(expected)) = (&e, expected_version) {
+                let current = self.stored_version(case_id).await?;
+                return Err(EngineError::Conflict { expected, current });
+            }
             return Err(e);
         }
         let state = Arc::new(state);
@@ -814,14 +880,29 @@ impl Engine {
                     last_hash: pending.and_then(|p| p.prev_hash),
                 }),
             );
-        Ok(Ok(Executed {
+        Ok(Attempt::Done(Ok(Executed {
             case_id,
             version: version_after,
             state,
             events,
             replayed: false,
             same_person: Vec::new(),
-        }))
+        })))
+    }
+
+    /// The cached state without asking the store (the write path's unique index catches a stale
+    /// one), or a replay; the flag says whether it came from the cache.
+    async fn cached_or_replayed(&self, case_id: Uuid) -> Result<(Arc<Cached>, bool), EngineError> {
+        let hit = self
+            .cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&case_id)
+            .cloned();
+        match hit {
+            Some(c) => Ok((c, true)),
+            None => Ok((self.current(case_id).await?, false)),
+        }
     }
 
     async fn lock(&self, case_id: Uuid) -> Result<esrs::store::EventStoreLockGuard, EngineError> {
@@ -913,7 +994,8 @@ impl Engine {
         };
         let mut state = CaseState::default();
         for (payload,) in &rows {
-            let event: CaseEvent = serde_json::from_str(payload).map_err(|e| EngineError::Internal(format!("undecodable event: {e}")))?;
+            let event: CaseEvent = serde_json::from_str(payload)
+                .map_err(|e| EngineError::Internal(format!("undecodable event: {e}")))?;
             state = ptl_domain::evolve(state, event);
         }
         Ok((state, rows.len() as u64))
