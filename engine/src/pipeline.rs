@@ -143,6 +143,12 @@ pub struct Verification {
     pub first_invalid_sequence: Option<u64>,
 }
 
+#[derive(Clone, Copy)]
+enum DbKind {
+    Sqlite,
+    Postgres,
+}
+
 /// The outcome of one try of the write path.
 enum Attempt {
     Done(Result<Executed, DomainError>),
@@ -476,6 +482,10 @@ impl Engine {
         options: EngineOptions,
     ) -> Result<Self, EngineError> {
         let pending: PendingMap = Arc::default();
+        let db_kind = match &db {
+            Db::Sqlite(_) => DbKind::Sqlite,
+            Db::Postgres(_) => DbKind::Postgres,
+        };
         let vault = Arc::new(Vault::new(keys.clone()));
         let handler = IntegrityHandler {
             pending: pending.clone(),
@@ -510,7 +520,13 @@ impl Engine {
             vault,
             pending,
             cache: StdMutex::new(LruCache::new(capacity)),
-            gate: WriteGate::new(options.write_slots.max(1)),
+            // SQLite has one writer at a time: queueing writers here, in order, beats letting
+            // them spin in SQLite's busy handler (which sleeps in growing steps).
+            gate: if matches!(db_kind, DbKind::Sqlite) {
+                WriteGate::new(1)
+            } else {
+                WriteGate::new(options.write_slots.max(1))
+            },
             in_flight: StdMutex::default(),
             options,
         })
