@@ -196,6 +196,8 @@ struct IntegrityHandler {
     keys: Arc<KeyRing>,
     vault: Arc<Vault>,
     projector: Option<Arc<dyn Projector>>,
+    /// Write every event to the outbox for the RabbitMQ relay.
+    outbox: bool,
 }
 
 /// Read models updated in the same transaction as the events (implemented by the projections
@@ -303,6 +305,18 @@ impl IntegrityHandler {
             p.prev_hash.clone()
         )?;
         p.prev_hash = Some(hash);
+        if self.outbox {
+            run!(
+                conn.reborrow(),
+                "INSERT INTO outbox (event_id, case_id, sequence, event_type, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                event.id.to_string(),
+                case_id.to_string(),
+                i64::from(event.sequence_number),
+                event.payload.body.type_name(),
+                serde_json::to_string(&event.payload).map_err(|e| HandlerError(e.to_string()))?,
+                p.now.timestamp_micros()
+            )?;
+        }
         if let Some(projector) = &self.projector {
             let sequence = u64::try_from(event.sequence_number).unwrap_or(0);
             if let Some(state) = p
@@ -413,6 +427,8 @@ pub struct EngineOptions {
     pub write_slots: usize,
     /// Data directory (erasure ledger file).
     pub data_dir: Option<PathBuf>,
+    /// Write every event to the outbox (when a RabbitMQ relay is configured).
+    pub outbox: bool,
 }
 
 impl Default for EngineOptions {
@@ -422,6 +438,7 @@ impl Default for EngineOptions {
             write_timeout: Duration::from_secs(5),
             write_slots: 4,
             data_dir: None,
+            outbox: false,
         }
     }
 }
@@ -492,6 +509,7 @@ impl Engine {
             keys: keys.clone(),
             vault: vault.clone(),
             projector,
+            outbox: options.outbox,
         };
         let store = match &db {
             Db::Sqlite(pool) => CaseStore::Sqlite(
