@@ -26,6 +26,16 @@ pub struct StartOptions {
     pub upcoming_days: i64,
     /// Start even if the store's commits are not durable.
     pub allow_non_durable: bool,
+    /// Extra or corrected procedure definitions.
+    pub procedures_dir: Option<PathBuf>,
+    /// Extra or corrected calendar years.
+    pub calendars_dir: Option<PathBuf>,
+    /// The office tree (default: the built-in Cherkasy tree).
+    pub offices_file: Option<PathBuf>,
+    /// An identity provider's public key (RS256 or EdDSA PEM) besides the shared secret.
+    pub jwt_public_key_file: Option<PathBuf>,
+    /// Disclosure-control threshold for `disclosure=public`.
+    pub disclosure_threshold: u64,
 }
 
 impl StartOptions {
@@ -38,6 +48,29 @@ impl StartOptions {
             request_timeout: Duration::from_secs(10),
             upcoming_days: 3,
             allow_non_durable: false,
+            procedures_dir: None,
+            calendars_dir: None,
+            offices_file: None,
+            jwt_public_key_file: None,
+            disclosure_threshold: 5,
+        }
+    }
+
+    /// From the typed settings.
+    #[must_use]
+    pub fn from_settings(s: &crate::config::Settings) -> Self {
+        use secrecy::ExposeSecret;
+        Self {
+            database_url: s.database_url.expose_secret().to_string(),
+            data_dir: s.data_dir.clone(),
+            request_timeout: Duration::from_secs(s.request_timeout_secs.max(1)),
+            upcoming_days: i64::from(s.upcoming_working_days),
+            allow_non_durable: s.allow_non_durable,
+            procedures_dir: s.procedures_dir.clone(),
+            calendars_dir: s.calendars_dir.clone(),
+            offices_file: s.offices_file.clone(),
+            jwt_public_key_file: s.jwt_public_key_file.clone(),
+            disclosure_threshold: u64::from(s.disclosure_threshold),
         }
     }
 }
@@ -51,6 +84,8 @@ pub struct App {
     pub state: AppState,
     /// Key files created on this start.
     pub created_keys: Vec<PathBuf>,
+    /// The deadline scheduler, to be run beside the server (`ptl serve` spawns it).
+    pub scheduler: ptl_projections::scheduler::Scheduler,
 }
 
 /// Opens everything and builds the router.
@@ -83,8 +118,17 @@ pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<App, St
             ));
         }
     }
-    let rules = ptl_domain::RuleBook::builtin().map_err(|e| e.to_string())?;
-    let auth = Authenticator::new(keys.jwt_secret()).map_err(|e| e.to_string())?;
+    let rules = rule_book(opts)?;
+    let mut auth = Authenticator::new(keys.jwt_secret()).map_err(|e| e.to_string())?;
+    if let Some(path) = &opts.jwt_public_key_file {
+        let pem = std::fs::read(path)
+            .map_err(|e| format!("cannot read the JWT public key {}: {e}", path.display()))?;
+        auth = auth.with_public_key_pem(&pem).map_err(|e| e.to_string())?;
+    }
+    let offices = match &opts.offices_file {
+        Some(path) => OfficeTree::load(path).map_err(|e| e.to_string())?,
+        None => OfficeTree::default(),
+    };
     let keys = Arc::new(keys);
     let engine = Engine::new(
         db,
@@ -113,10 +157,14 @@ pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<App, St
     for jti in engine.revoked_tokens().await.map_err(|e| e.to_string())? {
         auth.revoke(jti);
     }
+    let engine = Arc::new(engine);
+    let scheduler = ptl_projections::scheduler::Scheduler::new(engine.clone());
     let state = AppState {
-        engine: Arc::new(engine),
+        engine,
         auth: Arc::new(auth),
-        offices: Arc::new(OfficeTree::default()),
+        offices: Arc::new(offices),
+        disclosure_threshold: opts.disclosure_threshold,
+        deadline_poke: scheduler.notifier(),
         upcoming_days: opts.upcoming_days,
         metrics: Arc::new(Metrics::default()),
     };
@@ -124,7 +172,26 @@ pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<App, St
         router: router(state.clone(), opts.request_timeout),
         state,
         created_keys,
+        scheduler,
     })
+}
+
+/// The built-in procedure definitions and calendars, with the directories' additions and
+/// corrections.
+///
+/// # Errors
+/// A sentence naming the broken file.
+pub fn rule_book(opts: &StartOptions) -> Result<ptl_domain::RuleBook, String> {
+    let mut calendar = ptl_domain::Calendar::builtin().map_err(|e| e.to_string())?;
+    if let Some(dir) = &opts.calendars_dir {
+        calendar = calendar.with_dir(dir).map_err(|e| e.to_string())?;
+    }
+    match &opts.procedures_dir {
+        Some(dir) => ptl_domain::RuleBook::with_dir(dir, calendar).map_err(|e| e.to_string()),
+        None => {
+            ptl_domain::RuleBook::from_builtin_with_calendar(calendar).map_err(|e| e.to_string())
+        }
+    }
 }
 
 /// Keeps the server's deny list in step with `ptl token revoke` run by another process.

@@ -15,10 +15,13 @@
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod demo;
 pub mod lists;
 pub mod metrics;
 pub mod models;
 pub mod offices;
+pub mod openapi;
 pub mod problem;
+pub mod rebuild_cli;
 pub mod server;
 pub mod view;

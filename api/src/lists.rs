@@ -18,9 +18,6 @@ use crate::auth::Claims;
 use crate::problem::{ApiError, Lang};
 use crate::server::AppState;
 
-/// Default number of disclosure-control threshold.
-pub const DEFAULT_DISCLOSURE_THRESHOLD: u64 = 5;
-
 fn bad(parameter: &str, detail: impl Into<String>) -> ApiError {
     ApiError::BadParameter {
         parameter: parameter.into(),
@@ -286,7 +283,7 @@ async fn stats_inner(
     .map_err(projection_error)?;
     match p.get("disclosure").map(String::as_str) {
         None | Some("internal") => {}
-        Some("public") => result = suppress(result, DEFAULT_DISCLOSURE_THRESHOLD),
+        Some("public") => result = suppress(result, s.disclosure_threshold),
         Some(_) => return Err(bad("disclosure", "public or internal")),
     }
     Ok((office, result))

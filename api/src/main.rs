@@ -20,22 +20,20 @@ use uuid::Uuid;
     about = "PTL Status Engine: the status procedure for victims of human trafficking"
 )]
 struct Cli {
-    /// Store URL: sqlite://<file> (embedded default) or postgres://...
-    #[arg(
-        long,
-        global = true,
-        env = "PTL_DATABASE_URL",
-        default_value = "sqlite://./ptl-data/ptl.db"
-    )]
-    database_url: String,
-    /// Data directory: key files (master.key, hash.key, search.key, jwt.secret) and the erasure ledger.
-    #[arg(
-        long,
-        global = true,
-        env = "PTL_DATA_DIR",
-        default_value = "./ptl-data"
-    )]
-    data_dir: PathBuf,
+    /// Settings file (default: ./ptl.toml if it exists); `PTL_*` variables override it.
+    #[arg(long, global = true, env = "PTL_CONFIG")]
+    config: Option<PathBuf>,
+    /// Store URL: sqlite://<file> (embedded default, sqlite://./ptl-data/ptl.db) or postgres://...
+    /// [env: PTL_DATABASE_URL]
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    /// Data directory: key files (master.key, hash.key, search.key, jwt.secret) and the erasure
+    /// ledger (default ./ptl-data) [env: PTL_DATA_DIR]
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// The resolved settings (file, then environment, then these flags).
+    #[arg(skip)]
+    settings: Option<ptl_api::config::Settings>,
     #[command(subcommand)]
     command: Cmd,
 }
@@ -44,15 +42,15 @@ struct Cli {
 enum Cmd {
     /// Run the REST API server.
     Serve {
-        /// Listen address.
-        #[arg(long, env = "PTL_LISTEN", default_value = "127.0.0.1:8080")]
-        listen: String,
+        /// Listen address (default 127.0.0.1:8080) [env: PTL_LISTEN]
+        #[arg(long)]
+        listen: Option<String>,
         /// Start even if the store's commits are not durable (acknowledged commands could be lost).
-        #[arg(long, env = "PTL_ALLOW_NON_DURABLE")]
+        #[arg(long)]
         allow_non_durable: bool,
-        /// Log format.
-        #[arg(long, value_enum, default_value = "text", env = "PTL_LOG_FORMAT")]
-        log_format: LogFormat,
+        /// Log format [env: PTL_LOG_FORMAT]
+        #[arg(long, value_enum)]
+        log_format: Option<LogFormat>,
     },
     /// Mint a token signed with the configured key, or revoke one.
     Token {
@@ -96,6 +94,11 @@ enum Cmd {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+    /// The legal clock: record missed deadlines and expiries now; explain a due date.
+    Deadlines {
+        #[command(subcommand)]
+        command: DeadlinesCmd,
+    },
     /// Key management.
     Keys {
         #[command(subcommand)]
@@ -107,6 +110,19 @@ enum Cmd {
     Calendar {
         #[command(subcommand)]
         command: CalendarCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DeadlinesCmd {
+    /// Record every deadline that passed unmet and every expired status, once (for cron).
+    RunOnce,
+    /// How a case's due date was computed: rule, definition, start, days skipped.
+    Explain {
+        /// The case id.
+        case: Uuid,
+        /// The deadline name (`interview`, `verification_reply:vr-1`, ...).
+        name: String,
     },
 }
 
@@ -148,17 +164,72 @@ enum Format {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
+    let mut cli = Cli::parse();
+    let settings = match resolve(&cli) {
+        Ok(s) => s,
+        Err(message) => {
+            eprintln!("ptl: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let json_logs = match &cli.command {
+        Cmd::Serve {
+            log_format: Some(f),
+            ..
+        } => matches!(f, LogFormat::Json),
+        _ => settings.log_format == ptl_api::config::LogFormat::Json,
+    };
+    cli.settings = Some(settings);
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json_logs {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
     match run(cli).await {
         Ok(code) => code,
         Err(message) => {
             eprintln!("ptl: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Settings from the file and the environment, overridden by the global flags.
+fn resolve(cli: &Cli) -> Result<ptl_api::config::Settings, String> {
+    let default_file = PathBuf::from(ptl_api::config::DEFAULT_CONFIG_FILE);
+    let file = cli
+        .config
+        .clone()
+        .or_else(|| default_file.exists().then_some(default_file));
+    let mut settings =
+        ptl_api::config::load_from_process_env(file.as_deref()).map_err(|e| e.to_string())?;
+    if let Some(url) = &cli.database_url {
+        settings.database_url = url.clone().into();
+    }
+    if let Some(dir) = &cli.data_dir {
+        settings.data_dir = dir.clone();
+    }
+    Ok(settings)
+}
+
+impl Cli {
+    fn settings(&self) -> &ptl_api::config::Settings {
+        static DEFAULT: std::sync::OnceLock<ptl_api::config::Settings> = std::sync::OnceLock::new();
+        self.settings
+            .as_ref()
+            .unwrap_or_else(|| DEFAULT.get_or_init(ptl_api::config::Settings::default))
+    }
+    fn url(&self) -> String {
+        use secrecy::ExposeSecret;
+        self.settings().database_url.expose_secret().to_string()
+    }
+    fn dir(&self) -> PathBuf {
+        self.settings().data_dir.clone()
     }
 }
 
@@ -209,18 +280,18 @@ async fn shutdown_signal() {
 }
 
 async fn engine(cli: &Cli) -> Result<Engine, String> {
-    std::fs::create_dir_all(&cli.data_dir).map_err(|e| {
+    std::fs::create_dir_all(cli.dir()).map_err(|e| {
         format!(
             "cannot create the data directory {}: {e}",
-            cli.data_dir.display()
+            cli.dir().display()
         )
     })?;
     let (keys, created) =
-        ptl_engine::keys::load_or_create(&cli.data_dir).map_err(|e| e.to_string())?;
+        ptl_engine::keys::load_or_create(&cli.dir()).map_err(|e| e.to_string())?;
     for f in created {
         eprintln!("created key file {} (mode 0600): back it up; losing master.key loses the personal data", f.display());
     }
-    let db = ptl_engine::open::connect(&cli.database_url)
+    let db = ptl_engine::open::connect(&cli.url())
         .await
         .map_err(|e| e.to_string())?;
     ptl_engine::open::migrate(&db)
@@ -234,7 +305,7 @@ async fn engine(cli: &Cli) -> Result<Engine, String> {
         Arc::new(keys),
         Some(Arc::new(ptl_projections::ReadModels)),
         EngineOptions {
-            data_dir: Some(cli.data_dir.clone()),
+            data_dir: Some(cli.dir()),
             ..EngineOptions::default()
         },
     )
@@ -245,7 +316,7 @@ async fn engine(cli: &Cli) -> Result<Engine, String> {
 async fn run(cli: Cli) -> Result<ExitCode, String> {
     match &cli.command {
         Cmd::Migrate => {
-            let db = ptl_engine::open::connect(&cli.database_url)
+            let db = ptl_engine::open::connect(&cli.url())
                 .await
                 .map_err(|e| e.to_string())?;
             ptl_engine::open::migrate(&db)
@@ -258,14 +329,17 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             allow_non_durable,
             ..
         } => {
-            let mut opts =
-                ptl_api::app::StartOptions::new(cli.database_url.clone(), cli.data_dir.clone());
-            opts.allow_non_durable = *allow_non_durable;
+            let mut opts = ptl_api::app::StartOptions::from_settings(cli.settings());
+            opts.allow_non_durable |= *allow_non_durable;
+            let listen = listen
+                .clone()
+                .unwrap_or_else(|| cli.settings().listen.to_string());
+            let listen = &listen;
             let app = ptl_api::app::start(&opts, ptl_api::app::system_clock()).await?;
             if !app.created_keys.is_empty() {
                 eprintln!(
                     "first start: created the JWT secret, the master key and the hash keys in {} (mode 0600; back them up: losing master.key loses the personal data)",
-                    cli.data_dir.display()
+                    cli.dir().display()
                 );
                 eprintln!(
                     "mint a token with: ptl token --sub cw-1 --role caseworker --office UA7102"
@@ -275,12 +349,40 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 .await
                 .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
-            tracing::info!(%addr, store = %redact(&cli.database_url), "ptl listening");
+            tracing::info!(%addr, store = %redact(&cli.url()), "ptl listening");
+            // The API and the background workers run as sibling tasks; whichever stops first is
+            // reported, and the others are told to stop.
+            let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+            let mut scheduler_stop = stop_rx.clone();
+            let mut scheduler = tokio::spawn(app.scheduler.run(async move {
+                let _ = scheduler_stop.changed().await;
+            }));
             let refresher = tokio::spawn(ptl_api::app::refresh_revocations(app.state.clone()));
-            let server = ptl_api::server::serve(listener, app.router, shutdown_signal());
-            let result = server.await;
+            let mut server_stop = stop_rx.clone();
+            let mut server =
+                tokio::spawn(ptl_api::server::serve(listener, app.router, async move {
+                    tokio::select! {
+                        () = shutdown_signal() => {},
+                        _ = server_stop.changed() => {},
+                    }
+                }));
+            let outcome = tokio::select! {
+                r = &mut server => match r {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(format!("the HTTP server stopped: {e}")),
+                    Err(e) => Err(format!("the HTTP server task failed: {e}")),
+                },
+                r = &mut scheduler => Err(format!("the deadline scheduler stopped unexpectedly ({r:?})")),
+            };
+            let _ = stop_tx.send(true);
             refresher.abort();
-            result.map_err(|e| format!("the server stopped: {e}"))?;
+            if !server.is_finished() {
+                let _ = server.await;
+            }
+            if !scheduler.is_finished() {
+                let _ = scheduler.await;
+            }
+            outcome?;
             tracing::info!("ptl stopped");
         }
         Cmd::Token {
@@ -306,9 +408,9 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 .parse()
                 .map_err(|e: ptl_domain::types::UnknownValue| e.to_string())?;
             let ttl = parse_ttl(ttl)?;
-            std::fs::create_dir_all(&cli.data_dir).map_err(|e| e.to_string())?;
+            std::fs::create_dir_all(cli.dir()).map_err(|e| e.to_string())?;
             let (keys, _) =
-                ptl_engine::keys::load_or_create(&cli.data_dir).map_err(|e| e.to_string())?;
+                ptl_engine::keys::load_or_create(&cli.dir()).map_err(|e| e.to_string())?;
             let auth =
                 ptl_api::auth::Authenticator::new(keys.jwt_secret()).map_err(|e| e.to_string())?;
             let jti = Uuid::new_v4().simple().to_string();
@@ -408,7 +510,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
         Cmd::Keys {
             command: KeysCmd::Rotate,
         } => {
-            let db = ptl_engine::open::connect(&cli.database_url)
+            let db = ptl_engine::open::connect(&cli.url())
                 .await
                 .map_err(|e| e.to_string())?;
             ptl_engine::open::migrate(&db)
@@ -417,7 +519,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             // Two phases: the next key is written first (reused if an earlier rotation crashed),
             // every data key is re-wrapped in one transaction, then the next key replaces the old.
             let (old, new) =
-                ptl_engine::keys::prepare_rotation(&cli.data_dir).map_err(|e| e.to_string())?;
+                ptl_engine::keys::prepare_rotation(&cli.dir()).map_err(|e| e.to_string())?;
             // Re-wrapping needs only the master keys; the other keys are not touched.
             let keys = ptl_engine::keys::KeyRing::from_parts(old, [0; 32], [0; 32], Vec::new());
             let vault = ptl_engine::vault::Vault::new(Arc::new(keys));
@@ -425,12 +527,53 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 .rotate_master(&db, &new)
                 .await
                 .map_err(|e| e.to_string())?;
-            ptl_engine::keys::commit_rotation(&cli.data_dir, new.id())
-                .map_err(|e| e.to_string())?;
+            ptl_engine::keys::commit_rotation(&cli.dir(), new.id()).map_err(|e| e.to_string())?;
             println!(
                 "re-wrapped {n} case key(s) under master key {}; back up the new master.key now",
                 new.id()
             );
+        }
+        Cmd::Deadlines {
+            command: DeadlinesCmd::RunOnce,
+        } => {
+            let engine = Arc::new(engine(&cli).await?);
+            let r = ptl_projections::scheduler::Scheduler::new(engine)
+                .run_once()
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "missed deadlines recorded: {}, expiries recorded: {}, skipped: {}, failed: {}",
+                r.missed_recorded, r.expiries_recorded, r.skipped, r.failed
+            );
+            if r.failed > 0 {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Cmd::Deadlines {
+            command: DeadlinesCmd::Explain { case, name },
+        } => {
+            let engine = engine(&cli).await?;
+            let (state, _) = engine
+                .load(*case)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("case {case} does not exist"))?;
+            let e = ptl_domain::explain(&state, name, engine.rules().calendar())
+                .ok_or_else(|| format!("case {case} has no deadline `{name}`"))?;
+            println!("{}: due {} ({})", e.name, e.due_on, e.rule);
+            println!(
+                "  definition {} ({}), start {}, {} days",
+                e.definition,
+                &e.definition_hash[..12.min(e.definition_hash.len())],
+                e.start,
+                e.kind_of_days
+            );
+            for d in &e.days_skipped {
+                println!("  skipped {}  {}", d.date, d.reason);
+            }
+            for n in e.suspensions.iter().chain(e.notes.iter()) {
+                println!("  note: {n}");
+            }
         }
         Cmd::Procedures => {
             let rules = ptl_domain::RuleBook::builtin().map_err(|e| e.to_string())?;

@@ -26,6 +26,8 @@ use ptl_domain::{Action, ActionName, ApplicantInput, RecordRef, ReferralInput, R
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{PartialSchema, ToSchema};
 use uuid::Uuid;
 
 /// Deepest JSON nesting accepted in a body (the top-level object is depth 1).
@@ -121,7 +123,7 @@ pub struct ParsedAction {
 }
 
 /// The person's identifying data from a registration. `Debug` redacts every field.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PersonData {
     /// Full name as written.
@@ -259,6 +261,44 @@ impl<'de> Deserialize<'de> for CountryCode {
         }
     }
 }
+
+// OpenAPI schemas of the checked scalars (`GET /openapi.json`).
+
+impl PartialSchema for Day {
+    fn schema() -> RefOr<Schema> {
+        crate::openapi::date_schema()
+    }
+}
+
+impl ToSchema for Day {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Date".into()
+    }
+}
+
+impl PartialSchema for Text {
+    fn schema() -> RefOr<Schema> {
+        crate::openapi::text_schema(MAX_STRING_CHARS)
+    }
+}
+
+impl ToSchema for Text {}
+
+impl PartialSchema for OfficeCode {
+    fn schema() -> RefOr<Schema> {
+        crate::openapi::office_code_schema()
+    }
+}
+
+impl ToSchema for OfficeCode {}
+
+impl PartialSchema for CountryCode {
+    fn schema() -> RefOr<Schema> {
+        crate::openapi::country_code_schema()
+    }
+}
+
+impl ToSchema for CountryCode {}
 
 // ---------------------------------------------------------------------------------------------
 // JSON limits and error translation.
@@ -410,100 +450,111 @@ impl Vault {
 // ---------------------------------------------------------------------------------------------
 // Action bodies. Field names are the API contract (`api.md`): never rename one.
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ConsentBody {
     occurred_on: Day,
+    #[schema(value_type = crate::openapi::domain::ConsentScope)]
     scope: ConsentScope,
+    #[schema(value_type = crate::openapi::domain::GivenBy)]
     given_by: GivenBy,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RecordInterviewBody {
     occurred_on: Day,
+    #[schema(value_type = crate::openapi::domain::GivenBy)]
     consent_signed_by: GivenBy,
     non_disclosure_receipt_signed: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SkipInterviewBody {
     occurred_on: Day,
+    #[schema(value_type = crate::openapi::domain::SkipGround)]
     ground: SkipGround,
     reference: Option<Text>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RequestVerificationBody {
     occurred_on: Day,
+    #[schema(value_type = crate::openapi::domain::VerificationTarget)]
     to: VerificationTarget,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RecordVerificationReplyBody {
     occurred_on: Day,
     request_id: Text,
+    #[schema(value_type = crate::openapi::domain::ReplyOutcome)]
     outcome: ReplyOutcome,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AttachDocumentBody {
     occurred_on: Day,
+    #[schema(value_type = crate::openapi::domain::DocumentKind)]
     kind: DocumentKind,
     note: Option<Text>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SubmitFileBody {
     occurred_on: Day,
+    #[schema(value_type = crate::openapi::domain::Conclusion)]
     conclusion: Conclusion,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReturnFileBody {
     occurred_on: Day,
+    #[schema(min_items = 1)]
     missing: Vec<Text>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RecordDecisionBody {
     occurred_on: Day,
+    #[schema(value_type = crate::openapi::domain::DecisionOutcome)]
     outcome: DecisionOutcome,
     certificate_no: Option<Text>,
     valid_until: Option<Day>,
     grounds: Option<Vec<Text>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DateOnlyBody {
     occurred_on: Day,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RecordAppealBody {
     occurred_on: Day,
     reference: Option<Text>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RecordCourtRulingBody {
     occurred_on: Day,
+    #[schema(value_type = crate::openapi::domain::RulingOutcome)]
     outcome: RulingOutcome,
     certificate_no: Option<Text>,
     valid_until: Option<Day>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ExtendStatusBody {
     occurred_on: Day,
@@ -511,44 +562,46 @@ struct ExtendStatusBody {
     reason: Text,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReasonBody {
     occurred_on: Day,
     reason: Text,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TransferBody {
     occurred_on: Day,
     to_office: OfficeCode,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReferToSocialServicesBody {
     occurred_on: Day,
     centre: Text,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RecordNeedsAssessmentBody {
     occurred_on: Day,
+    #[schema(value_type = Vec<crate::openapi::domain::Need>)]
     needs: Vec<Need>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PlannedServiceBody {
+    #[schema(value_type = crate::openapi::domain::Need)]
     service: Need,
     provider: Text,
     from: Option<Day>,
     to: Option<Day>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ApproveRehabilitationPlanBody {
     occurred_on: Day,
@@ -556,58 +609,115 @@ struct ApproveRehabilitationPlanBody {
     services: Vec<PlannedServiceBody>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RecordServiceBody {
     occurred_on: Day,
+    #[schema(value_type = crate::openapi::domain::Need)]
     service: Need,
     provider: Text,
     to: Option<Day>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PlaceInShelterBody {
     occurred_on: Day,
     shelter: Text,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RecordPaymentBody {
     occurred_on: Day,
+    #[schema(minimum = 1)]
     amount_kopiyky: u64,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AssignBody {
     occurred_on: Day,
     assignee: Text,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AddNoteBody {
     occurred_on: Day,
     text: Text,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CorrectEntryBody {
     occurred_on: Day,
+    #[schema(minimum = 1)]
     supersedes: u64,
     field: Text,
+    #[schema(value_type = Value)]
     value: Value,
     reason: Text,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ErasePersonalDataBody {
     occurred_on: Day,
     reason: Option<Text>,
+}
+
+/// A request body's schema for the OpenAPI document: its component name, its schema, and the
+/// schemas it refers to.
+pub(crate) type BodySchema = (
+    std::borrow::Cow<'static, str>,
+    RefOr<Schema>,
+    Vec<(String, RefOr<Schema>)>,
+);
+
+fn body_schema<T: ToSchema>() -> BodySchema {
+    let mut refs = Vec::new();
+    T::schemas(&mut refs);
+    (T::name(), T::schema(), refs)
+}
+
+/// The request body schema of `action` as [`parse_action`] reads it; `None` for the actions no
+/// client posts. Kept beside [`parse_action`] (and as exhaustive) so the two cannot drift apart.
+pub(crate) fn action_body_schema(action: ActionName) -> Option<BodySchema> {
+    use ActionName as N;
+    Some(match action {
+        N::RecordConsent | N::WithdrawConsent => body_schema::<ConsentBody>(),
+        N::RecordInterview => body_schema::<RecordInterviewBody>(),
+        N::SkipInterview => body_schema::<SkipInterviewBody>(),
+        N::RequestVerification => body_schema::<RequestVerificationBody>(),
+        N::RecordVerificationReply => body_schema::<RecordVerificationReplyBody>(),
+        N::AttachDocument => body_schema::<AttachDocumentBody>(),
+        N::SubmitFile => body_schema::<SubmitFileBody>(),
+        N::ReturnFile => body_schema::<ReturnFileBody>(),
+        N::RecordDecision => body_schema::<RecordDecisionBody>(),
+        N::HandOverDecision | N::RequestPayment => body_schema::<DateOnlyBody>(),
+        N::RecordAppeal => body_schema::<RecordAppealBody>(),
+        N::RecordCourtRuling => body_schema::<RecordCourtRulingBody>(),
+        N::ExtendStatus => body_schema::<ExtendStatusBody>(),
+        N::Withdraw | N::ExtendShelter => body_schema::<ReasonBody>(),
+        N::Transfer => body_schema::<TransferBody>(),
+        N::ReferToSocialServices => body_schema::<ReferToSocialServicesBody>(),
+        N::RecordNeedsAssessment => body_schema::<RecordNeedsAssessmentBody>(),
+        N::ApproveRehabilitationPlan => body_schema::<ApproveRehabilitationPlanBody>(),
+        N::RecordService => body_schema::<RecordServiceBody>(),
+        N::PlaceInShelter => body_schema::<PlaceInShelterBody>(),
+        N::RecordPayment => body_schema::<RecordPaymentBody>(),
+        N::Assign => body_schema::<AssignBody>(),
+        N::AddNote => body_schema::<AddNoteBody>(),
+        N::CorrectEntry => body_schema::<CorrectEntryBody>(),
+        N::ErasePersonalData => body_schema::<ErasePersonalDataBody>(),
+        N::Register | N::RecordMissedDeadline | N::RecordStatusExpiry => return None,
+    })
+}
+
+/// The request body schema of `POST /api/v1/cases`, as [`parse_register`] reads it.
+pub(crate) fn register_body_schema() -> BodySchema {
+    body_schema::<RegisterBody>()
 }
 
 /// Parses the body of `POST /cases/{id}/actions/{action}` for `action`.
@@ -947,39 +1057,44 @@ fn decision(b: RecordDecisionBody, vault: &mut Vault) -> Result<Action, BodyErro
 // ---------------------------------------------------------------------------------------------
 // Registration.
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ApplicantBody {
+    #[schema(value_type = crate::openapi::domain::Sex)]
     sex: Sex,
     birth_year: Option<i32>,
+    #[schema(value_type = crate::openapi::domain::Citizenship)]
     citizenship: Citizenship,
     speaks_ukrainian_or_russian: bool,
     interpreter_used: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReferralBody {
+    #[schema(value_type = crate::openapi::domain::ReferralSource)]
     source: ReferralSource,
     organisation: Option<Text>,
     referred_on: Day,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ExploitationBody {
+    #[schema(value_type = Vec<crate::openapi::domain::ExploitationForm>, min_items = 1)]
     forms: Vec<ExploitationForm>,
     country: CountryCode,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DocumentBody {
+    #[schema(value_type = crate::openapi::domain::DocumentKind)]
     kind: DocumentKind,
     note: Option<Text>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PersonBody {
     full_name: Text,
@@ -988,11 +1103,12 @@ struct PersonBody {
     id_document: Option<Text>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RegisterBody {
     received_on: Day,
     office: OfficeCode,
+    #[schema(value_type = crate::openapi::domain::FiledBy)]
     filed_by: FiledBy,
     applicant: ApplicantBody,
     referral: Option<ReferralBody>,

@@ -198,7 +198,7 @@ fn join_errors(errors: &BTreeMap<String, String>) -> String {
 }
 
 /// An RFC 9457 problem document as we send it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// `urn:ptl:problem:<code>`.
     #[serde(rename = "type")]
@@ -206,6 +206,7 @@ pub struct Problem {
     /// Short, translated summary of the kind of problem.
     pub title: String,
     /// The HTTP status.
+    #[schema(minimum = 400, maximum = 599)]
     pub status: u16,
     /// This occurrence, in English.
     pub detail: String,
@@ -216,6 +217,7 @@ pub struct Problem {
     pub errors: Option<BTreeMap<String, String>>,
     /// The actions the caller may do now, for `action_not_allowed`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<crate::openapi::domain::ClientAction>>)]
     pub allowed_actions: Option<Vec<String>>,
 }
 

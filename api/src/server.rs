@@ -47,6 +47,10 @@ pub struct AppState {
     pub upcoming_days: i64,
     /// Request metrics.
     pub metrics: Arc<Metrics>,
+    /// Disclosure-control threshold for `disclosure=public`.
+    pub disclosure_threshold: u64,
+    /// Wakes the deadline scheduler after a command (it may have started an earlier deadline).
+    pub deadline_poke: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -57,12 +61,34 @@ impl std::fmt::Debug for AppState {
     }
 }
 
+/// Every (method, path) the router serves, in the OpenAPI path template syntax. `router()`
+/// registers exactly these, and `GET /openapi.json` documents exactly these (`tests/openapi.rs`
+/// checks both directions): add a route here when you add one to `router()`.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("GET", "/openapi.json"),
+    ("POST", "/api/v1/cases"),
+    ("GET", "/api/v1/cases"),
+    ("GET", "/api/v1/deadlines"),
+    ("GET", "/api/v1/stats"),
+    ("GET", "/api/v1/stats.csv"),
+    ("GET", "/api/v1/cases/{id}"),
+    ("POST", "/api/v1/cases/{id}/actions/{action}"),
+    ("GET", "/api/v1/cases/{id}/events"),
+    ("GET", "/api/v1/cases/{id}/verify"),
+    ("GET", "/api/v1/cases/{id}/access-log"),
+    ("GET", "/api/v1/cases/{id}/deadlines/{name}"),
+];
+
 /// The router with every route, the body limit and the request timeout.
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/openapi.json", get(crate::openapi::openapi_json))
         .route(
             "/api/v1/cases",
             post(register_case).get(crate::lists::get_cases),
@@ -366,6 +392,9 @@ async fn register_inner(
         .register(command, personal, idem)
         .await
         .map_err(engine_error)??;
+    if !done.replayed {
+        s.deadline_poke.notify_one();
+    }
     let mut v = view(s, &c, done.case_id, &done.state, done.version);
     v.person = None;
     let mut r = case_response(StatusCode::CREATED, &v, done.version, Some(done.case_id));
@@ -619,6 +648,9 @@ async fn post_action_inner(
         .execute(case_id, Some(expected), command, personal, idem)
         .await
         .map_err(engine_error)??;
+    if !done.replayed {
+        s.deadline_poke.notify_one();
+    }
     if name == ActionName::ErasePersonalData {
         let mut tx = s
             .engine

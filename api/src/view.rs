@@ -7,7 +7,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 /// One deadline in the case view.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DeadlineItem {
     /// Name (`interview`, `verification_reply:vr-1`, ...).
     pub name: String,
@@ -16,6 +16,7 @@ pub struct DeadlineItem {
     /// Due date.
     pub due_on: NaiveDate,
     /// `open`, `met`, `missed`, `suspended`, `cancelled`.
+    #[schema(value_type = crate::openapi::domain::DeadlineState)]
     pub state: DeadlineState,
     /// Days from today to the due date.
     pub days_left: i64,
@@ -26,22 +27,24 @@ pub struct DeadlineItem {
 }
 
 /// One verification request.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct VerificationItem {
     /// Request id.
     pub request_id: String,
     /// Addressee.
+    #[schema(value_type = crate::openapi::domain::VerificationTarget)]
     pub to: ptl_domain::types::VerificationTarget,
     /// Date sent.
     pub sent_on: NaiveDate,
     /// The reply, if any.
+    #[schema(value_type = Option<crate::openapi::domain::ReplyOutcome>)]
     pub reply: Option<ptl_domain::types::ReplyOutcome>,
     /// Reply deadline.
     pub due_on: NaiveDate,
 }
 
 /// The case as clients see it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CaseView {
     /// Case id.
     pub id: Uuid,
@@ -52,20 +55,24 @@ pub struct CaseView {
     /// Governing procedure definition.
     pub procedure: String,
     /// Stage.
+    #[schema(value_type = crate::openapi::domain::Stage)]
     pub stage: ptl_domain::Stage,
     /// Status.
+    #[schema(value_type = crate::openapi::domain::Status)]
     pub status: ptl_domain::Status,
     /// Child at registration.
     pub child: bool,
     /// Receipt date.
     pub received_on: NaiveDate,
     /// Assistance track.
+    #[schema(value_type = crate::openapi::Assistance)]
     pub assistance: serde_json::Value,
     /// Verification requests.
     pub verification_requests: Vec<VerificationItem>,
     /// Deadlines.
     pub deadlines: Vec<DeadlineItem>,
     /// What this caller may do now.
+    #[schema(value_type = Vec<crate::openapi::domain::ClientAction>)]
     pub allowed_actions: Vec<String>,
     /// Assigned official.
     pub assignee: Option<String>,
@@ -81,6 +88,7 @@ pub struct CaseView {
     pub version: u64,
     /// Personal data, only with `?include=person` for roles that may see it.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::models::PersonData>)]
     pub person: Option<serde_json::Value>,
 }
 

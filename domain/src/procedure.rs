@@ -321,6 +321,20 @@ impl RuleBook {
         )
     }
 
+    /// The built-in definitions with a given calendar.
+    ///
+    /// # Errors
+    /// Only if an embedded file is broken.
+    pub fn from_builtin_with_calendar(calendar: Calendar) -> Result<Self, ProcedureError> {
+        Self::from_files(
+            BUILTIN
+                .iter()
+                .map(|(n, t)| ((*n).to_string(), (*t).to_string()))
+                .collect(),
+            calendar,
+        )
+    }
+
     /// Definitions from file contents, with a calendar.
     ///
     /// # Errors

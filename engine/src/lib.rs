@@ -21,5 +21,6 @@ pub mod integrity;
 pub mod keys;
 pub mod open;
 pub mod pipeline;
+pub mod relay;
 pub mod store;
 pub mod vault;

@@ -26,6 +26,7 @@
 pub mod project;
 pub mod queries;
 pub mod rebuild;
+pub mod scheduler;
 mod sql;
 pub mod stats;
 

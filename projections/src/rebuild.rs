@@ -132,3 +132,16 @@ async fn apply_batch(
     tx.commit().await?;
     Ok(n)
 }
+
+/// The number of events in the log: the total a rebuild's progress bar counts towards (one
+/// `COUNT(*)` over the event table; events written during the rebuild are not included).
+///
+/// # Errors
+/// [`ProjectionError::Db`] when the store cannot be read.
+pub async fn count_events(db: &Db) -> Result<u64, ProjectionError> {
+    let mut tx = db.read().await?;
+    let row: Option<(i64,)> =
+        ptl_engine::fetch_optional!(tx.conn(), (i64,), "SELECT COUNT(*) FROM case_events")?;
+    drop(tx);
+    Ok(row.map_or(0, |r| u64::try_from(r.0).unwrap_or(0)))
+}

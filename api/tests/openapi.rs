@@ -1,0 +1,329 @@
+//! `GET /openapi.json`: the document is OpenAPI 3.1, documents every action's body, and its paths
+//! are exactly the router's routes (`ptl_api::server::ROUTES`), which the router really serves.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: failing loudly is the point
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use ptl_api::app::{start, StartOptions};
+use ptl_api::server::ROUTES;
+use ptl_domain::ActionName;
+use serde_json::Value;
+use tower::ServiceExt;
+
+const METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "patch", "head", "options", "trace",
+];
+
+fn document() -> Value {
+    let text = ptl_api::openapi::document_json().expect("the document serialises");
+    serde_json::from_str(text).expect("the document is JSON")
+}
+
+/// Follows a local `$ref` (`#/components/schemas/X`).
+fn resolve<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
+    match v.get("$ref").and_then(Value::as_str) {
+        Some(r) => doc
+            .pointer(r.trim_start_matches('#'))
+            .unwrap_or_else(|| panic!("dangling $ref {r}")),
+        None => v,
+    }
+}
+
+fn documented(doc: &Value) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for m in METHODS {
+            if item.get(*m).is_some() {
+                out.insert((m.to_ascii_uppercase(), path.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Every `$ref` in `v`.
+fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(r)) = m.get("$ref") {
+                out.push(r);
+            }
+            m.values().for_each(|x| refs(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn document_is_openapi_3_1_with_every_action_body() {
+    let doc = document();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(doc["info"]["title"].is_string());
+
+    // Every reference resolves.
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    for r in all {
+        assert!(
+            r.starts_with("#/") && doc.pointer(&r[1..]).is_some(),
+            "dangling $ref {r}"
+        );
+    }
+
+    let op = &doc["paths"]["/api/v1/cases/{id}/actions/{action}"]["post"];
+    let bodies = op["x-action-bodies"].as_object().expect("x-action-bodies");
+    let any_of: Vec<&Value> = op["requestBody"]["content"]["application/json"]["schema"]["anyOf"]
+        .as_array()
+        .expect("anyOf of the action bodies")
+        .iter()
+        .collect();
+    let client: Vec<ActionName> = ActionName::ALL
+        .iter()
+        .copied()
+        .filter(|a| a.is_client_action())
+        .collect();
+    assert_eq!(bodies.len(), client.len(), "exactly the client actions");
+    for action in &client {
+        let body = bodies
+            .get(action.as_str())
+            .unwrap_or_else(|| panic!("{action} has no body schema"));
+        assert!(any_of.contains(&body), "{action}'s body is in the anyOf");
+        let schema = resolve(&doc, body);
+        assert_eq!(schema["type"], "object", "{action}");
+        assert_eq!(schema["additionalProperties"], false, "{action}");
+        assert!(
+            schema["required"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|f| f == "occurred_on")),
+            "{action} requires occurred_on"
+        );
+        let day = resolve(&doc, &schema["properties"]["occurred_on"]);
+        assert_eq!(day["format"], "date", "{action}");
+    }
+    // The `{action}` parameter lists exactly the client actions.
+    let action_param = op["parameters"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == "action"))
+        .expect("action parameter");
+    let names: BTreeSet<&str> = resolve(&doc, &action_param["schema"])["enum"]
+        .as_array()
+        .expect("enum")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(names, client.iter().map(|a| a.as_str()).collect());
+
+    // Registration, case view, lists, stats, problems, security, headers.
+    let schemas = &doc["components"]["schemas"];
+    let register = resolve(
+        &doc,
+        &doc["paths"]["/api/v1/cases"]["post"]["requestBody"]["content"]["application/json"]
+            ["schema"],
+    );
+    assert_eq!(register["additionalProperties"], false);
+    for f in [
+        "received_on",
+        "office",
+        "filed_by",
+        "applicant",
+        "exploitation",
+        "person",
+    ] {
+        assert!(
+            register["properties"].get(f).is_some(),
+            "register body has {f}"
+        );
+    }
+    let view = &schemas["CaseView"];
+    for f in [
+        "id",
+        "register_no",
+        "stage",
+        "status",
+        "deadlines",
+        "allowed_actions",
+        "version",
+    ] {
+        assert!(view["properties"].get(f).is_some(), "case view has {f}");
+    }
+    let stage = resolve(&doc, &view["properties"]["stage"]);
+    assert_eq!(
+        stage["enum"].as_array().map(Vec::len),
+        Some(ptl_domain::Stage::ALL.len())
+    );
+    for list in ["CaseList", "DeadlineList"] {
+        assert!(schemas[list]["properties"]["items"].is_object(), "{list}");
+        assert!(
+            schemas[list]["properties"]["next_cursor"].is_object(),
+            "{list}"
+        );
+    }
+    assert!(schemas["StatsReport"]["properties"]["totals"].is_object());
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"],
+        serde_json::json!({"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+            "description": doc["components"]["securitySchemes"]["bearer"]["description"]})
+    );
+    let problem = &doc["components"]["responses"]["ServiceUnavailable"];
+    assert!(problem["content"]["application/problem+json"]["schema"]["$ref"].is_string());
+    assert!(problem["headers"]["Retry-After"].is_object());
+    let register_ok = &doc["paths"]["/api/v1/cases"]["post"]["responses"]["201"]["headers"];
+    assert!(register_ok["Location"].is_object() && register_ok["ETag"].is_object());
+    let params: Vec<&str> = op["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert!(params.contains(&"If-Match") && params.contains(&"Idempotency-Key"));
+    for status in ["401", "404", "409", "412", "422", "428", "503"] {
+        assert!(
+            op["responses"][status].is_object(),
+            "actions answer {status}"
+        );
+    }
+    // Unauthenticated operational routes need no token.
+    assert_eq!(
+        doc["paths"]["/healthz"]["get"]["security"],
+        serde_json::json!([])
+    );
+}
+
+#[test]
+fn routes_and_documented_paths_agree() {
+    let doc = document();
+    let routes: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(routes.len(), ROUTES.len(), "ROUTES has no duplicates");
+    assert_eq!(routes, documented(&doc));
+}
+
+/// `router()` registers exactly `ROUTES`: read from its source, so a route added to the router but
+/// not to `ROUTES` (and so not documented) fails here.
+#[test]
+fn router_source_registers_exactly_routes() {
+    let src = include_str!("../src/server.rs");
+    let body = src
+        .split_once("pub fn router(")
+        .expect("router() in server.rs")
+        .1;
+    let body = &body[..body.find("\n}\n").expect("end of router()")];
+    let mut registered = BTreeSet::new();
+    for call in body.split(".route(").skip(1) {
+        let path = call
+            .trim_start()
+            .strip_prefix('"')
+            .and_then(|r| r.split_once('"'))
+            .expect("route path literal")
+            .0;
+        // The method router: up to the paren closing `.route(`.
+        let mut depth = 1_i32;
+        let mut end = call.len();
+        for (i, c) in call.char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = i;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let methods = &call[path.len() + 2..end];
+        let mut found = false;
+        for m in METHODS {
+            for pat in [format!(" {m}("), format!("({m}("), format!(".{m}(")] {
+                if methods.contains(&pat) {
+                    registered.insert((m.to_ascii_uppercase(), path.to_string()));
+                    found = true;
+                }
+            }
+        }
+        assert!(found, "no method found for route {path}");
+    }
+    let routes: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(registered, routes);
+}
+
+#[tokio::test]
+async fn router_serves_every_documented_route() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("ptl.db").display());
+    let opts = StartOptions::new(url, dir.path().join("data"));
+    let app = start(&opts, Arc::new(ptl_engine::clock::SystemClock))
+        .await
+        .expect("app starts");
+    let doc = document();
+
+    // The fallback, for comparison.
+    let resp = app
+        .router
+        .clone()
+        .oneshot(Request::get("/no/such/route").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+
+    for (method, path) in documented(&doc) {
+        let uri = path
+            .replace("{id}", "00000000-0000-4000-8000-000000000000")
+            .replace("{action}", "add-note")
+            .replace("{name}", "interview");
+        let req = Request::builder()
+            .method(method.as_str())
+            .uri(&uri)
+            .header("content-type", "application/json")
+            .body(Body::from("{}"))
+            .unwrap();
+        let resp = app.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 24)
+            .await
+            .unwrap();
+        assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        if status == StatusCode::NOT_FOUND {
+            let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            assert!(
+                !(body["code"] == "not_found" && body["detail"] == "no such route"),
+                "{method} {path} hits the fallback"
+            );
+        }
+        let public =
+            doc["paths"][&path][method.to_ascii_lowercase()]["security"] == serde_json::json!([]);
+        if !public {
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "{method} {path} without a token"
+            );
+        }
+    }
+
+    // The served document is the generated one.
+    let resp = app
+        .router
+        .clone()
+        .oneshot(Request::get("/openapi.json").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "application/json");
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 24)
+        .await
+        .unwrap();
+    let served: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(served, doc);
+}

@@ -1,0 +1,401 @@
+//! The deadline scheduler: records, in each case's own history, the deadlines that passed unmet
+//! and the statuses whose validity ended (`procedure.md`, "Deadlines": "a missed deadline is
+//! itself recorded in the case history").
+//!
+//! Why it lives here: it finds its work in the read models' due-date index
+//! ([`due_deadlines`], [`next_open_due`]) rather than by replaying every case, and this crate
+//! already depends on the engine (the dependency runs domain -> engine -> projections -> api).
+//!
+//! Why it is safe to run anywhere, any number of times: it never writes a table itself. Every
+//! record goes through [`Engine::execute`] as an [`Action::RecordMissedDeadline`] or
+//! [`Action::RecordStatusExpiry`] by [`Actor::system`], so the per-case lock, the stored-version
+//! check and the domain's own rule ("only an unrecorded miss, only after the due date") make a
+//! second attempt a refusal that writes nothing. A restart, a cron run beside the server, or two
+//! servers sharing one PostgreSQL database therefore record each miss exactly once; the loser of
+//! a race sees a refusal or [`EngineError::Conflict`] and counts it as `skipped`.
+//!
+//! Why the business date of a record is `due_on + 1 day`: that is the day the miss happened,
+//! whatever day the scheduler noticed it (a server down over the due date records the right date
+//! on start); the detection instant is the engine clock's reading, kept in the event as
+//! `detected_at`.
+//!
+//! Why the loop sleeps instead of polling: [`Scheduler::run`] sleeps until the first instant at
+//! which Kyiv's date is past the earliest open due date (or status validity), or until the API
+//! pokes [`Scheduler::notifier`] after a command that may have started an earlier deadline
+//! (mini-redis's `purge_expired_tasks` pattern). The sleep is capped by
+//! [`SchedulerOptions::max_sleep`] because tokio's timer runs on the monotonic clock, which
+//! does not advance while a machine is suspended, and the business clock can be moved; a capped
+//! wake costs one indexed `MIN` query.
+//!
+//! Status expiry has no due-date column in the read models (the migrations are not this
+//! module's), so candidates are found with one query over the event payloads of cases whose
+//! work-queue status is `granted` (any recorded `valid_until` before today), and each candidate
+//! is confirmed against its replayed state before anything is recorded.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use ptl_domain::{kyiv_date, Action, Actor, DomainError, Status};
+use ptl_engine::db::Db;
+use ptl_engine::pipeline::{Engine, EngineError, Executed, Personal};
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use crate::queries::{due_deadlines, next_open_due};
+use crate::sql::{date_text, parse_opt_date};
+use crate::ProjectionError;
+
+/// Why a scheduler run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SchedulerError {
+    /// The read models could not be read.
+    #[error(transparent)]
+    Projection(#[from] ProjectionError),
+    /// The engine could not record (store unavailable or an internal error).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+impl From<sqlx::Error> for SchedulerError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Projection(ProjectionError::Db(e))
+    }
+}
+
+/// What one [`Scheduler::run_once`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunReport {
+    /// Missed deadlines recorded by this run.
+    pub missed_recorded: u64,
+    /// Status expiries recorded by this run.
+    pub expiries_recorded: u64,
+    /// Records another writer made first, or that the case no longer needed (met meanwhile,
+    /// already recorded, stale read model): refused by the domain or lost a version race.
+    pub skipped: u64,
+    /// Records that failed with an internal error (logged; the next run retries them).
+    pub failed: u64,
+}
+
+/// Timing of [`Scheduler::run`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchedulerOptions {
+    /// Longest single sleep: the loop re-reads the clock and the index at least this often.
+    pub max_sleep: Duration,
+    /// Wait before retrying when a run failed or left something due it could not record.
+    pub retry_after: Duration,
+}
+
+impl Default for SchedulerOptions {
+    fn default() -> Self {
+        Self {
+            max_sleep: Duration::from_secs(15 * 60),
+            retry_after: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Records missed deadlines and expired statuses; see the module docs.
+#[derive(Debug)]
+pub struct Scheduler {
+    engine: Arc<Engine>,
+    notify: Arc<Notify>,
+    options: SchedulerOptions,
+}
+
+/// The first instant at which Kyiv's date is `day` or later (midnight Kyiv, found with the
+/// domain's own [`kyiv_date`] so that the scheduler's "today" can never disagree with `decide`'s).
+#[must_use]
+pub fn kyiv_midnight(day: NaiveDate) -> DateTime<Utc> {
+    let utc_midnight = day.and_time(chrono::NaiveTime::MIN).and_utc();
+    // Kyiv is UTC+2 or UTC+3; try the earlier candidate first.
+    for hours in [3, 2] {
+        let t = utc_midnight - chrono::Duration::hours(hours);
+        if kyiv_date(t) >= day {
+            return t;
+        }
+    }
+    utc_midnight
+}
+
+/// The day after `d` (saturating at the end of the calendar).
+fn next_day(d: NaiveDate) -> NaiveDate {
+    d.checked_add_days(Days::new(1)).unwrap_or(d)
+}
+
+/// Outcome of one attempted record.
+enum Attempt {
+    Recorded,
+    Skipped,
+    Failed,
+}
+
+fn classify(
+    what: &str,
+    case_id: Uuid,
+    outcome: Result<Result<Executed, DomainError>, EngineError>,
+) -> Result<Attempt, SchedulerError> {
+    match outcome {
+        Ok(Ok(_)) => Ok(Attempt::Recorded),
+        Ok(Err(refusal)) => {
+            tracing::debug!(%case_id, what, %refusal, "not recorded: refused by the domain");
+            Ok(Attempt::Skipped)
+        }
+        Err(EngineError::Conflict { .. } | EngineError::NotFound) => Ok(Attempt::Skipped),
+        Err(e @ EngineError::Unavailable(_)) => Err(e.into()),
+        Err(e) => {
+            tracing::error!(%case_id, what, error = %e, "could not record");
+            Ok(Attempt::Failed)
+        }
+    }
+}
+
+impl Scheduler {
+    /// A scheduler over `engine` with the default timing.
+    #[must_use]
+    pub fn new(engine: Arc<Engine>) -> Self {
+        Self::with_options(engine, SchedulerOptions::default())
+    }
+
+    /// A scheduler with explicit timing.
+    #[must_use]
+    pub fn with_options(engine: Arc<Engine>, options: SchedulerOptions) -> Self {
+        Self {
+            engine,
+            notify: Arc::new(Notify::new()),
+            options,
+        }
+    }
+
+    /// The handle the API pokes with `notify_one()` after each recorded command, so the loop
+    /// recomputes its wake-up time (a poke while the loop is busy is kept, not lost).
+    #[must_use]
+    pub fn notifier(&self) -> Arc<Notify> {
+        self.notify.clone()
+    }
+
+    /// Records every deadline that passed unmet and every granted status whose validity ended,
+    /// as of the engine clock's Kyiv date. Misses come first, so a deadline that fell due before
+    /// an expiry is recorded before the expiry cancels the case's open deadlines.
+    ///
+    /// # Errors
+    /// The read models cannot be read or the store is unavailable; records made before the error
+    /// stay recorded and the next run continues where this one stopped.
+    pub async fn run_once(&self) -> Result<RunReport, SchedulerError> {
+        let today = kyiv_date(self.engine.clock().now());
+        let mut report = RunReport::default();
+        for (case_id, name, due_on) in due_deadlines(self.engine.db(), today).await? {
+            let command = self.engine.command(
+                Actor::system(),
+                next_day(due_on),
+                Action::RecordMissedDeadline { name },
+            );
+            let outcome = self
+                .engine
+                .execute(case_id, None, command, Personal::default(), None)
+                .await;
+            match classify("missed deadline", case_id, outcome)? {
+                Attempt::Recorded => report.missed_recorded += 1,
+                Attempt::Skipped => report.skipped += 1,
+                Attempt::Failed => report.failed += 1,
+            }
+        }
+        for case_id in expiry_candidates(self.engine.db(), today).await? {
+            let Some((state, _)) = self.engine.load(case_id).await? else {
+                continue;
+            };
+            let Some(until) = state.valid_until else {
+                continue;
+            };
+            if state.status() != Status::Granted || until >= today {
+                // Extended, or no longer granted: not expired (not a skip either).
+                continue;
+            }
+            let command =
+                self.engine
+                    .command(Actor::system(), next_day(until), Action::RecordStatusExpiry);
+            let outcome = self
+                .engine
+                .execute(case_id, None, command, Personal::default(), None)
+                .await;
+            match classify("status expiry", case_id, outcome)? {
+                Attempt::Recorded => report.expiries_recorded += 1,
+                Attempt::Skipped => report.skipped += 1,
+                Attempt::Failed => report.failed += 1,
+            }
+        }
+        Ok(report)
+    }
+
+    /// When the next record can fall due: midnight Kyiv after the earliest open due date or
+    /// status validity; `None` when nothing is running. An instant at or before now means work
+    /// is due (or was left by a run that could not record it).
+    ///
+    /// # Errors
+    /// The read models cannot be read.
+    pub async fn next_wake(&self) -> Result<Option<DateTime<Utc>>, SchedulerError> {
+        let db = self.engine.db();
+        let today = kyiv_date(self.engine.clock().now());
+        let due = next_open_due(db).await?;
+        let expiry = next_expiry(db, today).await?;
+        let earliest = match (due, expiry) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Ok(earliest.map(|d| kyiv_midnight(next_day(d))))
+    }
+
+    /// The loop of `ptl serve`: a catch-up run at start, then a run each time the next wake-up
+    /// instant passes; until `shutdown` completes. Errors are logged and retried after
+    /// [`SchedulerOptions::retry_after`]; they never end the loop.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut ran = self.run_logged().await;
+        loop {
+            let now = self.engine.clock().now();
+            let sleep_for = match self.next_wake().await {
+                Err(e) => {
+                    tracing::warn!(error = %e, "deadline scheduler: cannot read the due-date index");
+                    self.options.retry_after
+                }
+                Ok(None) => self.options.max_sleep,
+                Ok(Some(t)) if t <= now => {
+                    if ran {
+                        // Something stays due that the last run could not record: back off.
+                        self.options.retry_after
+                    } else {
+                        ran = self.run_logged().await;
+                        continue;
+                    }
+                }
+                Ok(Some(t)) => (t - now)
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+                    .min(self.options.max_sleep),
+            };
+            tokio::select! {
+                biased;
+                () = &mut shutdown => return,
+                () = self.notify.notified() => {}
+                () = tokio::time::sleep(sleep_for) => {}
+            }
+            ran = false;
+        }
+    }
+
+    /// One run whose outcome is logged; always `true` (a run happened).
+    async fn run_logged(&self) -> bool {
+        match self.run_once().await {
+            Ok(r) if r == RunReport::default() => {}
+            Ok(r) => tracing::info!(
+                missed_recorded = r.missed_recorded,
+                expiries_recorded = r.expiries_recorded,
+                skipped = r.skipped,
+                failed = r.failed,
+                "deadline scheduler run"
+            ),
+            Err(e) => tracing::warn!(error = %e, "deadline scheduler run failed"),
+        }
+        true
+    }
+}
+
+/// The `valid_until` of an event payload, per dialect (`$.body.data.valid_until`).
+fn valid_until_expr(db: &Db) -> &'static str {
+    match db {
+        Db::Sqlite(_) => "json_extract(e.payload, '$.body.data.valid_until')",
+        Db::Postgres(_) => "(e.payload -> 'body' -> 'data' ->> 'valid_until')",
+    }
+}
+
+/// The join of the work queue to its case's events, per dialect (UUID text vs `uuid`).
+fn events_join(db: &Db) -> &'static str {
+    match db {
+        Db::Sqlite(_) => "FROM work_queue w JOIN case_events e ON e.aggregate_id = w.case_id",
+        Db::Postgres(_) => {
+            "FROM work_queue w JOIN case_events e ON e.aggregate_id = CAST(w.case_id AS uuid)"
+        }
+    }
+}
+
+/// Granted cases with some recorded `valid_until` before `today`: a superset of the expired
+/// ones (a later extension may have replaced that date), confirmed by the caller on the state.
+async fn expiry_candidates(db: &Db, today: NaiveDate) -> Result<Vec<Uuid>, SchedulerError> {
+    let text = format!(
+        "SELECT DISTINCT w.case_id {join} WHERE w.status = $1 AND {v} IS NOT NULL AND {v} < $2 \
+         ORDER BY w.case_id",
+        join = events_join(db),
+        v = valid_until_expr(db),
+    );
+    let mut tx = db.read().await?;
+    let rows: Vec<(String,)> = ptl_engine::fetch_all!(
+        tx.conn(),
+        (String,),
+        &text,
+        Status::Granted.as_str(),
+        date_text(today)
+    )?;
+    drop(tx);
+    rows.into_iter()
+        .map(|(c,)| {
+            Uuid::parse_str(&c)
+                .map_err(|e| sqlx::Error::Decode(format!("case_id: {e}").into()).into())
+        })
+        .collect()
+}
+
+/// The earliest recorded `valid_until` on or after `today` among granted cases: never later
+/// than the next real expiry (superseded dates only make the loop wake early, harmlessly).
+async fn next_expiry(db: &Db, today: NaiveDate) -> Result<Option<NaiveDate>, SchedulerError> {
+    let text = format!(
+        "SELECT MIN({v}) {join} WHERE w.status = $1 AND {v} IS NOT NULL AND {v} >= $2",
+        join = events_join(db),
+        v = valid_until_expr(db),
+    );
+    let mut tx = db.read().await?;
+    let rows: Vec<(Option<String>,)> = ptl_engine::fetch_all!(
+        tx.conn(),
+        (Option<String>,),
+        &text,
+        Status::Granted.as_str(),
+        date_text(today)
+    )?;
+    drop(tx);
+    Ok(parse_opt_date(
+        rows.into_iter().next().and_then(|r| r.0).as_deref(),
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn midnight_in_kyiv_is_22_utc_in_winter_and_21_utc_in_summer() {
+        let winter = NaiveDate::from_ymd_opt(2026, 3, 6).unwrap_or_default();
+        assert_eq!(
+            kyiv_midnight(winter).to_rfc3339(),
+            "2026-03-05T22:00:00+00:00"
+        );
+        let summer = NaiveDate::from_ymd_opt(2026, 7, 1).unwrap_or_default();
+        assert_eq!(
+            kyiv_midnight(summer).to_rfc3339(),
+            "2026-06-30T21:00:00+00:00"
+        );
+        // The day DST starts (29 March 2026): midnight is still UTC+2.
+        let switch = NaiveDate::from_ymd_opt(2026, 3, 29).unwrap_or_default();
+        assert_eq!(
+            kyiv_midnight(switch).to_rfc3339(),
+            "2026-03-28T22:00:00+00:00"
+        );
+    }
+
+    #[test]
+    fn the_instant_before_midnight_kyiv_is_still_the_previous_day() {
+        let day = NaiveDate::from_ymd_opt(2026, 10, 26).unwrap_or_default();
+        let t = kyiv_midnight(day);
+        assert_eq!(kyiv_date(t), day);
+        assert!(kyiv_date(t - chrono::Duration::microseconds(1)) < day);
+    }
+}
