@@ -36,6 +36,8 @@ pub struct StartOptions {
     pub jwt_public_key_file: Option<PathBuf>,
     /// Disclosure-control threshold for `disclosure=public`.
     pub disclosure_threshold: u64,
+    /// RabbitMQ URL: when set, every committed event goes through the outbox to the exchange.
+    pub rabbitmq_url: Option<String>,
 }
 
 impl StartOptions {
@@ -53,6 +55,7 @@ impl StartOptions {
             offices_file: None,
             jwt_public_key_file: None,
             disclosure_threshold: 5,
+            rabbitmq_url: None,
         }
     }
 
@@ -71,6 +74,10 @@ impl StartOptions {
             offices_file: s.offices_file.clone(),
             jwt_public_key_file: s.jwt_public_key_file.clone(),
             disclosure_threshold: u64::from(s.disclosure_threshold),
+            rabbitmq_url: s
+                .rabbitmq_url
+                .as_ref()
+                .map(|u| u.expose_secret().to_string()),
         }
     }
 }
@@ -86,6 +93,8 @@ pub struct App {
     pub created_keys: Vec<PathBuf>,
     /// The deadline scheduler, to be run beside the server (`ptl serve` spawns it).
     pub scheduler: ptl_projections::scheduler::Scheduler,
+    /// The outbox relay to RabbitMQ, when configured (`ptl serve` spawns it).
+    pub relay: Option<ptl_engine::relay::Relay>,
 }
 
 /// Opens everything and builds the router.
@@ -138,6 +147,7 @@ pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<App, St
         projector,
         EngineOptions {
             data_dir: Some(opts.data_dir.clone()),
+            outbox: opts.rabbitmq_url.is_some(),
             ..EngineOptions::default()
         },
     )
@@ -158,6 +168,10 @@ pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<App, St
         auth.revoke(jti);
     }
     let engine = Arc::new(engine);
+    let relay = opts.rabbitmq_url.as_ref().map(|url| {
+        ptl_engine::relay::Relay::new(engine.db().clone(), url.clone())
+            .with_purge_after(Duration::from_secs(7 * 86_400))
+    });
     let scheduler = ptl_projections::scheduler::Scheduler::new(engine.clone());
     let state = AppState {
         engine,
@@ -165,6 +179,7 @@ pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<App, St
         offices: Arc::new(offices),
         disclosure_threshold: opts.disclosure_threshold,
         deadline_poke: scheduler.notifier(),
+        relay_poke: relay.as_ref().map(ptl_engine::relay::Relay::notifier),
         upcoming_days: opts.upcoming_days,
         metrics: Arc::new(Metrics::default()),
     };
@@ -173,6 +188,7 @@ pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<App, St
         state,
         created_keys,
         scheduler,
+        relay,
     })
 }
 

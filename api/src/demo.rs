@@ -7,7 +7,8 @@
 //! chain, the vault and the read models are exercised exactly as by the API. No SQL is written.
 //!
 //! Dates: the business dates (`occurred_on`) are spread over the 90 days ending on `today`
-//! (registrations from `today - 88` to `today - 1`, strictly increasing in case order); no date is
+//! (registrations strictly increasing in case order, `Cherkasy` from `today - 88` to
+//! `today - 1`, referrals up to 4 days before their registration); no date is
 //! ever after `today`, and the engine's clock must read `today` or later in Kyiv (the rules refuse
 //! a date in the future). Later steps of a case follow its registration by a few days each, drawn
 //! from a seeded generator and capped at `today`.

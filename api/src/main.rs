@@ -99,6 +99,17 @@ enum Cmd {
         #[command(subcommand)]
         command: DeadlinesCmd,
     },
+    /// Fill an empty store with realistic cases through the engine.
+    Demo {
+        /// `basic` (8 cases) or `cherkasy` (the figures of the Cherkasy regional report over the last 90 days).
+        #[arg(long, default_value = "basic")]
+        scenario: String,
+    },
+    /// Read models.
+    Projections {
+        #[command(subcommand)]
+        command: ProjectionsCmd,
+    },
     /// Key management.
     Keys {
         #[command(subcommand)]
@@ -110,6 +121,16 @@ enum Cmd {
     Calendar {
         #[command(subcommand)]
         command: CalendarCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ProjectionsCmd {
+    /// Drop and rebuild the read models from the event log.
+    Rebuild {
+        /// Only this read model: work_queue, deadlines or statistics.
+        #[arg(long)]
+        only: Option<String>,
     },
 }
 
@@ -358,6 +379,12 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 let _ = scheduler_stop.changed().await;
             }));
             let refresher = tokio::spawn(ptl_api::app::refresh_revocations(app.state.clone()));
+            let relay = app.relay.map(|relay| {
+                let mut relay_stop = stop_rx.clone();
+                tokio::spawn(relay.run(async move {
+                    let _ = relay_stop.changed().await;
+                }))
+            });
             let mut server_stop = stop_rx.clone();
             let mut server =
                 tokio::spawn(ptl_api::server::serve(listener, app.router, async move {
@@ -381,6 +408,9 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             }
             if !scheduler.is_finished() {
                 let _ = scheduler.await;
+            }
+            if let Some(relay) = relay {
+                let _ = relay.await;
             }
             outcome?;
             tracing::info!("ptl stopped");
@@ -574,6 +604,24 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             for n in e.suspensions.iter().chain(e.notes.iter()) {
                 println!("  note: {n}");
             }
+        }
+        Cmd::Demo { scenario } => {
+            let scenario: ptl_api::demo::Scenario = scenario.parse()?;
+            let engine = engine(&cli).await?;
+            let today = ptl_domain::kyiv_date(engine.clock().now());
+            let report = ptl_api::demo::demo(&engine, scenario, today).await?;
+            println!(
+                "demo `{scenario}`: {} cases, {} events recorded through the engine",
+                report.cases, report.events
+            );
+        }
+        Cmd::Projections {
+            command: ProjectionsCmd::Rebuild { only },
+        } => {
+            let engine = engine(&cli).await?;
+            let line =
+                ptl_api::rebuild_cli::rebuild_with_progress(engine.db(), only.as_deref()).await?;
+            println!("{line}");
         }
         Cmd::Procedures => {
             let rules = ptl_domain::RuleBook::builtin().map_err(|e| e.to_string())?;

@@ -966,6 +966,15 @@ fn operation(
                 )
                 .build(),
             ),
+        ("GET", "/dashboard") => Op::new("dashboard", "operations", "Dashboard page").public()
+            .description("A static page (no personal data in it): it takes the token from the URL fragment (`#token=...`, never sent to the server) or a form, keeps it in session storage and calls the API with the bearer header.")
+            .ok(
+                "200",
+                ResponseBuilder::new()
+                    .description("The dashboard HTML page.")
+                    .content("text/html", ContentBuilder::new().schema(Some(ObjectBuilder::new().schema_type(Type::String).build())).build())
+                    .build(),
+            ),
         ("GET", "/metrics") => Op::new("metrics", "operations", "Prometheus metrics")
             .public()
             .description("Request counters by route; no personal data, no case ids.")

@@ -51,6 +51,18 @@ pub struct AppState {
     pub disclosure_threshold: u64,
     /// Wakes the deadline scheduler after a command (it may have started an earlier deadline).
     pub deadline_poke: Arc<tokio::sync::Notify>,
+    /// Wakes the outbox relay after a commit, when one runs.
+    pub relay_poke: Option<Arc<tokio::sync::Notify>>,
+}
+
+impl AppState {
+    /// Wakes the background workers after a command committed events.
+    pub fn committed(&self) {
+        self.deadline_poke.notify_one();
+        if let Some(p) = &self.relay_poke {
+            p.notify_one();
+        }
+    }
 }
 
 impl std::fmt::Debug for AppState {
@@ -69,6 +81,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/readyz"),
     ("GET", "/metrics"),
     ("GET", "/openapi.json"),
+    ("GET", "/dashboard"),
     ("POST", "/api/v1/cases"),
     ("GET", "/api/v1/cases"),
     ("GET", "/api/v1/deadlines"),
@@ -87,6 +100,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/dashboard", get(dashboard))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(crate::openapi::openapi_json))
         .route(
@@ -136,6 +150,21 @@ pub async fn serve(
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// The dashboard page, embedded in the binary (no CDN, no external script).
+const DASHBOARD: &str = include_str!("../static/dashboard.html");
+
+async fn dashboard() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        DASHBOARD,
+    )
+        .into_response()
 }
 
 async fn readyz(State(s): State<AppState>) -> Response {
@@ -393,7 +422,7 @@ async fn register_inner(
         .await
         .map_err(engine_error)??;
     if !done.replayed {
-        s.deadline_poke.notify_one();
+        s.committed();
     }
     let mut v = view(s, &c, done.case_id, &done.state, done.version);
     v.person = None;
@@ -649,7 +678,7 @@ async fn post_action_inner(
         .await
         .map_err(engine_error)??;
     if !done.replayed {
-        s.deadline_poke.notify_one();
+        s.committed();
     }
     if name == ActionName::ErasePersonalData {
         let mut tx = s
