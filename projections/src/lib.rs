@@ -60,4 +60,13 @@ pub enum ProjectionError {
         /// The decoder's message.
         message: String,
     },
+    /// A rebuild could not read every event that existed when it started (on PostgreSQL the
+    /// global log waits for transactions still open anywhere on the server).
+    #[error("the rebuild applied {applied} of {expected} events before giving up waiting for the log; run it again")]
+    Incomplete {
+        /// Events applied.
+        applied: u64,
+        /// Events in the log when the rebuild started.
+        expected: u64,
+    },
 }

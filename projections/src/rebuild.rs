@@ -57,6 +57,10 @@ pub async fn rebuild(
 ) -> Result<RebuildReport, ProjectionError> {
     let started = Instant::now();
     let models = Models::parse(only)?;
+    // Every event that exists now must be applied before the rebuild reports success: on
+    // PostgreSQL the global log holds back events while any older transaction is still open
+    // (see `GlobalLog`), so the stream can end early and is then followed up below.
+    let expected = count_events(db).await?;
     let mut tx = db.begin().await?;
     if models.work_queue {
         run!(tx.conn(), "DELETE FROM work_queue")?;
@@ -78,11 +82,14 @@ pub async fn rebuild(
     let mut stream = log.stream_after(LogCursor::default(), i64::try_from(BATCH).unwrap_or(500));
     let mut batch: Vec<LoggedEvent> = Vec::with_capacity(BATCH);
     let mut events = 0_u64;
+    let mut cursor = LogCursor::default();
     loop {
         let next = stream.next().await;
         let end = next.is_none();
         if let Some(e) = next {
-            batch.push(e?);
+            let e = e?;
+            cursor = e.cursor;
+            batch.push(e);
         }
         if batch.len() >= BATCH || (end && !batch.is_empty()) {
             events += apply_batch(db, models, &mut states, std::mem::take(&mut batch)).await?;
@@ -91,6 +98,28 @@ pub async fn rebuild(
         if end {
             break;
         }
+    }
+    drop(stream);
+    let give_up = Instant::now() + std::time::Duration::from_secs(30);
+    while events < expected {
+        let more = log
+            .read_after(cursor, i64::try_from(BATCH).unwrap_or(500))
+            .await?;
+        if more.is_empty() {
+            if Instant::now() > give_up {
+                return Err(ProjectionError::Incomplete {
+                    applied: events,
+                    expected,
+                });
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            continue;
+        }
+        if let Some(last) = more.last() {
+            cursor = last.cursor;
+        }
+        events += apply_batch(db, models, &mut states, more).await?;
+        progress(events);
     }
     Ok(RebuildReport {
         events,
