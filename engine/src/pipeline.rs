@@ -1012,27 +1012,43 @@ impl Engine {
     /// Folds a case's stream straight from the stored payload text (one query, one decode per
     /// event: esrs's `by_aggregate_id` decodes PostgreSQL JSONB into a `serde_json::Value` first).
     async fn replay(&self, case_id: Uuid) -> Result<(CaseState, u64), EngineError> {
-        let rows: Vec<(String,)> = match &self.db {
-            Db::Sqlite(p) => {
-                sqlx::query_as("SELECT payload FROM case_events WHERE aggregate_id = $1 ORDER BY sequence_number")
-                    .bind(case_id.hyphenated().to_string())
-                    .fetch_all(p)
-                    .await?
-            }
-            Db::Postgres(p) => {
-                sqlx::query_as("SELECT payload::text FROM case_events WHERE aggregate_id = $1 ORDER BY sequence_number")
-                    .bind(case_id)
-                    .fetch_all(p)
-                    .await?
-            }
-        };
         let mut state = CaseState::default();
-        for (payload,) in &rows {
+        let mut n = 0u64;
+        let mut apply = |payload: &str| -> Result<(), EngineError> {
             let event: CaseEvent = serde_json::from_str(payload)
                 .map_err(|e| EngineError::Internal(format!("undecodable event: {e}")))?;
-            state = ptl_domain::evolve(state, event);
+            state = ptl_domain::evolve(std::mem::take(&mut state), event);
+            n += 1;
+            Ok(())
+        };
+        match &self.db {
+            Db::Sqlite(p) => {
+                let rows: Vec<(String,)> = sqlx::query_as(
+                    "SELECT payload FROM case_events WHERE aggregate_id = $1 ORDER BY sequence_number",
+                )
+                .bind(case_id.hyphenated().to_string())
+                .fetch_all(p)
+                .await?;
+                for (payload,) in &rows {
+                    apply(payload)?;
+                }
+            }
+            Db::Postgres(p) => {
+                // One row instead of one per event: PostgreSQL renders JSONB on one line (a
+                // newline inside a value is escaped), so the newline-joined text splits back
+                // exactly, and the per-row protocol overhead of a long stream disappears.
+                let joined: Option<String> = sqlx::query_scalar(
+                    "SELECT string_agg(payload::text, E'\\n' ORDER BY sequence_number) FROM case_events WHERE aggregate_id = $1",
+                )
+                .bind(case_id)
+                .fetch_one(p)
+                .await?;
+                for payload in joined.as_deref().unwrap_or("").lines() {
+                    apply(payload)?;
+                }
+            }
         }
-        Ok((state, rows.len() as u64))
+        Ok((state, n))
     }
 
     /// The case as it stands now, with its version; `None` if it does not exist.
