@@ -38,6 +38,10 @@ pub struct StartOptions {
     pub disclosure_threshold: u64,
     /// RabbitMQ URL: when set, every committed event goes through the outbox to the exchange.
     pub rabbitmq_url: Option<String>,
+    /// Missed-deadline webhook: URL and HMAC key.
+    pub webhook: Option<(String, Vec<u8>)>,
+    /// Working days after a miss before the regional office sees the case escalated.
+    pub escalate_after_working_days: u32,
 }
 
 impl StartOptions {
@@ -56,6 +60,8 @@ impl StartOptions {
             jwt_public_key_file: None,
             disclosure_threshold: 5,
             rabbitmq_url: None,
+            webhook: None,
+            escalate_after_working_days: 3,
         }
     }
 
@@ -78,6 +84,16 @@ impl StartOptions {
                 .rabbitmq_url
                 .as_ref()
                 .map(|u| u.expose_secret().to_string()),
+            webhook: s.webhook_url.clone().map(|url| {
+                (
+                    url,
+                    s.webhook_secret
+                        .as_ref()
+                        .map(|k| k.expose_secret().as_bytes().to_vec())
+                        .unwrap_or_default(),
+                )
+            }),
+            escalate_after_working_days: s.escalate_after_working_days,
         }
     }
 }
@@ -95,6 +111,8 @@ pub struct App {
     pub scheduler: ptl_projections::scheduler::Scheduler,
     /// The outbox relay to RabbitMQ, when configured (`ptl serve` spawns it).
     pub relay: Option<ptl_engine::relay::Relay>,
+    /// The missed-deadline webhook sender, when configured (`ptl serve` spawns it).
+    pub webhook: Option<ptl_projections::webhook::WebhookSender>,
 }
 
 /// Opens everything and builds the router.
@@ -128,6 +146,12 @@ pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<App, St
         }
     }
     let rules = rule_book(opts)?;
+    if let Some(last) = rules.calendar().last_day() {
+        let today = ptl_domain::kyiv_date(clock.now());
+        if (last - today).num_days() < 90 {
+            tracing::warn!(%last, "the working-day calendar ends within 90 days: add the next year's file to the calendars directory");
+        }
+    }
     let mut auth = Authenticator::new(keys.jwt_secret()).map_err(|e| e.to_string())?;
     if let Some(path) = &opts.jwt_public_key_file {
         let pem = std::fs::read(path)
@@ -173,12 +197,32 @@ pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<App, St
             .with_purge_after(Duration::from_secs(7 * 86_400))
     });
     let scheduler = ptl_projections::scheduler::Scheduler::new(engine.clone());
+    let webhook = match &opts.webhook {
+        Some((url, secret)) => {
+            if secret.len() < 16 {
+                return Err(
+                    "the webhook needs PTL_WEBHOOK_SECRET (at least 16 bytes) to sign its bodies"
+                        .into(),
+                );
+            }
+            Some(
+                ptl_projections::webhook::WebhookSender::new(
+                    engine.db().clone(),
+                    url.clone(),
+                    secret.clone(),
+                )
+                .map_err(|e| e.to_string())?,
+            )
+        }
+        None => None,
+    };
     let state = AppState {
         engine,
         auth: Arc::new(auth),
         offices: Arc::new(offices),
         disclosure_threshold: opts.disclosure_threshold,
         deadline_poke: scheduler.notifier(),
+        escalate_after_working_days: opts.escalate_after_working_days,
         relay_poke: relay.as_ref().map(ptl_engine::relay::Relay::notifier),
         upcoming_days: opts.upcoming_days,
         metrics: Arc::new(Metrics::default()),
@@ -189,6 +233,7 @@ pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<App, St
         created_keys,
         scheduler,
         relay,
+        webhook,
     })
 }
 

@@ -55,6 +55,12 @@ pub struct Settings {
     pub allow_non_durable: bool,
     /// Log format (`text` or `json`).
     pub log_format: LogFormat,
+    /// Where missed-deadline notifications are POSTed (HMAC-signed), if anywhere.
+    pub webhook_url: Option<String>,
+    /// The webhook's HMAC key (`PTL_WEBHOOK_SECRET`).
+    pub webhook_secret: Option<SecretString>,
+    /// Working days after a miss before the case is escalated to the regional office.
+    pub escalate_after_working_days: u32,
 }
 
 /// Shows a URL's scheme only: user names, passwords and hosts stay out of logs.
@@ -89,6 +95,15 @@ impl fmt::Debug for Settings {
             .field("upcoming_working_days", &self.upcoming_working_days)
             .field("allow_non_durable", &self.allow_non_durable)
             .field("log_format", &self.log_format)
+            .field("webhook_url", &self.webhook_url)
+            .field(
+                "webhook_secret",
+                &self.webhook_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .field(
+                "escalate_after_working_days",
+                &self.escalate_after_working_days,
+            )
             .finish()
     }
 }
@@ -110,6 +125,9 @@ impl Default for Settings {
             upcoming_working_days: 3,
             allow_non_durable: false,
             log_format: LogFormat::Text,
+            webhook_url: None,
+            webhook_secret: None,
+            escalate_after_working_days: 3,
         }
     }
 }
@@ -169,6 +187,9 @@ pub const KEYS: &[&str] = &[
     "upcoming_working_days",
     "allow_non_durable",
     "log_format",
+    "webhook_url",
+    "webhook_secret",
+    "escalate_after_working_days",
 ];
 
 fn env_name(key: &str) -> String {
@@ -255,6 +276,17 @@ fn apply(s: &mut Settings, key: &str, raw: &str) -> Result<(), String> {
                 _ => return Err("expected text or json".into()),
             }
         }
+        "webhook_url" => {
+            let v = non_empty(raw)?;
+            if !(v.starts_with("http://") || v.starts_with("https://")) {
+                return Err("expected an http:// or https:// URL".into());
+            }
+            s.webhook_url = Some(v.to_string());
+        }
+        "webhook_secret" => {
+            s.webhook_secret = Some(SecretString::from(non_empty(raw)?.to_string()))
+        }
+        "escalate_after_working_days" => s.escalate_after_working_days = parse_positive(raw)?,
         _ => return Err("unknown setting".into()),
     }
     Ok(())

@@ -184,6 +184,22 @@ async fn cases_inner(s: &AppState, q: Params, headers: &HeaderMap) -> Result<Res
         },
         due_before: date(&p, "due_before")?,
         case_ids,
+        // Escalation and upcoming filters: defaults until the API exposes them
+        // (`?escalated=1|2`, `?upcoming=true`).
+        escalation: match p.get("escalated").map(String::as_str) {
+            None => None,
+            Some("1") => Some(1),
+            Some("2") => Some(2),
+            Some(_) => return Err(bad("escalated", "1 (supervisor) or 2 (regional office)")),
+        },
+        escalate_after_working_days: s.escalate_after_working_days,
+        upcoming: match p.get("upcoming").map(String::as_str) {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => return Err(bad("upcoming", "true or false")),
+        },
+        upcoming_working_days: u32::try_from(s.upcoming_days).unwrap_or(3),
+        rules: s.engine.rules().clone(),
         today,
         limit: limit(&p)?,
         cursor: p.get("cursor").cloned(),

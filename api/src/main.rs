@@ -379,6 +379,16 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 let _ = scheduler_stop.changed().await;
             }));
             let refresher = tokio::spawn(ptl_api::app::refresh_revocations(app.state.clone()));
+            let webhook = app.webhook.map(|sender| {
+                let mut hook_stop = stop_rx.clone();
+                tokio::spawn(async move {
+                    sender
+                        .run(async move {
+                            let _ = hook_stop.changed().await;
+                        })
+                        .await;
+                })
+            });
             let relay = app.relay.map(|relay| {
                 let mut relay_stop = stop_rx.clone();
                 tokio::spawn(relay.run(async move {
@@ -411,6 +421,9 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             }
             if let Some(relay) = relay {
                 let _ = relay.await;
+            }
+            if let Some(hook) = webhook {
+                let _ = hook.await;
             }
             outcome?;
             tracing::info!("ptl stopped");

@@ -22,9 +22,44 @@ struct Series {
 #[derive(Debug, Default)]
 pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), Series>>,
+    /// Command outcomes by action and outcome (`recorded`, `refused`, `conflict`, `unavailable`, ...).
+    commands: Mutex<BTreeMap<(String, String), u64>>,
+    /// Time spent in the engine (store included) per operation.
+    store: Mutex<BTreeMap<String, Series>>,
+    /// Working-day deadlines counted past the last calendar year (weekends only).
+    beyond_calendar: Mutex<u64>,
 }
 
 impl Metrics {
+    /// Counts one command outcome.
+    pub fn command(&self, action: &str, outcome: &str) {
+        let mut m = self
+            .commands
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *m.entry((action.to_string(), outcome.to_string()))
+            .or_default() += 1;
+    }
+
+    /// Adds the time one engine operation took.
+    pub fn store_time(&self, operation: &str, seconds: f64) {
+        let mut m = self
+            .store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let s = m.entry(operation.to_string()).or_default();
+        s.count += 1;
+        s.seconds += seconds;
+    }
+
+    /// Counts deadline explanations that ran past the calendar.
+    pub fn beyond_calendar(&self) {
+        *self
+            .beyond_calendar
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) += 1;
+    }
+
     fn record(&self, method: &str, route: &str, status: u16, seconds: f64) {
         let mut m = self
             .requests
@@ -58,6 +93,43 @@ impl Metrics {
                 s.seconds
             );
         }
+        out.push_str("# HELP ptl_commands_total Commands by action and outcome.\n# TYPE ptl_commands_total counter\n");
+        for ((action, outcome), n) in self
+            .commands
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+        {
+            let _ = writeln!(
+                out,
+                "ptl_commands_total{{action=\"{action}\",outcome=\"{outcome}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP ptl_store_seconds_sum Time spent in the engine and store, by operation.\n# TYPE ptl_store_seconds_sum counter\n");
+        out.push_str("# HELP ptl_store_operations_total Engine and store operations.\n# TYPE ptl_store_operations_total counter\n");
+        for (op, s) in self
+            .store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+        {
+            let _ = writeln!(
+                out,
+                "ptl_store_seconds_sum{{operation=\"{op}\"}} {:.6}",
+                s.seconds
+            );
+            let _ = writeln!(
+                out,
+                "ptl_store_operations_total{{operation=\"{op}\"}} {}",
+                s.count
+            );
+        }
+        let beyond = *self
+            .beyond_calendar
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        out.push_str("# HELP ptl_deadlines_beyond_calendar_total Working-day deadlines explained past the last calendar year (weekends only were skipped).\n# TYPE ptl_deadlines_beyond_calendar_total counter\n");
+        let _ = writeln!(out, "ptl_deadlines_beyond_calendar_total {beyond}");
         out
     }
 }

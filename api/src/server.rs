@@ -51,11 +51,35 @@ pub struct AppState {
     pub disclosure_threshold: u64,
     /// Wakes the deadline scheduler after a command (it may have started an earlier deadline).
     pub deadline_poke: Arc<tokio::sync::Notify>,
+    /// Working days after a miss before the regional office sees the case escalated.
+    pub escalate_after_working_days: u32,
     /// Wakes the outbox relay after a commit, when one runs.
     pub relay_poke: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl AppState {
+    /// Counts a command's outcome and its time in the engine, and turns it into the response's
+    /// result.
+    fn record_command(
+        &self,
+        action: &str,
+        started: std::time::Instant,
+        result: Result<Result<Executed, ptl_domain::DomainError>, EngineError>,
+    ) -> Result<Executed, ApiError> {
+        self.metrics
+            .store_time("command", started.elapsed().as_secs_f64());
+        let outcome = match &result {
+            Ok(Ok(e)) if e.replayed => "replayed",
+            Ok(Ok(_)) => "recorded",
+            Ok(Err(_)) => "refused",
+            Err(EngineError::Conflict { .. }) => "conflict",
+            Err(EngineError::Unavailable(_)) => "unavailable",
+            Err(_) => "error",
+        };
+        self.metrics.command(action, outcome);
+        Ok(result.map_err(engine_error)??)
+    }
+
     /// Wakes the background workers after a command committed events.
     pub fn committed(&self) {
         self.deadline_poke.notify_one();
@@ -416,11 +440,9 @@ async fn register_inner(
         texts: to_vault(parsed.texts),
         person_index: Some((parsed.person.full_name.clone(), parsed.person.birth_date)),
     };
-    let done: Executed = s
-        .engine
-        .register(command, personal, idem)
-        .await
-        .map_err(engine_error)??;
+    let started = std::time::Instant::now();
+    let result = s.engine.register(command, personal, idem).await;
+    let done = s.record_command("register", started, result)?;
     if !done.replayed {
         s.committed();
     }
@@ -672,11 +694,12 @@ async fn post_action_inner(
         texts: to_vault(parsed.texts),
         person_index: None,
     };
-    let done = s
+    let started = std::time::Instant::now();
+    let result = s
         .engine
         .execute(case_id, Some(expected), command, personal, idem)
-        .await
-        .map_err(engine_error)??;
+        .await;
+    let done = s.record_command(name.as_str(), started, result)?;
     if !done.replayed {
         s.committed();
     }

@@ -144,6 +144,10 @@ pub struct DeadlineRecord {
     pub cancelled_on: Option<NaiveDate>,
     /// The engine recorded it as missed.
     pub missed_recorded: bool,
+    /// Business date of the `deadline_missed` event that recorded the miss (escalation counts
+    /// from it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missed_on: Option<NaiveDate>,
 }
 
 /// A correction recorded against an earlier event.
@@ -302,6 +306,7 @@ impl CaseState {
                 fulfilled_on: None,
                 cancelled_on: None,
                 missed_recorded: false,
+                missed_on: None,
             },
         );
     }
@@ -614,6 +619,7 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
             if let Some(d) = state.deadlines.get_mut(&name) {
                 if d.due_on == due_on {
                     d.missed_recorded = true;
+                    d.missed_on.get_or_insert(on);
                 }
             }
         }

@@ -29,11 +29,13 @@ pub mod rebuild;
 pub mod scheduler;
 mod sql;
 pub mod stats;
+pub mod webhook;
 
 pub use project::{Models, ReadModels};
 pub use queries::{
-    due_deadlines, list_cases, list_deadlines, next_open_due, CaseFilter, DeadlineFilter,
-    DeadlineRow, WorkQueueRow, MAX_LIMIT,
+    due_deadlines, list_cases, list_deadlines, next_open_due, upcoming_horizon, CaseFilter,
+    DeadlineFilter, DeadlineRow, EscalationCutoffs, WorkQueueRow,
+    DEFAULT_ESCALATE_AFTER_WORKING_DAYS, ESCALATION_REGIONAL, ESCALATION_SUPERVISOR, MAX_LIMIT,
 };
 pub use rebuild::{rebuild, RebuildReport};
 pub use stats::{stats, stats_csv, suppress, Figures, GroupBy, Stats, StatsGroup, StatsQuery};

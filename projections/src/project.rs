@@ -82,7 +82,18 @@ impl Projector for ReadModels {
         event: &CaseEvent,
         state: &CaseState,
     ) -> Result<(), sqlx::Error> {
-        apply(conn, Models::ALL, case_id, sequence, event, state).await
+        let mut conn = conn;
+        apply(
+            conn.reborrow(),
+            Models::ALL,
+            case_id,
+            sequence,
+            event,
+            state,
+        )
+        .await?;
+        // Live writes only: a rebuild must not notify anybody again.
+        enqueue_webhook(conn, case_id, sequence, event, state).await
     }
 }
 
@@ -171,6 +182,55 @@ pub(crate) fn is_open(d: &DeadlineRecord) -> bool {
     d.fulfilled_on.is_none() && d.cancelled_on.is_none()
 }
 
+/// The business date of the earliest recorded miss among the deadlines still running (the
+/// escalation clock of the work queue); `None` when no running deadline has a recorded miss.
+pub(crate) fn first_missed_on(state: &CaseState) -> Option<chrono::NaiveDate> {
+    state
+        .deadlines
+        .values()
+        .filter(|d| is_open(d) && d.missed_recorded)
+        .filter_map(|d| d.missed_on)
+        .min()
+}
+
+/// Escalation level of a webhook row written when a miss is recorded (the supervisor of the
+/// office; the regional level is derived later, at query time).
+pub const WEBHOOK_LEVEL_SUPERVISOR: i64 = 1;
+
+/// Writes the webhook outbox row of a `deadline_missed` event (same transaction as the event).
+/// Keyed by (case, sequence), so applying the event twice writes one row.
+///
+/// # Errors
+/// The statement failed; the caller's transaction must be rolled back.
+pub async fn enqueue_webhook(
+    conn: Conn<'_>,
+    case_id: Uuid,
+    sequence: u64,
+    event: &CaseEvent,
+    state: &CaseState,
+) -> Result<(), sqlx::Error> {
+    let EventBody::DeadlineMissed { name, due_on, .. } = &event.body else {
+        return Ok(());
+    };
+    let at = event.recorded_at.timestamp_micros();
+    run!(
+        conn,
+        "INSERT INTO webhook_outbox (case_id, sequence, deadline, due_on, missed_on, office, level, \
+         created_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9) \
+         ON CONFLICT (case_id, sequence) DO NOTHING",
+        case_id.to_string(),
+        to_i64(sequence),
+        name.clone(),
+        date_text(*due_on),
+        date_text(event.occurred_on),
+        state.office.clone(),
+        WEBHOOK_LEVEL_SUPERVISOR,
+        at,
+        at
+    )?;
+    Ok(())
+}
+
 /// `,A,B,` for LIKE matching of one authority.
 fn authority_list(state: &CaseState) -> String {
     if state.ever_submitted_to.is_empty() {
@@ -209,19 +269,21 @@ pub async fn apply(
             .values()
             .filter(|d| d.missed_recorded)
             .count();
+        let first_missed_on = first_missed_on(state).map(date_text);
         run!(
             conn.reborrow(),
             "INSERT INTO work_queue (case_id, register_no, office, stage, status, assignee, procedure_id, \
              received_on, child, foreigner, submitted_to, ever_submitted_to, next_due_on, open_deadlines, \
-             missed_recorded, last_sequence, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+             missed_recorded, last_sequence, updated_at, first_missed_on) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
              ON CONFLICT (case_id) DO UPDATE SET register_no = excluded.register_no, office = excluded.office, \
              stage = excluded.stage, status = excluded.status, assignee = excluded.assignee, \
              procedure_id = excluded.procedure_id, received_on = excluded.received_on, child = excluded.child, \
              foreigner = excluded.foreigner, submitted_to = excluded.submitted_to, \
              ever_submitted_to = excluded.ever_submitted_to, next_due_on = excluded.next_due_on, \
              open_deadlines = excluded.open_deadlines, missed_recorded = excluded.missed_recorded, \
-             last_sequence = excluded.last_sequence, updated_at = excluded.updated_at \
+             last_sequence = excluded.last_sequence, updated_at = excluded.updated_at, \
+             first_missed_on = excluded.first_missed_on \
              WHERE work_queue.last_sequence < excluded.last_sequence",
             id.clone(),
             reg.register_no.clone(),
@@ -239,7 +301,8 @@ pub async fn apply(
             to_i64(open.len() as u64),
             to_i64(missed as u64),
             seq,
-            event.recorded_at.timestamp_micros()
+            event.recorded_at.timestamp_micros(),
+            first_missed_on
         )?;
     }
 

@@ -13,9 +13,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use ptl_domain::deadlines::{deadline_state, DeadlineState};
 use ptl_domain::procedure::DeadlineKind;
 use ptl_domain::state::DeadlineRecord;
-use ptl_domain::{Stage, Status};
+use ptl_domain::{RuleBook, Stage, Status};
 use ptl_engine::db::Db;
 use serde::Serialize;
+use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::sql::{date_text, parse_date, parse_opt_date, to_u64, Arg, Sql};
@@ -23,6 +24,15 @@ use crate::ProjectionError;
 
 /// Largest page a list returns (`api.md`: `limit` up to 200).
 pub const MAX_LIMIT: u32 = 200;
+
+/// Working days after a recorded miss before the case escalates to the regional office
+/// (level 2), unless configured otherwise.
+pub const DEFAULT_ESCALATE_AFTER_WORKING_DAYS: u32 = 3;
+
+/// Escalation level 1: the supervisor of the case's office (from the recorded miss).
+pub const ESCALATION_SUPERVISOR: u8 = 1;
+/// Escalation level 2: the regional office (the configured working days after the miss).
+pub const ESCALATION_REGIONAL: u8 = 2;
 
 /// Sort key standing in for "no due date" (such cases come last).
 const NO_DUE: &str = "9999-12-31";
@@ -48,6 +58,20 @@ pub struct CaseFilter {
     pub due_before: Option<NaiveDate>,
     /// Only these cases (the person search hands over the cases it found).
     pub case_ids: Option<Vec<Uuid>>,
+    /// Only cases escalated at least to this level on `today` (1: the supervisor of the office,
+    /// from the recorded miss; 2: the regional office, `escalate_after_working_days` later).
+    /// `Some(0)` matches every case.
+    pub escalation: Option<u8>,
+    /// Working days after the earliest recorded miss (of a deadline still running) before level 2
+    /// ([`DEFAULT_ESCALATE_AFTER_WORKING_DAYS`] unless configured).
+    pub escalate_after_working_days: u32,
+    /// Only cases with a running deadline due from `today` to `upcoming_working_days` working
+    /// days after it (inclusive).
+    pub upcoming: bool,
+    /// The horizon of `upcoming`, in working days.
+    pub upcoming_working_days: u32,
+    /// The rules whose calendar counts working days (`Engine::rules()`).
+    pub rules: Arc<RuleBook>,
     /// Today in Kyiv (overdue is computed against it).
     pub today: NaiveDate,
     /// Page size, clamped to 1..=[`MAX_LIMIT`].
@@ -91,6 +115,11 @@ pub struct WorkQueueRow {
     pub missed_recorded: u64,
     /// A running deadline is past due on `today` (computed, not stored).
     pub overdue: bool,
+    /// Business date of the earliest recorded miss among the running deadlines.
+    pub first_missed_on: Option<NaiveDate>,
+    /// Escalation on `today` (computed, not stored): 0 none, 1 the supervisor of the office,
+    /// 2 the regional office.
+    pub escalation_level: u8,
     /// Version of the case the row reflects.
     pub last_sequence: u64,
     /// Recorded time of that event.
@@ -117,18 +146,94 @@ struct WqTuple {
     missed_recorded: i64,
     last_sequence: i64,
     updated_at: i64,
+    first_missed_on: Option<String>,
 }
 
 const WQ_COLUMNS: &str = "case_id, register_no, office, stage, status, assignee, procedure_id, \
     received_on, child, foreigner, submitted_to, ever_submitted_to, next_due_on, open_deadlines, \
-    missed_recorded, last_sequence, updated_at";
+    missed_recorded, last_sequence, updated_at, first_missed_on";
 
 fn decode_err(what: &str, e: impl std::fmt::Display) -> sqlx::Error {
     sqlx::Error::Decode(format!("{what}: {e}").into())
 }
 
-fn wq_row(t: WqTuple, today: NaiveDate) -> Result<WorkQueueRow, sqlx::Error> {
+/// What the escalation levels are on a given day: a case whose earliest running miss was recorded
+/// on or before `regional_cutoff` is at level 2, on or before `today` at level 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EscalationCutoffs {
+    /// The day the levels are computed for.
+    pub today: NaiveDate,
+    /// The latest miss date that has reached level 2 on `today`.
+    pub regional_cutoff: NaiveDate,
+    /// Some counted day lay beyond the last calendar year (only weekends were skipped there).
+    pub beyond_calendar: bool,
+}
+
+impl EscalationCutoffs {
+    /// Computes the cutoffs: level 2 is reached on the `after_working_days`-th working day after
+    /// the miss (with the rules' calendar).
+    #[must_use]
+    pub fn new(rules: &RuleBook, today: NaiveDate, after_working_days: u32) -> Self {
+        let cal = rules.calendar();
+        // `add_working_days` is non-decreasing in its start, so the dates whose count ends on or
+        // before `today` are a prefix: walk back from `today` to its end.
+        let mut cutoff = today;
+        let mut beyond = false;
+        // Far more steps than any run of non-working days needs; stops a broken calendar.
+        for _ in 0..(400 + u64::from(after_working_days) * 7) {
+            let r = cal.add_working_days(cutoff, after_working_days);
+            if r.due <= today {
+                beyond |= r.beyond_calendar;
+                break;
+            }
+            match cutoff.pred_opt() {
+                Some(p) => cutoff = p,
+                None => break,
+            }
+        }
+        if beyond {
+            tracing::warn!(
+                target: "ptl::escalation",
+                %today,
+                "escalation counted past the last calendar year: only Saturdays and Sundays were skipped there"
+            );
+        }
+        Self {
+            today,
+            regional_cutoff: cutoff,
+            beyond_calendar: beyond,
+        }
+    }
+
+    /// The level of a case whose earliest running miss was recorded on `first_missed_on`.
+    #[must_use]
+    pub fn level(&self, first_missed_on: Option<NaiveDate>) -> u8 {
+        match first_missed_on {
+            Some(m) if m <= self.regional_cutoff => ESCALATION_REGIONAL,
+            Some(m) if m <= self.today => ESCALATION_SUPERVISOR,
+            _ => 0,
+        }
+    }
+}
+
+/// The last day of the `upcoming` horizon: `n` working days after `today` with the rules' calendar.
+#[must_use]
+pub fn upcoming_horizon(rules: &RuleBook, today: NaiveDate, n: u32) -> NaiveDate {
+    let r = rules.calendar().add_working_days(today, n);
+    if r.beyond_calendar {
+        tracing::warn!(
+            target: "ptl::escalation",
+            %today,
+            "upcoming horizon counted past the last calendar year: only Saturdays and Sundays were skipped there"
+        );
+    }
+    r.due
+}
+
+fn wq_row(t: WqTuple, cut: &EscalationCutoffs) -> Result<WorkQueueRow, sqlx::Error> {
+    let today = cut.today;
     let next_due_on = parse_opt_date(t.next_due_on.as_deref())?;
+    let first_missed_on = parse_opt_date(t.first_missed_on.as_deref())?;
     Ok(WorkQueueRow {
         case_id: Uuid::parse_str(&t.case_id).map_err(|e| decode_err("case_id", e))?,
         register_no: t.register_no,
@@ -148,6 +253,8 @@ fn wq_row(t: WqTuple, today: NaiveDate) -> Result<WorkQueueRow, sqlx::Error> {
             .map(str::to_string)
             .collect(),
         overdue: next_due_on.is_some_and(|d| d < today),
+        escalation_level: cut.level(first_missed_on),
+        first_missed_on,
         next_due_on,
         open_deadlines: to_u64(t.open_deadlines),
         missed_recorded: to_u64(t.missed_recorded),
@@ -243,6 +350,28 @@ pub async fn list_cases(
         let c = sql.in_list("case_id", &ids);
         sql.push(&format!(" AND {c}"));
     }
+    let cut = EscalationCutoffs::new(&f.rules, f.today, f.escalate_after_working_days);
+    match f.escalation {
+        None | Some(0) => {}
+        Some(ESCALATION_SUPERVISOR) => {
+            let p = sql.text_arg(date_text(f.today));
+            sql.push(&format!(" AND first_missed_on <= {p}"));
+        }
+        Some(_) => {
+            let p = sql.text_arg(date_text(cut.regional_cutoff));
+            sql.push(&format!(" AND first_missed_on <= {p}"));
+        }
+    }
+    if f.upcoming {
+        let horizon = upcoming_horizon(&f.rules, f.today, f.upcoming_working_days);
+        let pt = sql.text_arg(date_text(f.today));
+        let ph = sql.text_arg(date_text(horizon));
+        sql.push(&format!(
+            " AND EXISTS (SELECT 1 FROM deadlines d WHERE d.case_id = work_queue.case_id \
+             AND d.fulfilled_on IS NULL AND d.cancelled_on IS NULL \
+             AND d.due_on >= {pt} AND d.due_on <= {ph})"
+        ));
+    }
     let sort = format!("COALESCE(next_due_on, '{NO_DUE}')");
     if let Some(c) = &f.cursor {
         let parts = decode_cursor("c", c, 2)?;
@@ -259,7 +388,7 @@ pub async fn list_cases(
     drop(tx);
     let mut out = rows
         .into_iter()
-        .map(|t| wq_row(t, f.today))
+        .map(|t| wq_row(t, &cut))
         .collect::<Result<Vec<_>, _>>()?;
     let next = if out.len() as i64 > limit {
         out.truncate(usize::try_from(limit).unwrap_or(0));
@@ -367,6 +496,7 @@ fn dl_row(t: DlTuple, today: NaiveDate) -> Result<DeadlineRow, sqlx::Error> {
         fulfilled_on: parse_opt_date(t.5.as_deref())?,
         cancelled_on: parse_opt_date(t.6.as_deref())?,
         missed_recorded: t.7,
+        missed_on: None,
     };
     Ok(DeadlineRow {
         case_id: Uuid::parse_str(&t.0).map_err(|e| decode_err("case_id", e))?,

@@ -650,3 +650,57 @@ async fn statistics_count_the_reported_figures(app: TestApp) -> TestApp {
     app
 }
 both!(statistics_count_the_reported_figures);
+
+async fn metrics_count_commands_without_case_ids_and_a_revoked_token_is_refused(
+    app: TestApp,
+) -> TestApp {
+    let cw = app.token("cw-1", Role::Caseworker, "UA7102");
+    let (id, etag) = app.register(&cw, &application("UA7102", DAY)).await;
+    app.act(
+        &cw,
+        &id,
+        "add-note",
+        &etag,
+        &json!({"occurred_on": DAY, "text": "called"}),
+    )
+    .await;
+    let m = app
+        .send(reqwest::Method::GET, "/metrics", None, &[], None)
+        .await;
+    let text = m.body.as_str().unwrap_or_default().to_string();
+    assert!(
+        text.contains("ptl_commands_total{action=\"add-note\",outcome=\"recorded\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("route=\"/api/v1/cases/{id}/actions/{action}\""),
+        "{text}"
+    );
+    assert!(!text.contains(&id), "no case id in metrics");
+    // A token revoked with `ptl token revoke` (the engine's deny list) is refused.
+    let jti = "revoked-1";
+    let token = app
+        .state
+        .auth
+        .mint(
+            "cw-2",
+            "cw-2",
+            Role::Caseworker,
+            "UA7102",
+            std::time::Duration::from_secs(600),
+            Some(jti.into()),
+        )
+        .unwrap();
+    assert_eq!(
+        app.get(&format!("/api/v1/cases/{id}"), &token).await.status,
+        200
+    );
+    app.state.engine.revoke_token(jti).await.unwrap();
+    for j in app.state.engine.revoked_tokens().await.unwrap() {
+        app.state.auth.revoke(j);
+    }
+    let r = app.get(&format!("/api/v1/cases/{id}"), &token).await;
+    assert_eq!((r.status, r.code()), (401, "unauthorized"));
+    app
+}
+both!(metrics_count_commands_without_case_ids_and_a_revoked_token_is_refused);

@@ -1,0 +1,453 @@
+//! Escalation and upcoming filters of the work queue (and the webhook outbox rows), against the
+//! real engine, scheduler and `ReadModels` projector on SQLite and a fresh PostgreSQL database.
+//! (The fixture is the scheduler tests'.)
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    dead_code,
+    unused_imports
+)]
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use ptl_domain::command::{ApplicantInput, ReferralInput};
+use ptl_domain::event::Responsible;
+use ptl_domain::types::*;
+use ptl_domain::{Action, Calendar, EventBody, Register, RuleBook};
+use ptl_engine::clock::{Clock, SettableClock};
+use ptl_engine::db::Db;
+use ptl_engine::keys::KeyRing;
+use ptl_engine::pipeline::{Engine, EngineOptions, Personal, RecordedEvent};
+use ptl_projections::scheduler::{RunReport, Scheduler, SchedulerOptions};
+use ptl_projections::{
+    due_deadlines, list_cases, CaseFilter, ReadModels, WorkQueueRow,
+    DEFAULT_ESCALATE_AFTER_WORKING_DAYS, ESCALATION_SUPERVISOR,
+};
+use sqlx::{Connection, Executor, PgConnection};
+use uuid::Uuid;
+
+fn pg_url() -> String {
+    std::env::var("PTL_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// The store's URL and what to remove at the end.
+enum Backend {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres(String),
+}
+
+async fn setup(pg: bool) -> (Backend, String, Db) {
+    let (backend, url) = if pg {
+        let name = format!("ptl_test_{}", Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect(&pg_url())
+            .await
+            .expect("PostgreSQL reachable");
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .expect("create db");
+        let url = match pg_url().rsplit_once('/') {
+            Some((base, _)) => format!("{base}/{name}"),
+            None => panic!("bad url"),
+        };
+        (Backend::Postgres(name), url)
+    } else {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("ptl.db").display());
+        (Backend::Sqlite(dir), url)
+    };
+    let db = ptl_engine::open::connect(&url).await.expect("connect");
+    ptl_engine::open::migrate(&db).await.expect("migrate");
+    (backend, url, db)
+}
+
+async fn close(db: Db) {
+    match db {
+        Db::Sqlite(p) => p.close().await,
+        Db::Postgres(p) => p.close().await,
+    }
+}
+
+async fn teardown(b: Backend, db: Db) {
+    close(db).await;
+    if let Backend::Postgres(name) = b {
+        let mut admin = PgConnection::connect(&pg_url())
+            .await
+            .expect("PostgreSQL reachable");
+        admin
+            .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+            .await
+            .expect("drop");
+    }
+}
+
+/// The 2021 definition with a status valid for one month (the shipped one is unlimited).
+fn rules_with_limited_status() -> RuleBook {
+    let text = include_str!("../../domain/procedures/ua-417-2021.toml").replace(
+        "# status_validity absent = unlimited [default]",
+        "status_validity = { length = 1, unit = \"months\" }",
+    );
+    assert!(text.contains("status_validity = {"));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ua-417-2021.toml"), text).unwrap();
+    RuleBook::with_dir(dir.path(), Calendar::builtin().unwrap()).unwrap()
+}
+
+struct Fixture {
+    url: String,
+    db: Db,
+    clock: Arc<SettableClock>,
+    keys: Arc<KeyRing>,
+    rules: Arc<RuleBook>,
+    engine: Arc<Engine>,
+}
+
+impl Fixture {
+    /// Another engine (an empty cache, as after a restart) over the same store.
+    async fn engine_over(&self, db: Db) -> Arc<Engine> {
+        Arc::new(
+            Engine::new(
+                db,
+                self.clock.clone(),
+                self.rules.clone(),
+                self.keys.clone(),
+                Some(Arc::new(ReadModels)),
+                EngineOptions::default(),
+            )
+            .await
+            .expect("engine"),
+        )
+    }
+
+    /// Another server instance: its own pool and engine over the same database.
+    async fn other_instance(&self) -> (Db, Arc<Engine>) {
+        let db = ptl_engine::open::connect(&self.url).await.expect("connect");
+        let engine = self.engine_over(db.clone()).await;
+        (db, engine)
+    }
+
+    fn set_now(&self, day: &str, hh: u32, mm: u32) {
+        self.clock.set(kyiv(day, hh, mm));
+    }
+
+    async fn register(&self, on: &str) -> Uuid {
+        let cmd = self
+            .engine
+            .command(cw(), d(on), Action::Register(Box::new(registration(on))));
+        self.engine
+            .register(cmd, Personal::default(), None)
+            .await
+            .expect("recorded")
+            .expect("lawful")
+            .case_id
+    }
+
+    async fn act(&self, id: Uuid, actor: Actor, on: &str, action: Action) {
+        let cmd = self.engine.command(actor, d(on), action);
+        self.engine
+            .execute(id, None, cmd, Personal::default(), None)
+            .await
+            .expect("recorded")
+            .expect("lawful");
+    }
+
+    async fn history(&self, id: Uuid) -> Vec<RecordedEvent> {
+        self.engine.history(id).await.expect("history")
+    }
+
+    /// The `deadline_missed` events of a case, with their business dates.
+    async fn misses(&self, id: Uuid) -> Vec<(NaiveDate, EventBody)> {
+        self.history(id)
+            .await
+            .into_iter()
+            .filter(|e| matches!(e.event.body, EventBody::DeadlineMissed { .. }))
+            .map(|e| (e.event.occurred_on, e.event.body))
+            .collect()
+    }
+
+    fn scheduler(&self) -> Scheduler {
+        Scheduler::new(self.engine.clone())
+    }
+}
+
+async fn run<F, Fut>(pg: bool, rules: RuleBook, f: F)
+where
+    F: FnOnce(Fixture) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let (backend, url, db) = setup(pg).await;
+    let clock = Arc::new(SettableClock::new(kyiv("2026-03-02", 10, 0)));
+    let keys = Arc::new(KeyRing::generate());
+    let rules = Arc::new(rules);
+    let engine = Arc::new(
+        Engine::new(
+            db.clone(),
+            clock.clone(),
+            rules.clone(),
+            keys.clone(),
+            Some(Arc::new(ReadModels)),
+            EngineOptions::default(),
+        )
+        .await
+        .expect("engine"),
+    );
+    f(Fixture {
+        url,
+        db: db.clone(),
+        clock,
+        keys,
+        rules,
+        engine,
+    })
+    .await;
+    teardown(backend, db).await;
+}
+
+macro_rules! both {
+    ($name:ident) => {
+        both!($name, RuleBook::builtin().unwrap());
+    };
+    ($name:ident, $rules:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::run(false, $rules, super::$name).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::run(true, $rules, super::$name).await;
+            }
+        }
+    };
+}
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+/// `hh:mm` on `day` in Kyiv (winter time, UTC+2, until 29 March 2026; summer time after).
+fn kyiv(day: &str, hh: u32, mm: u32) -> DateTime<Utc> {
+    let offset = if d(day) >= d("2026-03-29") { 3 } else { 2 };
+    let local = d(day).and_hms_opt(hh, mm, 0).unwrap();
+    Utc.from_utc_datetime(&(local - chrono::Duration::hours(offset)))
+}
+
+fn cw() -> Actor {
+    Actor::user("cw-1", Role::Caseworker, "UA7102")
+}
+
+fn supervisor() -> Actor {
+    Actor::user("sv-1", Role::Supervisor, "UA7102")
+}
+
+fn officer() -> Actor {
+    Actor::user("do-1", Role::DecisionOfficer, "UA-NSS")
+}
+
+fn registration(on: &str) -> Register {
+    Register {
+        register_no: String::new(),
+        office: "UA7102".into(),
+        filed_by: FiledBy::SelfFiled,
+        applicant: ApplicantInput {
+            sex: Sex::Female,
+            birth_date: d("1990-04-02"),
+            citizenship: Citizenship::Ukrainian,
+            speaks_ukrainian_or_russian: true,
+            interpreter_used: false,
+        },
+        referral: Some(ReferralInput {
+            source: ReferralSource::Hotline,
+            organisation: None,
+            referred_on: d(on),
+        }),
+        exploitation_forms: vec![ExploitationForm::Labour],
+        exploitation_country: "PL".into(),
+        documents: vec![(DocumentKind::IdentityDocument, None)],
+        id_document_missing_reason: None,
+        rights_explained: true,
+        person: None,
+    }
+}
+
+fn consent() -> Action {
+    Action::RecordConsent {
+        scope: ConsentScope::StatusProcedure,
+        given_by: GivenBy::Person,
+    }
+}
+
+fn interview() -> Action {
+    Action::RecordInterview {
+        consent_signed_by: GivenBy::Person,
+        non_disclosure_receipt_signed: true,
+    }
+}
+
+fn filter(f: &Fixture, today: &str) -> CaseFilter {
+    CaseFilter {
+        offices: vec!["UA7102".into()],
+        submitted_to: None,
+        office: None,
+        stage: None,
+        status: None,
+        assignee: None,
+        overdue: false,
+        due_before: None,
+        case_ids: None,
+        escalation: None,
+        escalate_after_working_days: DEFAULT_ESCALATE_AFTER_WORKING_DAYS,
+        upcoming: false,
+        upcoming_working_days: 3,
+        rules: f.rules.clone(),
+        today: d(today),
+        limit: 50,
+        cursor: None,
+    }
+}
+
+async fn rows(f: &Fixture, filter: &CaseFilter) -> Vec<WorkQueueRow> {
+    list_cases(&f.db, filter).await.unwrap().0
+}
+
+async fn ids(f: &Fixture, filter: &CaseFilter) -> Vec<Uuid> {
+    let mut v: Vec<Uuid> = rows(f, filter)
+        .await
+        .into_iter()
+        .map(|r| r.case_id)
+        .collect();
+    v.sort();
+    v
+}
+
+fn sorted(mut v: Vec<Uuid>) -> Vec<Uuid> {
+    v.sort();
+    v
+}
+
+async fn level_of(f: &Fixture, id: Uuid, today: &str, after: u32) -> u8 {
+    let mut flt = filter(f, today);
+    flt.escalate_after_working_days = after;
+    rows(f, &flt)
+        .await
+        .into_iter()
+        .find(|r| r.case_id == id)
+        .unwrap()
+        .escalation_level
+}
+
+async fn a_missed_deadline_escalates_to_the_supervisor_then_the_region_and_clears_when_fulfilled(
+    f: Fixture,
+) {
+    // Both received on Monday 2 March 2026: the interview falls due on Thursday 5 March.
+    let late = f.register("2026-03-02").await;
+    let on_time = f.register("2026-03-02").await;
+    f.act(on_time, cw(), "2026-03-02", consent()).await;
+    f.act(on_time, cw(), "2026-03-02", interview()).await;
+
+    // Friday 6 March: the scheduler records the interview of `late` as missed.
+    f.set_now("2026-03-06", 9, 0);
+    let r = f.scheduler().run_once().await.unwrap();
+    assert_eq!(r.missed_recorded, 1);
+
+    let row = rows(&f, &filter(&f, "2026-03-06"))
+        .await
+        .into_iter()
+        .find(|r| r.case_id == late)
+        .unwrap();
+    assert_eq!(row.first_missed_on, Some(d("2026-03-06")));
+    assert_eq!(row.escalation_level, ESCALATION_SUPERVISOR);
+    assert_eq!(level_of(&f, on_time, "2026-03-06", 3).await, 0);
+
+    // Level 1 from the miss; level 2 on the third working day after it (Mon 9, Tue 10, Wed 11).
+    let esc = |today: &str, level: u8, after: u32| {
+        let mut flt = filter(&f, today);
+        flt.escalation = Some(level);
+        flt.escalate_after_working_days = after;
+        flt
+    };
+    assert_eq!(ids(&f, &esc("2026-03-06", 1, 3)).await, vec![late]);
+    assert_eq!(ids(&f, &esc("2026-03-06", 2, 3)).await, Vec::<Uuid>::new());
+    assert_eq!(ids(&f, &esc("2026-03-10", 2, 3)).await, Vec::<Uuid>::new());
+    assert_eq!(level_of(&f, late, "2026-03-10", 3).await, 1);
+    assert_eq!(ids(&f, &esc("2026-03-11", 2, 3)).await, vec![late]);
+    assert_eq!(ids(&f, &esc("2026-03-11", 1, 3)).await, vec![late]);
+    assert_eq!(level_of(&f, late, "2026-03-11", 3).await, 2);
+    // Configurable: after one working day the weekend does not count (Monday 9 March).
+    assert_eq!(level_of(&f, late, "2026-03-08", 1).await, 1);
+    assert_eq!(level_of(&f, late, "2026-03-09", 1).await, 2);
+    assert_eq!(ids(&f, &esc("2026-03-09", 2, 1)).await, vec![late]);
+    // No escalation filter: both cases.
+    assert_eq!(
+        ids(&f, &filter(&f, "2026-03-11")).await,
+        sorted(vec![late, on_time])
+    );
+
+    // The interview held late fulfils the obligation: the flag clears.
+    f.set_now("2026-03-11", 10, 0);
+    f.act(late, cw(), "2026-03-11", consent()).await;
+    f.act(late, cw(), "2026-03-11", interview()).await;
+    assert_eq!(level_of(&f, late, "2026-03-11", 3).await, 0);
+    assert_eq!(ids(&f, &esc("2026-03-11", 1, 3)).await, Vec::<Uuid>::new());
+}
+both!(a_missed_deadline_escalates_to_the_supervisor_then_the_region_and_clears_when_fulfilled);
+
+async fn upcoming_lists_cases_with_a_running_deadline_due_within_the_working_day_horizon(
+    f: Fixture,
+) {
+    // Received on Monday 2 March 2026: the interview falls due on Thursday 5 March.
+    let a = f.register("2026-03-02").await;
+    f.set_now("2026-03-03", 9, 0);
+    let b = f.register("2026-03-03").await; // interview due Friday 6 March
+    let up = |today: &str, n: u32| {
+        let mut flt = filter(&f, today);
+        flt.upcoming = true;
+        flt.upcoming_working_days = n;
+        flt
+    };
+    // On Tuesday 3 March: one working day reaches Wednesday 4, two Thursday 5, three Friday 6.
+    assert_eq!(ids(&f, &up("2026-03-03", 1)).await, Vec::<Uuid>::new());
+    assert_eq!(ids(&f, &up("2026-03-03", 2)).await, vec![a]);
+    assert_eq!(ids(&f, &up("2026-03-03", 3)).await, sorted(vec![a, b]));
+    // A deadline due today is upcoming; the weekend does not count: from Friday 6 March one
+    // working day reaches Monday 9 March.
+    assert_eq!(ids(&f, &up("2026-03-05", 0)).await, vec![a]);
+    // Fulfilled deadlines are not upcoming.
+    f.act(a, cw(), "2026-03-03", consent()).await;
+    f.act(a, cw(), "2026-03-03", interview()).await;
+    assert_eq!(ids(&f, &up("2026-03-03", 3)).await, vec![b]);
+}
+both!(upcoming_lists_cases_with_a_running_deadline_due_within_the_working_day_horizon);
+
+async fn a_recorded_miss_writes_one_webhook_outbox_row(f: Fixture) {
+    let id = f.register("2026-03-02").await;
+    f.set_now("2026-03-06", 9, 0);
+    f.scheduler().run_once().await.unwrap();
+    f.scheduler().run_once().await.unwrap();
+    let mut tx = f.db.read().await.unwrap();
+    let rows: Vec<(String, String, String, String, String, i64, i64)> = ptl_engine::fetch_all!(
+        tx.conn(),
+        (String, String, String, String, String, i64, i64),
+        "SELECT case_id, deadline, due_on, missed_on, office, level, attempts FROM webhook_outbox"
+    )
+    .unwrap();
+    assert_eq!(
+        rows,
+        vec![(
+            id.to_string(),
+            "interview".to_string(),
+            "2026-03-05".to_string(),
+            "2026-03-06".to_string(),
+            "UA7102".to_string(),
+            1,
+            0
+        )]
+    );
+}
+both!(a_recorded_miss_writes_one_webhook_outbox_row);
