@@ -56,6 +56,7 @@ pub fn deadline_state(d: &DeadlineRecord, today: NaiveDate) -> DeadlineState {
         (Some(_), _) => DeadlineState::Missed,
         (None, Some(_)) if d.missed_recorded => DeadlineState::Missed,
         (None, Some(_)) => DeadlineState::Cancelled,
+        (None, None) if d.suspended_from.is_some() => DeadlineState::Suspended,
         (None, None) if d.missed_recorded || today > d.due_on => DeadlineState::Missed,
         (None, None) => DeadlineState::Open,
     }
@@ -91,6 +92,7 @@ pub fn unrecorded_misses(state: &CaseState, today: NaiveDate) -> Vec<&DeadlineRe
         .filter(|d| {
             d.fulfilled_on.is_none()
                 && d.cancelled_on.is_none()
+                && d.suspended_from.is_none()
                 && !d.missed_recorded
                 && today > d.due_on
         })
@@ -158,7 +160,19 @@ pub fn explain(state: &CaseState, name: &str, calendar: &Calendar) -> Option<Exp
         due_on: record.due_on,
         days_skipped: computed.skipped,
         beyond_calendar: computed.beyond_calendar,
-        suspensions: Vec::new(),
+        suspensions: record
+            .suspensions
+            .iter()
+            .map(|(from, to)| {
+                format!(
+                    "suspended from {from} to {to} ({} days added to the due date)",
+                    (*to - *from).num_days()
+                )
+            })
+            .chain(record.suspended_from.map(|from| {
+                format!("suspended since {from}: the due date moves when the condition ends")
+            }))
+            .collect(),
         notes,
     })
 }

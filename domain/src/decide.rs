@@ -980,6 +980,7 @@ fn act(
             };
             if d.fulfilled_on.is_some()
                 || d.cancelled_on.is_some()
+                || d.suspended_from.is_some()
                 || d.missed_recorded
                 || today <= d.due_on
             {

@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::event::{
     ApplicantFacts, CaseEvent, DeadlineStarted, EventBody, PlannedService, ReferralFacts,
 };
-use crate::procedure::{DeadlineKind, ProcedureDefinition};
+use crate::procedure::{DeadlineKind, ProcedureDefinition, SuspendCondition};
 use crate::types::{
     Conclusion, ConsentScope, DocumentKind, ExploitationForm, FiledBy, GivenBy, Need, ReplyOutcome,
     SkipGround, Stage, Status, VerificationTarget,
@@ -148,6 +148,12 @@ pub struct DeadlineRecord {
     /// from it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub missed_on: Option<NaiveDate>,
+    /// Since when the deadline is suspended (its definition names a condition that holds now).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspended_from: Option<NaiveDate>,
+    /// Finished suspensions: (from, to); the due date moved by their length in calendar days.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub suspensions: Vec<(NaiveDate, NaiveDate)>,
 }
 
 /// A correction recorded against an earlier event.
@@ -307,8 +313,50 @@ impl CaseState {
                 cancelled_on: None,
                 missed_recorded: false,
                 missed_on: None,
+                suspended_from: None,
+                suspensions: Vec::new(),
             },
         );
+    }
+
+    /// A condition named in the case's definition starts holding: every running deadline whose
+    /// rule is suspended while it holds stops counting. Pure: the rules are the case's own copy
+    /// of its definition, so a replay suspends the same deadlines.
+    fn suspend(&mut self, condition: SuspendCondition, on: NaiveDate) {
+        let Some(def) = self.registration.as_ref().map(|r| r.procedure.clone()) else {
+            return;
+        };
+        for d in self.deadlines.values_mut() {
+            let applies = def
+                .rule(d.kind)
+                .is_some_and(|r| r.suspended_while.contains(&condition));
+            if applies
+                && d.fulfilled_on.is_none()
+                && d.cancelled_on.is_none()
+                && d.suspended_from.is_none()
+            {
+                d.suspended_from = Some(on);
+            }
+        }
+    }
+
+    /// The condition ends: suspended deadlines resume and their due dates move by the days
+    /// they were suspended.
+    fn resume(&mut self, condition: SuspendCondition, on: NaiveDate) {
+        let Some(def) = self.registration.as_ref().map(|r| r.procedure.clone()) else {
+            return;
+        };
+        for d in self.deadlines.values_mut() {
+            let applies = def
+                .rule(d.kind)
+                .is_some_and(|r| r.suspended_while.contains(&condition));
+            if let (true, Some(from)) = (applies, d.suspended_from) {
+                let days = u32::try_from((on - from).num_days()).unwrap_or(0);
+                d.due_on = crate::calendar::add_calendar_days(d.due_on, days);
+                d.suspensions.push((from, on));
+                d.suspended_from = None;
+            }
+        }
     }
 
     fn fulfil(&mut self, name: &str, on: NaiveDate) {
@@ -456,6 +504,7 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
             state.submission = Some((on, conclusion));
             state.fulfil(DeadlineKind::FileSubmission.as_str(), on);
             state.start(deadline);
+            state.resume(SuspendCondition::FileReturned, on);
         }
         EventBody::FileReturned { deadline, .. } => {
             state.stage = Some(Stage::Returned);
@@ -463,6 +512,7 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
             state.returns += 1;
             state.fulfil(DeadlineKind::Decision.as_str(), on);
             state.start(deadline);
+            state.suspend(SuspendCondition::FileReturned, on);
         }
         EventBody::StatusGranted {
             authority,
@@ -508,7 +558,10 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
                 d.handed_over_on = Some(on);
             }
         }
-        EventBody::AppealFiled { .. } => state.stage = Some(Stage::Appeal),
+        EventBody::AppealFiled { .. } => {
+            state.stage = Some(Stage::Appeal);
+            state.suspend(SuspendCondition::AppealPending, on);
+        }
         EventBody::CourtRulingRecorded {
             outcome,
             certificate_no,
@@ -516,6 +569,7 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
             deadlines,
         } => {
             use crate::types::RulingOutcome as R;
+            state.resume(SuspendCondition::AppealPending, on);
             match outcome {
                 R::Upheld => state.stage = Some(Stage::Decided),
                 R::AnnulledStatusEstablished => {

@@ -1452,4 +1452,76 @@ fn a_return_lists_what_is_missing() {
     assert_eq!(problems(r), [FieldProblem::Required]);
 }
 
+#[test]
+fn a_deadline_suspended_while_the_file_is_returned_moves_by_the_days_it_was_back() {
+    // A test definition: the overall limit stops counting while a returned file is with the office.
+    let text = include_str!("../procedures/ua-417-2021.toml").replace(
+        "[deadlines.overall]\n",
+        "[deadlines.overall]\nsuspended_while = [\"file_returned\"]\n",
+    );
+    let def = crate::procedure::ProcedureDefinition::from_toml("suspending.toml", &text)
+        .expect("definition");
+    assert_eq!(
+        def.deadlines[&crate::procedure::DeadlineKind::Overall].suspended_while,
+        [crate::procedure::SuspendCondition::FileReturned]
+    );
+    let mut c = submitted().at("2026-03-08");
+    if let Some(r) = c.state.registration.as_mut() {
+        r.procedure = Arc::new(def);
+    }
+    assert_eq!(c.state.deadlines["overall"].due_on, d("2026-04-02"));
+    let c = c.given(
+        officer("UA-NSS"),
+        "2026-03-08",
+        Action::ReturnFile {
+            missing: Some(RecordRef("m".into())),
+            missing_count: 1,
+        },
+    );
+    use crate::deadlines::{deadline_state, DeadlineState};
+    assert_eq!(
+        deadline_state(&c.state.deadlines["overall"], d("2026-05-01")),
+        DeadlineState::Suspended
+    );
+    let c = c.at("2026-05-01");
+    let miss = c.when(
+        Actor::system(),
+        "2026-05-01",
+        Action::RecordMissedDeadline {
+            name: "overall".into(),
+        },
+    );
+    assert!(
+        not_allowed(miss).is_some(),
+        "a suspended deadline is not missed"
+    );
+    let c = c.at("2026-03-18").given(
+        caseworker(),
+        "2026-03-18",
+        Action::SubmitFile {
+            conclusion: Conclusion::RecommendGrant,
+        },
+    );
+    let overall = &c.state.deadlines["overall"];
+    assert_eq!(
+        overall.due_on,
+        d("2026-04-12"),
+        "10 days back with the office"
+    );
+    assert_eq!(overall.suspensions, [(d("2026-03-08"), d("2026-03-18"))]);
+    let e = crate::explain(&c.state, "overall", rules().calendar()).expect("explained");
+    assert_eq!(e.suspensions.len(), 1, "{:?}", e.suspensions);
+    assert!(e.suspensions[0].contains("10 days"));
+    // The shipped definitions suspend nothing: the same return leaves `overall` running.
+    let plain = submitted().at("2026-03-08").given(
+        officer("UA-NSS"),
+        "2026-03-08",
+        Action::ReturnFile {
+            missing: Some(RecordRef("m".into())),
+            missing_count: 1,
+        },
+    );
+    assert!(plain.state.deadlines["overall"].suspended_from.is_none());
+}
+
 mod properties;
