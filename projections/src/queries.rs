@@ -497,6 +497,8 @@ fn dl_row(t: DlTuple, today: NaiveDate) -> Result<DeadlineRow, sqlx::Error> {
         cancelled_on: parse_opt_date(t.6.as_deref())?,
         missed_recorded: t.7,
         missed_on: None,
+        suspended_from: None,
+        suspensions: Vec::new(),
     };
     Ok(DeadlineRow {
         case_id: Uuid::parse_str(&t.0).map_err(|e| decode_err("case_id", e))?,
