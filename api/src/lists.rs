@@ -117,6 +117,8 @@ async fn cases_inner(s: &AppState, q: Params, headers: &HeaderMap) -> Result<Res
             "status",
             "assignee",
             "overdue",
+            "upcoming",
+            "escalated",
             "due_before",
             "full_name",
             "birth_date",

@@ -154,6 +154,17 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             StatusCode::SERVICE_UNAVAILABLE,
             request_timeout,
         ))
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                let request_id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-")
+                    .to_string();
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %request_id)
+            }),
+        )
         .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
         .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
             tower_http::request_id::MakeRequestUuid,
@@ -293,7 +304,7 @@ fn view(s: &AppState, c: &Claims, id: Uuid, state: &CaseState, version: u64) -> 
     )
 }
 
-/// Checks the body's size, content type and JSON syntax, in that order.
+/// Checks the body's size, JSON syntax and content type.
 fn json_body(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -307,6 +318,12 @@ fn json_body(
             }
         }
     })?;
+    // api.md's order: 400 (malformed JSON) before 415 (wrong content type); a body over the
+    // limit cannot be read at all, so its 413 comes first.
+    let value: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| ApiError::MalformedJson {
+            detail: format!("malformed JSON: {e}"),
+        })?;
     let json_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -318,10 +335,6 @@ fn json_body(
     if !json_type {
         return Err(ApiError::UnsupportedMediaType);
     }
-    let value: serde_json::Value =
-        serde_json::from_slice(&body).map_err(|e| ApiError::MalformedJson {
-            detail: format!("malformed JSON: {e}"),
-        })?;
     Ok((body, value))
 }
 

@@ -540,6 +540,19 @@ async fn the_work_queue_lists_cases_in_scope_and_finds_a_person(app: TestApp) ->
         r.body["items"][0]["case_id"],
         r2.body["items"][0]["case_id"]
     );
+    // Upcoming: the interview is due on 2026-03-05, within 3 working days.
+    let r = app.get("/api/v1/cases?upcoming=true", &cw).await;
+    assert_eq!(
+        r.body["items"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        r.body
+    );
+    let r = app.get("/api/v1/cases?escalated=1", &cw).await;
+    assert!(
+        r.body["items"].as_array().unwrap().is_empty(),
+        "nothing missed yet"
+    );
     // Overdue is computed at read time: the interview was due on 2026-03-05.
     app.clock.advance(chrono::Duration::days(4));
     let r = app.get("/api/v1/cases?overdue=true", &region).await;

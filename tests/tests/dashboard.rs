@@ -96,6 +96,10 @@ async fn the_dashboard_shows_the_same_figures_as_the_stats_endpoint() {
         );
     }
     assert!(!dom.contains(&token), "the token is not left in the page");
+    assert!(
+        dom.contains("id=\"upcoming\""),
+        "the upcoming deadlines section"
+    );
 
     let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target");
     std::fs::create_dir_all(&target).unwrap();
