@@ -29,7 +29,13 @@ fn template() -> Vec<String> {
     let now = Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap();
     let cw = Actor::user("cw", Role::Caseworker, "UA7102");
     let sw = Actor::user("sw", Role::SocialWorker, "UA7102");
-    let cmd = |actor: &Actor, action| Command { actor: actor.clone(), recorded_at: now, occurred_on: day, rules: rules.clone(), action };
+    let cmd = |actor: &Actor, action| Command {
+        actor: actor.clone(),
+        recorded_at: now,
+        occurred_on: day,
+        rules: rules.clone(),
+        action,
+    };
     let reg = Register {
         register_no: "UA7102-2026-000001".into(),
         office: "UA7102".into(),
@@ -41,7 +47,11 @@ fn template() -> Vec<String> {
             speaks_ukrainian_or_russian: true,
             interpreter_used: false,
         },
-        referral: Some(ReferralInput { source: ReferralSource::Ngo, organisation: None, referred_on: day }),
+        referral: Some(ReferralInput {
+            source: ReferralSource::Ngo,
+            organisation: None,
+            referred_on: day,
+        }),
         exploitation_forms: vec![ExploitationForm::Labour],
         exploitation_country: "PL".into(),
         documents: vec![(DocumentKind::IdentityDocument, None)],
@@ -57,16 +67,45 @@ fn template() -> Vec<String> {
             *state = evolve(std::mem::take(state), e);
         }
     };
-    apply(&mut state, cmd(&cw, Action::Register(Box::new(reg))), &mut out);
-    apply(&mut state, cmd(&cw, Action::RecordConsent { scope: ConsentScope::ShareWithSocialServices, given_by: GivenBy::Person }), &mut out);
-    apply(&mut state, cmd(&cw, Action::ReferToSocialServices { centre: "CSS".into() }), &mut out);
+    apply(
+        &mut state,
+        cmd(&cw, Action::Register(Box::new(reg))),
+        &mut out,
+    );
+    apply(
+        &mut state,
+        cmd(
+            &cw,
+            Action::RecordConsent {
+                scope: ConsentScope::ShareWithSocialServices,
+                given_by: GivenBy::Person,
+            },
+        ),
+        &mut out,
+    );
+    apply(
+        &mut state,
+        cmd(
+            &cw,
+            Action::ReferToSocialServices {
+                centre: "CSS".into(),
+            },
+        ),
+        &mut out,
+    );
     let mut i = 0;
     while out.len() < PER_CASE {
         i += 1;
         let a = if i % 2 == 0 {
-            Action::AddNote { note: RecordRef(format!("n-{i}")) }
+            Action::AddNote {
+                note: RecordRef(format!("n-{i}")),
+            }
         } else {
-            Action::RecordService { service: Need::Psychological, provider: "CSS".into(), to: None }
+            Action::RecordService {
+                service: Need::Psychological,
+                provider: "CSS".into(),
+                to: None,
+            }
         };
         apply(&mut state, cmd(&sw, a), &mut out);
     }
@@ -131,20 +170,32 @@ async fn measure(name: &str, db: &Db, events: usize) {
 
 #[tokio::main]
 async fn main() {
-    let events: usize = std::env::var("PTL_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let events: usize = std::env::var("PTL_BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
     println!("Read-model rebuild: {events} events, {cores} cores");
     println!("| store | events | cases | rebuild time | events/s | |");
     println!("| --- | --- | --- | --- | --- | --- |");
     let dir = tempfile::tempdir().unwrap();
-    let db = ptl_engine::open::connect(&format!("sqlite://{}", dir.path().join("rebuild.db").display())).await.unwrap();
+    let db = ptl_engine::open::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("rebuild.db").display()
+    ))
+    .await
+    .unwrap();
     ptl_engine::open::migrate(&db).await.unwrap();
     measure("SQLite", &db, events).await;
     if std::env::var("PTL_BENCH_PG").is_ok_and(|v| v == "1") {
-        let base = std::env::var("PTL_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let base = std::env::var("PTL_TEST_PG_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
         let name = format!("ptl_bench_{}", Uuid::new_v4().simple());
         let mut admin = PgConnection::connect(&base).await.unwrap();
-        admin.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .unwrap();
         let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
         let db = ptl_engine::open::connect(&url).await.unwrap();
         ptl_engine::open::migrate(&db).await.unwrap();
@@ -152,6 +203,9 @@ async fn main() {
         if let Db::Postgres(p) = db {
             p.close().await;
         }
-        admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await.unwrap();
+        admin
+            .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+            .await
+            .unwrap();
     }
 }
