@@ -139,10 +139,9 @@ async fn cases_inner(s: &AppState, q: Params, headers: &HeaderMap) -> Result<Res
             }
             let mut tx = s
                 .engine
-                .db()
-                .begin()
+                .begin_write()
                 .await
-                .map_err(|e| crate::server::engine_error(e.into()))?;
+                .map_err(crate::server::engine_error)?;
             let found = s
                 .engine
                 .vault()

@@ -592,8 +592,7 @@ async fn read_person(
         office: Some(c.office.clone()),
         reason,
     };
-    let db = s.engine.db();
-    let mut tx = db.begin().await.map_err(|e| engine_error(e.into()))?;
+    let mut tx = s.engine.begin_write().await.map_err(engine_error)?;
     let records = s
         .engine
         .vault()
@@ -717,12 +716,7 @@ async fn post_action_inner(
         s.committed();
     }
     if name == ActionName::ErasePersonalData {
-        let mut tx = s
-            .engine
-            .db()
-            .begin()
-            .await
-            .map_err(|e| engine_error(e.into()))?;
+        let mut tx = s.engine.begin_write().await.map_err(engine_error)?;
         s.engine
             .vault()
             .erase(

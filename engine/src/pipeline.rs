@@ -149,6 +149,28 @@ enum DbKind {
     Postgres,
 }
 
+/// A write transaction holding its write slot until it ends.
+#[derive(Debug)]
+pub struct WriteTx {
+    tx: crate::db::Tx,
+    _permit: crate::store::WritePermit,
+}
+
+impl WriteTx {
+    /// The transaction's connection.
+    pub fn conn(&mut self) -> Conn<'_> {
+        self.tx.conn()
+    }
+
+    /// Commits and frees the slot.
+    ///
+    /// # Errors
+    /// The commit failed: nothing was written.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
 /// The outcome of one try of the write path.
 enum Attempt {
     Done(Result<Executed, DomainError>),
@@ -556,6 +578,24 @@ impl Engine {
         &self.db
     }
 
+    /// A write transaction admitted by the engine's write gate. On SQLite every writer of the
+    /// process must pass the gate: a second `BEGIN IMMEDIATE` beside the command path would wait
+    /// in SQLite's busy handler, which sleeps in growing steps.
+    ///
+    /// # Errors
+    /// [`EngineError::Unavailable`] when no slot frees within the write timeout.
+    pub async fn begin_write(&self) -> Result<WriteTx, EngineError> {
+        let permit = tokio::time::timeout(self.options.write_timeout, self.gate.enter())
+            .await
+            .map_err(|_| EngineError::Unavailable("all write slots are busy".into()))?
+            .map_err(|_| EngineError::Unavailable("the engine is shutting down".into()))?;
+        let tx = self.db.begin().await?;
+        Ok(WriteTx {
+            tx,
+            _permit: permit,
+        })
+    }
+
     /// The data directory (erasure ledger), if configured.
     #[must_use]
     pub fn data_dir(&self) -> Option<&std::path::Path> {
@@ -655,7 +695,7 @@ impl Engine {
     async fn next_register_no(&self, office: &str, on: NaiveDate) -> Result<String, EngineError> {
         use chrono::Datelike;
         let year = on.year();
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.begin_write().await?;
         run!(
             tx.conn(),
             "INSERT INTO register_counters (office, year, last) VALUES ($1, $2, 0) ON CONFLICT (office, year) DO NOTHING",
