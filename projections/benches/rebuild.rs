@@ -61,7 +61,7 @@ fn template() -> Vec<String> {
     };
     let mut state = CaseState::default();
     let mut out = Vec::new();
-    let mut apply = |state: &mut CaseState, c: Command, out: &mut Vec<String>| {
+    let apply = |state: &mut CaseState, c: Command, out: &mut Vec<String>| {
         for e in decide(state, c).unwrap() {
             out.push(serde_json::to_string(&e).unwrap());
             *state = evolve(std::mem::take(state), e);

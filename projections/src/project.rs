@@ -159,7 +159,7 @@ fn milestone_of(event: &CaseEvent, state: &CaseState) -> Option<&'static str> {
 
 /// Whether an event can change a deadline record or the office deadlines carry. Events that
 /// cannot are skipped for the `deadlines` table (a case has up to a dozen deadline rows).
-fn touches_deadlines(body: &EventBody) -> bool {
+pub(crate) fn touches_deadlines(body: &EventBody) -> bool {
     !matches!(
         body,
         EventBody::ConsentGiven { .. }
@@ -252,6 +252,59 @@ pub async fn apply(
     event: &CaseEvent,
     state: &CaseState,
 ) -> Result<(), sqlx::Error> {
+    let touched = touches_deadlines(&event.body).then_some(sequence);
+    apply_case_rows(
+        conn.reborrow(),
+        models,
+        case_id,
+        sequence,
+        event.recorded_at,
+        touched,
+        state,
+    )
+    .await?;
+    apply_milestone(conn, models, case_id, sequence, event, state).await
+}
+
+/// The dated milestone an event adds to the statistics, if any (append-only rows).
+pub(crate) async fn apply_milestone(
+    mut conn: Conn<'_>,
+    models: Models,
+    case_id: Uuid,
+    sequence: u64,
+    event: &CaseEvent,
+    state: &CaseState,
+) -> Result<(), sqlx::Error> {
+    if !models.statistics || state.registration.is_none() {
+        return Ok(());
+    }
+    if let Some(kind) = milestone_of(event, state) {
+        run!(
+            conn.reborrow(),
+            "INSERT INTO case_milestones (case_id, sequence, kind, on_date, office) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (case_id, sequence, kind) DO NOTHING",
+            case_id.to_string(),
+            to_i64(sequence),
+            kind,
+            date_text(event.occurred_on),
+            state.office.clone()
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes the rows that follow from a case's state (work queue, deadlines when
+/// `deadlines_touched_at` names the last event that changed them, case facts). Live projection
+/// calls it for every event; a rebuild once per case per batch, with the state after the batch.
+pub(crate) async fn apply_case_rows(
+    mut conn: Conn<'_>,
+    models: Models,
+    case_id: Uuid,
+    sequence: u64,
+    recorded_at: chrono::DateTime<chrono::Utc>,
+    deadlines_touched_at: Option<u64>,
+    state: &CaseState,
+) -> Result<(), sqlx::Error> {
     // Nothing to show before the registration (the engine never emits anything before it).
     let Some(reg) = state.registration.as_ref() else {
         return Ok(());
@@ -301,12 +354,13 @@ pub async fn apply(
             to_i64(open.len() as u64),
             to_i64(missed as u64),
             seq,
-            event.recorded_at.timestamp_micros(),
+            recorded_at.timestamp_micros(),
             first_missed_on
         )?;
     }
 
-    if models.deadlines && touches_deadlines(&event.body) {
+    if let (true, Some(touched)) = (models.deadlines, deadlines_touched_at) {
+        let seq = to_i64(touched);
         for d in state.deadlines.values() {
             run!(
                 conn.reborrow(),
@@ -369,18 +423,6 @@ pub async fn apply(
             decided_days,
             seq
         )?;
-        if let Some(kind) = milestone_of(event, state) {
-            run!(
-                conn.reborrow(),
-                "INSERT INTO case_milestones (case_id, sequence, kind, on_date, office) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (case_id, sequence, kind) DO NOTHING",
-                id.clone(),
-                seq,
-                kind,
-                date_text(event.occurred_on),
-                state.office.clone()
-            )?;
-        }
     }
     Ok(())
 }

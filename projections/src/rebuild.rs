@@ -25,7 +25,7 @@ use ptl_engine::run;
 use ptl_engine::store::global_log::{GlobalLog, LogCursor, LoggedEvent};
 use uuid::Uuid;
 
-use crate::project::{apply, Models};
+use crate::project::Models;
 use crate::ProjectionError;
 
 /// Events applied per transaction.
@@ -134,6 +134,17 @@ async fn apply_batch(
     states: &mut HashMap<Uuid, CaseState>,
     batch: Vec<LoggedEvent>,
 ) -> Result<u64, ProjectionError> {
+    // Milestones are appended per event; the rows that follow from a case's state (work queue,
+    // deadlines, facts) are written once per case per batch, from the state after the batch:
+    // the same rows the live projection leaves (deadline rows carry the sequence of the last
+    // event that changed them, as live), with a fraction of the statements.
+    struct Dirty {
+        sequence: u64,
+        recorded_at: chrono::DateTime<chrono::Utc>,
+        deadlines_touched_at: Option<u64>,
+    }
+    let mut dirty: Vec<(Uuid, Dirty)> = Vec::new();
+    let mut index: HashMap<Uuid, usize> = HashMap::new();
     let mut tx = db.begin().await?;
     let mut n = 0;
     for logged in batch {
@@ -146,7 +157,7 @@ async fn apply_batch(
         let state = states.remove(&logged.aggregate_id).unwrap_or_default();
         let state = ptl_domain::evolve(state, event.clone());
         let sequence = u64::try_from(logged.sequence_number).unwrap_or(0);
-        apply(
+        crate::project::apply_milestone(
             tx.conn(),
             models,
             logged.aggregate_id,
@@ -155,8 +166,42 @@ async fn apply_batch(
             &state,
         )
         .await?;
+        let touched = crate::project::touches_deadlines(&event.body).then_some(sequence);
+        match index.get(&logged.aggregate_id) {
+            Some(&i) => {
+                let d = &mut dirty[i].1;
+                d.sequence = sequence;
+                d.recorded_at = event.recorded_at;
+                d.deadlines_touched_at = touched.or(d.deadlines_touched_at);
+            }
+            None => {
+                index.insert(logged.aggregate_id, dirty.len());
+                dirty.push((
+                    logged.aggregate_id,
+                    Dirty {
+                        sequence,
+                        recorded_at: event.recorded_at,
+                        deadlines_touched_at: touched,
+                    },
+                ));
+            }
+        }
         states.insert(logged.aggregate_id, state);
         n += 1;
+    }
+    for (case_id, d) in dirty {
+        if let Some(state) = states.get(&case_id) {
+            crate::project::apply_case_rows(
+                tx.conn(),
+                models,
+                case_id,
+                d.sequence,
+                d.recorded_at,
+                d.deadlines_touched_at,
+                state,
+            )
+            .await?;
+        }
     }
     tx.commit().await?;
     Ok(n)
