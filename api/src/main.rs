@@ -126,6 +126,13 @@ enum Cmd {
 
 #[derive(Debug, Subcommand)]
 enum ProjectionsCmd {
+    /// Bring read models up to date from the event log without clearing them (a read model added
+    /// later catches up while the server keeps serving).
+    CatchUp {
+        /// Only this read model: work_queue, deadlines or statistics.
+        #[arg(long)]
+        only: Option<String>,
+    },
     /// Drop and rebuild the read models from the event log.
     Rebuild {
         /// Only this read model: work_queue, deadlines or statistics.
@@ -635,6 +642,20 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             let line =
                 ptl_api::rebuild_cli::rebuild_with_progress(engine.db(), only.as_deref()).await?;
             println!("{line}");
+        }
+        Cmd::Projections {
+            command: ProjectionsCmd::CatchUp { only },
+        } => {
+            let engine = engine(&cli).await?;
+            let r = ptl_projections::catch_up(engine.db(), only.as_deref(), |_| {})
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "caught up from {} events of {} cases in {:.1} s",
+                r.events,
+                r.cases,
+                r.elapsed.as_secs_f64()
+            );
         }
         Cmd::Procedures => {
             let rules = ptl_domain::RuleBook::builtin().map_err(|e| e.to_string())?;

@@ -37,7 +37,7 @@ pub use queries::{
     DeadlineFilter, DeadlineRow, EscalationCutoffs, WorkQueueRow,
     DEFAULT_ESCALATE_AFTER_WORKING_DAYS, ESCALATION_REGIONAL, ESCALATION_SUPERVISOR, MAX_LIMIT,
 };
-pub use rebuild::{rebuild, RebuildReport};
+pub use rebuild::{catch_up, rebuild, RebuildReport};
 pub use stats::{stats, stats_csv, suppress, Figures, GroupBy, Stats, StatsGroup, StatsQuery};
 
 /// Why a read-model query or a rebuild failed.

@@ -55,6 +55,30 @@ pub async fn rebuild(
     only: Option<&str>,
     progress: impl Fn(u64),
 ) -> Result<RebuildReport, ProjectionError> {
+    replay_log(db, only, true, progress).await
+}
+
+/// Brings the selected read models up to date from the event log WITHOUT clearing them first,
+/// while the server keeps writing: a read model added later (or restored from an older backup)
+/// catches up from the global log without downtime. Safe beside live writes because every row
+/// remembers the last event applied and ignores older ones, and milestones are insert-once.
+///
+/// # Errors
+/// As [`rebuild`].
+pub async fn catch_up(
+    db: &Db,
+    only: Option<&str>,
+    progress: impl Fn(u64),
+) -> Result<RebuildReport, ProjectionError> {
+    replay_log(db, only, false, progress).await
+}
+
+async fn replay_log(
+    db: &Db,
+    only: Option<&str>,
+    clear: bool,
+    progress: impl Fn(u64),
+) -> Result<RebuildReport, ProjectionError> {
     let started = Instant::now();
     let models = Models::parse(only)?;
     // Every event that exists now must be applied before the rebuild reports success: on
@@ -62,13 +86,13 @@ pub async fn rebuild(
     // (see `GlobalLog`), so the stream can end early and is then followed up below.
     let expected = count_events(db).await?;
     let mut tx = db.begin().await?;
-    if models.work_queue {
+    if clear && models.work_queue {
         run!(tx.conn(), "DELETE FROM work_queue")?;
     }
-    if models.deadlines {
+    if clear && models.deadlines {
         run!(tx.conn(), "DELETE FROM deadlines")?;
     }
-    if models.statistics {
+    if clear && models.statistics {
         run!(tx.conn(), "DELETE FROM case_facts")?;
         run!(tx.conn(), "DELETE FROM case_milestones")?;
     }
