@@ -6,7 +6,12 @@
 //! business clock, rather than `tokio::time::pause`: with a paused clock tokio auto-advances to
 //! the next timer whenever the runtime waits on the database (SQLite's worker thread, PostgreSQL's
 //! socket), which fires the engine's own write timeouts and the loop's sleep at random points.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unused_imports
+)]
 
 use std::future::Future;
 use std::sync::Arc;

@@ -3,6 +3,7 @@
 //! register cases and move them on.
 #![allow(
     dead_code,
+    unused_macros,
     unused_imports,
     clippy::unwrap_used,
     clippy::expect_used,
