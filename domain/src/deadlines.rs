@@ -149,6 +149,13 @@ pub fn explain(state: &CaseState, name: &str, calendar: &Calendar) -> Option<Exp
             calendar.last_day().map_or_else(|| "none".to_string(), |d| d.to_string())
         ));
     }
+    // The reason of a suspension is the condition the definition names for this deadline.
+    let why = rule
+        .suspended_while
+        .iter()
+        .map(|c| c.as_str().replace('_', " "))
+        .collect::<Vec<_>>()
+        .join(" or ");
     Some(Explanation {
         name: record.name.clone(),
         rule: rule.describe(),
@@ -165,12 +172,12 @@ pub fn explain(state: &CaseState, name: &str, calendar: &Calendar) -> Option<Exp
             .iter()
             .map(|(from, to)| {
                 format!(
-                    "suspended from {from} to {to} ({} days added to the due date)",
+                    "suspended from {from} to {to} while {why} ({} days added to the due date)",
                     (*to - *from).num_days()
                 )
             })
             .chain(record.suspended_from.map(|from| {
-                format!("suspended since {from}: the due date moves when the condition ends")
+                format!("suspended since {from} while {why}: the due date moves when that ends")
             }))
             .collect(),
         notes,

@@ -1512,6 +1512,11 @@ fn a_deadline_suspended_while_the_file_is_returned_moves_by_the_days_it_was_back
     let e = crate::explain(&c.state, "overall", rules().calendar()).expect("explained");
     assert_eq!(e.suspensions.len(), 1, "{:?}", e.suspensions);
     assert!(e.suspensions[0].contains("10 days"));
+    assert!(
+        e.suspensions[0].contains("while file returned"),
+        "{}",
+        e.suspensions[0]
+    );
     // The shipped definitions suspend nothing: the same return leaves `overall` running.
     let plain = submitted().at("2026-03-08").given(
         officer("UA-NSS"),
