@@ -583,7 +583,7 @@ async fn read_person(
     state: &CaseState,
     reason: Option<String>,
 ) -> Result<serde_json::Value, ApiError> {
-    let Some(person) = state.registration.as_ref().and_then(|_| person_ref(state)) else {
+    let Some(person) = person_ref(state) else {
         return Ok(serde_json::Value::Null);
     };
     let reader = Reader {

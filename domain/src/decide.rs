@@ -302,7 +302,7 @@ pub fn decide(state: &CaseState, cmd: Command) -> Result<Vec<CaseEvent>, DomainE
             allowed: allowed_actions_for(state, role, cmd.actor.office.as_deref()),
         });
     }
-    if let Some(scope) = required_consent(state, &cmd.action) {
+    if let Some(scope) = required_consent(&cmd.action) {
         if !state.consent_in_force(scope) {
             return Err(DomainError::ConsentRequired {
                 action: name,
@@ -319,7 +319,7 @@ pub fn decide(state: &CaseState, cmd: Command) -> Result<Vec<CaseEvent>, DomainE
 
     let bodies = match &cmd.action {
         Action::Register(reg) => {
-            let body = register(reg, &cmd, today, &mut p);
+            let body = register(reg, &cmd, &mut p);
             p.finish()?;
             return Ok(vec![event(&cmd, body?)]);
         }
@@ -353,8 +353,7 @@ fn event(cmd: &Command, body: EventBody) -> CaseEvent {
 
 /// The consent an action needs in force (`procedure.md`: sharing needs the matching consent; the
 /// interview, verification and submission process data for the status procedure).
-fn required_consent(state: &CaseState, action: &Action) -> Option<ConsentScope> {
-    let _ = state;
+fn required_consent(action: &Action) -> Option<ConsentScope> {
     match action {
         Action::RecordInterview { .. } | Action::SubmitFile { .. } => {
             Some(ConsentScope::StatusProcedure)
@@ -370,12 +369,7 @@ fn required_consent(state: &CaseState, action: &Action) -> Option<ConsentScope> 
     }
 }
 
-fn register(
-    reg: &Register,
-    cmd: &Command,
-    today: NaiveDate,
-    p: &mut Problems,
-) -> Result<EventBody, DomainError> {
+fn register(reg: &Register, cmd: &Command, p: &mut Problems) -> Result<EventBody, DomainError> {
     let on = cmd.occurred_on;
     p.check(
         is_valid_office_code(&reg.office),
@@ -447,7 +441,6 @@ fn register(
         FieldProblem::Invalid,
         "an ISO 3166-1 alpha-2 code such as UA or PL (XX if unknown)",
     );
-    let _ = today;
     let def = cmd.rules.in_force_on(on).cloned();
     if def.is_none() {
         p.add(

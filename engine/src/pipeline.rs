@@ -478,6 +478,8 @@ pub struct Engine {
     gate: WriteGate,
     in_flight: StdMutex<std::collections::HashSet<(String, String)>>,
     options: EngineOptions,
+    /// A projector runs in the event transaction and needs the state after each event.
+    has_projector: bool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -526,6 +528,7 @@ impl Engine {
             Db::Postgres(_) => DbKind::Postgres,
         };
         let vault = Arc::new(Vault::new(keys.clone()));
+        let has_projector = projector.is_some();
         let handler = IntegrityHandler {
             pending: pending.clone(),
             keys: keys.clone(),
@@ -569,6 +572,7 @@ impl Engine {
             },
             in_flight: StdMutex::default(),
             options,
+            has_projector,
         })
     }
 
@@ -887,10 +891,13 @@ impl Engine {
             Err(e) => return Ok(Attempt::Done(Err(e))),
         };
         let mut state = (*cached.state).clone();
-        let mut states = Vec::with_capacity(events.len());
+        // The per-event states are kept only for a projector (the common case is one event).
+        let mut states = Vec::new();
         for (i, e) in events.iter().enumerate() {
             state = ptl_domain::evolve(state, e.clone());
-            states.push((current + i as u64 + 1, Arc::new(state.clone())));
+            if self.has_projector {
+                states.push((current + i as u64 + 1, Arc::new(state.clone())));
+            }
         }
         let version_after = current + events.len() as u64;
         self.pending
