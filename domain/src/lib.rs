@@ -38,7 +38,7 @@ pub use decide::{allowed_actions, allowed_actions_for, decide, kyiv_date};
 pub use error::{DomainError, FieldError, FieldProblem};
 pub use event::{CaseEvent, EventBody};
 pub use procedure::{ProcedureDefinition, RuleBook};
-pub use state::{evolve, CaseState};
+pub use state::{evolve, CaseState, STATE_FORMAT};
 pub use types::{Actor, RecordRef, Role, Stage, Status};
 
 /// The aggregate's name: the stream and table prefix (`case_events`). Persistent: never change it.

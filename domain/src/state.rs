@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::event::{
     ApplicantFacts, CaseEvent, DeadlineStarted, EventBody, PlannedService, ReferralFacts,
@@ -20,7 +20,7 @@ use crate::types::{
 };
 
 /// A consent scope as it stands now.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsentEntry {
     /// In force now.
     pub in_force: bool,
@@ -31,7 +31,7 @@ pub struct ConsentEntry {
 }
 
 /// How the interview step ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum InterviewOutcome {
     /// Held.
@@ -51,7 +51,7 @@ pub enum InterviewOutcome {
 }
 
 /// A verification request and its reply.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerificationRequest {
     /// Id within the case (`vr-1`, ...).
     pub request_id: String,
@@ -68,7 +68,7 @@ pub struct VerificationRequest {
 }
 
 /// The decision on the status.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DecisionFacts {
     /// Granted or refused (a court ruling may change it).
     pub granted: bool,
@@ -83,7 +83,7 @@ pub struct DecisionFacts {
 }
 
 /// Temporary accommodation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShelterStay {
     /// Shelter (institution).
     pub shelter: String,
@@ -96,7 +96,7 @@ pub struct ShelterStay {
 }
 
 /// A service delivered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveredService {
     /// The need met.
     pub service: Need,
@@ -109,7 +109,7 @@ pub struct DeliveredService {
 }
 
 /// The assistance track (beside the status track).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Assistance {
     /// Centre of social services and referral date.
     pub referred_to: Option<(String, NaiveDate)>,
@@ -128,7 +128,7 @@ pub struct Assistance {
 }
 
 /// One deadline instance as recorded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeadlineRecord {
     /// Name (`interview`, `verification_reply:vr-1`, ...).
     pub name: String,
@@ -146,18 +146,18 @@ pub struct DeadlineRecord {
     pub missed_recorded: bool,
     /// Business date of the `deadline_missed` event that recorded the miss (escalation counts
     /// from it).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub missed_on: Option<NaiveDate>,
     /// Since when the deadline is suspended (its definition names a condition that holds now).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspended_from: Option<NaiveDate>,
     /// Finished suspensions: (from, to); the due date moved by their length in calendar days.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub suspensions: Vec<(NaiveDate, NaiveDate)>,
 }
 
 /// A correction recorded against an earlier event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CorrectionEntry {
     /// Sequence of the corrected event.
     pub supersedes: u64,
@@ -168,7 +168,7 @@ pub struct CorrectionEntry {
 }
 
 /// Facts fixed at registration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Registration {
     /// Register number.
     pub register_no: String,
@@ -184,8 +184,8 @@ pub struct Registration {
     pub exploitation_forms: Vec<ExploitationForm>,
     /// Country of exploitation.
     pub exploitation_country: String,
-    /// The governing definition.
-    #[serde(skip)]
+    /// The governing definition (the case's own copy, from its first event).
+    #[serde(with = "shared_definition")]
     pub procedure: Arc<ProcedureDefinition>,
     /// Recorded time of the registration.
     pub recorded_at: DateTime<Utc>,
@@ -193,8 +193,37 @@ pub struct Registration {
     pub person: Option<crate::types::RecordRef>,
 }
 
-/// The whole state of one case.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// The form of a serialised [`CaseState`] (engine snapshots). Bump the leading number whenever
+/// `CaseState` or [`evolve`] changes what a stream folds to: a snapshot of another form is
+/// ignored and the stream replayed. The crate version is part of it, so a release never trusts
+/// snapshots taken by another.
+pub const STATE_FORMAT: &str = concat!("case-state/1/", env!("CARGO_PKG_VERSION"));
+
+/// Serde for the shared definition (serde's `rc` feature is not enabled workspace-wide).
+mod shared_definition {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::procedure::ProcedureDefinition;
+
+    pub fn serialize<S: Serializer>(
+        def: &Arc<ProcedureDefinition>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        def.as_ref().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Arc<ProcedureDefinition>, D::Error> {
+        ProcedureDefinition::deserialize(d).map(Arc::new)
+    }
+}
+
+/// The whole state of one case. It serialises whole (the definition included), so that the
+/// engine can keep snapshots and restore them exactly.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseState {
     /// `None` until the application is registered.
     pub registration: Option<Registration>,

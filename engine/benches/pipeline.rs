@@ -2,7 +2,8 @@
 //!
 //! Measures commands/s (1 writer; 8 writers on distinct cases; 8 writers on one case) for the raw
 //! esrs `AggregateManager` path (`lock_and_load` + `handle_command`, no handlers) and for
-//! `Engine::execute`, and the cold load of a 1,000-event case (median of 20). Prints one table.
+//! `Engine::execute`, and the cold load of a 1,000-event case (median of 20; for the engine both
+//! from its snapshot and with snapshots off, folding the whole stream). Prints one table.
 //!
 //! Run: `cargo bench -p ptl-engine --bench pipeline`
 //! (PostgreSQL at `PTL_TEST_PG_URL`, default `postgres://postgres@127.0.0.1:5432/test`;
@@ -177,6 +178,8 @@ struct Figures {
     distinct: f64,
     same: f64,
     load_ms: f64,
+    /// The same cold load folding the whole stream (snapshots off); raw esrs has no snapshots.
+    replay_ms: f64,
     failed: u64,
 }
 
@@ -220,6 +223,7 @@ where
         std::hint::black_box(state);
     }
     f.load_ms = median_ms(times);
+    f.replay_ms = f.load_ms;
     f.failed = failed;
     f
 }
@@ -269,6 +273,30 @@ async fn bench_engine(engine: Arc<Engine>, dur: Duration) -> Figures {
         std::hint::black_box(state);
     }
     f.load_ms = median_ms(times);
+    // The same case through an engine that ignores snapshots: the whole stream is folded.
+    let full = Engine::new(
+        engine.db().clone(),
+        engine.clock().clone(),
+        engine.rules().clone(),
+        engine.keys().clone(),
+        None,
+        EngineOptions {
+            snapshot_every: 0,
+            ..EngineOptions::default()
+        },
+    )
+    .await
+    .expect("engine");
+    let mut times = Vec::new();
+    for _ in 0..LOAD_RUNS {
+        full.clear_cache();
+        let t = Instant::now();
+        let (state, version) = full.load(id).await.unwrap().expect("exists");
+        times.push(t.elapsed());
+        assert_eq!(version, LOAD_EVENTS);
+        std::hint::black_box(state);
+    }
+    f.replay_ms = median_ms(times);
     f.failed = failed;
     f
 }
@@ -394,11 +422,15 @@ async fn main() {
         "| measurement | raw esrs PG | engine PG | engine/raw PG | raw esrs SQLite | engine SQLite | engine/raw SQLite |"
     );
     println!("| --- | --- | --- | --- | --- | --- | --- |");
-    let rows: [Row; 4] = [
+    let rows: [Row; 5] = [
         ("commands/s, 1 writer", |f| f.one),
         ("commands/s, 8 writers, distinct cases", |f| f.distinct),
         ("commands/s, 8 writers, one case", |f| f.same),
         ("cold load of a 1,000-event case, ms", |f| f.load_ms),
+        (
+            "cold load, whole stream folded (engine: snapshots off), ms",
+            |f| f.replay_ms,
+        ),
     ];
     for (label, get) in rows {
         let fmt = |v: f64| {

@@ -11,9 +11,11 @@
 //!   key files outside the database;
 //! - [`integrity`]: canonical JSON and the keyed hash chain;
 //! - [`db`], [`open`]: the two backends, connection, migrations and durability checks;
+//! - [`backup`]: a consistent online copy of the SQLite store (`VACUUM INTO`) and its check;
 //! - [`clock`]: injected time.
 
 pub mod aggregate;
+pub mod backup;
 pub mod clock;
 pub mod crypto;
 pub mod db;
@@ -22,5 +24,6 @@ pub mod keys;
 pub mod open;
 pub mod pipeline;
 pub mod relay;
+pub mod snapshot;
 pub mod store;
 pub mod vault;

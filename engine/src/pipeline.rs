@@ -206,6 +206,8 @@ struct Pending {
     first_done: bool,
     /// The state after each event of the batch, by sequence (for the projector).
     states: Vec<(u64, Arc<CaseState>)>,
+    /// The state after the batch's last event, when the batch completes a snapshot interval.
+    snapshot: Option<Arc<CaseState>>,
 }
 
 type PendingMap = Arc<StdMutex<HashMap<Uuid, Pending>>>;
@@ -262,6 +264,7 @@ impl IntegrityHandler {
                 now: Utc::now(),
                 first_done: true,
                 states: Vec::new(),
+                snapshot: None,
             },
         };
         let result = self.write(conn.reborrow(), event, &mut p).await;
@@ -326,6 +329,21 @@ impl IntegrityHandler {
             hash.clone(),
             p.prev_hash.clone()
         )?;
+        if u64::try_from(event.sequence_number).ok() == Some(p.version_after) {
+            if let Some(state) = p.snapshot.take() {
+                crate::snapshot::write(
+                    conn.reborrow(),
+                    &self.keys,
+                    case_id,
+                    p.version_after,
+                    &hash,
+                    &state,
+                    p.now,
+                )
+                .await
+                .map_err(HandlerError)?;
+            }
+        }
         p.prev_hash = Some(hash);
         if self.outbox {
             run!(
@@ -451,6 +469,9 @@ pub struct EngineOptions {
     pub data_dir: Option<PathBuf>,
     /// Write every event to the outbox (when a RabbitMQ relay is configured).
     pub outbox: bool,
+    /// Keep a snapshot of a case's state after every this many events (0: never), so that a
+    /// cold load folds only the events after it (see [`crate::snapshot`]).
+    pub snapshot_every: u64,
 }
 
 impl Default for EngineOptions {
@@ -461,6 +482,7 @@ impl Default for EngineOptions {
             write_slots: 4,
             data_dir: None,
             outbox: false,
+            snapshot_every: 100,
         }
     }
 }
@@ -900,6 +922,9 @@ impl Engine {
             }
         }
         let version_after = current + events.len() as u64;
+        let every = self.options.snapshot_every;
+        let snapshot = (every > 0 && current / every != version_after / every)
+            .then(|| Arc::new(state.clone()));
         self.pending
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -913,6 +938,7 @@ impl Engine {
                     now,
                     first_done: false,
                     states,
+                    snapshot,
                 },
             );
         let mut aggregate_state: AggregateState<CaseState> = AggregateState::with_id(case_id);
@@ -1037,11 +1063,7 @@ impl Engine {
                 return Ok(c);
             }
         }
-        let (state, version) = self.replay(case_id).await?;
-        let last_hash = {
-            let mut tx = self.db.read().await?;
-            last_hash(tx.conn(), case_id).await?
-        };
+        let (state, version, last_hash) = self.replay(case_id, stored).await?;
         let cached = Arc::new(Cached {
             version,
             state: Arc::new(state),
@@ -1057,10 +1079,25 @@ impl Engine {
     }
 
     /// Folds a case's stream straight from the stored payload text (one query, one decode per
-    /// event: esrs's `by_aggregate_id` decodes PostgreSQL JSONB into a `serde_json::Value` first).
-    async fn replay(&self, case_id: Uuid) -> Result<(CaseState, u64), EngineError> {
-        let mut state = CaseState::default();
-        let mut n = 0u64;
+    /// event: esrs's `by_aggregate_id` decodes PostgreSQL JSONB into a `serde_json::Value` first),
+    /// starting from the case's snapshot when one can be trusted (see [`crate::snapshot`]).
+    /// Returns the state, its version and the chain hash of its last event.
+    async fn replay(
+        &self,
+        case_id: Uuid,
+        stored: u64,
+    ) -> Result<(CaseState, u64, Option<String>), EngineError> {
+        let mut tx = self.db.read().await?;
+        let snapshot = if self.options.snapshot_every > 0 && stored > 0 {
+            crate::snapshot::read(tx.conn(), &self.keys, case_id, stored).await?
+        } else {
+            None
+        };
+        let (mut state, from, snapshot_hash) = match snapshot {
+            Some(s) => (s.state, s.version, Some(s.hash)),
+            None => (CaseState::default(), 0, None),
+        };
+        let mut n = from;
         let mut apply = |payload: &str| -> Result<(), EngineError> {
             let event: CaseEvent = serde_json::from_str(payload)
                 .map_err(|e| EngineError::Internal(format!("undecodable event: {e}")))?;
@@ -1068,34 +1105,42 @@ impl Engine {
             n += 1;
             Ok(())
         };
-        match &self.db {
-            Db::Sqlite(p) => {
+        let after = i64::try_from(from).unwrap_or(i64::MAX);
+        match tx.conn() {
+            Conn::Sqlite(c) => {
                 let rows: Vec<(String,)> = sqlx::query_as(
-                    "SELECT payload FROM case_events WHERE aggregate_id = $1 ORDER BY sequence_number",
+                    "SELECT payload FROM case_events WHERE aggregate_id = $1 AND sequence_number > $2 ORDER BY sequence_number",
                 )
                 .bind(case_id.hyphenated().to_string())
-                .fetch_all(p)
+                .bind(after)
+                .fetch_all(&mut *c)
                 .await?;
                 for (payload,) in &rows {
                     apply(payload)?;
                 }
             }
-            Db::Postgres(p) => {
+            Conn::Postgres(c) => {
                 // One row instead of one per event: PostgreSQL renders JSONB on one line (a
                 // newline inside a value is escaped), so the newline-joined text splits back
                 // exactly, and the per-row protocol overhead of a long stream disappears.
                 let joined: Option<String> = sqlx::query_scalar(
-                    "SELECT string_agg(payload::text, E'\\n' ORDER BY sequence_number) FROM case_events WHERE aggregate_id = $1",
+                    "SELECT string_agg(payload::text, E'\\n' ORDER BY sequence_number) FROM case_events WHERE aggregate_id = $1 AND sequence_number > $2",
                 )
                 .bind(case_id)
-                .fetch_one(p)
+                .bind(i32::try_from(after).unwrap_or(i32::MAX))
+                .fetch_one(&mut *c)
                 .await?;
                 for payload in joined.as_deref().unwrap_or("").lines() {
                     apply(payload)?;
                 }
             }
         }
-        Ok((state, n))
+        let last = if n == from && snapshot_hash.is_some() {
+            snapshot_hash
+        } else {
+            last_hash(tx.conn(), case_id).await?
+        };
+        Ok((state, n, last))
     }
 
     /// The case as it stands now, with its version; `None` if it does not exist.

@@ -569,3 +569,87 @@ async fn two_engines_on_one_store_neither_lose_nor_duplicate_writes(f: Fixture) 
     assert!(f.engine.verify(id).await.unwrap().valid);
 }
 both!(two_engines_on_one_store_neither_lose_nor_duplicate_writes);
+
+async fn add_notes(f: &Fixture, id: Uuid, n: usize) {
+    for _ in 0..n {
+        let cmd = f.engine.command(
+            cw(),
+            d("2026-03-02"),
+            Action::AddNote {
+                note: RecordRef("n".into()),
+            },
+        );
+        f.engine
+            .execute(id, None, cmd, Personal::default(), None)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+}
+
+fn fold(history: &[ptl_engine::pipeline::RecordedEvent], upto: usize) -> ptl_domain::CaseState {
+    history[..upto]
+        .iter()
+        .map(|e| e.event.clone())
+        .fold(ptl_domain::CaseState::default(), ptl_domain::evolve)
+}
+
+async fn a_cold_load_resumes_from_a_verified_snapshot_and_ignores_a_forged_one(f: Fixture) {
+    let id = register(&f).await;
+    add_notes(&f, id, 249).await;
+    let history = f.engine.history(id).await.unwrap();
+    assert_eq!(history.len(), 250);
+    let keys = f.engine.keys().clone();
+    // Written with event 200 (every 100 events by default), the state after event 200.
+    let snap = {
+        let mut tx = f.db.read().await.unwrap();
+        ptl_engine::snapshot::read(tx.conn(), &keys, id, 250)
+            .await
+            .unwrap()
+            .expect("a snapshot")
+    };
+    assert_eq!(snap.version, 200);
+    assert_eq!(snap.state, fold(&history, 200));
+    assert_eq!(Some(&snap.hash), history[199].hash.as_ref());
+    // A cold load (no cache) equals the full fold.
+    f.engine.clear_cache();
+    let (state, version) = f.engine.load(id).await.unwrap().unwrap();
+    assert_eq!((version, &*state), (250, &fold(&history, 250)));
+
+    // The cold load really starts from the snapshot: a state written with the right key (as only
+    // the engine can) shows through, plus the 50 events after it.
+    let mut planted = snap.state.clone();
+    planted.notes = 10_000;
+    let mut tx = f.engine.begin_write().await.unwrap();
+    ptl_engine::snapshot::write(tx.conn(), &keys, id, 200, &snap.hash, &planted, Utc::now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    f.engine.clear_cache();
+    assert_eq!(f.engine.load(id).await.unwrap().unwrap().0.notes, 10_050);
+
+    // Someone with write access to the database but without the key edits the snapshot: the
+    // MAC no longer verifies, the snapshot is ignored and the stream replayed in full.
+    let sql = "UPDATE case_snapshots SET state = replace(state, '\"notes\":10000', '\"notes\":7') WHERE case_id = $1";
+    let edited = match &f.db {
+        Db::Sqlite(p) => sqlx::query(sql)
+            .bind(id.to_string())
+            .execute(p)
+            .await
+            .unwrap()
+            .rows_affected(),
+        Db::Postgres(p) => sqlx::query(sql)
+            .bind(id.to_string())
+            .execute(p)
+            .await
+            .unwrap()
+            .rows_affected(),
+    };
+    assert_eq!(edited, 1);
+    f.engine.clear_cache();
+    let (state, version) = f.engine.load(id).await.unwrap().unwrap();
+    assert_eq!((version, &*state), (250, &fold(&history, 250)));
+    // The events alone still verify.
+    assert!(f.engine.verify(id).await.unwrap().valid);
+}
+both!(a_cold_load_resumes_from_a_verified_snapshot_and_ignores_a_forged_one);

@@ -327,8 +327,8 @@ pub(crate) async fn apply_case_rows(
             conn.reborrow(),
             "INSERT INTO work_queue (case_id, register_no, office, stage, status, assignee, procedure_id, \
              received_on, child, foreigner, submitted_to, ever_submitted_to, next_due_on, open_deadlines, \
-             missed_recorded, last_sequence, updated_at, first_missed_on) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+             missed_recorded, last_sequence, updated_at, first_missed_on, valid_until) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
              ON CONFLICT (case_id) DO UPDATE SET register_no = excluded.register_no, office = excluded.office, \
              stage = excluded.stage, status = excluded.status, assignee = excluded.assignee, \
              procedure_id = excluded.procedure_id, received_on = excluded.received_on, child = excluded.child, \
@@ -336,7 +336,7 @@ pub(crate) async fn apply_case_rows(
              ever_submitted_to = excluded.ever_submitted_to, next_due_on = excluded.next_due_on, \
              open_deadlines = excluded.open_deadlines, missed_recorded = excluded.missed_recorded, \
              last_sequence = excluded.last_sequence, updated_at = excluded.updated_at, \
-             first_missed_on = excluded.first_missed_on \
+             first_missed_on = excluded.first_missed_on, valid_until = excluded.valid_until \
              WHERE work_queue.last_sequence < excluded.last_sequence",
             id.clone(),
             reg.register_no.clone(),
@@ -355,7 +355,8 @@ pub(crate) async fn apply_case_rows(
             to_i64(missed as u64),
             seq,
             recorded_at.timestamp_micros(),
-            first_missed_on
+            first_missed_on,
+            state.valid_until.map(date_text)
         )?;
     }
 

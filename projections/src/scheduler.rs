@@ -27,10 +27,9 @@
 //! does not advance while a machine is suspended, and the business clock can be moved; a capped
 //! wake costs one indexed `MIN` query.
 //!
-//! Status expiry has no due-date column in the read models (the migrations are not this
-//! module's), so candidates are found with one query over the event payloads of cases whose
-//! work-queue status is `granted` (any recorded `valid_until` before today), and each candidate
-//! is confirmed against its replayed state before anything is recorded.
+//! Status expiry: the work queue keeps each case's `valid_until` (migration 0008), so candidates
+//! (granted, `valid_until` before today) come from an index, and each candidate is confirmed
+//! against its replayed state before anything is recorded.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -301,38 +300,15 @@ impl Scheduler {
     }
 }
 
-/// The `valid_until` of an event payload, per dialect (`$.body.data.valid_until`).
-fn valid_until_expr(db: &Db) -> &'static str {
-    match db {
-        Db::Sqlite(_) => "json_extract(e.payload, '$.body.data.valid_until')",
-        Db::Postgres(_) => "(e.payload -> 'body' -> 'data' ->> 'valid_until')",
-    }
-}
-
-/// The join of the work queue to its case's events, per dialect (UUID text vs `uuid`).
-fn events_join(db: &Db) -> &'static str {
-    match db {
-        Db::Sqlite(_) => "FROM work_queue w JOIN case_events e ON e.aggregate_id = w.case_id",
-        Db::Postgres(_) => {
-            "FROM work_queue w JOIN case_events e ON e.aggregate_id = CAST(w.case_id AS uuid)"
-        }
-    }
-}
-
-/// Granted cases with some recorded `valid_until` before `today`: a superset of the expired
-/// ones (a later extension may have replaced that date), confirmed by the caller on the state.
+/// Granted cases whose work-queue `valid_until` is before `today` (index
+/// `work_queue_status_valid_until`), confirmed by the caller on the state.
 async fn expiry_candidates(db: &Db, today: NaiveDate) -> Result<Vec<Uuid>, SchedulerError> {
-    let text = format!(
-        "SELECT DISTINCT w.case_id {join} WHERE w.status = $1 AND {v} IS NOT NULL AND {v} < $2 \
-         ORDER BY w.case_id",
-        join = events_join(db),
-        v = valid_until_expr(db),
-    );
     let mut tx = db.read().await?;
     let rows: Vec<(String,)> = ptl_engine::fetch_all!(
         tx.conn(),
         (String,),
-        &text,
+        "SELECT case_id FROM work_queue WHERE status = $1 AND valid_until IS NOT NULL AND valid_until < $2 \
+         ORDER BY case_id",
         Status::Granted.as_str(),
         date_text(today)
     )?;
@@ -345,19 +321,15 @@ async fn expiry_candidates(db: &Db, today: NaiveDate) -> Result<Vec<Uuid>, Sched
         .collect()
 }
 
-/// The earliest recorded `valid_until` on or after `today` among granted cases: never later
-/// than the next real expiry (superseded dates only make the loop wake early, harmlessly).
+/// The earliest `valid_until` on or after `today` among granted cases (the scheduler's wake-up
+/// for expiries; one indexed `MIN`).
 async fn next_expiry(db: &Db, today: NaiveDate) -> Result<Option<NaiveDate>, SchedulerError> {
-    let text = format!(
-        "SELECT MIN({v}) {join} WHERE w.status = $1 AND {v} IS NOT NULL AND {v} >= $2",
-        join = events_join(db),
-        v = valid_until_expr(db),
-    );
+    let text = "SELECT MIN(valid_until) FROM work_queue WHERE status = $1 AND valid_until >= $2";
     let mut tx = db.read().await?;
     let rows: Vec<(Option<String>,)> = ptl_engine::fetch_all!(
         tx.conn(),
         (Option<String>,),
-        &text,
+        text,
         Status::Granted.as_str(),
         date_text(today)
     )?;

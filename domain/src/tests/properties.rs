@@ -185,6 +185,16 @@ proptest! {
     }
 
     #[test]
+    fn a_state_survives_its_json_snapshot_exactly(child in any::<bool>(), steps in steps()) {
+        // The engine keeps snapshots of states as JSON and resumes folding from them: the round
+        // trip must give back the very same state, the definition included.
+        let (state, _) = run(child, steps);
+        let json = serde_json::to_string(&state).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let back: CaseState = serde_json::from_str(&json).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(back, state);
+    }
+
+    #[test]
     fn no_path_reaches_granted_without_the_required_steps(child in any::<bool>(), steps in steps()) {
         let (_, history) = run(child, steps);
         let mut registered = false;

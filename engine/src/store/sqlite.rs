@@ -144,6 +144,9 @@ pub async fn open_with(
 ) -> Result<SqlitePool, sqlx::Error> {
     SqlitePoolOptions::new()
         .max_connections(max_connections.max(1))
+        // A local file does not drop connections: skip sqlx's ping before every acquire (one
+        // round trip to the connection's worker thread per statement batch).
+        .test_before_acquire(false)
         .connect_with(connect_options(path))
         .await
 }
