@@ -74,6 +74,19 @@ enum Cmd {
     },
     /// Apply the schema migrations of the store.
     Migrate,
+    /// Copy the SQLite store to a new file while the server keeps serving, and check the copy.
+    ///
+    /// The copy is made with SQLite's `VACUUM INTO` inside one read transaction: it holds every
+    /// command committed before it began, never blocks writers, and is then opened read-only and
+    /// checked with `PRAGMA integrity_check`. The key files (master.key, hash.key, search.key,
+    /// jwt.secret) and the erasure ledger (erasures.log) are NOT in the copy: back them up from
+    /// the data directory separately. For PostgreSQL use `pg_dump -Fc` or `pg_basebackup` (see the
+    /// README, "Backup and restore").
+    Backup {
+        /// The file to write (it must not exist yet), e.g. /backups/ptl-2026-03-02.db.
+        #[arg(long, short)]
+        output: PathBuf,
+    },
     /// Recompute the hash chain of one case or of all cases.
     Verify {
         /// Only this case.
@@ -341,6 +354,65 @@ async fn engine(cli: &Cli) -> Result<Engine, String> {
     .map_err(|e| e.to_string())
 }
 
+/// `ptl backup`: a checked copy of the SQLite store, and what else must be backed up.
+async fn backup(cli: &Cli, output: &std::path::Path) -> Result<(), String> {
+    let url = cli.url();
+    let Some(db_path) = url.strip_prefix("sqlite://") else {
+        return Err(ptl_engine::backup::BackupError::NotSqlite.to_string());
+    };
+    // Connecting would create an empty database: there must be one to copy.
+    if !std::path::Path::new(db_path).is_file() {
+        return Err(format!(
+            "there is no SQLite database at {db_path}, so there is nothing to back up"
+        ));
+    }
+    let db = ptl_engine::open::connect(&url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let result = ptl_engine::backup::backup_sqlite(&db, output).await;
+    if let ptl_engine::db::Db::Sqlite(pool) = &db {
+        pool.close().await;
+    }
+    let r = result.map_err(|e| e.to_string())?;
+    println!(
+        "backup {}: {} bytes ({:.1} MiB), {} events, {} cases, integrity ok",
+        r.path.display(),
+        r.bytes,
+        r.bytes as f64 / 1_048_576.0,
+        r.events,
+        r.cases
+    );
+    let dir = cli.dir();
+    let ledger = ptl_engine::vault::ERASURE_LOG_FILE;
+    let keys = ptl_engine::backup::KEY_FILES.join(", ");
+    eprintln!(
+        "the copy holds no keys: back up {keys} and {ledger} from {} separately (without \
+         master.key the personal data in the copy is unreadable, without hash.key its history \
+         cannot be verified); restore them with the copy, {ledger} from the newest copy you have: \
+         `ptl serve` re-applies it at start, so data erased after this backup does not come back",
+        dir.display()
+    );
+    let missing: Vec<&str> = ptl_engine::backup::KEY_FILES
+        .into_iter()
+        .filter(|f| !dir.join(f).exists())
+        .collect();
+    if !missing.is_empty() {
+        eprintln!(
+            "{} not in {}: if the keys come from PTL_MASTER_KEY, PTL_HASH_KEY, PTL_SEARCH_KEY \
+             and PTL_JWT_SECRET, keep those values with the backup instead",
+            missing.join(", "),
+            dir.display()
+        );
+    }
+    if !dir.join(ledger).exists() {
+        eprintln!(
+            "(no {ledger} in {} yet: nothing has been erased)",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
 async fn run(cli: Cli) -> Result<ExitCode, String> {
     match &cli.command {
         Cmd::Migrate => {
@@ -352,6 +424,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 .map_err(|e| e.to_string())?;
             println!("migrations applied");
         }
+        Cmd::Backup { output } => backup(&cli, output).await?,
         Cmd::Serve {
             listen,
             allow_non_durable,
