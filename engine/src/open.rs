@@ -45,7 +45,9 @@ pub async fn connect(url: &str) -> Result<Db, EngineError> {
     }
 }
 
-/// Applies the migrations of the backend.
+/// Applies the migrations of the backend. On PostgreSQL this also renumbers the `xact_id`s of a
+/// database restored from a dump into a cluster with a lower transaction counter, so that the
+/// global log reads it ([`crate::store::global_log::renumber_restored_xact_ids`], logged).
 ///
 /// # Errors
 /// A migration failed.

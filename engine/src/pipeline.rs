@@ -67,11 +67,10 @@ pub enum EngineError {
 
 impl From<sqlx::Error> for EngineError {
     fn from(e: sqlx::Error) -> Self {
-        match e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                Self::Unavailable(e.to_string())
-            }
-            other => Self::Internal(other.to_string()),
+        if crate::store::is_unavailable(&e) {
+            Self::Unavailable(e.to_string())
+        } else {
+            Self::Internal(e.to_string())
         }
     }
 }
@@ -456,6 +455,9 @@ struct Cached {
     last_hash: Option<String>,
 }
 
+/// Commands admitted at once on SQLite (they queue for the store's group committer).
+const SQLITE_COMMANDS_IN_FLIGHT: usize = 64;
+
 /// Options for [`Engine::new`].
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
@@ -498,6 +500,9 @@ pub struct Engine {
     pending: PendingMap,
     cache: StdMutex<LruCache<Uuid, Arc<Cached>>>,
     gate: WriteGate,
+    /// Admission of commands: the same gate on PostgreSQL; on SQLite a wider one (commands
+    /// queue for the store's committer, which takes `gate` per group).
+    command_gate: WriteGate,
     in_flight: StdMutex<std::collections::HashSet<(String, String)>>,
     options: EngineOptions,
     /// A projector runs in the event transaction and needs the state after each event.
@@ -558,9 +563,24 @@ impl Engine {
             projector,
             outbox: options.outbox,
         };
+        // SQLite has one writer at a time: queueing writers here, in order, beats letting them
+        // spin in SQLite's busy handler (which sleeps in growing steps). Commands do not take
+        // this one-slot gate themselves: the store's committer takes it for each group it
+        // writes (group commit), so commands wait in its queue, not here.
+        let gate = if matches!(db_kind, DbKind::Sqlite) {
+            WriteGate::new(1)
+        } else {
+            WriteGate::new(options.write_slots.max(1))
+        };
+        let command_gate = if matches!(db_kind, DbKind::Sqlite) {
+            WriteGate::new(SQLITE_COMMANDS_IN_FLIGHT)
+        } else {
+            gate.clone()
+        };
         let store = match &db {
             Db::Sqlite(pool) => CaseStore::Sqlite(
                 crate::store::SqliteStoreBuilder::new(pool.clone())
+                    .with_write_gate(gate.clone())
                     .add_transactional_event_handler(handler)
                     .try_build()
                     .await
@@ -585,13 +605,8 @@ impl Engine {
             vault,
             pending,
             cache: StdMutex::new(LruCache::new(capacity)),
-            // SQLite has one writer at a time: queueing writers here, in order, beats letting
-            // them spin in SQLite's busy handler (which sleeps in growing steps).
-            gate: if matches!(db_kind, DbKind::Sqlite) {
-                WriteGate::new(1)
-            } else {
-                WriteGate::new(options.write_slots.max(1))
-            },
+            gate,
+            command_gate,
             in_flight: StdMutex::default(),
             options,
             has_projector,
@@ -836,7 +851,7 @@ impl Engine {
             },
         };
         let timeout = self.options.write_timeout;
-        let _permit = tokio::time::timeout(timeout, self.gate.enter())
+        let _permit = tokio::time::timeout(timeout, self.command_gate.enter())
             .await
             .map_err(|_| EngineError::Unavailable("all write slots are busy".into()))?
             .map_err(|_| EngineError::Unavailable("the engine is shutting down".into()))?;
@@ -1339,6 +1354,10 @@ fn map_sqlite(e: SqliteStoreError, current: u64) -> EngineError {
             current: current + 1,
         },
         SqliteStoreError::Sqlx(e) => EngineError::from(e),
+        SqliteStoreError::GroupFailed {
+            message,
+            unavailable: true,
+        } => EngineError::Unavailable(message),
         other => EngineError::Internal(other.to_string()),
     }
 }

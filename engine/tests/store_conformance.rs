@@ -988,6 +988,91 @@ async fn sqlite_store_requires_migrated_table_and_cleans_its_lock_table() {
     assert!(second[0].global_position > first[0].global_position);
 }
 
+/// Group commit (SQLite): commands that wait together are written in one transaction, each in
+/// its own savepoint: one command whose handler fails is rolled back alone, its group-mates
+/// commit, and a stale sequence in the group is a typed conflict for that command only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_group_commit_isolates_a_failing_command_from_its_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = sqlite::open_with(dir.path().join("events.db"), 4)
+        .await
+        .unwrap();
+    migrate_sqlite(&pool).await.unwrap();
+    pool.execute(PROJECTION_DDL).await.unwrap();
+    let gate = WriteGate::new(1);
+    let store = SqliteStoreBuilder::<Counter>::new(pool.clone())
+        .with_write_gate(gate.clone())
+        .add_transactional_event_handler(Projection { fail_on: Some(13) })
+        .try_build()
+        .await
+        .unwrap();
+    // An existing aggregate, so that a command with a stale sequence can join the group.
+    let existing = Uuid::new_v4();
+    let mut state = AggregateState::<CounterState>::with_id(existing);
+    store
+        .persist(&mut state, vec![CounterEvent::Added { n: 1 }])
+        .await
+        .unwrap();
+
+    // Hold the gate: the committer takes the first command and waits; the others queue behind
+    // it and form the next group.
+    let held = gate.enter().await.unwrap();
+    // A fresh state starts at sequence 1: right for a new aggregate, stale for `existing`.
+    let spawn = |id: Uuid, n: u32| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut state = AggregateState::<CounterState>::with_id(id);
+            let r = store
+                .persist(&mut state, vec![CounterEvent::Added { n }])
+                .await;
+            (id, n, r.map(|events| events.len()))
+        })
+    };
+    let mut tasks = vec![spawn(Uuid::new_v4(), 100)];
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for n in 10..20 {
+        tasks.push(spawn(Uuid::new_v4(), n));
+    }
+    // Sequence 1 of `existing` is taken: this command works on a stale state.
+    tasks.push(spawn(existing, 7));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    drop(held);
+
+    let mut committed = 0;
+    for t in tasks {
+        let (id, n, r) = t.await.unwrap();
+        let stored: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM case_events WHERE aggregate_id = ?1")
+                .bind(id.to_string())
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        match n {
+            13 => {
+                assert!(matches!(r, Err(SqliteStoreError::Custom(_))), "{r:?}");
+                assert_eq!(stored, 0, "the failing command left nothing");
+            }
+            7 => {
+                assert!(matches!(r, Err(SqliteStoreError::Conflict { .. })), "{r:?}");
+                assert_eq!(stored, 1, "only the first event of the existing aggregate");
+            }
+            _ => {
+                assert_eq!(r.unwrap(), 1);
+                assert_eq!(stored, 1);
+                committed += 1;
+            }
+        }
+    }
+    assert_eq!(committed, 10);
+    // One projection row per committed event (the failing handler's own row was rolled back).
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM test_projection")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 1 + 10);
+    pool.close().await;
+}
+
 #[test]
 fn log_cursor_round_trips_as_text() {
     let cursor = LogCursor {

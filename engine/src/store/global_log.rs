@@ -30,6 +30,15 @@
 //!
 //! The price is latency, not correctness: a long-running transaction anywhere in the cluster
 //! (not only in this table, xmin is cluster-wide) holds the log back until it ends.
+//!
+//! # PostgreSQL: a dump restored into another cluster
+//!
+//! `xact_id` values are only meaningful in the cluster that assigned them. `pg_dump` copies them
+//! as data; `pg_restore` into a cluster whose transaction counter is lower (a younger cluster)
+//! leaves rows that look like they come from the future: `xact_id >= xmin` for a long time, so
+//! the reader above returns nothing and a rebuild gives up waiting. (`pg_basebackup` and
+//! point-in-time recovery keep the counter and are unaffected.) [`renumber_restored_xact_ids`]
+//! repairs such a store at migration time; see its documentation for why that is safe.
 
 use std::fmt;
 use std::str::FromStr;
@@ -50,7 +59,8 @@ use super::sqlite::micros_to_datetime;
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize, Hash,
 )]
 pub struct LogCursor {
-    /// PostgreSQL: the inserting transaction's `xact_id`; SQLite: 0.
+    /// PostgreSQL: the inserting transaction's `xact_id` (or [`RESTORED_XACT_ID`] for rows
+    /// renumbered by [`renumber_restored_xact_ids`]); SQLite: 0.
     pub tx: i64,
     /// The event's `global_position`.
     pub position: i64,
@@ -133,6 +143,107 @@ const PG_READ_AFTER: &str =
        AND (xact_id, global_position) > ($1::bigint::text::xid8, $2) \
      ORDER BY xact_id ASC, global_position ASC \
      LIMIT $3";
+
+/// The `xact_id` given to every row by [`renumber_restored_xact_ids`]: `FrozenTransactionId`
+/// (2), below every transaction id a cluster ever assigns (normal ids start at 3), so below every
+/// snapshot's xmin.
+pub const RESTORED_XACT_ID: i64 = 2;
+
+/// Tables with a column holding `pg_current_xact_id()` of the inserting transaction. Only the
+/// event log has one: the outboxes (`outbox`, `webhook_outbox`) are ordered by an identity
+/// column or keyed by case and sequence, not by transaction ids.
+const XACT_ID_TABLES: [&str; 1] = ["case_events"];
+
+/// Rows written by a transaction this cluster has not started yet: `pg_snapshot_xmax` is the
+/// first transaction id not yet assigned (so this is `xact_id > pg_current_xact_id()` without
+/// assigning one to the caller).
+fn future_rows_sql(table: &str) -> String {
+    format!("SELECT count(*) FROM {table} WHERE xact_id >= pg_snapshot_xmax(pg_current_snapshot())")
+}
+
+/// Makes a database restored from a logical dump into a younger cluster readable by the global
+/// log; returns the number of rows renumbered (0 in every other case, after one index probe).
+/// Run by `migrate_postgres`, i.e. by `ptl migrate` and before any command or server reads the
+/// store.
+///
+/// # What it does
+///
+/// If some row's `xact_id` is at or past the first transaction id this cluster has not assigned
+/// yet (impossible in a live cluster: only a restore from a cluster with a higher counter produces
+/// it), then in ONE transaction, holding an `EXCLUSIVE` lock on the table (writers and other
+/// repairs wait; readers keep reading the committed state), it checks again and sets the
+/// `xact_id` of EVERY row of the table to [`RESTORED_XACT_ID`], and logs a warning.
+///
+/// # Why every row, and why that keeps the order
+///
+/// * Only the future rows would not be enough: their order relative to the other rows, and to
+///   rows written after the repair (which get real, smaller-than-theirs transaction ids), would be
+///   wrong. Mapping them to distinct past ids that keep their order is not possible in general
+///   (a young cluster has fewer past ids than the dump has transactions).
+/// * With one constant `xact_id` the log order becomes `global_position`, the insert order. Per
+///   case that is the sequence order: event `n + 1` is inserted by a writer that loaded event
+///   `n` after its transaction committed, so its identity value was drawn later and is larger. The
+///   order across cases changes but nothing depends on it (every read model row is per case).
+/// * Every renumbered row is below every snapshot's xmin, so all are visible at once; every row
+///   written later gets a real transaction id, greater than [`RESTORED_XACT_ID`], and sorts after
+///   all of them: the log stays append-only from here on.
+/// * No reader can hold a cursor past a renumbered row: cursors live in memory only (a rebuild or
+///   catch-up starts from the beginning), and every process opening the store runs this first. The
+///   situation only exists right after the restore, before anything has read or written the
+///   store; a second process starting at the same time waits for the lock and then finds nothing
+///   to do.
+///
+/// `ptl verify` is unaffected: `xact_id` is not part of the hashed event content.
+///
+/// # Errors
+///
+/// Database errors; the transaction is rolled back and nothing is changed.
+pub async fn renumber_restored_xact_ids(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    let mut renumbered = 0_u64;
+    for table in XACT_ID_TABLES {
+        // Cheap check first (index on (xact_id, global_position), no lock, no transaction id).
+        let probe = format!(
+            "SELECT EXISTS (SELECT 1 FROM {table} \
+             WHERE xact_id >= pg_snapshot_xmax(pg_current_snapshot()))"
+        );
+        let any: bool = sqlx::query_scalar(&probe).fetch_one(pool).await?;
+        if !any {
+            continue;
+        }
+        let mut tx = pool.begin().await?;
+        sqlx::query(&format!("LOCK TABLE {table} IN EXCLUSIVE MODE"))
+            .execute(&mut *tx)
+            .await?;
+        // Again under the lock: another process may have repaired the table meanwhile.
+        let future: i64 = sqlx::query_scalar(&future_rows_sql(table))
+            .fetch_one(&mut *tx)
+            .await?;
+        if future == 0 {
+            tx.rollback().await?;
+            continue;
+        }
+        let done = sqlx::query(&format!(
+            "UPDATE {table} SET xact_id = $1::bigint::text::xid8 \
+             WHERE xact_id <> $1::bigint::text::xid8"
+        ))
+        .bind(RESTORED_XACT_ID)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        tracing::warn!(
+            table,
+            renumbered = done,
+            future_rows = future,
+            "renumbered the xact_id of {done} rows of {table} to {RESTORED_XACT_ID}: {future} of \
+             them carried transaction ids this PostgreSQL cluster has not reached yet (a dump \
+             restored into a cluster with a lower transaction counter), which the global log \
+             would never read; the log order is now the insert order (global_position)"
+        );
+        renumbered += done;
+    }
+    Ok(renumbered)
+}
 
 fn decode_error(what: &str, detail: impl fmt::Display) -> sqlx::Error {
     sqlx::Error::Decode(format!("{what}: {detail}").into())

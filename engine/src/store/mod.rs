@@ -57,13 +57,18 @@ pub async fn migrate_sqlite(pool: &SqlitePool) -> Result<(), MigrateError> {
     SQLITE_MIGRATOR.run(pool).await
 }
 
-/// Applies the PostgreSQL migrations.
+/// Applies the PostgreSQL migrations, then repairs the `xact_id`s of a database restored from a
+/// logical dump into a cluster with a lower transaction counter
+/// ([`global_log::renumber_restored_xact_ids`]: without it the global log would never return
+/// those events).
 ///
 /// # Errors
 ///
 /// Returns the migration error (database error, or a previously applied migration changed).
 pub async fn migrate_postgres(pool: &PgPool) -> Result<(), MigrateError> {
-    POSTGRES_MIGRATOR.run(pool).await
+    POSTGRES_MIGRATOR.run(pool).await?;
+    global_log::renumber_restored_xact_ids(pool).await?;
+    Ok(())
 }
 
 /// An esrs [`PgStoreBuilder`] that does NOT run esrs's migrations (ours own the schema; run
@@ -90,6 +95,33 @@ pub fn is_sequence_conflict(error: &PgStoreError) -> bool {
     match error {
         PgStoreError::Sqlx(sqlx::Error::Database(db)) => {
             db.is_unique_violation() && db.constraint() == Some(PG_SEQUENCE_UNIQUE_INDEX)
+        }
+        _ => false,
+    }
+}
+
+/// Whether a database error is a passing condition worth a retry ("unavailable") rather than a
+/// fault: the pool or connection is gone, or the database is busy, locked, read-only, full or
+/// failing I/O (SQLite primary codes 5, 6, 8, 10, 13, 14; PostgreSQL classes 08, 53, 57 and
+/// `read_only_sql_transaction`).
+#[must_use]
+pub fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let Some(code) = db.code() else { return false };
+            if let Ok(n) = code.parse::<i64>() {
+                // SQLite: extended codes keep the primary code in the low byte.
+                matches!(n & 0xff, 5 | 6 | 8 | 10 | 13 | 14)
+            } else {
+                code.starts_with("08")
+                    || code.starts_with("53")
+                    || code.starts_with("57")
+                    || code == "25006"
+            }
         }
         _ => false,
     }

@@ -7,8 +7,10 @@
 //!   when `persist` returns), foreign keys on and a `busy_timeout`; [`check_durability`] refuses a
 //!   pool that lost those settings.
 //! * **Atomicity**: `persist` writes every event of a command and runs every transactional event
-//!   handler inside ONE transaction; any failure rolls everything back (dropping the future rolls
-//!   back too, because sqlx rolls back a dropped [`sqlx::Transaction`]).
+//!   handler inside ONE transaction (savepoint); any failure rolls all of it back. Once handed to
+//!   the committer (below) a command is written whether or not its caller still waits, exactly
+//!   like a command whose acknowledgement is lost on the way back: the idempotency record written
+//!   with it makes the client's retry harmless.
 //! * **Optimistic concurrency**: the unique index on `(aggregate_id, sequence_number)` rejects a
 //!   second writer of the same version; that violation surfaces as
 //!   [`SqliteStoreError::Conflict`], never as a raw sqlx error, so callers can map it to a
@@ -18,6 +20,16 @@
 //!   would start as a reader and fail with `SQLITE_BUSY` when upgrading under concurrency. Taking
 //!   the write lock before any rowid is allocated is also what makes rowid order equal commit
 //!   order, which the global log relies on.
+//! * **Group commit**: `persist` hands its events to the store's committer task, which writes
+//!   every command waiting at that moment in ONE `BEGIN IMMEDIATE` transaction, each command in
+//!   its own `SAVEPOINT` (a command whose insert or handler fails is rolled back alone; the
+//!   others commit), then one `COMMIT`: one WAL sync for the whole group instead of one per
+//!   command. `persist` returns only after that commit, so "returned" still means "on disk"; if
+//!   the commit fails, every command of the group gets the error. The aggregate lock travels with
+//!   the command and is released only once its group has committed or failed. With a
+//!   [`super::WriteGate`] ([`SqliteStoreBuilder::with_write_gate`]) the committer holds the gate
+//!   while it writes a group, so other writers of the process queue in order instead of spinning
+//!   in SQLite's busy handler.
 //! * **Pessimistic lock**: [`EventStore::lock`] is an in-process per-aggregate
 //!   [`tokio::sync::Mutex`]. It only avoids wasted work inside one process; correctness never
 //!   depends on it (another process writing the same file is stopped by `BEGIN IMMEDIATE` and the
@@ -45,7 +57,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{Row, SqliteConnection, SqlitePool};
-use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard, RwLock};
+use tokio::sync::{mpsc, oneshot, Mutex as AsyncMutex, OwnedMutexGuard, RwLock};
 use uuid::Uuid;
 
 /// How long a connection waits for the database write lock before failing with `SQLITE_BUSY`.
@@ -56,6 +68,9 @@ pub const DEFAULT_MAX_CONNECTIONS: u32 = 8;
 
 /// The statement that starts every write transaction (see the module docs).
 const BEGIN_IMMEDIATE: &str = "BEGIN IMMEDIATE";
+
+/// Most commands the committer writes in one transaction.
+const MAX_GROUP: usize = 64;
 
 /// A transactional event handler usable with [`SqliteStore`]: it runs inside the `persist`
 /// transaction on the same [`SqliteConnection`].
@@ -95,6 +110,16 @@ pub enum SqliteStoreError {
     /// The events table does not exist (run [`super::migrate_sqlite`]).
     #[error("event table {0} does not exist (migrations only create case_events)")]
     MissingTable(String),
+    /// The transaction of the command's group failed (commit, savepoint or begin): nothing of
+    /// the command was written. `unavailable` when the store refused for a passing reason
+    /// (busy, disk full, read-only, I/O): the caller may retry.
+    #[error("the group commit failed: {message}")]
+    GroupFailed {
+        /// The database's message.
+        message: String,
+        /// A passing condition (see [`super::is_unavailable`]).
+        unavailable: bool,
+    },
     /// Error returned by a transactional event handler.
     #[error(transparent)]
     Custom(Box<dyn std::error::Error + Send + Sync>),
@@ -215,6 +240,7 @@ impl Statements {
 /// Builder for [`SqliteStore`], mirroring esrs's `PgStoreBuilder`.
 pub struct SqliteStoreBuilder<A: Aggregate> {
     pool: SqlitePool,
+    gate: Option<super::WriteGate>,
     event_handlers: Vec<Box<SqliteEventHandler<A>>>,
     transactional_event_handlers: Vec<Box<SqliteTransactionalEventHandler<A>>>,
 }
@@ -238,9 +264,17 @@ impl<A: Aggregate> SqliteStoreBuilder<A> {
     pub fn new(pool: SqlitePool) -> Self {
         Self {
             pool,
+            gate: None,
             event_handlers: Vec::new(),
             transactional_event_handlers: Vec::new(),
         }
+    }
+
+    /// The process's write gate: the committer holds a permit while it writes a group.
+    #[must_use]
+    pub fn with_write_gate(mut self, gate: super::WriteGate) -> Self {
+        self.gate = Some(gate);
+        self
     }
 
     /// Adds an eventual handler, run after commit.
@@ -267,7 +301,11 @@ impl<A: Aggregate> SqliteStoreBuilder<A> {
     ///
     /// [`SqliteStoreError::InvalidAggregateName`] if `A::NAME` is not `[a-z0-9_]+`,
     /// [`SqliteStoreError::MissingTable`] if the table was not migrated, or a database error.
-    pub async fn try_build(self) -> Result<SqliteStore<A>, SqliteStoreError> {
+    pub async fn try_build(self) -> Result<SqliteStore<A>, SqliteStoreError>
+    where
+        A: 'static,
+        A::Event: Send + Sync + 'static,
+    {
         let statements = Statements::new(A::NAME)?;
         let exists: Option<i64> =
             sqlx::query_scalar("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1")
@@ -277,12 +315,18 @@ impl<A: Aggregate> SqliteStoreBuilder<A> {
         if exists.is_none() {
             return Err(SqliteStoreError::MissingTable(statements.table));
         }
+        let shared = Arc::new(Shared {
+            pool: self.pool,
+            statements,
+            transactional_event_handlers: self.transactional_event_handlers,
+        });
+        let (jobs, queue) = mpsc::unbounded_channel();
+        tokio::spawn(committer(Arc::clone(&shared), self.gate, queue));
         Ok(SqliteStore {
             inner: Arc::new(Inner {
-                pool: self.pool,
-                statements,
+                shared,
+                jobs,
                 event_handlers: RwLock::new(self.event_handlers),
-                transactional_event_handlers: self.transactional_event_handlers,
                 locks: Arc::new(LockRegistry::default()),
             }),
         })
@@ -297,11 +341,171 @@ pub struct SqliteStore<A: Aggregate> {
 }
 
 struct Inner<A: Aggregate> {
+    shared: Arc<Shared<A>>,
+    /// The committer's queue (it ends when the last store clone is dropped).
+    jobs: mpsc::UnboundedSender<Job<A::Event>>,
+    event_handlers: RwLock<Vec<Box<SqliteEventHandler<A>>>>,
+    locks: Arc<LockRegistry>,
+}
+
+/// What the committer task needs.
+struct Shared<A: Aggregate> {
     pool: SqlitePool,
     statements: Statements,
-    event_handlers: RwLock<Vec<Box<SqliteEventHandler<A>>>>,
     transactional_event_handlers: Vec<Box<SqliteTransactionalEventHandler<A>>>,
-    locks: Arc<LockRegistry>,
+}
+
+/// One command's events on their way to the committer.
+struct Job<E> {
+    events: Vec<StoreEvent<E>>,
+    payloads: Vec<String>,
+    micros: i64,
+    /// Released once the group has committed or failed.
+    lock: Option<EventStoreLockGuard>,
+    reply: oneshot::Sender<(Vec<StoreEvent<E>>, Result<(), SqliteStoreError>)>,
+}
+
+/// The committer: takes every waiting command, writes them in one transaction (one savepoint
+/// each), commits once, answers each. Ends when the store is dropped.
+async fn committer<A: Aggregate>(
+    shared: Arc<Shared<A>>,
+    gate: Option<super::WriteGate>,
+    mut queue: mpsc::UnboundedReceiver<Job<A::Event>>,
+) where
+    A::Event: Send + Sync,
+{
+    let mut group: Vec<Job<A::Event>> = Vec::with_capacity(MAX_GROUP);
+    while let Some(first) = queue.recv().await {
+        group.push(first);
+        while group.len() < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let permit = match &gate {
+            Some(g) => match tokio::time::timeout(BUSY_TIMEOUT, g.enter()).await {
+                Ok(Ok(p)) => Some(p),
+                Ok(Err(_)) | Err(_) => {
+                    fail_group(&mut group, "the store's write gate is closed or busy", true);
+                    continue;
+                }
+            },
+            None => None,
+        };
+        let outcome = write_group(&shared, &group).await;
+        drop(permit);
+        match outcome {
+            Ok(results) => {
+                for (job, result) in group.drain(..).zip(results) {
+                    let Job {
+                        events,
+                        lock,
+                        reply,
+                        ..
+                    } = job;
+                    drop(lock);
+                    // The caller may have gone (its request was cancelled): the command stands.
+                    let _ = reply.send((events, result));
+                }
+            }
+            Err(e) => {
+                let unavailable = super::is_unavailable(&e);
+                fail_group(&mut group, &e.to_string(), unavailable);
+            }
+        }
+    }
+}
+
+fn fail_group<E>(group: &mut Vec<Job<E>>, message: &str, unavailable: bool) {
+    for job in group.drain(..) {
+        let Job {
+            events,
+            lock,
+            reply,
+            ..
+        } = job;
+        drop(lock);
+        let _ = reply.send((
+            events,
+            Err(SqliteStoreError::GroupFailed {
+                message: message.to_string(),
+                unavailable,
+            }),
+        ));
+    }
+}
+
+/// One transaction for the group; a command's own failure (conflict, handler error) rolls back
+/// its savepoint only. `Err` when the transaction itself failed: nothing was written.
+async fn write_group<A: Aggregate>(
+    shared: &Shared<A>,
+    group: &[Job<A::Event>],
+) -> Result<Vec<Result<(), SqliteStoreError>>, sqlx::Error>
+where
+    A::Event: Send + Sync,
+{
+    let mut transaction = shared.pool.begin_with(BEGIN_IMMEDIATE).await?;
+    let mut results = Vec::with_capacity(group.len());
+    for job in group {
+        if group.len() == 1 {
+            // Alone: no savepoint needed, a failure rolls the whole transaction back.
+            let result = write_job(shared, &mut transaction, job).await;
+            if result.is_err() {
+                transaction.rollback().await?;
+                return Ok(vec![result]);
+            }
+            results.push(result);
+            continue;
+        }
+        let mut savepoint = sqlx::Acquire::begin(&mut *transaction).await?;
+        let result = write_job(shared, &mut savepoint, job).await;
+        if result.is_ok() {
+            savepoint.commit().await?;
+        } else {
+            savepoint.rollback().await?;
+        }
+        results.push(result);
+    }
+    transaction.commit().await?;
+    Ok(results)
+}
+
+async fn write_job<A: Aggregate>(
+    shared: &Shared<A>,
+    conn: &mut SqliteConnection,
+    job: &Job<A::Event>,
+) -> Result<(), SqliteStoreError>
+where
+    A::Event: Send + Sync,
+{
+    for (event, payload) in job.events.iter().zip(&job.payloads) {
+        sqlx::query(&shared.statements.insert)
+            .bind(event.id.hyphenated().to_string())
+            .bind(event.aggregate_id.hyphenated().to_string())
+            .bind(payload)
+            .bind(job.micros)
+            .bind(event.sequence_number)
+            .bind(None::<i32>)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| insert_error(e, event.aggregate_id, event.sequence_number))?;
+    }
+    for store_event in &job.events {
+        for handler in &shared.transactional_event_handlers {
+            if let Err(error) = handler.handle(store_event, conn).await {
+                tracing::error!(
+                    event_id = %store_event.id,
+                    aggregate_id = %store_event.aggregate_id,
+                    transactional_event_handler = handler.name(),
+                    error = ?error,
+                    "transactional event handler failed to handle event"
+                );
+                return Err(error);
+            }
+        }
+    }
+    Ok(())
 }
 
 impl<A: Aggregate> Clone for SqliteStore<A> {
@@ -315,10 +519,10 @@ impl<A: Aggregate> Clone for SqliteStore<A> {
 impl<A: Aggregate> std::fmt::Debug for SqliteStore<A> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteStore")
-            .field("table", &self.inner.statements.table)
+            .field("table", &self.inner.shared.statements.table)
             .field(
                 "transactional_event_handlers",
-                &self.inner.transactional_event_handlers.len(),
+                &self.inner.shared.transactional_event_handlers.len(),
             )
             .finish_non_exhaustive()
     }
@@ -330,20 +534,24 @@ impl<A: Aggregate> SqliteStore<A> {
     /// # Errors
     ///
     /// Same as [`SqliteStoreBuilder::try_build`].
-    pub async fn new(pool: SqlitePool) -> Result<Self, SqliteStoreError> {
+    pub async fn new(pool: SqlitePool) -> Result<Self, SqliteStoreError>
+    where
+        A: 'static,
+        A::Event: Send + Sync + 'static,
+    {
         SqliteStoreBuilder::new(pool).try_build().await
     }
 
     /// The events table name (`{A::NAME}_events`).
     #[must_use]
     pub fn table_name(&self) -> &str {
-        &self.inner.statements.table
+        &self.inner.shared.statements.table
     }
 
     /// The underlying pool.
     #[must_use]
     pub fn pool(&self) -> &SqlitePool {
-        &self.inner.pool
+        &self.inner.shared.pool
     }
 
     /// Adds an eventual handler at run time (e.g. a saga that needs the store itself).
@@ -429,9 +637,9 @@ where
         &self,
         aggregate_id: Uuid,
     ) -> Result<Vec<StoreEvent<A::Event>>, Self::Error> {
-        let rows = sqlx::query(&self.inner.statements.select_by_aggregate_id)
+        let rows = sqlx::query(&self.inner.shared.statements.select_by_aggregate_id)
             .bind(aggregate_id.hyphenated().to_string())
-            .fetch_all(&self.inner.pool)
+            .fetch_all(&self.inner.shared.pool)
             .await?;
         rows.iter().map(decode_row).collect()
     }
@@ -446,31 +654,18 @@ where
             return Ok(Vec::new());
         }
         let aggregate_id = *aggregate_state.id();
-        let aggregate_id_text = aggregate_id.hyphenated().to_string();
         // Truncated to the stored precision so the returned events equal what a reload yields.
         let now = Utc::now();
         let micros = now.timestamp_micros();
         let occurred_on = micros_to_datetime(micros).unwrap_or(now);
 
-        // Dropping `transaction` (early return or cancelled future) rolls it back.
-        let mut transaction = self.inner.pool.begin_with(BEGIN_IMMEDIATE).await?;
         let mut store_events: Vec<StoreEvent<A::Event>> = Vec::with_capacity(events.len());
+        let mut payloads = Vec::with_capacity(events.len());
         for event in events {
             let sequence_number = aggregate_state.next_sequence_number();
-            let id = Uuid::new_v4();
-            let payload = serde_json::to_string(&event)?;
-            sqlx::query(&self.inner.statements.insert)
-                .bind(id.hyphenated().to_string())
-                .bind(&aggregate_id_text)
-                .bind(payload)
-                .bind(micros)
-                .bind(sequence_number)
-                .bind(None::<i32>)
-                .execute(&mut *transaction)
-                .await
-                .map_err(|e| insert_error(e, aggregate_id, sequence_number))?;
+            payloads.push(serde_json::to_string(&event)?);
             store_events.push(StoreEvent {
-                id,
+                id: Uuid::new_v4(),
                 aggregate_id,
                 payload: event,
                 occurred_on,
@@ -478,27 +673,28 @@ where
                 version: None,
             });
         }
-
-        for store_event in &store_events {
-            for handler in &self.inner.transactional_event_handlers {
-                if let Err(error) = handler.handle(store_event, &mut transaction).await {
-                    tracing::error!(
-                        event_id = %store_event.id,
-                        aggregate_id = %store_event.aggregate_id,
-                        transactional_event_handler = handler.name(),
-                        error = ?error,
-                        "transactional event handler failed to handle event"
-                    );
-                    return Err(error);
-                }
-            }
+        // The committer writes it with whatever else is waiting (see the module docs). The lock
+        // goes with it: released once the group is on disk or failed, even if this future is
+        // dropped meanwhile.
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            events: store_events,
+            payloads,
+            micros,
+            lock: aggregate_state.take_lock(),
+            reply,
+        };
+        if self.inner.jobs.send(job).is_err() {
+            return Err(SqliteStoreError::GroupFailed {
+                message: "the store's committer has stopped".into(),
+                unavailable: true,
+            });
         }
-
-        transaction.commit().await?;
-
-        // The events are durable: release the aggregate lock before the eventual handlers,
-        // which may want to lock this aggregate themselves (same as esrs's PgStore).
-        drop(aggregate_state.take_lock());
+        let (store_events, result) = answer.await.map_err(|_| SqliteStoreError::GroupFailed {
+            message: "the store's committer has stopped".into(),
+            unavailable: true,
+        })?;
+        result?;
 
         let event_handlers = self.inner.event_handlers.read().await;
         for store_event in &store_events {
@@ -516,12 +712,12 @@ where
     async fn publish(&self, _store_events: &[StoreEvent<A::Event>]) {}
 
     async fn delete(&self, aggregate_id: Uuid) -> Result<(), Self::Error> {
-        let mut transaction = self.inner.pool.begin_with(BEGIN_IMMEDIATE).await?;
-        sqlx::query(&self.inner.statements.delete_by_aggregate_id)
+        let mut transaction = self.inner.shared.pool.begin_with(BEGIN_IMMEDIATE).await?;
+        sqlx::query(&self.inner.shared.statements.delete_by_aggregate_id)
             .bind(aggregate_id.hyphenated().to_string())
             .execute(&mut *transaction)
             .await?;
-        for handler in &self.inner.transactional_event_handlers {
+        for handler in &self.inner.shared.transactional_event_handlers {
             handler.delete(aggregate_id, &mut transaction).await?;
         }
         transaction.commit().await?;
