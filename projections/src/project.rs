@@ -361,29 +361,7 @@ pub(crate) async fn apply_case_rows(
     }
 
     if let (true, Some(touched)) = (models.deadlines, deadlines_touched_at) {
-        let seq = to_i64(touched);
-        for d in state.deadlines.values() {
-            run!(
-                conn.reborrow(),
-                "INSERT INTO deadlines (case_id, name, kind, start_on, due_on, fulfilled_on, cancelled_on, \
-                 missed_recorded, office, last_sequence) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-                 ON CONFLICT (case_id, name) DO UPDATE SET kind = excluded.kind, start_on = excluded.start_on, \
-                 due_on = excluded.due_on, fulfilled_on = excluded.fulfilled_on, \
-                 cancelled_on = excluded.cancelled_on, missed_recorded = excluded.missed_recorded, \
-                 office = excluded.office, last_sequence = excluded.last_sequence \
-                 WHERE deadlines.last_sequence < excluded.last_sequence",
-                id.clone(),
-                d.name.clone(),
-                d.kind.as_str(),
-                date_text(d.start),
-                date_text(d.due_on),
-                d.fulfilled_on.map(date_text),
-                d.cancelled_on.map(date_text),
-                d.missed_recorded,
-                state.office.clone(),
-                seq
-            )?;
-        }
+        upsert_deadlines(conn.reborrow(), &id, state, to_i64(touched)).await?;
     }
 
     if models.statistics {
@@ -424,6 +402,66 @@ pub(crate) async fn apply_case_rows(
             decided_days,
             seq
         )?;
+    }
+    Ok(())
+}
+
+/// Writes every deadline of the case in ONE statement (a multi-row upsert: one round trip to the
+/// store instead of one per deadline).
+async fn upsert_deadlines(
+    conn: Conn<'_>,
+    id: &str,
+    state: &CaseState,
+    seq: i64,
+) -> Result<(), sqlx::Error> {
+    const COLUMNS: usize = 10;
+    if state.deadlines.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> = (0..state.deadlines.len())
+        .map(|r| {
+            let cells: Vec<String> = (1..=COLUMNS)
+                .map(|c| format!("${}", r * COLUMNS + c))
+                .collect();
+            format!("({})", cells.join(", "))
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO deadlines (case_id, name, kind, start_on, due_on, fulfilled_on, cancelled_on, \
+         missed_recorded, office, last_sequence) VALUES {} \
+         ON CONFLICT (case_id, name) DO UPDATE SET kind = excluded.kind, start_on = excluded.start_on, \
+         due_on = excluded.due_on, fulfilled_on = excluded.fulfilled_on, \
+         cancelled_on = excluded.cancelled_on, missed_recorded = excluded.missed_recorded, \
+         office = excluded.office, last_sequence = excluded.last_sequence \
+         WHERE deadlines.last_sequence < excluded.last_sequence",
+        rows.join(", ")
+    );
+    macro_rules! bind_all {
+        ($q:expr) => {{
+            let mut q = $q;
+            for d in state.deadlines.values() {
+                q = q
+                    .bind(id.to_string())
+                    .bind(d.name.clone())
+                    .bind(d.kind.as_str())
+                    .bind(date_text(d.start))
+                    .bind(date_text(d.due_on))
+                    .bind(d.fulfilled_on.map(date_text))
+                    .bind(d.cancelled_on.map(date_text))
+                    .bind(d.missed_recorded)
+                    .bind(state.office.clone())
+                    .bind(seq);
+            }
+            q
+        }};
+    }
+    match conn {
+        Conn::Sqlite(c) => {
+            bind_all!(sqlx::query(&sql)).execute(&mut *c).await?;
+        }
+        Conn::Postgres(c) => {
+            bind_all!(sqlx::query(&sql)).execute(&mut *c).await?;
+        }
     }
     Ok(())
 }
