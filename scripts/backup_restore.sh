@@ -9,15 +9,22 @@
 #   postgres  `pg_dump -Fc` of a fresh database on the shared server (PTL_TEST_PG_URL, default
 #             postgres://postgres@127.0.0.1:5432/test); `ptl backup` must refuse that store.
 # Then the load and the server stop and B is restored twice, each time with the key files of the
-# original data directory:
+# original data directory. The PostgreSQL restores go to ANOTHER cluster: a private PostgreSQL
+# (initdb as the `postgres` OS user into a temporary directory, its own port and socket
+# directory; stopped and removed at the end) whose transaction counter is below every `xact_id`
+# in the dump (xids are burnt on the shared server first if needed), so every restored event
+# looks like it comes from the future until `ptl` renumbers them at its first start (the
+# "renumbered the xact_id" warning, required in the logs of R1's `ptl verify` and R2's server):
 #   R1  `ptl verify` must pass, then `ptl projections rebuild` rebuilds the read models from the log;
 #   R2  nothing is run: the read models are the live ones as B copied them.
 # A server on R1 and one on R2 must answer GET /api/v1/stats?office=UA and the whole work queue
 # identically; B must hold at least as many events as writes acknowledged before the backup began,
 # and each of those writes at its acknowledged version (`ptl-bench check` against R2).
 #
-# The PostgreSQL databases (original, R1, R2) are created with unique names and dropped at the
-# end. Prints one summary line per store; exits non-zero on any mismatch.
+# The original PostgreSQL database is created with a unique name and dropped at the end (R1 and R2
+# go with the private cluster). Prints one summary line per store; exits non-zero on any mismatch.
+# Needs root for the private cluster (runuser), and PostgreSQL 15 server binaries (PG_BIN, default
+# /usr/lib/postgresql/15/bin).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -51,6 +58,13 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 BASE=http://127.0.0.1:$PORT
 SERVER_PID=
 LOAD_PID=
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+# The private cluster (restore target of the PostgreSQL variant); set by start_private_pg.
+PRIV_DIR=
+PRIV_ADMIN=
+PRIV_BASE=
+# Transaction ids the shared server must be ahead of the private cluster's counter by.
+XID_MARGIN=${XID_MARGIN:-20000}
 
 cleanup() {
   if [ -n "$LOAD_PID" ]; then kill "$LOAD_PID" 2>/dev/null || true; wait "$LOAD_PID" 2>/dev/null || true; fi
@@ -58,9 +72,43 @@ cleanup() {
   for db in "${PG_DBS[@]}"; do
     psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
   done
+  stop_private_pg
   if [ -z "${KEEP:-}" ]; then rm -rf "$WORK"; else echo "kept $WORK"; fi
 }
 trap cleanup EXIT
+
+# start_private_pg: a throwaway PostgreSQL cluster owned by the `postgres` OS user, in its own
+# temporary directory (data, socket, log), on a free port, trust authentication.
+start_private_pg() {
+  local port
+  PRIV_DIR=$(mktemp -d /tmp/ptl-pgpriv.XXXXXX)
+  chown postgres:postgres "$PRIV_DIR"
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  runuser -u postgres -- "$PG_BIN/initdb" -D "$PRIV_DIR/data" -U postgres -A trust -E UTF8 \
+    --locale=C --no-sync >"$PRIV_DIR/initdb.log" 2>&1 ||
+    { echo "initdb failed:" >&2; tail -5 "$PRIV_DIR/initdb.log" >&2; return 1; }
+  runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PRIV_DIR/data" -l "$PRIV_DIR/server.log" -w -t 60 \
+    -o "-p $port -k $PRIV_DIR -c listen_addresses=127.0.0.1" start >/dev/null ||
+    { echo "the private PostgreSQL did not start:" >&2; tail -5 "$PRIV_DIR/server.log" >&2; return 1; }
+  PRIV_ADMIN=postgres://postgres@127.0.0.1:$port/postgres
+  PRIV_BASE=${PRIV_ADMIN%/*}
+}
+
+stop_private_pg() {
+  if [ -n "$PRIV_DIR" ]; then
+    if [ -e "$PRIV_DIR/data/postmaster.pid" ]; then
+      runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PRIV_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
+    fi
+    if [ -z "${KEEP:-}" ]; then rm -rf "$PRIV_DIR"; else echo "kept $PRIV_DIR"; fi
+    PRIV_DIR=
+  fi
+}
+
+# burn_xids <url> <n>: consumes n transaction ids on a server (one committed transaction each).
+burn_xids() {
+  psql "$1" -qv ON_ERROR_STOP=1 -c \
+    "DO \$\$ BEGIN FOR i IN 1..$2 LOOP PERFORM pg_current_xact_id(); COMMIT; END LOOP; END \$\$" >/dev/null
+}
 
 # ptl_on <url> <data dir> <args...>
 ptl_on() { local url=$1 data=$2; shift 2; "$PTL" --database-url "$url" --data-dir "$data" "$@"; }
@@ -124,7 +172,7 @@ FAILURES=0
 
 # scenario <store>: the whole run on one store; appends a summary line to RESULTS.
 scenario() {
-  local store=$1 dir=$WORK/$1 url orig_db='' r1_url r2_url
+  local store=$1 dir=$WORK/$1 url orig_db='' r1_url r2_url renumbered=''
   local problems=()
   mkdir -p "$dir"
   echo
@@ -132,6 +180,18 @@ scenario() {
   case "$store" in
     sqlite) url=sqlite://$dir/orig/ptl.db ;;
     postgres)
+      # The restore target first: the events must be written with transaction ids above its
+      # counter (a fresh initdb's is a few hundred; the shared server's normally far more).
+      start_private_pg
+      local priv_xid src_xid
+      priv_xid=$(psql "$PRIV_ADMIN" -Atc 'SELECT pg_current_xact_id()')
+      src_xid=$(psql "$PG_ADMIN" -Atc 'SELECT pg_current_xact_id()')
+      if [ "$src_xid" -lt $((priv_xid + XID_MARGIN)) ]; then
+        echo "  burning $((priv_xid + XID_MARGIN - src_xid)) transaction ids on the shared server ($src_xid -> $((priv_xid + XID_MARGIN)))"
+        burn_xids "$PG_ADMIN" $((priv_xid + XID_MARGIN - src_xid))
+        src_xid=$(psql "$PG_ADMIN" -Atc 'SELECT pg_current_xact_id()')
+      fi
+      echo "  transaction counters: shared server (source) $src_xid, private cluster (restore target) $priv_xid"
       orig_db=ptl_backup_$(date +%s)_$$
       psql "$PG_ADMIN" -qc "CREATE DATABASE $orig_db" >/dev/null
       PG_DBS+=("$orig_db")
@@ -202,16 +262,28 @@ scenario() {
       cp "$dir/B.db" "$dir/r1/ptl.db"; cp "$dir/B.db" "$dir/r2/ptl.db"
       r1_url=sqlite://$dir/r1/ptl.db; r2_url=sqlite://$dir/r2/ptl.db ;;
     postgres)
+      # Into the private cluster: a restore into another, younger cluster.
       local r
       for r in r1 r2; do
-        psql "$PG_ADMIN" -qc "CREATE DATABASE ${orig_db}_$r" >/dev/null
-        PG_DBS+=("${orig_db}_$r")
-        if ! pg_restore --no-owner --exit-on-error -d "$PG_BASE/${orig_db}_$r" "$dir/B.dump" 2>"$dir/pg_restore.err"; then
+        psql "$PRIV_ADMIN" -qc "CREATE DATABASE ${orig_db}_$r" >/dev/null
+        if ! pg_restore --no-owner --exit-on-error -d "$PRIV_BASE/${orig_db}_$r" "$dir/B.dump" 2>"$dir/pg_restore.err"; then
           RESULTS+=("$store: FAIL  pg_restore into ${orig_db}_$r failed: $(head -3 "$dir/pg_restore.err" | tr '\n' ' ')")
           FAILURES=$((FAILURES + 1)); return 0
         fi
       done
-      r1_url=$PG_BASE/${orig_db}_r1; r2_url=$PG_BASE/${orig_db}_r2 ;;
+      r1_url=$PRIV_BASE/${orig_db}_r1; r2_url=$PRIV_BASE/${orig_db}_r2
+      # Nothing has opened the restored databases yet: their events must look like they come
+      # from the future of this cluster, or this is not the case under test.
+      local future range
+      for r in r1 r2; do
+        future=$(psql "$PRIV_BASE/${orig_db}_$r" -Atc \
+          'SELECT count(*) FROM case_events WHERE xact_id > pg_current_xact_id()')
+        range=$(psql "$PRIV_BASE/${orig_db}_$r" -AtF ' ' -c \
+          'SELECT count(*), min(xact_id), max(xact_id), pg_current_xact_id() FROM case_events')
+        [ "$r" = r2 ] || echo "  restored into the private cluster: events, min and max xact_id, cluster counter: $range; $future from the future"
+        [ "$future" -gt 0 ] ||
+          problems+=("no restored event of ${orig_db}_$r has an xact_id past the private cluster's counter: not a restore into a younger cluster")
+      done ;;
   esac
 
   local events cases
@@ -235,6 +307,14 @@ scenario() {
     problems+=("ptl verify on the restored store: $(tail -3 "$dir/verify.out" | tr '\n' ' ')")
   fi
   echo "  R1 ptl verify: $verify_line"
+  if [ "$store" = postgres ]; then
+    renumbered=$(grep -m1 'renumbered the xact_id' "$dir/verify.out" | sed 's/^.*renumbered the xact_id of \([0-9]*\) rows.*$/\1/' || true)
+    if [ -n "$renumbered" ]; then
+      echo "  R1 ptl verify renumbered the xact_id of $renumbered restored events"
+    else
+      problems+=("R1's first ptl command did not log the renumbering of the restored xact_ids")
+    fi
+  fi
   if ptl_on "$r1_url" "$dir/r1" projections rebuild >"$dir/rebuild.out" 2>&1; then
     echo "  R1 ptl projections rebuild: $(tail -1 "$dir/rebuild.out")"
   else
@@ -245,6 +325,13 @@ scenario() {
   stats "$sup" >"$dir/stats.r1"; queue "$sup" >"$dir/queue.r1"
   stop_server
   start_server "$r2_url" "$dir/r2" "$dir/server-r2.log"
+  if [ "$store" = postgres ]; then
+    grep -q 'renumbered the xact_id' "$dir/server-r2.log" ||
+      problems+=("ptl serve on R2 did not log the renumbering of the restored xact_ids")
+    local left
+    left=$(psql "$r2_url" -Atc 'SELECT count(*) FROM case_events WHERE xact_id > pg_current_xact_id()')
+    [ "$left" = 0 ] || problems+=("$left events of R2 still have an xact_id past the cluster's counter after ptl serve started")
+  fi
   stats "$sup" >"$dir/stats.r2"; queue "$sup" >"$dir/queue.r2"
   if "$BENCH" check --base "$BASE" --token "$aud" --ack-log "$dir/acks.before.tsv" >"$dir/check.out" 2>&1; then
     echo "  $(tail -1 "$dir/check.out")"
@@ -268,8 +355,12 @@ scenario() {
     problems+=("the statistics count $applications applications for $cases cases in the backup")
   [ "$items" -eq "$cases" ] || problems+=("the work queue has $items items for $cases cases in the backup")
 
+  if [ "$store" = postgres ]; then stop_private_pg; fi
+
   if [ ${#problems[@]} -eq 0 ]; then
-    RESULTS+=("$store: PASS  backup under load ($acked_before writes acknowledged before it, all in it); $events events / $cases cases; R1 verify: $verify_line; stats and work queue ($items items) equal after rebuild (R1) and as copied (R2)")
+    local where=''
+    [ "$store" = sqlite ] || where="; restored into a younger private cluster, xact_id of $renumbered events renumbered at the first start"
+    RESULTS+=("$store: PASS  backup under load ($acked_before writes acknowledged before it, all in it); $events events / $cases cases$where; R1 verify: $verify_line; stats and work queue ($items items) equal after rebuild (R1) and as copied (R2)")
   else
     RESULTS+=("$store: FAIL  $(printf '%s; ' "${problems[@]}")")
     FAILURES=$((FAILURES + 1))

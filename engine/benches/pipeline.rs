@@ -180,6 +180,10 @@ struct Figures {
     load_ms: f64,
     /// The same cold load folding the whole stream (snapshots off); raw esrs has no snapshots.
     replay_ms: f64,
+    /// `load_as_of` the 1,000-event case (engine only).
+    as_of_ms: f64,
+    /// `verify` (recompute the hash chain) of the 1,000-event case (engine only).
+    verify_ms: f64,
     failed: u64,
 }
 
@@ -297,6 +301,27 @@ async fn bench_engine(engine: Arc<Engine>, dur: Duration) -> Figures {
         std::hint::black_box(state);
     }
     f.replay_ms = median_ms(times);
+    // The case as it stood at an instant (bitemporal view: events recorded by then), and the
+    // hash chain recomputed from the stored events.
+    let at = engine.clock().now();
+    let mut times = Vec::new();
+    for _ in 0..LOAD_RUNS {
+        let t = Instant::now();
+        let (state, version) = engine.load_as_of(id, at).await.unwrap().expect("exists");
+        times.push(t.elapsed());
+        assert_eq!(version, LOAD_EVENTS);
+        std::hint::black_box(state);
+    }
+    f.as_of_ms = median_ms(times);
+    let mut times = Vec::new();
+    for _ in 0..LOAD_RUNS {
+        let t = Instant::now();
+        let v = engine.verify(id).await.unwrap();
+        times.push(t.elapsed());
+        assert!(v.valid);
+        assert_eq!(v.events, LOAD_EVENTS);
+    }
+    f.verify_ms = median_ms(times);
     f.failed = failed;
     f
 }
@@ -422,7 +447,7 @@ async fn main() {
         "| measurement | raw esrs PG | engine PG | engine/raw PG | raw esrs SQLite | engine SQLite | engine/raw SQLite |"
     );
     println!("| --- | --- | --- | --- | --- | --- | --- |");
-    let rows: [Row; 5] = [
+    let rows: [Row; 7] = [
         ("commands/s, 1 writer", |f| f.one),
         ("commands/s, 8 writers, distinct cases", |f| f.distinct),
         ("commands/s, 8 writers, one case", |f| f.same),
@@ -431,10 +456,17 @@ async fn main() {
             "cold load, whole stream folded (engine: snapshots off), ms",
             |f| f.replay_ms,
         ),
+        ("as_of of the 1,000-event case (engine only), ms", |f| {
+            f.as_of_ms
+        }),
+        ("verify its hash chain (engine only), ms", |f| f.verify_ms),
     ];
     for (label, get) in rows {
         let fmt = |v: f64| {
-            if label.ends_with("ms") {
+            if v == 0.0 {
+                // Not measured on this path (raw esrs has no as_of or hash chain).
+                "-".to_string()
+            } else if label.ends_with("ms") {
                 format!("{v:.2}")
             } else {
                 format!("{v:.0}")

@@ -362,8 +362,11 @@ struct Job<E> {
     micros: i64,
     /// Released once the group has committed or failed.
     lock: Option<EventStoreLockGuard>,
-    reply: oneshot::Sender<(Vec<StoreEvent<E>>, Result<(), SqliteStoreError>)>,
+    reply: oneshot::Sender<Answer<E>>,
 }
+
+/// The committer's answer: the command's events back, and whether they are on disk.
+type Answer<E> = (Vec<StoreEvent<E>>, Result<(), SqliteStoreError>);
 
 /// The committer: takes every waiting command, writes them in one transaction (one savepoint
 /// each), commits once, answers each. Ends when the store is dropped.
