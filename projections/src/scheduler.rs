@@ -84,6 +84,11 @@ pub struct SchedulerOptions {
     pub max_sleep: Duration,
     /// Wait before retrying when a run failed or left something due it could not record.
     pub retry_after: Duration,
+    /// After a poke, wait this long (gathering further pokes) before re-reading the index: under
+    /// a steady write load the loop then reads it a few times a second, not once per command.
+    /// A deadline started by a command is due at the earliest at the next midnight, so nothing
+    /// is recorded later for it.
+    pub poke_debounce: Duration,
 }
 
 impl Default for SchedulerOptions {
@@ -91,6 +96,7 @@ impl Default for SchedulerOptions {
         Self {
             max_sleep: Duration::from_secs(15 * 60),
             retry_after: Duration::from_secs(60),
+            poke_debounce: Duration::from_millis(250),
         }
     }
 }
@@ -276,7 +282,13 @@ impl Scheduler {
             tokio::select! {
                 biased;
                 () = &mut shutdown => return,
-                () = self.notify.notified() => {}
+                () = self.notify.notified() => {
+                    tokio::select! {
+                        biased;
+                        () = &mut shutdown => return,
+                        () = tokio::time::sleep(self.options.poke_debounce) => {}
+                    }
+                }
                 () = tokio::time::sleep(sleep_for) => {}
             }
             ran = false;

@@ -239,6 +239,7 @@ async fn the_sleeping_loop_wakes_when_notified_of_an_earlier_deadline(f: Fixture
         SchedulerOptions {
             max_sleep: Duration::from_secs(3600),
             retry_after: Duration::from_secs(3600),
+            ..SchedulerOptions::default()
         },
     );
     let notify = scheduler.notifier();
@@ -276,6 +277,7 @@ async fn the_sleeping_loop_records_the_miss_once_the_clock_passes_the_due_date(f
         SchedulerOptions {
             max_sleep: Duration::from_millis(30),
             retry_after: Duration::from_millis(30),
+            ..SchedulerOptions::default()
         },
     );
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
