@@ -33,6 +33,12 @@ pub async fn connect(url: &str) -> Result<Db, EngineError> {
         let pool = PgPoolOptions::new()
             .max_connections(PG_POOL_SIZE)
             .acquire_timeout(Duration::from_secs(3))
+            // sqlx already pings every connection when it is returned to the pool (which also
+            // flushes esrs's queued advisory-lock release); a second ping before each acquire
+            // would add a round trip to every statement batch. A connection that died while idle
+            // (PostgreSQL restarted) fails its next statement, which the API answers with 503,
+            // and is then dropped from the pool.
+            .test_before_acquire(false)
             .connect(url)
             .await
             .map_err(|e| EngineError::Unavailable(e.to_string()))?;

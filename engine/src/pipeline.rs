@@ -197,6 +197,9 @@ impl std::fmt::Debug for CaseStore {
 
 #[derive(Debug)]
 struct Pending {
+    /// The command's events: the handler writes this record only with these very events (a
+    /// command abandoned by its caller can never lend its record to another, or borrow one).
+    events: Vec<CaseEvent>,
     prev_hash: Option<String>,
     personal: Personal,
     idempotency: Option<Idempotency>,
@@ -253,18 +256,31 @@ impl IntegrityHandler {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&case_id);
+        let sequence = u64::try_from(event.sequence_number).unwrap_or(0);
         let mut p = match taken {
-            Some(p) => p,
-            None => Pending {
-                prev_hash: last_hash(conn.reborrow(), case_id).await?,
-                personal: Personal::default(),
-                idempotency: None,
-                version_after: 0,
-                now: Utc::now(),
-                first_done: true,
-                states: Vec::new(),
-                snapshot: None,
-            },
+            Some(p)
+                if sequence + p.events.len() as u64 > p.version_after
+                    && sequence <= p.version_after
+                    && p.events.get(
+                        usize::try_from(sequence + p.events.len() as u64 - p.version_after - 1)
+                            .unwrap_or(usize::MAX),
+                    ) == Some(&event.payload) =>
+            {
+                p
+            }
+            other => {
+                // Not this command's record (or none): refuse rather than write the event
+                // without its hash-chain link, vault records or idempotency record.
+                if let Some(p) = other {
+                    self.pending
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .insert(case_id, p);
+                }
+                return Err(HandlerError(format!(
+                    "no pending record for event {sequence} of case {case_id}: the command was abandoned"
+                )));
+            }
         };
         let result = self.write(conn.reborrow(), event, &mut p).await;
         self.pending
@@ -455,6 +471,9 @@ struct Cached {
     last_hash: Option<String>,
 }
 
+/// Stripes of the engine's in-process case locks.
+const CASE_LOCK_STRIPES: usize = 256;
+
 /// Commands admitted at once on SQLite (they queue for the store's group committer).
 const SQLITE_COMMANDS_IN_FLIGHT: usize = 64;
 
@@ -507,6 +526,10 @@ pub struct Engine {
     options: EngineOptions,
     /// A projector runs in the event transaction and needs the state after each event.
     has_projector: bool,
+    /// In-process per-case locks (striped), held for a whole attempt: the store's lock is
+    /// released at commit, but the command's bookkeeping (pending record, cache) must finish
+    /// before the next writer of the case in this process starts.
+    case_locks: Vec<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -610,6 +633,9 @@ impl Engine {
             in_flight: StdMutex::default(),
             options,
             has_projector,
+            case_locks: (0..CASE_LOCK_STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
         })
     }
 
@@ -900,6 +926,10 @@ impl Engine {
         checked: bool,
     ) -> Result<Attempt, EngineError> {
         let timeout = self.options.write_timeout;
+        let stripe = (case_id.as_u128() % CASE_LOCK_STRIPES as u128) as usize;
+        let _case_lock = tokio::time::timeout(timeout, self.case_locks[stripe].lock())
+            .await
+            .map_err(|_| EngineError::Unavailable("the case is locked by another writer".into()))?;
         let lock = tokio::time::timeout(timeout, self.lock(case_id))
             .await
             .map_err(|_| {
@@ -946,6 +976,7 @@ impl Engine {
             .insert(
                 case_id,
                 Pending {
+                    events: events.clone(),
                     prev_hash: cached.last_hash.clone(),
                     personal,
                     idempotency,
@@ -1033,10 +1064,26 @@ impl Engine {
                 .lock(case_id)
                 .await
                 .map_err(|e| EngineError::Unavailable(e.to_string())),
-            CaseStore::Postgres(s) => s.lock(case_id).await.map_err(|e| match e {
-                PgStoreError::Sqlx(e) => EngineError::from(e),
-                other => EngineError::Internal(other.to_string()),
-            }),
+            CaseStore::Postgres(s) => {
+                // esrs takes a session advisory lock with `pg_advisory_lock`. Were this future
+                // dropped while that statement waits (a client that disconnects while another
+                // writer holds the case), PostgreSQL would still grant the lock to the pooled
+                // session and nobody would ever release it: every later writer of the case would
+                // wait until the connection is recycled. So the lock is taken by a task that
+                // always runs to the end; if nobody wants the guard any more, the task drops it,
+                // which releases the lock.
+                let store = s.clone();
+                let (give, take) = tokio::sync::oneshot::channel();
+                tokio::spawn(async move {
+                    let _ = give.send(store.lock(case_id).await);
+                });
+                take.await
+                    .map_err(|_| EngineError::Unavailable("the lock task stopped".into()))?
+                    .map_err(|e| match e {
+                        PgStoreError::Sqlx(e) => EngineError::from(e),
+                        other => EngineError::Internal(other.to_string()),
+                    })
+            }
         }
     }
 

@@ -349,7 +349,8 @@ async fn many_concurrent_writers_on_one_case_each_win_exactly_one_version(f: Fix
         }));
     }
     for t in tasks {
-        assert!(matches!(t.await.unwrap(), Ok(Ok(_))));
+        let r = t.await.unwrap();
+        assert!(matches!(r, Ok(Ok(_))), "{r:?}");
     }
     let history = f.engine.history(id).await.unwrap();
     assert_eq!(history.len(), 1 + 1 + 48);
@@ -653,3 +654,56 @@ async fn a_cold_load_resumes_from_a_verified_snapshot_and_ignores_a_forged_one(f
     assert!(f.engine.verify(id).await.unwrap().valid);
 }
 both!(a_cold_load_resumes_from_a_verified_snapshot_and_ignores_a_forged_one);
+
+async fn cancelled_commands_leave_a_whole_verifiable_history(f: Fixture) {
+    // Callers that give up at any point (an HTTP client disconnecting) while other writers of
+    // the same case carry on: whatever was written is whole (every event with its hash-chain
+    // link) and the case keeps accepting commands.
+    let id = register(&f).await;
+    for round in 0..6u64 {
+        let mut tasks = Vec::new();
+        for i in 0..16u64 {
+            let engine = f.engine.clone();
+            tasks.push(tokio::spawn(async move {
+                let cmd = engine.command(
+                    cw(),
+                    d("2026-03-02"),
+                    Action::AddNote {
+                        note: RecordRef(format!("c{round}-{i}")),
+                    },
+                );
+                // Every other caller gives up after a few hundred microseconds.
+                let patience = if i % 2 == 0 {
+                    std::time::Duration::from_micros(100 + 150 * (i % 7))
+                } else {
+                    std::time::Duration::from_secs(30)
+                };
+                tokio::time::timeout(
+                    patience,
+                    engine.execute(id, None, cmd, Personal::default(), None),
+                )
+                .await
+            }));
+        }
+        for t in tasks {
+            match t.await.unwrap() {
+                Err(_elapsed) => {}
+                Ok(Ok(Ok(_)) | Err(EngineError::Unavailable(_) | EngineError::Conflict { .. })) => {
+                }
+                Ok(other) => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+    // The case still takes commands, from a cold cache too.
+    f.engine.clear_cache();
+    add_notes(&f, id, 3).await;
+    let history = f.engine.history(id).await.unwrap();
+    assert!(history
+        .iter()
+        .enumerate()
+        .all(|(i, e)| e.sequence == i as u64 + 1));
+    let v = f.engine.verify(id).await.unwrap();
+    assert!(v.valid, "{v:?}");
+    assert_eq!(v.events, history.len() as u64);
+}
+both!(cancelled_commands_leave_a_whole_verifiable_history);

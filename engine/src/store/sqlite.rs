@@ -386,6 +386,12 @@ async fn committer<A: Aggregate>(
                 Err(_) => break,
             }
         }
+        // A command whose caller is gone (request cancelled) before its turn is not written:
+        // nobody waits for it, and nothing of it is on disk.
+        group.retain(|job| !job.reply.is_closed());
+        if group.is_empty() {
+            continue;
+        }
         let permit = match &gate {
             Some(g) => match tokio::time::timeout(BUSY_TIMEOUT, g.enter()).await {
                 Ok(Ok(p)) => Some(p),
