@@ -28,6 +28,12 @@ fn bad(parameter: &str, detail: impl Into<String>) -> ApiError {
 fn projection_error(e: ProjectionError) -> ApiError {
     match e {
         ProjectionError::InvalidCursor => bad("cursor", "not a cursor this server gave out"),
+        // The store is down, full or busy: retry, as for every other route.
+        ProjectionError::Db(e) if ptl_engine::store::is_unavailable(&e) => {
+            crate::server::engine_error(ptl_engine::pipeline::EngineError::Unavailable(
+                e.to_string(),
+            ))
+        }
         other => ApiError::Internal(other.to_string()),
     }
 }
@@ -52,9 +58,7 @@ fn scope(s: &AppState, c: &Claims) -> (Vec<String>, Option<String>) {
 fn date(params: &HashMap<String, String>, key: &str) -> Result<Option<NaiveDate>, ApiError> {
     params
         .get(key)
-        .map(|v| {
-            NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| bad(key, "a date YYYY-MM-DD"))
-        })
+        .map(|v| crate::models::parse_strict_date(v).ok_or_else(|| bad(key, "a date YYYY-MM-DD")))
         .transpose()
 }
 
@@ -94,8 +98,16 @@ fn in_scope_office(
 
 type Params = Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>;
 
+/// The query parameters; a NUL character (U+0000) in any of them is a 400 (PostgreSQL cannot
+/// compare or store it).
 fn params(q: Params) -> Result<HashMap<String, String>, ApiError> {
-    q.map(|Query(p)| p).map_err(|e| bad("query", e.body_text()))
+    let p = q
+        .map(|Query(p)| p)
+        .map_err(|e| bad("query", e.body_text()))?;
+    match p.iter().find(|(k, v)| k.contains('\0') || v.contains('\0')) {
+        Some((k, _)) => Err(bad(k, "must not contain the NUL character (U+0000)")),
+        None => Ok(p),
+    }
 }
 
 /// `GET /api/v1/cases`: the work queue, or a person search with `full_name` and `birth_date`.

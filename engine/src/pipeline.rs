@@ -277,7 +277,7 @@ impl IntegrityHandler {
                         .unwrap_or_else(PoisonError::into_inner)
                         .insert(case_id, p);
                 }
-                return Err(HandlerError(format!(
+                return Err(HandlerError::custom(format!(
                     "no pending record for event {sequence} of case {case_id}: the command was abandoned"
                 )));
             }
@@ -306,19 +306,19 @@ impl IntegrityHandler {
                 self.vault
                     .ensure_case_key(conn.reborrow(), case_id)
                     .await
-                    .map_err(HandlerError::custom)?;
+                    .map_err(HandlerError::vault)?;
             }
             if !p.personal.texts.is_empty() {
                 self.vault
                     .put_records(conn.reborrow(), case_id, &p.personal.texts, p.now)
                     .await
-                    .map_err(HandlerError::custom)?;
+                    .map_err(HandlerError::vault)?;
             }
             if let Some((name, birth)) = &p.personal.person_index {
                 self.vault
                     .index_person(conn.reborrow(), case_id, name, *birth)
                     .await
-                    .map_err(HandlerError::custom)?;
+                    .map_err(HandlerError::vault)?;
             }
             if let Some(i) = &p.idempotency {
                 run!(
@@ -356,7 +356,7 @@ impl IntegrityHandler {
                     p.now,
                 )
                 .await
-                .map_err(HandlerError)?;
+                .map_err(HandlerError::custom)?;
             }
         }
         p.prev_hash = Some(hash);
@@ -368,7 +368,7 @@ impl IntegrityHandler {
                 case_id.to_string(),
                 i64::from(event.sequence_number),
                 event.payload.body.type_name(),
-                serde_json::to_string(&event.payload).map_err(|e| HandlerError(e.to_string()))?,
+                serde_json::to_string(&event.payload).map_err(HandlerError::custom)?,
                 p.now.timestamp_micros()
             )?;
         }
@@ -405,9 +405,9 @@ fn event_canonical(event: &StoreEvent<CaseEvent>) -> Result<String, HandlerError
         "sequence": event.sequence_number,
         "event_id": event.id.to_string(),
         "stored_at": canonical_timestamp(event.occurred_on),
-        "payload": serde_json::to_value(&event.payload).map_err(|e| HandlerError(e.to_string()))?,
+        "payload": serde_json::to_value(&event.payload).map_err(HandlerError::custom)?,
     });
-    canonical_json(&content).map_err(|e| HandlerError(e.to_string()))
+    canonical_json(&content).map_err(HandlerError::custom)
 }
 
 async fn last_hash(conn: Conn<'_>, case_id: Uuid) -> Result<Option<String>, sqlx::Error> {
@@ -420,20 +420,49 @@ async fn last_hash(conn: Conn<'_>, case_id: Uuid) -> Result<Option<String>, sqlx
     Ok(row.map(|r| r.0))
 }
 
+/// A transactional handler's failure; `unavailable` keeps a passing store condition (busy, full,
+/// connection lost) apart from a fault all the way up to the API's 503.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct HandlerError(String);
+#[error("{message}")]
+struct HandlerError {
+    message: String,
+    unavailable: bool,
+}
 
 impl HandlerError {
     fn custom(e: impl std::fmt::Display) -> Self {
-        Self(e.to_string())
+        Self {
+            message: e.to_string(),
+            unavailable: false,
+        }
+    }
+
+    fn vault(e: crate::vault::VaultError) -> Self {
+        match e {
+            crate::vault::VaultError::Db(e) => Self::from(e),
+            other => Self::custom(other),
+        }
     }
 }
 
 impl From<sqlx::Error> for HandlerError {
     fn from(e: sqlx::Error) -> Self {
-        Self(e.to_string())
+        Self {
+            unavailable: crate::store::is_unavailable(&e),
+            message: e.to_string(),
+        }
     }
+}
+
+/// The engine's error for a store error that carries a [`HandlerError`].
+fn handler_failure(e: &(dyn std::error::Error + Send + Sync + 'static)) -> Option<EngineError> {
+    e.downcast_ref::<HandlerError>().map(|h| {
+        if h.unavailable {
+            EngineError::Unavailable(h.message.clone())
+        } else {
+            EngineError::Internal(h.message.clone())
+        }
+    })
 }
 
 #[async_trait]
@@ -1347,7 +1376,8 @@ impl Engine {
                 sequence_number: i32::try_from(e.sequence).unwrap_or(i32::MAX),
                 version: None,
             };
-            canonical.push(event_canonical(&store_event).map_err(|x| EngineError::Internal(x.0))?);
+            canonical
+                .push(event_canonical(&store_event).map_err(|x| EngineError::Internal(x.message))?);
         }
         let first_invalid = crate::integrity::verify_chain(
             self.keys.hash_key(),
@@ -1405,6 +1435,9 @@ fn map_sqlite(e: SqliteStoreError, current: u64) -> EngineError {
             message,
             unavailable: true,
         } => EngineError::Unavailable(message),
+        SqliteStoreError::Custom(b) => {
+            handler_failure(b.as_ref()).unwrap_or_else(|| EngineError::Internal(b.to_string()))
+        }
         other => EngineError::Internal(other.to_string()),
     }
 }
@@ -1418,6 +1451,9 @@ fn map_pg(e: PgStoreError, current: u64) -> EngineError {
     }
     match e {
         PgStoreError::Sqlx(e) => EngineError::from(e),
+        PgStoreError::Custom(b) => {
+            handler_failure(b.as_ref()).unwrap_or_else(|| EngineError::Internal(b.to_string()))
+        }
         other => EngineError::Internal(other.to_string()),
     }
 }
@@ -1448,5 +1484,44 @@ impl Engine {
         let rows: Vec<(String,)> =
             fetch_all!(tx.conn(), (String,), "SELECT jti FROM revoked_tokens")?;
         Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+}
+
+#[cfg(test)]
+mod error_tests {
+    use super::*;
+
+    #[test]
+    fn a_handler_failure_keeps_its_class_through_both_stores() {
+        // Lost connection while writing the hash chain or the vault: retry (503), not a fault.
+        let lost = || HandlerError::from(sqlx::Error::Io(std::io::Error::other("reset by peer")));
+        assert!(matches!(
+            map_sqlite(SqliteStoreError::Custom(Box::new(lost())), 3),
+            EngineError::Unavailable(_)
+        ));
+        assert!(matches!(
+            map_pg(PgStoreError::Custom(Box::new(lost())), 3),
+            EngineError::Unavailable(_)
+        ));
+        let vault = HandlerError::vault(crate::vault::VaultError::Db(sqlx::Error::PoolTimedOut));
+        assert!(vault.unavailable);
+        // A fault stays a fault.
+        assert!(matches!(
+            map_pg(
+                PgStoreError::Custom(Box::new(HandlerError::custom("bad"))),
+                3
+            ),
+            EngineError::Internal(_)
+        ));
+        assert!(matches!(
+            map_sqlite(
+                SqliteStoreError::GroupFailed {
+                    message: "disk full".into(),
+                    unavailable: true
+                },
+                3
+            ),
+            EngineError::Unavailable(_)
+        ));
     }
 }

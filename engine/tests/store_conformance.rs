@@ -1073,6 +1073,33 @@ async fn sqlite_group_commit_isolates_a_failing_command_from_its_group() {
     pool.close().await;
 }
 
+/// A transaction that SQLite ended by itself (disk full, I/O error) leaves sqlx believing it is
+/// still inside it; such a connection must not come back from the pool, or every later write
+/// fails ("non-zero transaction depth") until a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_connection_left_inside_a_dead_transaction_is_not_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    // One connection: the next `begin` gets the same one unless it was closed.
+    let pool = sqlite::open_with(dir.path().join("events.db"), 1)
+        .await
+        .unwrap();
+    migrate_sqlite(&pool).await.unwrap();
+    {
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
+        // What SQLite does on SQLITE_FULL: the transaction is gone under sqlx's feet.
+        sqlx::query("ROLLBACK").execute(&mut *tx).await.unwrap();
+        // sqlx's own rollback now fails and its depth stays at 1.
+        let _ = tx.rollback().await;
+    }
+    let mut tx = pool
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .expect("a fresh connection, not the poisoned one");
+    sqlx::query("SELECT 1").execute(&mut *tx).await.unwrap();
+    tx.commit().await.unwrap();
+    pool.close().await;
+}
+
 #[test]
 fn log_cursor_round_trips_as_text() {
     let cursor = LogCursor {

@@ -172,6 +172,26 @@ pub async fn open_with(
         // A local file does not drop connections: skip sqlx's ping before every acquire (one
         // round trip to the connection's worker thread per statement batch).
         .test_before_acquire(false)
+        // When SQLite ends a transaction by itself (disk full, I/O error), sqlx's own ROLLBACK
+        // then fails and leaves its transaction depth above zero: every later `BEGIN` on that
+        // connection would fail ("non-zero transaction depth") long after the disk recovered.
+        // Such a connection is closed when it comes back instead of being reused.
+        .after_release(|conn, _meta| {
+            Box::pin(async move {
+                use sqlx::TransactionManager as _;
+                let depth =
+                    <sqlx::Sqlite as sqlx::Database>::TransactionManager::get_transaction_depth(
+                        conn,
+                    );
+                if depth != 0 {
+                    tracing::warn!(
+                        depth,
+                        "closing a SQLite connection left inside a transaction"
+                    );
+                }
+                Ok(depth == 0)
+            })
+        })
         .connect_with(connect_options(path))
         .await
 }
