@@ -2,8 +2,13 @@
 //!
 //! * `http`: the load benchmark (per store and client count: throughput, latency percentiles,
 //!   errors, server RSS);
-//! * `ack-load`: a write load that logs every acknowledged action (for the crash scenario);
-//! * `check`: verifies an acknowledgement log against the events read back over HTTP;
+//! * `ack-load`: a write load that logs every acknowledged action (for the crash scenarios), with
+//!   the statuses, `Retry-After` headers and latencies it saw;
+//! * `probe`: writers (as `ack-load`) and readers for N seconds while the store goes away and
+//!   comes back: fails on a request slower than a bound, a 5xx other than a 503 problem with
+//!   `Retry-After`, or no success after the last failure;
+//! * `check`: verifies an acknowledgement log against the events read back over HTTP (and, given
+//!   the store's URL, that the store holds nothing that was not acknowledged);
 //! * `race`: many clients acting on one case with the same `If-Match`;
 //! * `hostile`: hostile input that must be refused with 4xx and write nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -68,6 +73,32 @@ enum Cmd {
         secs: u64,
         #[arg(long, default_value_t = 4)]
         clients: usize,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+    /// Writers (as `ack-load`) and readers while the store goes away and comes back.
+    Probe {
+        #[arg(long)]
+        base: String,
+        #[arg(long)]
+        token_cw: String,
+        #[arg(long)]
+        token_nss: String,
+        /// A token for the reads (e.g. a supervisor of `UA`).
+        #[arg(long)]
+        token_read: String,
+        #[arg(long)]
+        ack_log: PathBuf,
+        #[arg(long, default_value_t = 20)]
+        secs: u64,
+        /// Writer clients (case lives with `Idempotency-Key`, retried until answered).
+        #[arg(long, default_value_t = 2)]
+        writers: usize,
+        /// Reader clients (case, events, work queue, deadlines, statistics).
+        #[arg(long, default_value_t = 2)]
+        readers: usize,
+        #[command(flatten)]
+        policy: PolicyArgs,
     },
     /// Checks an acknowledgement log against the events read over HTTP.
     Check {
@@ -78,6 +109,11 @@ enum Cmd {
         token: String,
         #[arg(long)]
         ack_log: PathBuf,
+        /// The store's URL (`sqlite://...` or `postgres://...`): also check that it holds no
+        /// case and no event that was not acknowledged (only for a store the logged load alone
+        /// wrote to).
+        #[arg(long)]
+        database_url: Option<String>,
     },
     /// Many clients acting on one case with the same `If-Match`.
     Race {
@@ -109,6 +145,32 @@ enum Cmd {
     },
 }
 
+/// What a load run must have seen (all off by default: `ack-load` only reports).
+#[derive(Debug, Clone, clap::Args)]
+struct PolicyArgs {
+    /// Seconds a writer keeps retrying its unanswered request after the load's end (no new
+    /// request is started), so that no write is left committed but unacknowledged.
+    #[arg(long, default_value_t = 30)]
+    drain_secs: u64,
+    /// Fail if any request took longer than this (milliseconds).
+    #[arg(long)]
+    max_latency_ms: Option<u64>,
+    /// Fail on a 5xx other than 503, a 503 without `Retry-After`, or a 5xx that is not
+    /// `application/problem+json`.
+    #[arg(long)]
+    only_503: bool,
+    /// Fail on a transport error (connection refused or reset, client timeout).
+    #[arg(long)]
+    no_transport_errors: bool,
+    /// Fail if a request failed (5xx or transport error) and no request succeeded after the
+    /// last failure (the service did not resume).
+    #[arg(long)]
+    require_resume: bool,
+    /// Fail if no request failed at all (the fault did not happen).
+    #[arg(long)]
+    require_failures: bool,
+}
+
 const PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 const OFFICE: &str = "UA7102";
 
@@ -137,6 +199,9 @@ struct Resp {
     status: u16,
     etag: String,
     body: Value,
+    /// A `Retry-After` header was present.
+    retry_after: bool,
+    content_type: String,
 }
 
 #[derive(Debug, Clone)]
@@ -184,10 +249,23 @@ impl Api {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string();
+        let retry_after = r.headers().contains_key("retry-after");
+        let content_type = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
         let bytes = r.bytes().await.map_err(|e| format!("{e}"))?;
         let body = serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-        Ok(Resp { status, etag, body })
+        Ok(Resp {
+            status,
+            etag,
+            body,
+            retry_after,
+            content_type,
+        })
     }
 
     async fn get(&self, path: &str, token: &str) -> Res<Resp> {
@@ -675,19 +753,281 @@ async fn http_bench(
     Ok(())
 }
 
-// ---------------------------------------------------------------- ack-load and check
+// ---------------------------------------------------------------- ack-load, probe and check
 
-async fn ack_client(
+/// What a load run saw: statuses, `Retry-After`, latencies, and when failures happened.
+#[derive(Debug, Default)]
+struct Tallies {
+    requests: u64,
+    by_status: BTreeMap<u16, u64>,
+    transport: u64,
+    first_transport: Option<String>,
+    no_retry_after_503: u64,
+    non_problem_5xx: u64,
+    /// The first answer of each non-2xx status (what, status, code).
+    samples: BTreeMap<u16, String>,
+    /// 5xx answers other than 503, by request and status.
+    other_5xx: BTreeMap<String, u64>,
+    max_us: u64,
+    max_failed_us: u64,
+    slowest: String,
+    over_bound: u64,
+    first_failure_ms: Option<u64>,
+    last_failure_ms: Option<u64>,
+    ok_after_last_failure: u64,
+    reads_ok: u64,
+    reads_failed: u64,
+}
+
+#[derive(Debug)]
+struct Recorder {
+    started: Instant,
+    bound_ms: Option<u64>,
+    t: std::sync::Mutex<Tallies>,
+}
+
+impl Recorder {
+    fn new(bound_ms: Option<u64>) -> Self {
+        Self {
+            started: Instant::now(),
+            bound_ms,
+            t: std::sync::Mutex::new(Tallies::default()),
+        }
+    }
+
+    fn record(&self, what: &str, read: bool, r: &Res<Resp>, took: Duration) {
+        let us = took.as_micros() as u64;
+        let now_ms = self.started.elapsed().as_millis() as u64;
+        let mut t = self.t.lock().unwrap();
+        t.requests += 1;
+        let shown = match r {
+            Ok(r) => r.status.to_string(),
+            Err(_) => "transport error".to_string(),
+        };
+        if us > t.max_us {
+            t.max_us = us;
+            t.slowest = format!("{what} -> {shown}");
+        }
+        if self.bound_ms.is_some_and(|b| us > b * 1000) {
+            t.over_bound += 1;
+            eprintln!(
+                "over the latency bound: {what} -> {shown} after {:.0} ms (at {:.1} s)",
+                us as f64 / 1000.0,
+                now_ms as f64 / 1000.0
+            );
+        }
+        let failed = match r {
+            Ok(r) => {
+                *t.by_status.entry(r.status).or_default() += 1;
+                if r.status >= 500 {
+                    if r.status != 503 {
+                        *t.other_5xx
+                            .entry(format!("{what} -> {}", r.status))
+                            .or_default() += 1;
+                    }
+                    if r.status == 503 && !r.retry_after {
+                        t.no_retry_after_503 += 1;
+                    }
+                    if !r.content_type.starts_with("application/problem+json") {
+                        t.non_problem_5xx += 1;
+                    }
+                }
+                if !(200..300).contains(&r.status) {
+                    let code = r.body["code"]
+                        .as_str()
+                        .map(String::from)
+                        .unwrap_or_else(|| {
+                            let b = r.body.to_string();
+                            format!(
+                                "(not a problem: {:?})",
+                                b.chars().take(80).collect::<String>()
+                            )
+                        });
+                    let ra = if r.retry_after { ", Retry-After" } else { "" };
+                    let ct = &r.content_type;
+                    t.samples
+                        .entry(r.status)
+                        .or_insert_with(|| format!("{what} -> {} {code} ({ct}{ra})", r.status));
+                }
+                r.status >= 500
+            }
+            Err(e) => {
+                t.transport += 1;
+                if t.first_transport.is_none() {
+                    t.first_transport = Some(format!("{what}: {e}"));
+                }
+                true
+            }
+        };
+        if failed {
+            t.max_failed_us = t.max_failed_us.max(us);
+            t.first_failure_ms.get_or_insert(now_ms);
+            t.last_failure_ms = Some(now_ms);
+            t.ok_after_last_failure = 0;
+        } else if r.as_ref().is_ok_and(|r| (200..300).contains(&r.status)) {
+            t.ok_after_last_failure += 1;
+        }
+        if read {
+            if r.as_ref().is_ok_and(|r| (200..300).contains(&r.status)) {
+                t.reads_ok += 1;
+            } else {
+                t.reads_failed += 1;
+            }
+        }
+    }
+
+    /// Prints what was seen and returns the violations of `policy`.
+    fn report(&self, name: &str, policy: &PolicyArgs) -> Vec<String> {
+        let t = self.t.lock().unwrap();
+        let statuses = t
+            .by_status
+            .iter()
+            .map(|(s, n)| format!("{s}={n}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let n503 = t.by_status.get(&503).copied().unwrap_or(0);
+        let n5xx: u64 = t.by_status.range(500..600).map(|(_, n)| n).sum();
+        let other_5xx = n5xx - n503;
+        println!(
+            "{name} statuses: {statuses}; transport errors {}; 503 with Retry-After {}/{n503}; 5xx not problem+json {}",
+            t.transport,
+            n503 - t.no_retry_after_503,
+            t.non_problem_5xx
+        );
+        if t.reads_ok + t.reads_failed > 0 {
+            println!(
+                "{name} reads: {} answered 2xx, {} failed",
+                t.reads_ok, t.reads_failed
+            );
+        }
+        let bound = policy
+            .max_latency_ms
+            .map(|b| format!("; over {b} ms: {}", t.over_bound))
+            .unwrap_or_default();
+        println!(
+            "{name} latency: max {:.1} ms ({}), max of failed requests {:.1} ms{bound}",
+            t.max_us as f64 / 1000.0,
+            t.slowest,
+            t.max_failed_us as f64 / 1000.0
+        );
+        match (t.first_failure_ms, t.last_failure_ms) {
+            (Some(a), Some(b)) => println!(
+                "{name} failures from {:.1} s to {:.1} s; 2xx answers after the last failure: {}",
+                a as f64 / 1000.0,
+                b as f64 / 1000.0,
+                t.ok_after_last_failure
+            ),
+            _ => println!("{name} no failed request"),
+        }
+        for s in t.samples.values() {
+            println!("{name} first {s}");
+        }
+        if let Some(e) = &t.first_transport {
+            println!("{name} first transport error: {e}");
+        }
+        let mut v = Vec::new();
+        if t.over_bound > 0 {
+            v.push(format!(
+                "{} requests took longer than {} ms",
+                t.over_bound,
+                policy.max_latency_ms.unwrap_or(0)
+            ));
+        }
+        if policy.only_503 {
+            if other_5xx > 0 {
+                let which = t
+                    .other_5xx
+                    .iter()
+                    .map(|(w, n)| format!("{w} x{n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                v.push(format!(
+                    "{other_5xx} answers were a 5xx other than 503 ({which})"
+                ));
+            }
+            if t.no_retry_after_503 > 0 {
+                v.push(format!("{} 503s without Retry-After", t.no_retry_after_503));
+            }
+            if t.non_problem_5xx > 0 {
+                v.push(format!(
+                    "{} 5xx answers were not problem+json",
+                    t.non_problem_5xx
+                ));
+            }
+        }
+        if policy.no_transport_errors && t.transport > 0 {
+            v.push(format!("{} transport errors", t.transport));
+        }
+        if policy.require_resume && t.last_failure_ms.is_some() && t.ok_after_last_failure == 0 {
+            v.push(
+                "no request succeeded after the last failure: the service did not resume".into(),
+            );
+        }
+        if policy.require_failures && t.first_failure_ms.is_none() {
+            v.push("no request failed: the fault did not happen".into());
+        }
+        v
+    }
+}
+
+/// Shared state of one load run.
+#[derive(Debug)]
+struct Load {
     api: Api,
     cw: String,
     nss: String,
     deadline: Instant,
-    log: Arc<std::sync::Mutex<std::fs::File>>,
-    sent: Arc<AtomicU64>,
-    acked: Arc<AtomicU64>,
-) {
+    drain_deadline: Instant,
+    log: std::sync::Mutex<std::fs::File>,
+    sent: AtomicU64,
+    acked: AtomicU64,
+    refused: AtomicU64,
+    abandoned: AtomicU64,
+    rec: Recorder,
+    /// Acknowledgements whose `ETag` is not the returned version (the next `If-Match` is wrong).
+    bad_etags: AtomicU64,
+    /// Cases whose registration was acknowledged (for the readers).
+    cases: std::sync::Mutex<Vec<String>>,
+}
+
+impl Load {
+    fn new(
+        base: &str,
+        cw: String,
+        nss: String,
+        ack_log: &Path,
+        secs: u64,
+        policy: &PolicyArgs,
+    ) -> Res<Self> {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(ack_log)
+            .map_err(|e| format!("{}: {e}", ack_log.display()))?;
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        Ok(Self {
+            api: Api::new(base),
+            cw,
+            nss,
+            deadline,
+            drain_deadline: deadline + Duration::from_secs(policy.drain_secs),
+            log: std::sync::Mutex::new(f),
+            sent: AtomicU64::new(0),
+            acked: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+            abandoned: AtomicU64::new(0),
+            rec: Recorder::new(policy.max_latency_ms),
+            bad_etags: AtomicU64::new(0),
+            cases: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+}
+
+/// One writer: case lives, every POST with its own `Idempotency-Key`, retried with the same key
+/// until it is answered; every acknowledged action goes to the log.
+async fn ack_client(l: Arc<Load>) {
     let day = today();
-    'lives: while Instant::now() < deadline {
+    'lives: while Instant::now() < l.deadline {
         let mut id = String::new();
         let mut etag = String::new();
         let mut view = Value::Null;
@@ -696,58 +1036,154 @@ async fn ack_client(
                 continue;
             }
             let key = uuid::Uuid::new_v4().to_string();
-            // Retry the same request (same Idempotency-Key) until it is answered.
+            let mut attempts = 0u32;
+            // Retry the same request (same Idempotency-Key) until it is answered; after the
+            // deadline, only an unanswered request is retried (until the drain deadline).
             let r = loop {
-                if Instant::now() >= deadline {
+                let now = Instant::now();
+                if attempts == 0 && now >= l.deadline {
                     break 'lives;
                 }
-                sent.fetch_add(1, Ordering::Relaxed);
+                if attempts > 0 && now >= l.drain_deadline {
+                    l.abandoned.fetch_add(1, Ordering::Relaxed);
+                    eprintln!(
+                        "ack-load: {} (key {key}) still unanswered at the drain deadline",
+                        step.name()
+                    );
+                    break 'lives;
+                }
+                attempts += 1;
+                l.sent.fetch_add(1, Ordering::Relaxed);
+                let started = Instant::now();
                 let r = match step {
                     Step::Register => {
-                        api.post(
-                            "/api/v1/cases",
-                            &cw,
-                            &[("idempotency-key", key.as_str())],
-                            &application(OFFICE, &day),
-                        )
-                        .await
+                        l.api
+                            .post(
+                                "/api/v1/cases",
+                                &l.cw,
+                                &[("idempotency-key", key.as_str())],
+                                &application(OFFICE, &day),
+                            )
+                            .await
                     }
                     s => {
-                        let token = if s == Step::Decision { &nss } else { &cw };
-                        api.post(
-                            &format!("/api/v1/cases/{id}/actions/{}", s.action().unwrap()),
-                            token,
-                            &[
-                                ("if-match", etag.as_str()),
-                                ("idempotency-key", key.as_str()),
-                            ],
-                            &s.body(&day, &view),
-                        )
-                        .await
+                        let token = if s == Step::Decision { &l.nss } else { &l.cw };
+                        l.api
+                            .post(
+                                &format!("/api/v1/cases/{id}/actions/{}", s.action().unwrap()),
+                                token,
+                                &[
+                                    ("if-match", etag.as_str()),
+                                    ("idempotency-key", key.as_str()),
+                                ],
+                                &s.body(&day, &view),
+                            )
+                            .await
                     }
                 };
+                l.rec.record(step.name(), false, &r, started.elapsed());
                 match r {
                     Ok(r) if r.status < 500 && r.status != 409 => break r,
                     _ => tokio::time::sleep(Duration::from_millis(50)).await,
                 }
             };
             if !(200..300).contains(&r.status) {
-                eprintln!("ack-load: {} refused {}: {}", step.name(), r.status, r.body);
+                l.refused.fetch_add(1, Ordering::Relaxed);
+                eprintln!(
+                    "ack-load: {} on case {id} (If-Match {etag}, attempt {attempts}) refused {}: {}",
+                    step.name(),
+                    r.status,
+                    r.body
+                );
                 continue 'lives;
             }
             if step == Step::Register {
                 id = r.body["id"].as_str().unwrap_or_default().to_string();
+                l.cases.lock().unwrap().push(id.clone());
+            }
+            let version = r.body["version"].as_u64().unwrap_or(0);
+            if r.etag != format!("\"{version}\"") {
+                l.bad_etags.fetch_add(1, Ordering::Relaxed);
+                eprintln!(
+                    "ack-load: {} on case {id} acknowledged {} with ETag {:?} but version {version} (attempt {attempts})",
+                    step.name(),
+                    r.status,
+                    r.etag
+                );
             }
             etag = r.etag.clone();
-            let version = r.body["version"].as_u64().unwrap_or(0);
             {
-                let mut f = log.lock().unwrap();
+                let mut f = l.log.lock().unwrap();
                 let _ = writeln!(f, "{id}\t{}\t{version}\t{key}", step.name());
             }
-            acked.fetch_add(1, Ordering::Relaxed);
+            l.acked.fetch_add(1, Ordering::Relaxed);
             view = r.body;
         }
     }
+}
+
+/// One reader: reads a recent case, its events, the work queue, the deadlines and the
+/// statistics in turn until the deadline.
+async fn reader(l: Arc<Load>, token: String, n: usize) {
+    let mut i = n;
+    while Instant::now() < l.deadline {
+        let id = l.cases.lock().unwrap().last().cloned();
+        let (path, what) = match (i % 5, id) {
+            (0, Some(id)) => (format!("/api/v1/cases/{id}"), "GET /cases/{id}"),
+            (1, Some(id)) => (
+                format!("/api/v1/cases/{id}/events"),
+                "GET /cases/{id}/events",
+            ),
+            (2, _) => ("/api/v1/deadlines?limit=20".to_string(), "GET /deadlines"),
+            (3, _) => ("/api/v1/stats?office=UA".to_string(), "GET /stats"),
+            _ => ("/api/v1/cases?limit=20".to_string(), "GET /cases"),
+        };
+        i += 1;
+        let started = Instant::now();
+        let r = l.api.get(&path, &token).await;
+        l.rec.record(what, true, &r, started.elapsed());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn run_load(
+    name: &str,
+    l: Arc<Load>,
+    writers: usize,
+    readers: usize,
+    token_read: Option<String>,
+    policy: &PolicyArgs,
+) -> Res<()> {
+    let mut hs: Vec<_> = (0..writers)
+        .map(|_| tokio::spawn(ack_client(l.clone())))
+        .collect();
+    if let Some(t) = token_read {
+        hs.extend((0..readers).map(|n| tokio::spawn(reader(l.clone(), t.clone(), n))));
+    }
+    for h in hs {
+        h.await.map_err(|e| e.to_string())?;
+    }
+    println!(
+        "{name}: sent {} requests (with retries), acknowledged {}, refused {}, abandoned at the drain deadline {}",
+        l.rec.t.lock().unwrap().requests,
+        l.acked.load(Ordering::Relaxed),
+        l.refused.load(Ordering::Relaxed),
+        l.abandoned.load(Ordering::Relaxed)
+    );
+    let mut violations = l.rec.report(name, policy);
+    let bad_etags = l.bad_etags.load(Ordering::Relaxed);
+    if bad_etags > 0 {
+        violations.push(format!(
+            "{bad_etags} acknowledgements carried an ETag other than the returned version"
+        ));
+    }
+    for v in &violations {
+        println!("{name} VIOLATION {v}");
+    }
+    if !violations.is_empty() {
+        return Err(format!("{name}: {}", violations.join("; ")));
+    }
+    Ok(())
 }
 
 async fn ack_load(
@@ -757,42 +1193,61 @@ async fn ack_load(
     ack_log: PathBuf,
     secs: u64,
     clients: usize,
+    policy: PolicyArgs,
 ) -> Res<()> {
-    let api = Api::new(&base);
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&ack_log)
-        .map_err(|e| e.to_string())?;
-    let log = Arc::new(std::sync::Mutex::new(f));
-    let sent = Arc::new(AtomicU64::new(0));
-    let acked = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    let hs: Vec<_> = (0..clients)
-        .map(|_| {
-            tokio::spawn(ack_client(
-                api.clone(),
-                cw.clone(),
-                nss.clone(),
-                deadline,
-                log.clone(),
-                sent.clone(),
-                acked.clone(),
-            ))
-        })
-        .collect();
-    for h in hs {
-        h.await.map_err(|e| e.to_string())?;
-    }
-    println!(
-        "ack-load: sent {} requests (with retries), acknowledged {}",
-        sent.load(Ordering::Relaxed),
-        acked.load(Ordering::Relaxed)
-    );
-    Ok(())
+    let l = Arc::new(Load::new(&base, cw, nss, &ack_log, secs, &policy)?);
+    run_load("ack-load", l, clients, 0, None, &policy).await
 }
 
-async fn check(base: String, token: String, ack_log: PathBuf) -> Res<()> {
+#[allow(clippy::too_many_arguments)]
+async fn probe(
+    base: String,
+    cw: String,
+    nss: String,
+    token_read: String,
+    ack_log: PathBuf,
+    secs: u64,
+    writers: usize,
+    readers: usize,
+    policy: PolicyArgs,
+) -> Res<()> {
+    let l = Arc::new(Load::new(&base, cw, nss, &ack_log, secs, &policy)?);
+    run_load("probe", l, writers, readers, Some(token_read), &policy).await
+}
+
+/// Cases and event counts in the store itself, by case id.
+async fn store_counts(url: &str) -> Res<BTreeMap<String, u64>> {
+    let rows: Vec<(String, i64)> = if url.starts_with("sqlite://") {
+        let mut c = sqlx::SqliteConnection::connect(&format!("{url}?mode=ro"))
+            .await
+            .map_err(|e| format!("{url}: {e}"))?;
+        sqlx::query_as("SELECT aggregate_id, COUNT(*) FROM case_events GROUP BY aggregate_id")
+            .fetch_all(&mut c)
+            .await
+            .map_err(|e| e.to_string())?
+    } else {
+        let mut c = PgConnection::connect(url)
+            .await
+            .map_err(|e| format!("PostgreSQL: {e}"))?;
+        sqlx::query_as(
+            "SELECT aggregate_id::text, COUNT(*)::bigint FROM case_events GROUP BY aggregate_id",
+        )
+        .fetch_all(&mut c)
+        .await
+        .map_err(|e| e.to_string())?
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(id, n)| (id, u64::try_from(n).unwrap_or(0)))
+        .collect())
+}
+
+async fn check(
+    base: String,
+    token: String,
+    ack_log: PathBuf,
+    database_url: Option<String>,
+) -> Res<()> {
     let api = Api::new(&base);
     let text = std::fs::read_to_string(&ack_log).map_err(|e| e.to_string())?;
     let mut by_case: BTreeMap<String, Vec<(String, u64)>> = BTreeMap::new();
@@ -875,8 +1330,51 @@ async fn check(base: String, token: String, ack_log: PathBuf) -> Res<()> {
             }
         }
     }
+    // Nothing else: the store holds no case and no event that was not acknowledged.
+    let mut store_line = None;
+    if let Some(url) = &database_url {
+        let counts = store_counts(url).await?;
+        let events: u64 = counts.values().sum();
+        let mut unacked_events = 0u64;
+        let mut unacked_cases = 0u64;
+        for (id, n) in &counts {
+            match by_case.get(id) {
+                None => {
+                    unacked_cases += 1;
+                    unacked_events += n;
+                    problems.push(format!(
+                        "case {id}: {n} events in the store, none acknowledged"
+                    ));
+                }
+                Some(list) => {
+                    let acked: std::collections::HashSet<u64> =
+                        list.iter().map(|(_, v)| *v).collect();
+                    let extra = n.saturating_sub(acked.len() as u64);
+                    if extra > 0 {
+                        unacked_events += extra;
+                        problems.push(format!(
+                            "case {id}: {n} events in the store, {} acknowledged",
+                            acked.len()
+                        ));
+                    }
+                }
+            }
+        }
+        for id in by_case.keys() {
+            if !counts.contains_key(id) {
+                problems.push(format!("case {id}: acknowledged but not in the store"));
+            }
+        }
+        store_line = Some(format!(
+            "check: the store holds {} cases and {events} events; not acknowledged: {unacked_events} events, {unacked_cases} cases",
+            counts.len()
+        ));
+    }
     for p in problems.iter().take(20) {
         println!("PROBLEM {p}");
+    }
+    if let Some(l) = store_line {
+        println!("{l}");
     }
     println!(
         "check: {acks} acknowledged writes on {} cases checked against {events_total} events; losses {losses}; problems {}",
@@ -1212,12 +1710,30 @@ fn main() {
                 ack_log,
                 secs,
                 clients,
-            } => ack_load(base, token_cw, token_nss, ack_log, secs, clients).await,
+                policy,
+            } => ack_load(base, token_cw, token_nss, ack_log, secs, clients, policy).await,
+            Cmd::Probe {
+                base,
+                token_cw,
+                token_nss,
+                token_read,
+                ack_log,
+                secs,
+                writers,
+                readers,
+                policy,
+            } => {
+                probe(
+                    base, token_cw, token_nss, token_read, ack_log, secs, writers, readers, policy,
+                )
+                .await
+            }
             Cmd::Check {
                 base,
                 token,
                 ack_log,
-            } => check(base, token, ack_log).await,
+                database_url,
+            } => check(base, token, ack_log, database_url).await,
             Cmd::Race {
                 base,
                 token_cw,
