@@ -36,6 +36,10 @@ pub const MAX_DEPTH: usize = 32;
 /// Longest string (or object key) accepted in a body, in characters.
 pub const MAX_STRING_CHARS: usize = 10_000;
 
+/// Largest integer an event may carry: 2^53 - 1, the largest that every JSON reader keeps exact
+/// (the hash chain's canonical JSON refuses larger ones).
+pub const MAX_SAFE_INTEGER: u64 = 9_007_199_254_740_991;
+
 /// Why a body was refused. Converted to [`crate::problem::ApiError`] (422, or 404 for
 /// [`BodyError::NotAClientAction`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -177,8 +181,9 @@ fn ser_date<S: serde::Serializer>(d: &NaiveDate, s: S) -> Result<S::Ok, S::Error
     s.serialize_str(&d.format("%Y-%m-%d").to_string())
 }
 
-/// Parses exactly `YYYY-MM-DD` (chrono alone would take `2024-1-5` or `+2024-01-05`).
-fn parse_strict_date(s: &str) -> Option<NaiveDate> {
+/// Parses exactly `YYYY-MM-DD` (chrono alone would take `2024-1-5` or `+2024-01-05`). Also used
+/// for the date query parameters.
+pub(crate) fn parse_strict_date(s: &str) -> Option<NaiveDate> {
     let b = s.as_bytes();
     let shape = b.len() == 10
         && b[4] == b'-'
@@ -212,7 +217,8 @@ impl<'de> Deserialize<'de> for Day {
     }
 }
 
-/// A string that is not blank once trimmed (stored trimmed).
+/// A string that is not blank once trimmed (stored trimmed) and has no NUL character (U+0000,
+/// which PostgreSQL cannot store in text or `jsonb`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Text(String);
 
@@ -222,6 +228,10 @@ impl<'de> Deserialize<'de> for Text {
         let t = s.trim();
         if t.is_empty() {
             Err(serde::de::Error::custom("must not be empty"))
+        } else if t.contains('\0') {
+            Err(serde::de::Error::custom(
+                "must not contain the NUL character (U+0000)",
+            ))
         } else {
             Ok(Text(t.to_string()))
         }
@@ -630,7 +640,7 @@ struct PlaceInShelterBody {
 #[serde(deny_unknown_fields)]
 struct RecordPaymentBody {
     occurred_on: Day,
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 9_007_199_254_740_991_i64)]
     amount_kopiyky: u64,
 }
 
@@ -953,6 +963,12 @@ pub fn parse_action(action: ActionName, body: &Value) -> Result<ParsedAction, Bo
             let b: RecordPaymentBody = deserialize_body(body)?;
             if b.amount_kopiyky == 0 {
                 return Err(BodyError::field("amount_kopiyky", "must be more than 0"));
+            }
+            if b.amount_kopiyky > MAX_SAFE_INTEGER {
+                return Err(BodyError::field(
+                    "amount_kopiyky",
+                    format!("must be at most {MAX_SAFE_INTEGER}"),
+                ));
             }
             let a = Action::RecordPayment {
                 amount_kopiyky: b.amount_kopiyky,

@@ -65,16 +65,18 @@ pub fn date_schema() -> RefOr<Schema> {
         .into()
 }
 
-/// Free text: not blank (it is stored trimmed), at most `max_chars` characters.
+/// Free text: not blank (it is stored trimmed), no NUL character, at most `max_chars`
+/// characters.
 #[must_use]
 pub fn text_schema(max_chars: usize) -> RefOr<Schema> {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .min_length(Some(1))
         .max_length(Some(max_chars))
-        .pattern(Some(r"\S"))
+        .pattern(Some(r"^[^\u0000]*[^\s\u0000][^\u0000]*$"))
         .description(Some(
-            "Text with at least one non-blank character, stored trimmed with the personal data.",
+            "Text with at least one non-blank character and no NUL (U+0000), stored trimmed \
+             with the personal data.",
         ))
         .into()
 }

@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use crate::auth::{Authenticator, Claims};
 use crate::metrics::Metrics;
-use crate::models::{parse_action, parse_register, PersonalText};
+use crate::models::{parse_action, parse_register, BodyError, ParsedAction, PersonalText};
 use crate::offices::OfficeTree;
 use crate::problem::{ApiError, Lang};
 use crate::view::{case_view, CaseView};
@@ -443,6 +443,12 @@ async fn register_inner(
             ),
         });
     }
+    if s.offices.get(&parsed.register.office).is_none() {
+        return Err(ApiError::field(
+            "office",
+            format!("{} is not a known office", parsed.register.office),
+        ));
+    }
     let actor = ptl_domain::Actor::user(c.sub.clone(), c.role, c.office.clone());
     let command = s.engine.command(
         actor,
@@ -508,6 +514,21 @@ async fn get_case_inner(
     let c = claims(s, headers)?;
     let (id, current, version) = load_in_scope(s, &c, id).await?;
     let Query(q) = q.map_err(|e| bad("query", &e.body_text()))?;
+    if let Some(name) = [
+        ("as_of", &q.as_of),
+        ("on", &q.on),
+        ("version", &q.version),
+        ("include", &q.include),
+        ("reason", &q.reason),
+    ]
+    .into_iter()
+    .find_map(|(name, v)| {
+        v.as_deref()
+            .is_some_and(|v| v.contains('\0'))
+            .then_some(name)
+    }) {
+        return Err(bad(name, "must not contain the NUL character (U+0000)"));
+    }
     let historical = [q.as_of.is_some(), q.on.is_some(), q.version.is_some()]
         .iter()
         .filter(|x| **x)
@@ -534,13 +555,17 @@ async fn get_case_inner(
         (Arc::new(st), n, true)
     } else if let Some(d) = &q.on {
         let d =
-            NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| bad("on", "a date YYYY-MM-DD"))?;
+            crate::models::parse_strict_date(d).ok_or_else(|| bad("on", "a date YYYY-MM-DD"))?;
         let st = s
             .engine
             .load_on(id, d)
             .await
             .map_err(engine_error)?
             .ok_or(ApiError::CaseNotFound)?;
+        // Nothing had occurred by then: there is no case to show (as for `as_of`).
+        if st.version == 0 || st.registration.is_none() {
+            return Err(bad("on", "the case was not registered yet on that date"));
+        }
         let n = st.version;
         (Arc::new(st), n, true)
     } else if let Some(v) = &q.version {
@@ -675,7 +700,7 @@ async fn post_action_inner(
             detail: format!("the role {} may not {}", c.role, name),
         });
     }
-    let parsed = match parse_action(name, &value) {
+    let parsed = match parse_action(name, &value).and_then(|p| known_office(s, p)) {
         Ok(p) => p,
         Err(e) => {
             // A stale version and an unlawful action outrank a bad field.
@@ -736,6 +761,17 @@ async fn post_action_inner(
         done.version,
         None,
     ))
+}
+
+/// A transfer names an office of the office tree (the parser checks only the code's syntax; a
+/// case moved to an unknown code would drop out of every office's scope but the national one).
+fn known_office(s: &AppState, p: ParsedAction) -> Result<ParsedAction, BodyError> {
+    match &p.action {
+        ptl_domain::Action::Transfer { to_office } if s.offices.get(to_office).is_none() => Err(
+            BodyError::field("to_office", format!("{to_office} is not a known office")),
+        ),
+        _ => Ok(p),
+    }
 }
 
 async fn get_events(

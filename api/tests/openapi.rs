@@ -327,3 +327,176 @@ async fn router_serves_every_documented_route() {
     let served: Value = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(served, doc);
 }
+
+/// Requests that the probes run beside `scripts/schemathesis.sh` found answered with a 500 on
+/// PostgreSQL, a made-up 200, or a lax parse: each is now a 4xx problem.
+#[tokio::test]
+async fn schemathesis_findings_are_client_errors() {
+    use ptl_domain::Role;
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("ptl.db").display());
+    let opts = StartOptions::new(url, dir.path().join("data"));
+    let app = start(&opts, Arc::new(ptl_engine::clock::SystemClock))
+        .await
+        .expect("app starts");
+    let token = |role: Role, office: &str| {
+        app.state
+            .auth
+            .mint("st-1", "st-1", role, office, Duration::from_secs(600), None)
+            .expect("token")
+    };
+    let cw = token(Role::Caseworker, "UA7102");
+    let sup = token(Role::Supervisor, "UA7102");
+    let national = token(Role::Supervisor, "UA");
+    let send =
+        |method: &str, uri: &str, token: &str, if_match: Option<&str>, body: Option<Value>| {
+            let mut req = Request::builder()
+                .method(method)
+                .uri(uri)
+                .header("authorization", format!("Bearer {token}"));
+            if let Some(v) = if_match {
+                req = req.header("if-match", v);
+            }
+            let req = match body {
+                Some(b) => req
+                    .header("content-type", "application/json")
+                    .body(Body::from(b.to_string())),
+                None => req.body(Body::empty()),
+            }
+            .unwrap();
+            let router = app.router.clone();
+            async move {
+                let resp = router.oneshot(req).await.unwrap();
+                let status = resp.status().as_u16();
+                let bytes = axum::body::to_bytes(resp.into_body(), 1 << 24)
+                    .await
+                    .unwrap();
+                (
+                    status,
+                    serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
+                )
+            }
+        };
+    let today = ptl_domain::kyiv_date(chrono::Utc::now()).to_string();
+    let application = |office: &str| {
+        serde_json::json!({
+            "received_on": today, "office": office, "filed_by": "self",
+            "applicant": {"sex": "female", "birth_year": 1990, "citizenship": "ukrainian",
+                          "speaks_ukrainian_or_russian": true, "interpreter_used": false},
+            "exploitation": {"forms": ["labour"], "country": "PL"},
+            "rights_explained": true,
+            "person": {"full_name": "Mariana Koval", "birth_date": "1990-04-02"}
+        })
+    };
+    let (status, case) = send(
+        "POST",
+        "/api/v1/cases",
+        &cw,
+        None,
+        Some(application("UA7102")),
+    )
+    .await;
+    assert_eq!(status, 201, "{case}");
+    let id = case["id"].as_str().expect("id").to_string();
+
+    // A registration for an office the tree does not know (a national user covers any code).
+    let (status, p) = send(
+        "POST",
+        "/api/v1/cases",
+        &national,
+        None,
+        Some(application("ZZ")),
+    )
+    .await;
+    assert_eq!(
+        (status, &p["code"]),
+        (422, &Value::from("validation_failed")),
+        "{p}"
+    );
+    assert!(p["errors"]["office"].is_string(), "{p}");
+
+    // `on` before the registration was a 200 with an empty, made-up case view.
+    let (status, p) = send(
+        "GET",
+        &format!("/api/v1/cases/{id}?on=2000-01-01"),
+        &cw,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, &p["code"]),
+        (400, &Value::from("bad_parameter")),
+        "{p}"
+    );
+    // Query dates are `YYYY-MM-DD` exactly, as in bodies.
+    for uri in [
+        format!("/api/v1/cases/{id}?on=2026-1-1"),
+        "/api/v1/stats?from=%2B12345-01-01".to_string(),
+        "/api/v1/deadlines?due_before=-262143-01-01".to_string(),
+        "/api/v1/cases?due_before=2026-01-1".to_string(),
+    ] {
+        let (status, p) = send("GET", &uri, &cw, None, None).await;
+        assert_eq!(
+            (status, &p["code"]),
+            (400, &Value::from("bad_parameter")),
+            "{uri}: {p}"
+        );
+    }
+    let (status, _) = send(
+        "GET",
+        &format!("/api/v1/cases/{id}?on={today}"),
+        &cw,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    // NUL characters: PostgreSQL refuses them in text and jsonb (a 500 there before).
+    for uri in [
+        "/api/v1/cases?assignee=a%00".to_string(),
+        format!("/api/v1/cases/{id}?include=person&reason=a%00"),
+    ] {
+        let (status, p) = send("GET", &uri, &cw, None, None).await;
+        assert_eq!(
+            (status, &p["code"]),
+            (400, &Value::from("bad_parameter")),
+            "{uri}: {p}"
+        );
+    }
+    let note = serde_json::json!({"occurred_on": today, "text": "a\u{0}b"});
+    let (status, p) = send(
+        "POST",
+        &format!("/api/v1/cases/{id}/actions/add-note"),
+        &cw,
+        Some("\"1\""),
+        Some(note),
+    )
+    .await;
+    assert_eq!(
+        (status, &p["code"]),
+        (422, &Value::from("validation_failed")),
+        "{p}"
+    );
+    assert!(p["errors"]["text"].is_string(), "{p}");
+
+    // A transfer to an unknown office was a 200 that hid the case from its region.
+    let transfer = |to: &str| serde_json::json!({"occurred_on": today, "to_office": to});
+    let uri = format!("/api/v1/cases/{id}/actions/transfer");
+    let (status, p) = send("POST", &uri, &sup, Some("\"1\""), Some(transfer("ZZ"))).await;
+    assert_eq!(
+        (status, &p["code"]),
+        (422, &Value::from("validation_failed")),
+        "{p}"
+    );
+    assert!(p["errors"]["to_office"].is_string(), "{p}");
+    // ... still after a stale If-Match (412) in the order of api.md.
+    let (status, _) = send("POST", &uri, &sup, Some("\"7\""), Some(transfer("ZZ"))).await;
+    assert_eq!(status, 412);
+    let (status, p) = send("POST", &uri, &sup, Some("\"1\""), Some(transfer("UA7104"))).await;
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(p["office"], "UA7104");
+}

@@ -746,7 +746,7 @@ impl Engine {
     ///
     /// # Errors
     /// [`EngineError`] when it cannot be recorded; the inner `Err` when the rules refuse it.
-    #[tracing::instrument(skip_all, fields(action = "register"), err)]
+    #[tracing::instrument(skip_all, fields(action = "register"), err(level = "debug"))]
     pub async fn register(
         &self,
         mut command: Command,
@@ -815,7 +815,7 @@ impl Engine {
     /// # Errors
     /// [`EngineError`] when it cannot be recorded (stale version, store down, ...); the inner
     /// `Err` when the rules refuse it. Nothing is written in either case.
-    #[tracing::instrument(skip_all, fields(case_id = %case_id, action = %command.action.name()), err)]
+    #[tracing::instrument(skip_all, fields(case_id = %case_id, action = %command.action.name()), err(level = "debug"))]
     pub async fn execute(
         &self,
         case_id: Uuid,
