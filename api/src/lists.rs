@@ -159,7 +159,7 @@ async fn cases_inner(s: &AppState, q: Params, headers: &HeaderMap) -> Result<Res
                 .vault()
                 .find_person(tx.conn(), name, birth)
                 .await
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
+                .map_err(|e| crate::server::engine_error(e.into()))?;
             tx.commit()
                 .await
                 .map_err(|e| crate::server::engine_error(e.into()))?;

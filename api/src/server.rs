@@ -623,7 +623,7 @@ async fn read_person(
         .vault()
         .read_records(tx.conn(), id, &[person], &reader)
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(|e| engine_error(e.into()))?;
     tx.commit().await.map_err(|e| engine_error(e.into()))?;
     Ok(records
         .into_iter()
@@ -752,7 +752,7 @@ async fn post_action_inner(
                 s.engine.data_dir(),
             )
             .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+            .map_err(|e| engine_error(e.into()))?;
         tx.commit().await.map_err(|e| engine_error(e.into()))?;
     }
     Ok(case_response(
@@ -849,9 +849,9 @@ async fn get_access_log(
             return Err(ApiError::Forbidden { detail: "the access log is for auditors and supervisors".into() });
         }
         let mut tx = s.engine.db().read().await.map_err(|e| engine_error(e.into()))?;
-        let entries = s.engine.vault().access_log(tx.conn(), id).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+        let entries = s.engine.vault().access_log(tx.conn(), id).await.map_err(|e| engine_error(e.into()))?;
         let mut tx2 = s.engine.db().read().await.map_err(|e| engine_error(e.into()))?;
-        let broken = s.engine.vault().verify_access_log(tx2.conn(), id).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+        let broken = s.engine.vault().verify_access_log(tx2.conn(), id).await.map_err(|e| engine_error(e.into()))?;
         Ok(Json(serde_json::json!({ "case_id": id, "entries": entries, "valid": broken.is_none(), "first_invalid_seq": broken })).into_response())
     }
     .await)

@@ -1114,7 +1114,10 @@ async fn ack_client(l: Arc<Load>) {
             etag = r.etag.clone();
             {
                 let mut f = l.log.lock().unwrap();
-                let _ = writeln!(f, "{id}\t{}\t{version}\t{key}", step.name());
+                // One write(2) per line: the script appends its own lines to the same file
+                // (O_APPEND), and a line written in pieces could be split by one of those.
+                let line = format!("{id}\t{}\t{version}\t{key}\n", step.name());
+                let _ = f.write_all(line.as_bytes());
             }
             l.acked.fetch_add(1, Ordering::Relaxed);
             view = r.body;

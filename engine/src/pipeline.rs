@@ -75,6 +75,17 @@ impl From<sqlx::Error> for EngineError {
     }
 }
 
+impl From<crate::vault::VaultError> for EngineError {
+    /// A vault statement that failed for a passing reason is "unavailable"; anything else
+    /// (tampered ciphertext, a missing key) is internal.
+    fn from(e: crate::vault::VaultError) -> Self {
+        match e {
+            crate::vault::VaultError::Db(e) => Self::from(e),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
 /// An idempotency key, scoped to the caller, with the fingerprint of the request it names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Idempotency {
@@ -775,7 +786,7 @@ impl Engine {
                 self.vault
                     .find_person(tx.conn(), name, *birth)
                     .await
-                    .map_err(|e| EngineError::Internal(e.to_string()))?
+                    .map_err(EngineError::from)?
             }
             None => Vec::new(),
         };
