@@ -28,12 +28,9 @@ fn bad(parameter: &str, detail: impl Into<String>) -> ApiError {
 fn projection_error(e: ProjectionError) -> ApiError {
     match e {
         ProjectionError::InvalidCursor => bad("cursor", "not a cursor this server gave out"),
-        // The store is down, full or busy: retry, as for every other route.
-        ProjectionError::Db(e) if ptl_engine::store::is_unavailable(&e) => {
-            crate::server::engine_error(ptl_engine::pipeline::EngineError::Unavailable(
-                e.to_string(),
-            ))
-        }
+        // The engine's own classification: a store that is down, full or busy is a 503 to retry,
+        // as on every other route.
+        ProjectionError::Db(e) => crate::server::engine_error(e.into()),
         other => ApiError::Internal(other.to_string()),
     }
 }

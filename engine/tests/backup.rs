@@ -9,52 +9,18 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use chrono::{NaiveDate, TimeZone, Utc};
-use ptl_domain::command::{ApplicantInput, ReferralInput};
 use ptl_domain::types::*;
-use ptl_domain::{Action, Register, RuleBook};
+use ptl_domain::Action;
 use ptl_engine::backup::{backup_sqlite, check_sqlite_copy, BackupError};
-use ptl_engine::clock::SettableClock;
 use ptl_engine::db::Db;
 use ptl_engine::keys::KeyRing;
-use ptl_engine::pipeline::{Engine, EngineOptions, Personal};
+use ptl_engine::pipeline::{Engine, Personal};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::ConnectOptions;
 use uuid::Uuid;
 
-fn d(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-}
-
-fn cw() -> Actor {
-    Actor::user("cw-1", Role::Caseworker, "UA7102")
-}
-
-fn registration() -> Register {
-    Register {
-        register_no: String::new(),
-        office: "UA7102".into(),
-        filed_by: FiledBy::SelfFiled,
-        applicant: ApplicantInput {
-            sex: Sex::Female,
-            birth_date: d("1990-04-02"),
-            citizenship: Citizenship::Ukrainian,
-            speaks_ukrainian_or_russian: true,
-            interpreter_used: false,
-        },
-        referral: Some(ReferralInput {
-            source: ReferralSource::Hotline,
-            organisation: None,
-            referred_on: d("2026-03-01"),
-        }),
-        exploitation_forms: vec![ExploitationForm::Labour],
-        exploitation_country: "PL".into(),
-        documents: vec![(DocumentKind::IdentityDocument, None)],
-        id_document_missing_reason: None,
-        rights_explained: true,
-        person: None,
-    }
-}
+mod common;
+use common::{cw, d, engine_on, registration};
 
 /// Registers a case and records a consent on it: two events.
 async fn case_with_consent(engine: &Engine) -> Uuid {
@@ -82,21 +48,6 @@ async fn case_with_consent(engine: &Engine) -> Uuid {
         .expect("recorded")
         .expect("lawful");
     done.case_id
-}
-
-async fn engine_on(db: Db, keys: Arc<KeyRing>) -> Engine {
-    Engine::new(
-        db,
-        Arc::new(SettableClock::new(
-            Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap(),
-        )),
-        Arc::new(RuleBook::builtin().unwrap()),
-        keys,
-        None,
-        EngineOptions::default(),
-    )
-    .await
-    .expect("engine")
 }
 
 async fn sqlite_store(path: &Path) -> Db {

@@ -5,10 +5,9 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use chrono::{NaiveDate, TimeZone, Utc};
-use ptl_domain::command::{ApplicantInput, ReferralInput};
+use chrono::{TimeZone, Utc};
 use ptl_domain::types::*;
-use ptl_domain::{Action, ActionName, DomainError, Register, RuleBook};
+use ptl_domain::{Action, ActionName, DomainError, RuleBook};
 use ptl_engine::clock::SettableClock;
 use ptl_engine::db::Db;
 use ptl_engine::keys::KeyRing;
@@ -17,10 +16,8 @@ use ptl_engine::vault::{PersonalText, Reader};
 use sqlx::{Connection, Executor, PgConnection};
 use uuid::Uuid;
 
-fn pg_url() -> String {
-    std::env::var("PTL_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
+mod common;
+use common::{cw, d, pg_url, pg_url_of, registration};
 
 enum Backend {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
@@ -37,10 +34,7 @@ async fn setup(pg: bool) -> (Backend, Db) {
             .execute(format!("CREATE DATABASE {name}").as_str())
             .await
             .expect("create db");
-        let url = match pg_url().rsplit_once('/') {
-            Some((base, _)) => format!("{base}/{name}"),
-            None => panic!("bad url"),
-        };
+        let url = pg_url_of(&name);
         let db = ptl_engine::open::connect(&url).await.expect("connect");
         ptl_engine::open::migrate(&db).await.expect("migrate");
         (Backend::Postgres(name), db)
@@ -119,40 +113,6 @@ macro_rules! both {
             }
         }
     };
-}
-
-fn d(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-}
-
-fn cw() -> Actor {
-    Actor::user("cw-1", Role::Caseworker, "UA7102")
-}
-
-fn registration() -> Register {
-    Register {
-        register_no: String::new(),
-        office: "UA7102".into(),
-        filed_by: FiledBy::SelfFiled,
-        applicant: ApplicantInput {
-            sex: Sex::Female,
-            birth_date: d("1990-04-02"),
-            citizenship: Citizenship::Ukrainian,
-            speaks_ukrainian_or_russian: true,
-            interpreter_used: false,
-        },
-        referral: Some(ReferralInput {
-            source: ReferralSource::Hotline,
-            organisation: None,
-            referred_on: d("2026-03-01"),
-        }),
-        exploitation_forms: vec![ExploitationForm::Labour],
-        exploitation_country: "PL".into(),
-        documents: vec![(DocumentKind::IdentityDocument, None)],
-        id_document_missing_reason: None,
-        rights_explained: true,
-        person: None,
-    }
 }
 
 async fn register(f: &Fixture) -> Uuid {

@@ -17,25 +17,20 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{NaiveDate, TimeZone, Utc};
 use futures::FutureExt;
-use ptl_domain::command::ApplicantInput;
 use ptl_domain::types::*;
-use ptl_domain::{Action, Register, RuleBook};
-use ptl_engine::clock::SettableClock;
+use ptl_domain::Action;
 use ptl_engine::db::Db;
 use ptl_engine::keys::KeyRing;
-use ptl_engine::pipeline::{Engine, EngineOptions, Personal};
+use ptl_engine::pipeline::{Engine, Personal};
 use ptl_engine::store::global_log::{
     renumber_restored_xact_ids, GlobalLog, LogCursor, LoggedEvent, RESTORED_XACT_ID,
 };
 use sqlx::{Connection, Executor, PgConnection, PgPool};
 use uuid::Uuid;
 
-fn pg_url() -> String {
-    std::env::var("PTL_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
+mod common;
+use common::{cw, d, engine_on, pg_url, pg_url_of, registration};
 
 /// Runs `body` against a fresh, migrated database and drops the database afterwards, also when
 /// `body` panics (the panic is resumed after the drop).
@@ -52,10 +47,7 @@ where
         .execute(format!("CREATE DATABASE {name}").as_str())
         .await
         .expect("create db");
-    let url = match pg_url().rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{name}"),
-        None => panic!("bad url"),
-    };
+    let url = pg_url_of(&name);
     let outcome = AssertUnwindSafe(async {
         let db = ptl_engine::open::connect(&url).await.expect("connect");
         ptl_engine::open::migrate(&db).await.expect("migrate");
@@ -76,49 +68,8 @@ where
     }
 }
 
-fn d(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-}
-
-fn cw() -> Actor {
-    Actor::user("cw-restore", Role::Caseworker, "UA7102")
-}
-
-fn registration() -> Register {
-    Register {
-        register_no: String::new(),
-        office: "UA7102".into(),
-        filed_by: FiledBy::SelfFiled,
-        applicant: ApplicantInput {
-            sex: Sex::Male,
-            birth_date: d("1985-07-14"),
-            citizenship: Citizenship::Ukrainian,
-            speaks_ukrainian_or_russian: true,
-            interpreter_used: false,
-        },
-        referral: None,
-        exploitation_forms: vec![ExploitationForm::Labour],
-        exploitation_country: "PL".into(),
-        documents: vec![(DocumentKind::IdentityDocument, None)],
-        id_document_missing_reason: None,
-        rights_explained: true,
-        person: None,
-    }
-}
-
 async fn engine(db: Db) -> Engine {
-    Engine::new(
-        db,
-        Arc::new(SettableClock::new(
-            Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap(),
-        )),
-        Arc::new(RuleBook::builtin().unwrap()),
-        Arc::new(KeyRing::generate()),
-        None,
-        EngineOptions::default(),
-    )
-    .await
-    .expect("engine")
+    engine_on(db, Arc::new(KeyRing::generate())).await
 }
 
 async fn register(engine: &Engine) -> Uuid {
