@@ -12,7 +12,7 @@ use ptl_api::app::{start, App, StartOptions};
 use ptl_api::demo::{demo, DemoReport, Scenario};
 use ptl_api::offices::OfficeTree;
 use ptl_api::rebuild_cli::rebuild_with_progress;
-use ptl_domain::{Action, Actor, Role};
+use ptl_domain::{allowed_actions, Action, ActionName, Actor, Role};
 use ptl_engine::clock::SettableClock;
 use ptl_engine::pipeline::Personal;
 use ptl_projections::{stats, GroupBy, Stats, StatsQuery};
@@ -242,11 +242,19 @@ impl Drop for Fresh {
     }
 }
 
-/// Reassigns the first case (one more event in the log).
+/// Reassigns the first case that allows it (one more event in the log). Case ids are random, so
+/// the first id in order may belong to a closed case, which refuses the reassignment.
 async fn one_more_event(app: &App) {
     let engine = &app.state.engine;
-    let id = engine.case_ids().await.unwrap()[0];
-    let (state, _) = engine.load(id).await.unwrap().expect("exists");
+    let mut open = None;
+    for id in engine.case_ids().await.unwrap() {
+        let (state, _) = engine.load(id).await.unwrap().expect("exists");
+        if allowed_actions(&state, Role::Supervisor).contains(&ActionName::Assign) {
+            open = Some((id, state));
+            break;
+        }
+    }
+    let (id, state) = open.expect("the scenario leaves cases open to reassignment");
     let actor = Actor::user("sv-demo", Role::Supervisor, state.office.clone());
     let action = Action::Assign {
         assignee: "cw-extra".into(),
