@@ -1100,6 +1100,37 @@ async fn sqlite_connection_left_inside_a_dead_transaction_is_not_reused() {
     pool.close().await;
 }
 
+/// A read snapshot ends by being dropped, which only queues its ROLLBACK on the connection's
+/// worker: the connection must still come back to the pool, not be closed as if it were stuck in
+/// a transaction (every read would then open a new connection).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_connection_of_a_dropped_read_snapshot_is_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    // One connection, marked with a temporary table that only that connection can see.
+    let pool = sqlite::open_with(dir.path().join("events.db"), 1)
+        .await
+        .unwrap();
+    migrate_sqlite(&pool).await.unwrap();
+    sqlx::query("CREATE TEMP TABLE marker (x INTEGER)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        let mut tx = pool.begin().await.unwrap();
+        sqlx::query("SELECT COUNT(*) FROM case_events")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        drop(tx);
+    }
+    let seen: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM temp.marker")
+        .fetch_one(&pool)
+        .await
+        .expect("the same connection, not a new one");
+    assert_eq!(seen, 0);
+    pool.close().await;
+}
+
 #[test]
 fn log_cursor_round_trips_as_text() {
     let cursor = LogCursor {

@@ -176,13 +176,27 @@ pub async fn open_with(
         // then fails and leaves its transaction depth above zero: every later `BEGIN` on that
         // connection would fail ("non-zero transaction depth") long after the disk recovered.
         // Such a connection is closed when it comes back instead of being reused.
+        //
+        // A transaction dropped without commit (every read snapshot ends so) only queues its
+        // ROLLBACK on the connection's worker thread, and the depth drops when the worker has run
+        // it: a ping, queued behind it, waits for that before the depth is read. Without it
+        // nearly every read closed its connection (and the next request paid for a new one).
         .after_release(|conn, _meta| {
             Box::pin(async move {
+                use sqlx::Connection as _;
                 use sqlx::TransactionManager as _;
-                let depth =
+                let depth_of = |conn: &SqliteConnection| {
                     <sqlx::Sqlite as sqlx::Database>::TransactionManager::get_transaction_depth(
                         conn,
-                    );
+                    )
+                };
+                let mut depth = depth_of(conn);
+                if depth != 0 {
+                    if conn.ping().await.is_err() {
+                        return Ok(false);
+                    }
+                    depth = depth_of(conn);
+                }
                 if depth != 0 {
                     tracing::warn!(
                         depth,
