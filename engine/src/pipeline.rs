@@ -30,7 +30,7 @@ use uuid::Uuid;
 
 use crate::aggregate::CaseAggregate;
 use crate::clock::Clock;
-use crate::db::{Conn, Db};
+use crate::db::{Batch, Conn, Db};
 use crate::integrity::{canonical_json, canonical_timestamp, chain_hash};
 use crate::keys::KeyRing;
 use crate::store::{PgStore, PgStoreError, SqliteStore, SqliteStoreError, WriteGate};
@@ -219,6 +219,8 @@ struct Pending {
     first_done: bool,
     /// The state after each event of the batch, by sequence (for the projector).
     states: Vec<(u64, Arc<CaseState>)>,
+    /// The hash-chain rows of the events handled so far, written together with the last one.
+    chain: Vec<ChainRow>,
     /// The state after the batch's last event, when the batch completes a snapshot interval.
     snapshot: Option<Arc<CaseState>>,
 }
@@ -237,22 +239,35 @@ struct IntegrityHandler {
     outbox: bool,
 }
 
+/// One `event_integrity` row waiting for the command's last event.
+#[derive(Debug)]
+struct ChainRow {
+    sequence: i64,
+    event_id: String,
+    hash: String,
+    prev_hash: Option<String>,
+}
+
+/// One event of a command as a [`Projector`] sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Projected<'a> {
+    /// The event's sequence number in its case.
+    pub sequence: u64,
+    /// The event.
+    pub event: &'a CaseEvent,
+    /// The case's state after this event.
+    pub state: &'a CaseState,
+}
+
 /// Read models updated in the same transaction as the events (implemented by the projections
 /// crate; the engine only calls it, keeping the dependency direction).
-#[async_trait]
 pub trait Projector: Send + Sync {
-    /// Applies one committed-to-be event. `state` is the case's state after this event.
-    ///
-    /// # Errors
-    /// Any error aborts the command: nothing is written.
-    async fn project(
-        &self,
-        conn: Conn<'_>,
-        case_id: Uuid,
-        sequence: u64,
-        event: &CaseEvent,
-        state: &CaseState,
-    ) -> Result<(), sqlx::Error>;
+    /// Adds the statements that apply the committed-to-be events of one command, in order (never
+    /// empty), to `batch`. Called once per command, so rows that follow from the case's state are
+    /// written once, from the state after the last event. The engine runs the batch with the
+    /// command's own rows, in the command's transaction: a failing statement aborts the command
+    /// and nothing is written.
+    fn project(&self, batch: &mut Batch, case_id: Uuid, events: &[Projected<'_>]);
 }
 
 impl IntegrityHandler {
@@ -346,30 +361,12 @@ impl IntegrityHandler {
             }
         }
         let hash = event_hash(&self.keys, p.prev_hash.as_deref(), event)?;
-        run!(
-            conn.reborrow(),
-            "INSERT INTO event_integrity (case_id, sequence, event_id, hash, prev_hash) VALUES ($1, $2, $3, $4, $5)",
-            case_id.to_string(),
-            i64::from(event.sequence_number),
-            event.id.to_string(),
-            hash.clone(),
-            p.prev_hash.clone()
-        )?;
-        if u64::try_from(event.sequence_number).ok() == Some(p.version_after) {
-            if let Some(state) = p.snapshot.take() {
-                crate::snapshot::write(
-                    conn.reborrow(),
-                    &self.keys,
-                    case_id,
-                    p.version_after,
-                    &hash,
-                    &state,
-                    p.now,
-                )
-                .await
-                .map_err(HandlerError::custom)?;
-            }
-        }
+        p.chain.push(ChainRow {
+            sequence: i64::from(event.sequence_number),
+            event_id: event.id.to_string(),
+            hash: hash.clone(),
+            prev_hash: p.prev_hash.take(),
+        });
         p.prev_hash = Some(hash);
         if self.outbox {
             run!(
@@ -383,19 +380,66 @@ impl IntegrityHandler {
                 p.now.timestamp_micros()
             )?;
         }
-        if let Some(projector) = &self.projector {
-            let sequence = u64::try_from(event.sequence_number).unwrap_or(0);
-            if let Some(state) = p
-                .states
+        if u64::try_from(event.sequence_number).ok() != Some(p.version_after) {
+            return Ok(());
+        }
+        // The command's last event: its rows (hash chain, snapshot, read models) are written
+        // together, in one batch.
+        let mut batch = Batch::new();
+        let case = case_id.to_string();
+        batch.push(
+            format!(
+                "INSERT INTO event_integrity (case_id, sequence, event_id, hash, prev_hash) VALUES {}",
+                crate::db::values_placeholders(p.chain.len(), 5)
+            ),
+            p.chain
                 .iter()
-                .find(|(s, _)| *s == sequence)
-                .map(|(_, st)| st.clone())
-            {
-                projector
-                    .project(conn.reborrow(), case_id, sequence, &event.payload, &state)
-                    .await?;
+                .flat_map(|r| {
+                    [
+                        case.clone().into(),
+                        r.sequence.into(),
+                        r.event_id.clone().into(),
+                        r.hash.clone().into(),
+                        r.prev_hash.clone().into(),
+                    ]
+                })
+                .collect(),
+        );
+        if let Some(state) = p.snapshot.take() {
+            let hash = p.prev_hash.as_deref().unwrap_or_default();
+            crate::snapshot::write(
+                &mut batch,
+                &self.keys,
+                case_id,
+                p.version_after,
+                hash,
+                &state,
+                p.now,
+            )
+            .map_err(HandlerError::custom)?;
+        }
+        if let Some(projector) = &self.projector {
+            let first = p.version_after + 1 - p.events.len() as u64;
+            let projected: Vec<Projected<'_>> = p
+                .events
+                .iter()
+                .zip(first..)
+                .filter_map(|(event, sequence)| {
+                    p.states
+                        .iter()
+                        .find(|(s, _)| *s == sequence)
+                        .map(|(_, state)| Projected {
+                            sequence,
+                            event,
+                            state,
+                        })
+                })
+                .collect();
+            if !projected.is_empty() {
+                projector.project(&mut batch, case_id, &projected);
             }
         }
+        batch.execute(conn.reborrow()).await?;
         Ok(())
     }
 }
@@ -1024,6 +1068,7 @@ impl Engine {
                     now,
                     first_done: false,
                     states,
+                    chain: Vec::with_capacity(events.len()),
                     snapshot,
                 },
             );

@@ -21,10 +21,10 @@ use chrono::{DateTime, Utc};
 use ptl_domain::{CaseState, STATE_FORMAT};
 use uuid::Uuid;
 
-use crate::db::Conn;
+use crate::db::{Batch, Conn};
+use crate::fetch_optional;
 use crate::integrity::chain_hash;
 use crate::keys::KeyRing;
-use crate::{fetch_optional, run};
 
 /// The MAC of a snapshot: bound to the chain hash of its last event.
 fn snapshot_mac(
@@ -39,14 +39,15 @@ fn snapshot_mac(
     chain_hash(keys.hash_key(), Some(chain_hash_at_version), &content)
 }
 
-/// Writes (replaces) the case's snapshot: `state` after event `version`, whose chain hash is
-/// `hash`. The engine calls it inside the event transaction; it is public for tools and tests,
-/// and a caller that passes a state the events do not fold to corrupts every later cold load.
+/// Adds the statement that writes (replaces) the case's snapshot to `batch`: `state` after event
+/// `version`, whose chain hash is `hash`. The engine runs it inside the event transaction; it is
+/// public for tools and tests, and a caller that passes a state the events do not fold to
+/// corrupts every later cold load.
 ///
 /// # Errors
-/// The statement failed (the command is aborted with it) or the state cannot be encoded.
-pub async fn write(
-    conn: Conn<'_>,
+/// The state cannot be encoded.
+pub fn write(
+    batch: &mut Batch,
     keys: &KeyRing,
     case_id: Uuid,
     version: u64,
@@ -56,18 +57,18 @@ pub async fn write(
 ) -> Result<(), String> {
     let text = serde_json::to_string(state).map_err(|e| e.to_string())?;
     let mac = snapshot_mac(keys, hash, STATE_FORMAT, case_id, version, &text);
-    run!(
-        conn,
+    batch.push(
         "INSERT INTO case_snapshots (case_id, version, format, state, mac, taken_at) VALUES ($1, $2, $3, $4, $5, $6) \
          ON CONFLICT (case_id) DO UPDATE SET version = excluded.version, format = excluded.format, state = excluded.state, mac = excluded.mac, taken_at = excluded.taken_at",
-        case_id.to_string(),
-        i64::try_from(version).unwrap_or(i64::MAX),
-        STATE_FORMAT,
-        text,
-        mac,
-        now.timestamp_micros()
-    )
-    .map_err(|e| e.to_string())?;
+        vec![
+            case_id.to_string().into(),
+            i64::try_from(version).unwrap_or(i64::MAX).into(),
+            STATE_FORMAT.into(),
+            text.into(),
+            mac.into(),
+            now.timestamp_micros().into(),
+        ],
+    );
     Ok(())
 }
 

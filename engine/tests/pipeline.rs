@@ -582,9 +582,10 @@ async fn a_cold_load_resumes_from_a_verified_snapshot_and_ignores_a_forged_one(f
     let mut planted = snap.state.clone();
     planted.notes = 10_000;
     let mut tx = f.engine.begin_write().await.unwrap();
-    ptl_engine::snapshot::write(tx.conn(), &keys, id, 200, &snap.hash, &planted, Utc::now())
-        .await
+    let mut batch = ptl_engine::db::Batch::new();
+    ptl_engine::snapshot::write(&mut batch, &keys, id, 200, &snap.hash, &planted, Utc::now())
         .unwrap();
+    batch.execute(tx.conn()).await.unwrap();
     tx.commit().await.unwrap();
     f.engine.clear_cache();
     assert_eq!(f.engine.load(id).await.unwrap().unwrap().0.notes, 10_050);
@@ -667,3 +668,73 @@ async fn cancelled_commands_leave_a_whole_verifiable_history(f: Fixture) {
     assert_eq!(v.events, history.len() as u64);
 }
 both!(cancelled_commands_leave_a_whole_verifiable_history);
+
+/// A batch runs its statements in order with each statement's own values (on SQLite as one
+/// statement text with renumbered placeholders), and a failing statement fails the batch so that
+/// the transaction around it leaves nothing.
+async fn a_batch_writes_every_statement_or_its_transaction_leaves_nothing(f: Fixture) {
+    use ptl_engine::db::{Batch, Value};
+    use ptl_engine::{fetch_all, run};
+    let mut tx = f.db.begin().await.unwrap();
+    run!(
+        tx.conn(),
+        "CREATE TABLE batch_test (k TEXT PRIMARY KEY, n BIGINT, b BOOLEAN, t TEXT)"
+    )
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut batch = Batch::new();
+    batch.push(
+        "INSERT INTO batch_test (k, n, b, t) VALUES ($1, $2, $3, $4)",
+        vec!["a".into(), 1_i64.into(), true.into(), Value::Text(None)],
+    );
+    batch.push(
+        "INSERT INTO batch_test (k, n, b, t) VALUES ($1, $2, $3, $4), ($5, $6, $7, $8)",
+        vec![
+            "b".into(),
+            Value::Int(None),
+            false.into(),
+            "second".into(),
+            "c".into(),
+            3_i64.into(),
+            Value::Bool(None),
+            "third".into(),
+        ],
+    );
+    batch.push(
+        "UPDATE batch_test SET n = $1 WHERE k = $2",
+        vec![10_i64.into(), "a".into()],
+    );
+    assert_eq!(batch.len(), 3);
+    let mut tx = f.db.begin().await.unwrap();
+    batch.execute(tx.conn()).await.unwrap();
+    tx.commit().await.unwrap();
+
+    type Row = (String, Option<i64>, Option<bool>, Option<String>);
+    let read = || async {
+        let mut tx = f.db.read().await.unwrap();
+        fetch_all!(
+            tx.conn(),
+            Row,
+            "SELECT k, n, b, t FROM batch_test ORDER BY k"
+        )
+        .unwrap()
+    };
+    let expected: Vec<Row> = vec![
+        ("a".into(), Some(10), Some(true), None),
+        ("b".into(), None, Some(false), Some("second".into())),
+        ("c".into(), Some(3), None, Some("third".into())),
+    ];
+    assert_eq!(read().await, expected);
+
+    // The second statement breaks the primary key after the first has run.
+    let mut failing = Batch::new();
+    failing.push("INSERT INTO batch_test (k) VALUES ($1)", vec!["d".into()]);
+    failing.push("INSERT INTO batch_test (k) VALUES ($1)", vec!["a".into()]);
+    failing.push("DELETE FROM batch_test WHERE k = $1", vec!["b".into()]);
+    let mut tx = f.db.begin().await.unwrap();
+    assert!(failing.execute(tx.conn()).await.is_err());
+    drop(tx);
+    assert_eq!(read().await, expected);
+}
+both!(a_batch_writes_every_statement_or_its_transaction_leaves_nothing);

@@ -1100,6 +1100,41 @@ async fn sqlite_connection_left_inside_a_dead_transaction_is_not_reused() {
     pool.close().await;
 }
 
+/// The committer keeps a connection between groups; closing the pool while the store still
+/// lives (a server shutting down) must not wait for it forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_pool_closes_while_the_store_lives() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = sqlite::open_with(dir.path().join("events.db"), 2)
+        .await
+        .unwrap();
+    migrate_sqlite(&pool).await.unwrap();
+    let store = SqliteStoreBuilder::<Counter>::new(pool.clone())
+        .try_build()
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        let mut state = AggregateState::<CounterState>::with_id(Uuid::new_v4());
+        store
+            .persist(&mut state, vec![CounterEvent::Added { n: 1 }])
+            .await
+            .unwrap();
+    }
+    tokio::time::timeout(std::time::Duration::from_secs(10), pool.close())
+        .await
+        .expect("the pool closes although the store still exists");
+    // Afterwards a write fails cleanly instead of hanging.
+    let mut state = AggregateState::<CounterState>::with_id(Uuid::new_v4());
+    let late = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        store.persist(&mut state, vec![CounterEvent::Added { n: 1 }]),
+    )
+    .await
+    .expect("answered");
+    assert!(late.is_err());
+    drop(store);
+}
+
 /// A read snapshot ends by being dropped, which only queues its ROLLBACK on the connection's
 /// worker: the connection must still come back to the pool, not be closed as if it were stuck in
 /// a transaction (every read would then open a new connection).

@@ -1,19 +1,17 @@
-//! The projection of one event into the read models, shared by live writes ([`ReadModels`]) and
+//! The projection of events into the read models, shared by live writes ([`ReadModels`]) and
 //! rebuilds, so a rebuilt table is the live table by construction.
 //!
-//! Each event rewrites the rows of its case from the state AFTER the event (which the engine
-//! passes in): the projection never reads its own tables to compute a row, so the order in which
+//! The rows of a case are rewritten from its state AFTER the last event applied (which the engine
+//! passes in; a command's events or a rebuild's batch of them): the projection never reads its own tables to compute a row, so the order in which
 //! a rebuild and the live engine reach a row does not matter; the `last_sequence` guard in every
 //! upsert keeps the newest. Milestones are keyed by `(case_id, sequence, kind)` and inserted with
 //! `ON CONFLICT DO NOTHING`, which is the same guard for append-only rows.
 
-use async_trait::async_trait;
 use ptl_domain::state::DeadlineRecord;
 use ptl_domain::types::{Citizenship, RulingOutcome};
 use ptl_domain::{CaseEvent, CaseState, EventBody};
-use ptl_engine::db::Conn;
-use ptl_engine::pipeline::Projector;
-use ptl_engine::run;
+use ptl_engine::db::{Batch, Value};
+use ptl_engine::pipeline::{Projected, Projector};
 use uuid::Uuid;
 
 use crate::sql::{date_text, to_i64};
@@ -68,32 +66,36 @@ impl Models {
     }
 }
 
-/// The engine's transactional projector: writes every read model with each event.
+/// The engine's transactional projector: writes every read model with each command.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ReadModels;
 
-#[async_trait]
 impl Projector for ReadModels {
-    async fn project(
-        &self,
-        conn: Conn<'_>,
-        case_id: Uuid,
-        sequence: u64,
-        event: &CaseEvent,
-        state: &CaseState,
-    ) -> Result<(), sqlx::Error> {
-        let mut conn = conn;
-        apply(
-            conn.reborrow(),
+    /// The rows that follow from the case's state once, from the state after the command's last
+    /// event (as a rebuild does per batch); the milestones and webhooks of every event.
+    fn project(&self, batch: &mut Batch, case_id: Uuid, events: &[Projected<'_>]) {
+        let Some(last) = events.last() else {
+            return;
+        };
+        let touched = events
+            .iter()
+            .filter(|e| touches_deadlines(&e.event.body))
+            .map(|e| e.sequence)
+            .max();
+        apply_case_rows(
+            batch,
             Models::ALL,
             case_id,
-            sequence,
-            event,
-            state,
-        )
-        .await?;
-        // Live writes only: a rebuild must not notify anybody again.
-        enqueue_webhook(conn, case_id, sequence, event, state).await
+            last.sequence,
+            last.event.recorded_at,
+            touched,
+            last.state,
+        );
+        for e in events {
+            apply_milestone(batch, Models::ALL, case_id, e.sequence, e.event, e.state);
+            // Live writes only: a rebuild must not notify anybody again.
+            enqueue_webhook(batch, case_id, e.sequence, e.event, e.state);
+        }
     }
 }
 
@@ -197,38 +199,35 @@ pub(crate) fn first_missed_on(state: &CaseState) -> Option<chrono::NaiveDate> {
 /// office; the regional level is derived later, at query time).
 pub const WEBHOOK_LEVEL_SUPERVISOR: i64 = 1;
 
-/// Writes the webhook outbox row of a `deadline_missed` event (same transaction as the event).
+/// Adds the webhook outbox row of a `deadline_missed` event (same transaction as the event).
 /// Keyed by (case, sequence), so applying the event twice writes one row.
-///
-/// # Errors
-/// The statement failed; the caller's transaction must be rolled back.
-pub async fn enqueue_webhook(
-    conn: Conn<'_>,
+pub fn enqueue_webhook(
+    batch: &mut Batch,
     case_id: Uuid,
     sequence: u64,
     event: &CaseEvent,
     state: &CaseState,
-) -> Result<(), sqlx::Error> {
+) {
     let EventBody::DeadlineMissed { name, due_on, .. } = &event.body else {
-        return Ok(());
+        return;
     };
     let at = event.recorded_at.timestamp_micros();
-    run!(
-        conn,
+    batch.push(
         "INSERT INTO webhook_outbox (case_id, sequence, deadline, due_on, missed_on, office, level, \
          created_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9) \
          ON CONFLICT (case_id, sequence) DO NOTHING",
-        case_id.to_string(),
-        to_i64(sequence),
-        name.clone(),
-        date_text(*due_on),
-        date_text(event.occurred_on),
-        state.office.clone(),
-        WEBHOOK_LEVEL_SUPERVISOR,
-        at,
-        at
-    )?;
-    Ok(())
+        vec![
+            case_id.to_string().into(),
+            to_i64(sequence).into(),
+            name.clone().into(),
+            date_text(*due_on).into(),
+            date_text(event.occurred_on).into(),
+            state.office.clone().into(),
+            WEBHOOK_LEVEL_SUPERVISOR.into(),
+            at.into(),
+            at.into(),
+        ],
+    );
 }
 
 /// `,A,B,` for LIKE matching of one authority.
@@ -240,74 +239,49 @@ fn authority_list(state: &CaseState) -> String {
     }
 }
 
-/// Applies one event to the selected read models. `state` is the case after the event.
-///
-/// # Errors
-/// A statement failed; the caller's transaction must be rolled back.
-pub async fn apply(
-    mut conn: Conn<'_>,
-    models: Models,
-    case_id: Uuid,
-    sequence: u64,
-    event: &CaseEvent,
-    state: &CaseState,
-) -> Result<(), sqlx::Error> {
-    let touched = touches_deadlines(&event.body).then_some(sequence);
-    apply_case_rows(
-        conn.reborrow(),
-        models,
-        case_id,
-        sequence,
-        event.recorded_at,
-        touched,
-        state,
-    )
-    .await?;
-    apply_milestone(conn, models, case_id, sequence, event, state).await
-}
-
 /// The dated milestone an event adds to the statistics, if any (append-only rows).
-pub(crate) async fn apply_milestone(
-    mut conn: Conn<'_>,
+pub(crate) fn apply_milestone(
+    batch: &mut Batch,
     models: Models,
     case_id: Uuid,
     sequence: u64,
     event: &CaseEvent,
     state: &CaseState,
-) -> Result<(), sqlx::Error> {
+) {
     if !models.statistics || state.registration.is_none() {
-        return Ok(());
+        return;
     }
     if let Some(kind) = milestone_of(event, state) {
-        run!(
-            conn.reborrow(),
+        batch.push(
             "INSERT INTO case_milestones (case_id, sequence, kind, on_date, office) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (case_id, sequence, kind) DO NOTHING",
-            case_id.to_string(),
-            to_i64(sequence),
-            kind,
-            date_text(event.occurred_on),
-            state.office.clone()
-        )?;
+            vec![
+                case_id.to_string().into(),
+                to_i64(sequence).into(),
+                kind.into(),
+                date_text(event.occurred_on).into(),
+                state.office.clone().into(),
+            ],
+        );
     }
-    Ok(())
 }
 
-/// Writes the rows that follow from a case's state (work queue, deadlines when
+/// Adds the rows that follow from a case's state (work queue, deadlines when
 /// `deadlines_touched_at` names the last event that changed them, case facts). Live projection
-/// calls it for every event; a rebuild once per case per batch, with the state after the batch.
-pub(crate) async fn apply_case_rows(
-    mut conn: Conn<'_>,
+/// calls it once per command, a rebuild once per case per batch, each with the state after the
+/// last event.
+pub(crate) fn apply_case_rows(
+    batch: &mut Batch,
     models: Models,
     case_id: Uuid,
     sequence: u64,
     recorded_at: chrono::DateTime<chrono::Utc>,
     deadlines_touched_at: Option<u64>,
     state: &CaseState,
-) -> Result<(), sqlx::Error> {
+) {
     // Nothing to show before the registration (the engine never emits anything before it).
     let Some(reg) = state.registration.as_ref() else {
-        return Ok(());
+        return;
     };
     let id = case_id.to_string();
     let seq = to_i64(sequence);
@@ -323,8 +297,7 @@ pub(crate) async fn apply_case_rows(
             .filter(|d| d.missed_recorded)
             .count();
         let first_missed_on = first_missed_on(state).map(date_text);
-        run!(
-            conn.reborrow(),
+        batch.push(
             "INSERT INTO work_queue (case_id, register_no, office, stage, status, assignee, procedure_id, \
              received_on, child, foreigner, submitted_to, ever_submitted_to, next_due_on, open_deadlines, \
              missed_recorded, last_sequence, updated_at, first_missed_on, valid_until) \
@@ -338,30 +311,32 @@ pub(crate) async fn apply_case_rows(
              last_sequence = excluded.last_sequence, updated_at = excluded.updated_at, \
              first_missed_on = excluded.first_missed_on, valid_until = excluded.valid_until \
              WHERE work_queue.last_sequence < excluded.last_sequence",
-            id.clone(),
-            reg.register_no.clone(),
-            state.office.clone(),
-            state.stage().as_str(),
-            state.status().as_str(),
-            state.assignee.clone(),
-            reg.procedure.id.clone(),
-            date_text(reg.received_on),
-            reg.applicant.child,
-            foreigner,
-            state.submitted_to.clone(),
-            ever.clone(),
-            next_due,
-            to_i64(open.len() as u64),
-            to_i64(missed as u64),
-            seq,
-            recorded_at.timestamp_micros(),
-            first_missed_on,
-            state.valid_until.map(date_text)
-        )?;
+            vec![
+                id.clone().into(),
+                reg.register_no.clone().into(),
+                state.office.clone().into(),
+                state.stage().as_str().into(),
+                state.status().as_str().into(),
+                state.assignee.clone().into(),
+                reg.procedure.id.clone().into(),
+                date_text(reg.received_on).into(),
+                reg.applicant.child.into(),
+                foreigner.into(),
+                state.submitted_to.clone().into(),
+                ever.clone().into(),
+                next_due.into(),
+                to_i64(open.len() as u64).into(),
+                to_i64(missed as u64).into(),
+                seq.into(),
+                recorded_at.timestamp_micros().into(),
+                first_missed_on.into(),
+                state.valid_until.map(date_text).into(),
+            ],
+        );
     }
 
     if let (true, Some(touched)) = (models.deadlines, deadlines_touched_at) {
-        upsert_deadlines(conn.reborrow(), &id, state, to_i64(touched)).await?;
+        upsert_deadlines(batch, &id, state, to_i64(touched));
     }
 
     if models.statistics {
@@ -369,8 +344,7 @@ pub(crate) async fn apply_case_rows(
             .first_decided_on
             .map(|d| (d - reg.received_on).num_days());
         let forms: Vec<&str> = reg.exploitation_forms.iter().map(|f| f.as_str()).collect();
-        run!(
-            conn.reborrow(),
+        batch.push(
             "INSERT INTO case_facts (case_id, office, received_on, child, foreigner, citizenship, sex, \
              birth_year, filed_by, referral_source, exploitation_forms, exploitation_country, procedure_id, \
              ever_submitted_to, first_decided_on, decided_days, last_sequence) \
@@ -384,48 +358,38 @@ pub(crate) async fn apply_case_rows(
              decided_days = excluded.decided_days, \
              last_sequence = excluded.last_sequence \
              WHERE case_facts.last_sequence < excluded.last_sequence",
-            id.clone(),
-            state.office.clone(),
-            date_text(reg.received_on),
-            reg.applicant.child,
-            foreigner,
-            reg.applicant.citizenship.as_str(),
-            reg.applicant.sex.as_str(),
-            i64::from(reg.applicant.birth_year),
-            reg.filed_by.as_str(),
-            reg.referral.as_ref().map(|r| r.source.as_str()),
-            forms.join(","),
-            reg.exploitation_country.clone(),
-            reg.procedure.id.clone(),
-            ever,
-            state.first_decided_on.map(date_text),
-            decided_days,
-            seq
-        )?;
+            vec![
+                id.into(),
+                state.office.clone().into(),
+                date_text(reg.received_on).into(),
+                reg.applicant.child.into(),
+                foreigner.into(),
+                reg.applicant.citizenship.as_str().into(),
+                reg.applicant.sex.as_str().into(),
+                i64::from(reg.applicant.birth_year).into(),
+                reg.filed_by.as_str().into(),
+                reg.referral
+                    .as_ref()
+                    .map(|r| r.source.as_str().to_string())
+                    .into(),
+                forms.join(",").into(),
+                reg.exploitation_country.clone().into(),
+                reg.procedure.id.clone().into(),
+                ever.into(),
+                state.first_decided_on.map(date_text).into(),
+                decided_days.into(),
+                seq.into(),
+            ],
+        );
     }
-    Ok(())
 }
 
-/// Writes every deadline of the case in ONE statement (a multi-row upsert: one round trip to the
-/// store instead of one per deadline).
-async fn upsert_deadlines(
-    conn: Conn<'_>,
-    id: &str,
-    state: &CaseState,
-    seq: i64,
-) -> Result<(), sqlx::Error> {
+/// Adds every deadline of the case as ONE statement (a multi-row upsert).
+fn upsert_deadlines(batch: &mut Batch, id: &str, state: &CaseState, seq: i64) {
     const COLUMNS: usize = 10;
     if state.deadlines.is_empty() {
-        return Ok(());
+        return;
     }
-    let rows: Vec<String> = (0..state.deadlines.len())
-        .map(|r| {
-            let cells: Vec<String> = (1..=COLUMNS)
-                .map(|c| format!("${}", r * COLUMNS + c))
-                .collect();
-            format!("({})", cells.join(", "))
-        })
-        .collect();
     let sql = format!(
         "INSERT INTO deadlines (case_id, name, kind, start_on, due_on, fulfilled_on, cancelled_on, \
          missed_recorded, office, last_sequence) VALUES {} \
@@ -434,34 +398,22 @@ async fn upsert_deadlines(
          cancelled_on = excluded.cancelled_on, missed_recorded = excluded.missed_recorded, \
          office = excluded.office, last_sequence = excluded.last_sequence \
          WHERE deadlines.last_sequence < excluded.last_sequence",
-        rows.join(", ")
+        ptl_engine::db::values_placeholders(state.deadlines.len(), COLUMNS)
     );
-    macro_rules! bind_all {
-        ($q:expr) => {{
-            let mut q = $q;
-            for d in state.deadlines.values() {
-                q = q
-                    .bind(id.to_string())
-                    .bind(d.name.clone())
-                    .bind(d.kind.as_str())
-                    .bind(date_text(d.start))
-                    .bind(date_text(d.due_on))
-                    .bind(d.fulfilled_on.map(date_text))
-                    .bind(d.cancelled_on.map(date_text))
-                    .bind(d.missed_recorded)
-                    .bind(state.office.clone())
-                    .bind(seq);
-            }
-            q
-        }};
+    let mut args: Vec<Value> = Vec::with_capacity(state.deadlines.len() * COLUMNS);
+    for d in state.deadlines.values() {
+        args.extend([
+            id.into(),
+            d.name.clone().into(),
+            d.kind.as_str().into(),
+            date_text(d.start).into(),
+            date_text(d.due_on).into(),
+            d.fulfilled_on.map(date_text).into(),
+            d.cancelled_on.map(date_text).into(),
+            d.missed_recorded.into(),
+            state.office.clone().into(),
+            seq.into(),
+        ]);
     }
-    match conn {
-        Conn::Sqlite(c) => {
-            bind_all!(sqlx::query(&sql)).execute(&mut *c).await?;
-        }
-        Conn::Postgres(c) => {
-            bind_all!(sqlx::query(&sql)).execute(&mut *c).await?;
-        }
-    }
-    Ok(())
+    batch.push(sql, args);
 }

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use ptl_domain::{CaseEvent, CaseState};
-use ptl_engine::db::Db;
+use ptl_engine::db::{Batch, Db};
 use ptl_engine::run;
 use ptl_engine::store::global_log::{GlobalLog, LogCursor, LoggedEvent};
 use uuid::Uuid;
@@ -181,15 +181,16 @@ async fn apply_batch(
         let state = states.remove(&logged.aggregate_id).unwrap_or_default();
         let state = ptl_domain::evolve(state, event.clone());
         let sequence = u64::try_from(logged.sequence_number).unwrap_or(0);
+        let mut milestone = Batch::new();
         crate::project::apply_milestone(
-            tx.conn(),
+            &mut milestone,
             models,
             logged.aggregate_id,
             sequence,
             &event,
             &state,
-        )
-        .await?;
+        );
+        milestone.execute(tx.conn()).await?;
         let touched = crate::project::touches_deadlines(&event.body).then_some(sequence);
         match index.get(&logged.aggregate_id) {
             Some(&i) => {
@@ -215,16 +216,17 @@ async fn apply_batch(
     }
     for (case_id, d) in dirty {
         if let Some(state) = states.get(&case_id) {
+            let mut rows = Batch::new();
             crate::project::apply_case_rows(
-                tx.conn(),
+                &mut rows,
                 models,
                 case_id,
                 d.sequence,
                 d.recorded_at,
                 d.deadlines_touched_at,
                 state,
-            )
-            .await?;
+            );
+            rows.execute(tx.conn()).await?;
         }
     }
     tx.commit().await?;

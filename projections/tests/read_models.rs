@@ -12,9 +12,9 @@ use ptl_domain::deadlines::DeadlineState;
 use ptl_domain::types::*;
 use ptl_domain::{Action, Register, RuleBook};
 use ptl_engine::clock::SettableClock;
-use ptl_engine::db::Db;
+use ptl_engine::db::{Batch, Db};
 use ptl_engine::keys::KeyRing;
-use ptl_engine::pipeline::{Engine, EngineOptions, Personal, Projector};
+use ptl_engine::pipeline::{Engine, EngineOptions, Personal, Projected, Projector};
 use ptl_projections::{
     due_deadlines, list_cases, list_deadlines, rebuild, stats, suppress, CaseFilter,
     DeadlineFilter, GroupBy, ProjectionError, ReadModels, StatsQuery,
@@ -891,16 +891,14 @@ async fn applying_an_event_again_or_an_older_one_changes_nothing(f: Fixture) {
     // The last event again, then every older event with the state it produced.
     for i in (0..history.len()).rev() {
         let mut tx = f.db.begin().await.unwrap();
-        ReadModels
-            .project(
-                tx.conn(),
-                a,
-                history[i].sequence,
-                &history[i].event,
-                &states[i],
-            )
-            .await
-            .unwrap();
+        let one = [Projected {
+            sequence: history[i].sequence,
+            event: &history[i].event,
+            state: &states[i],
+        }];
+        let mut batch = Batch::new();
+        ReadModels.project(&mut batch, a, &one);
+        batch.execute(tx.conn()).await.unwrap();
         tx.commit().await.unwrap();
     }
     assert_eq!(dump(&f.db).await, before);

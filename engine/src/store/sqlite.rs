@@ -53,10 +53,11 @@ use esrs::types::SequenceNumber;
 use esrs::{Aggregate, AggregateState};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::{Row, Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot, Mutex as AsyncMutex, OwnedMutexGuard, RwLock};
 use uuid::Uuid;
 
@@ -65,6 +66,9 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Default number of connections opened by [`open`].
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 8;
+
+/// Prepared statements kept per connection (sqlx's default is 100).
+const STATEMENT_CACHE: usize = 400;
 
 /// The statement that starts every write transaction (see the module docs).
 const BEGIN_IMMEDIATE: &str = "BEGIN IMMEDIATE";
@@ -146,6 +150,12 @@ pub fn connect_options(path: impl AsRef<Path>) -> SqliteConnectOptions {
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(BUSY_TIMEOUT)
         .foreign_keys(true)
+        // Savepoints' sub-journals in memory, not in temporary files.
+        .pragma("temp_store", "MEMORY")
+        // Room for every prepared statement, including the variants of the write path's batches
+        // (one text per number of deadline rows, with or without a milestone...): a miss parses
+        // the statement again.
+        .statement_cache_capacity(STATEMENT_CACHE)
 }
 
 /// Opens (creating it if needed) the SQLite file at `path` with [`connect_options`] and a pool of
@@ -238,10 +248,15 @@ pub async fn check_durability(pool: &SqlitePool) -> Result<(), SqliteStoreError>
 }
 
 /// SQL text for one aggregate's table.
+/// The multi-row insert texts for up to this many events are built once; a longer command builds
+/// its own.
+const PREBUILT_INSERTS: usize = 8;
+
 #[derive(Debug, Clone)]
 struct Statements {
     table: String,
-    insert: String,
+    /// `inserts[n - 1]` inserts `n` events in one statement.
+    inserts: Vec<String>,
     select_by_aggregate_id: String,
     delete_by_aggregate_id: String,
 }
@@ -257,10 +272,9 @@ impl Statements {
         }
         let table = format!("{name}_events");
         Ok(Self {
-            insert: format!(
-                "INSERT INTO {table} (id, aggregate_id, payload, occurred_on, sequence_number, version) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-            ),
+            inserts: (1..=PREBUILT_INSERTS)
+                .map(|n| Self::insert_text(&table, n))
+                .collect(),
             select_by_aggregate_id: format!(
                 "SELECT id, aggregate_id, payload, occurred_on, sequence_number, version \
                  FROM {table} WHERE aggregate_id = ?1 ORDER BY sequence_number ASC"
@@ -268,6 +282,22 @@ impl Statements {
             delete_by_aggregate_id: format!("DELETE FROM {table} WHERE aggregate_id = ?1"),
             table,
         })
+    }
+
+    fn insert_text(table: &str, rows: usize) -> String {
+        let values = vec!["(?, ?, ?, ?, ?, ?)"; rows.max(1)].join(", ");
+        format!(
+            "INSERT INTO {table} (id, aggregate_id, payload, occurred_on, sequence_number, version) \
+             VALUES {values}"
+        )
+    }
+
+    /// The statement that inserts `rows` events (six parameters per row, in column order).
+    fn insert(&self, rows: usize) -> std::borrow::Cow<'_, str> {
+        match self.inserts.get(rows.wrapping_sub(1)) {
+            Some(text) => std::borrow::Cow::Borrowed(text),
+            None => std::borrow::Cow::Owned(Self::insert_text(&self.table, rows)),
+        }
     }
 }
 
@@ -412,7 +442,23 @@ async fn committer<A: Aggregate>(
     A::Event: Send + Sync,
 {
     let mut group: Vec<Job<A::Event>> = Vec::with_capacity(MAX_GROUP);
-    while let Some(first) = queue.recv().await {
+    // The committer keeps one connection of the pool for itself (no wait for a connection at
+    // every group); after a failed group it is given back (the pool closes it if it is stuck in
+    // a transaction) and a fresh one is taken. When the pool is closed it is given back at once:
+    // `SqlitePool::close` waits for every connection.
+    let mut connection: Option<PoolConnection<Sqlite>> = None;
+    let mut pool_closed = std::pin::pin!(shared.pool.close_event());
+    loop {
+        let next = tokio::select! {
+            job = queue.recv() => job,
+            () = &mut pool_closed, if connection.is_some() => {
+                connection = None;
+                continue;
+            }
+        };
+        let Some(first) = next else {
+            break;
+        };
         group.push(first);
         while group.len() < MAX_GROUP {
             match queue.try_recv() {
@@ -436,7 +482,20 @@ async fn committer<A: Aggregate>(
             },
             None => None,
         };
-        let outcome = write_group(&shared, &group).await;
+        let outcome = match connection.take() {
+            Some(c) => Ok(c),
+            None => shared.pool.acquire().await,
+        };
+        let outcome = match outcome {
+            Ok(mut c) => {
+                let outcome = write_group(&shared, &mut c, &group).await;
+                if outcome.is_ok() {
+                    connection = Some(c);
+                }
+                outcome
+            }
+            Err(e) => Err(e),
+        };
         drop(permit);
         match outcome {
             Ok(results) => {
@@ -481,32 +540,39 @@ fn fail_group<E>(group: &mut Vec<Job<E>>, message: &str, unavailable: bool) {
 
 /// One transaction for the group; a command's own failure (conflict, handler error) rolls back
 /// its savepoint only. `Err` when the transaction itself failed: nothing was written.
+///
+/// Each command opens its savepoint in the same statement text as its events' insert and never
+/// releases it: savepoints nest, a failing command is always the innermost one (`ROLLBACK TO`
+/// undoes it alone), and the group's `COMMIT` keeps every other. Two round trips to the
+/// connection's worker thread per command fewer than a savepoint and a release of their own: on
+/// this single-writer path the round trips, not the SQL, bound the write rate.
 async fn write_group<A: Aggregate>(
     shared: &Shared<A>,
+    conn: &mut SqliteConnection,
     group: &[Job<A::Event>],
 ) -> Result<Vec<Result<(), SqliteStoreError>>, sqlx::Error>
 where
     A::Event: Send + Sync,
 {
-    let mut transaction = shared.pool.begin_with(BEGIN_IMMEDIATE).await?;
+    let mut transaction = sqlx::Connection::begin_with(conn, BEGIN_IMMEDIATE).await?;
     let mut results = Vec::with_capacity(group.len());
-    for job in group {
-        if group.len() == 1 {
-            // Alone: no savepoint needed, a failure rolls the whole transaction back.
-            let result = write_job(shared, &mut transaction, job).await;
-            if result.is_err() {
-                transaction.rollback().await?;
-                return Ok(vec![result]);
+    let alone = group.len() == 1;
+    for (i, job) in group.iter().enumerate() {
+        // Alone: no savepoint needed, a failure rolls the whole transaction back.
+        let savepoint = (!alone).then(|| format!("job{i}"));
+        let result = write_job(shared, &mut transaction, job, savepoint.as_deref()).await;
+        if result.is_err() {
+            match &savepoint {
+                None => {
+                    transaction.rollback().await?;
+                    return Ok(vec![result]);
+                }
+                Some(name) => {
+                    sqlx::query(&format!("ROLLBACK TO {name}; RELEASE {name}"))
+                        .execute(&mut *transaction)
+                        .await?;
+                }
             }
-            results.push(result);
-            continue;
-        }
-        let mut savepoint = sqlx::Acquire::begin(&mut *transaction).await?;
-        let result = write_job(shared, &mut savepoint, job).await;
-        if result.is_ok() {
-            savepoint.commit().await?;
-        } else {
-            savepoint.rollback().await?;
         }
         results.push(result);
     }
@@ -518,21 +584,37 @@ async fn write_job<A: Aggregate>(
     shared: &Shared<A>,
     conn: &mut SqliteConnection,
     job: &Job<A::Event>,
+    savepoint: Option<&str>,
 ) -> Result<(), SqliteStoreError>
 where
     A::Event: Send + Sync,
 {
-    for (event, payload) in job.events.iter().zip(&job.payloads) {
-        sqlx::query(&shared.statements.insert)
-            .bind(event.id.hyphenated().to_string())
-            .bind(event.aggregate_id.hyphenated().to_string())
-            .bind(payload)
-            .bind(job.micros)
-            .bind(event.sequence_number)
-            .bind(None::<i32>)
+    // The savepoint and every event of the command in one statement text (one round trip); a
+    // conflict on any row fails the insert.
+    if let Some(first) = job.events.first() {
+        let insert = shared.statements.insert(job.events.len());
+        let text = match savepoint {
+            Some(name) => std::borrow::Cow::Owned(format!("SAVEPOINT {name};\n{insert}")),
+            None => insert,
+        };
+        let mut insert = sqlx::query(&text);
+        for (event, payload) in job.events.iter().zip(&job.payloads) {
+            insert = insert
+                .bind(event.id.hyphenated().to_string())
+                .bind(event.aggregate_id.hyphenated().to_string())
+                .bind(payload)
+                .bind(job.micros)
+                .bind(event.sequence_number)
+                .bind(None::<i32>);
+        }
+        insert
             .execute(&mut *conn)
             .await
-            .map_err(|e| insert_error(e, event.aggregate_id, event.sequence_number))?;
+            .map_err(|e| insert_error(e, first.aggregate_id, first.sequence_number))?;
+    } else if let Some(name) = savepoint {
+        sqlx::query(&format!("SAVEPOINT {name}"))
+            .execute(&mut *conn)
+            .await?;
     }
     for store_event in &job.events {
         for handler in &shared.transactional_event_handlers {
