@@ -1131,7 +1131,7 @@ async fn sqlite_pool_closes_while_the_store_lives() {
     )
     .await
     .expect("answered");
-    assert!(late.is_err());
+    assert!(late.is_err(), "{late:?}");
     drop(store);
 }
 

@@ -450,6 +450,7 @@ async fn committer<A: Aggregate>(
     let mut pool_closed = std::pin::pin!(shared.pool.close_event());
     loop {
         let next = tokio::select! {
+            biased;
             job = queue.recv() => job,
             () = &mut pool_closed, if connection.is_some() => {
                 connection = None;
@@ -483,8 +484,8 @@ async fn committer<A: Aggregate>(
             None => None,
         };
         let outcome = match connection.take() {
-            Some(c) => Ok(c),
-            None => shared.pool.acquire().await,
+            Some(c) if !shared.pool.is_closed() => Ok(c),
+            _ => shared.pool.acquire().await,
         };
         let outcome = match outcome {
             Ok(mut c) => {
