@@ -37,6 +37,10 @@ pub const ESCALATION_REGIONAL: u8 = 2;
 /// Sort key standing in for "no due date" (such cases come last).
 const NO_DUE: &str = "9999-12-31";
 
+/// The work queue's sort key, as written in `list_cases`; the `work_queue_office_order` index
+/// (migration 0009) is on `office` and exactly this expression, so a page is read in order.
+pub const WORK_QUEUE_SORT: &str = "COALESCE(next_due_on, '9999-12-31')";
+
 /// Filters of `GET /api/v1/cases`.
 #[derive(Debug, Clone)]
 pub struct CaseFilter {
@@ -372,7 +376,7 @@ pub async fn list_cases(
              AND d.due_on >= {pt} AND d.due_on <= {ph})"
         ));
     }
-    let sort = format!("COALESCE(next_due_on, '{NO_DUE}')");
+    let sort = WORK_QUEUE_SORT;
     if let Some(c) = &f.cursor {
         let parts = decode_cursor("c", c, 2)?;
         let (a, b) = (parts[0].clone(), parts[1].clone());
@@ -625,4 +629,17 @@ pub async fn next_open_due(db: &Db) -> Result<Option<NaiveDate>, ProjectionError
     Ok(parse_opt_date(
         rows.into_iter().next().and_then(|r| r.0).as_deref(),
     )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{NO_DUE, WORK_QUEUE_SORT};
+
+    #[test]
+    fn the_sort_key_puts_cases_with_nothing_due_last() {
+        assert_eq!(
+            WORK_QUEUE_SORT,
+            format!("COALESCE(next_due_on, '{NO_DUE}')")
+        );
+    }
 }

@@ -904,3 +904,32 @@ async fn applying_an_event_again_or_an_older_one_changes_nothing(f: Fixture) {
     assert_eq!(dump(&f.db).await, before);
 }
 both!(applying_an_event_again_or_an_older_one_changes_nothing);
+
+/// A page of an office's work queue is read in the queue's order from an index (migration 0009),
+/// not by sorting every case of the office on each request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offices_work_queue_page_is_read_in_index_order_without_a_sort() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("ptl.db").display());
+    let db = ptl_engine::open::connect(&url).await.unwrap();
+    ptl_engine::open::migrate(&db).await.unwrap();
+    let Db::Sqlite(pool) = &db else {
+        unreachable!("a sqlite URL")
+    };
+    let sort = ptl_projections::queries::WORK_QUEUE_SORT;
+    let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(&format!(
+        "EXPLAIN QUERY PLAN SELECT case_id FROM work_queue WHERE (office IN ($1)) \
+         ORDER BY {sort}, case_id LIMIT 51"
+    ))
+    .bind("UA7102")
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let plan: Vec<&str> = plan.iter().map(|r| r.3.as_str()).collect();
+    assert!(
+        plan.iter().any(|p| p.contains("work_queue_office_order")),
+        "{plan:?}"
+    );
+    assert!(!plan.iter().any(|p| p.contains("TEMP B-TREE")), "{plan:?}");
+    pool.close().await;
+}
