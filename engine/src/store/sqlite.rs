@@ -247,11 +247,11 @@ pub async fn check_durability(pool: &SqlitePool) -> Result<(), SqliteStoreError>
     Ok(())
 }
 
-/// SQL text for one aggregate's table.
 /// The multi-row insert texts for up to this many events are built once; a longer command builds
 /// its own.
 const PREBUILT_INSERTS: usize = 8;
 
+/// SQL text for one aggregate's table.
 #[derive(Debug, Clone)]
 struct Statements {
     table: String,
