@@ -419,20 +419,15 @@ impl IntegrityHandler {
             .map_err(HandlerError::custom)?;
         }
         if let Some(projector) = &self.projector {
-            let first = p.version_after + 1 - p.events.len() as u64;
+            // `states` holds the state after each event, in the events' order.
             let projected: Vec<Projected<'_>> = p
                 .events
                 .iter()
-                .zip(first..)
-                .filter_map(|(event, sequence)| {
-                    p.states
-                        .iter()
-                        .find(|(s, _)| *s == sequence)
-                        .map(|(_, state)| Projected {
-                            sequence,
-                            event,
-                            state,
-                        })
+                .zip(&p.states)
+                .map(|(event, (sequence, state))| Projected {
+                    sequence: *sequence,
+                    event,
+                    state,
                 })
                 .collect();
             if !projected.is_empty() {

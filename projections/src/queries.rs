@@ -385,7 +385,7 @@ pub async fn list_cases(
         sql.push(&format!(" AND ({sort}, case_id) > ({pa}, {pb})"));
     }
     let limit = page_limit(f.limit);
-    let pl = sql.arg(Arg::Int(limit + 1));
+    let pl = sql.arg(Arg::Int(Some(limit + 1)));
     sql.push(&format!(" ORDER BY {sort}, case_id LIMIT {pl}"));
     let mut tx = db.read().await?;
     let rows: Vec<WqTuple> = sql.fetch_all(tx.conn()).await?;
@@ -565,7 +565,7 @@ pub async fn list_deadlines(
         ));
     }
     let limit = page_limit(f.limit);
-    let pl = sql.arg(Arg::Int(limit + 1));
+    let pl = sql.arg(Arg::Int(Some(limit + 1)));
     sql.push(&format!(" ORDER BY d.due_on, d.case_id, d.name LIMIT {pl}"));
     let mut tx = db.read().await?;
     let rows: Vec<DlTuple> = sql.fetch_all(tx.conn()).await?;

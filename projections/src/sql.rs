@@ -8,12 +8,8 @@ use ptl_engine::db::Conn;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 
-/// A bound value (the common subset of both backends' types).
-#[derive(Debug, Clone)]
-pub(crate) enum Arg {
-    Text(String),
-    Int(i64),
-}
+/// A bound value: the engine's own (the common subset of both backends' types).
+pub(crate) use ptl_engine::db::Value as Arg;
 
 /// SQL text and the values for its placeholders, in order.
 #[derive(Debug, Clone, Default)]
@@ -44,7 +40,7 @@ impl Sql {
 
     /// Binds text and returns its placeholder.
     pub(crate) fn text_arg(&mut self, s: impl Into<String>) -> String {
-        self.arg(Arg::Text(s.into()))
+        self.arg(Arg::Text(Some(s.into())))
     }
 
     /// `IN ($a, $b, ...)` over `values`; `1 = 0` (matches nothing) for an empty list.
@@ -68,6 +64,7 @@ impl Sql {
                     q = match a {
                         Arg::Text(s) => q.bind(s.clone()),
                         Arg::Int(i) => q.bind(*i),
+                        Arg::Bool(b) => q.bind(*b),
                     };
                 }
                 q
