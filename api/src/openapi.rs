@@ -1020,7 +1020,13 @@ fn operation(
                             "X-Possible-Duplicates",
                             header(
                                 string(),
-                                "Comma-separated ids of other cases of the same person, if any.",
+                                &format!(
+                                    "Comma-separated ids of other cases of the same person, if \
+                                     any: the first {} in id order (a person search, \
+                                     `GET /api/v1/cases?full_name=...&birth_date=...`, lists \
+                                     them all).",
+                                    ptl_engine::pipeline::SAME_PERSON_LISTED
+                                ),
                             ),
                         )
                         .build(),

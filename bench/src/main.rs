@@ -179,7 +179,14 @@ fn today() -> String {
     chrono::Utc::now().date_naive().to_string()
 }
 
+/// Registrations so far: each application names its own person, as real applications do (one
+/// person for all of them would make every registration's duplicate check read every earlier
+/// case: a cost that grows with the run, not one a region sees).
+static APPLICANTS: AtomicU64 = AtomicU64::new(0);
+
 fn application(office: &str, day: &str) -> Value {
+    let n = APPLICANTS.fetch_add(1, Ordering::Relaxed);
+    let full_name = format!("Марʼяна Коваль {n}");
     json!({
         "received_on": day,
         "office": office,
@@ -189,7 +196,7 @@ fn application(office: &str, day: &str) -> Value {
         "exploitation": { "forms": ["labour"], "country": "PL" },
         "documents": [{ "kind": "identity_document", "note": "passport copy" }],
         "rights_explained": true,
-        "person": { "full_name": "Марʼяна Коваль", "birth_date": "1990-04-02", "contacts": "+380 67 000 0000", "id_document": "FE123456" }
+        "person": { "full_name": full_name, "birth_date": "1990-04-02", "contacts": "+380 67 000 0000", "id_document": "FE123456" }
     })
 }
 
@@ -352,6 +359,14 @@ impl Step {
             s => s.action().unwrap_or("read"),
         }
     }
+    /// The step's name in the per-step latency lines.
+    fn label(self) -> &'static str {
+        match self {
+            Step::ReadCase => "read case",
+            Step::Queue => "work queue",
+            s => s.name(),
+        }
+    }
     fn from_name(s: &str) -> Option<Step> {
         Some(match s {
             "register" => Step::Register,
@@ -420,7 +435,12 @@ impl Server {
             .arg("serve")
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
-            .env("RUST_LOG", "warn")
+            // PTL_BENCH_SERVER_LOG sets the server's log filter for a diagnosis run (for example
+            // `warn,sqlx::query=debug` counts statements per request); the log stays "warn" else.
+            .env(
+                "RUST_LOG",
+                std::env::var("PTL_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -517,6 +537,28 @@ struct Tally {
     writes: u64,
     errors: u64,
     first_error: Option<String>,
+    /// Latency (µs) by step of the mix.
+    by_step: BTreeMap<&'static str, Histogram<u64>>,
+}
+
+impl Tally {
+    fn add(&mut self, other: Self) -> Res<()> {
+        self.actions += other.actions;
+        self.writes += other.writes;
+        self.errors += other.errors;
+        if self.first_error.is_none() {
+            self.first_error = other.first_error;
+        }
+        for (step, h) in other.by_step {
+            match self.by_step.get_mut(step) {
+                Some(mine) => mine.add(&h).map_err(|e| e.to_string())?,
+                None => {
+                    self.by_step.insert(step, h);
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// One client: runs case lives until the deadline; returns its histogram and tally.
@@ -558,6 +600,10 @@ async fn http_client(
             };
             let us = started.elapsed().as_micros() as u64;
             hist.saturating_record(us.max(1));
+            t.by_step
+                .entry(step.label())
+                .or_insert_with(|| Histogram::new_with_bounds(1, 60_000_000, 3).unwrap())
+                .saturating_record(us.max(1));
             t.actions += 1;
             match r {
                 Ok(r) if (200..300).contains(&r.status) => {
@@ -621,7 +667,10 @@ async fn run_store(
         )
     };
     let result = async {
-        let server = Server::start(ptl, &url, &data_dir, &dir.path().join("server.log")).await?;
+        // PTL_BENCH_SERVER_LOG_FILE keeps the server's log after the run; a temporary file else.
+        let log = std::env::var_os("PTL_BENCH_SERVER_LOG_FILE")
+            .map_or_else(|| dir.path().join("server.log"), PathBuf::from);
+        let server = Server::start(ptl, &url, &data_dir, &log).await?;
         let cw = mint(ptl, &url, &data_dir, "cw-bench", "caseworker", OFFICE)?;
         let nss = mint(
             ptl,
@@ -646,12 +695,7 @@ async fn run_store(
             for h in handles {
                 let (hh, t) = h.await.map_err(|e| e.to_string())?;
                 hist.add(&hh).map_err(|e| e.to_string())?;
-                tally.actions += t.actions;
-                tally.writes += t.writes;
-                tally.errors += t.errors;
-                if tally.first_error.is_none() {
-                    tally.first_error = t.first_error;
-                }
+                tally.add(t)?;
             }
             let elapsed = started.elapsed().as_secs_f64();
             let rss_end = server.rss_kib();
@@ -663,6 +707,15 @@ async fn run_store(
             );
             if let Some(e) = &tally.first_error {
                 eprintln!("  first error: {e}");
+            }
+            for (step, h) in &tally.by_step {
+                eprintln!(
+                    "  {step:<26} {:>7} × mean {:>6.2} ms, p50 {:>6.2} ms, p99 {:>6.2} ms",
+                    h.len(),
+                    h.mean() / 1000.0,
+                    h.value_at_quantile(0.50) as f64 / 1000.0,
+                    h.value_at_quantile(0.99) as f64 / 1000.0,
+                );
             }
             rows.push(Row {
                 store,

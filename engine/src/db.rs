@@ -102,6 +102,14 @@ pub enum Value {
     Int(Option<i64>),
     /// BOOLEAN (an integer on SQLite).
     Bool(Option<bool>),
+    /// BLOB / BYTEA.
+    Blob(Option<Vec<u8>>),
+}
+
+impl From<Vec<u8>> for Value {
+    fn from(v: Vec<u8>) -> Self {
+        Self::Blob(Some(v))
+    }
 }
 
 impl From<String> for Value {
@@ -204,6 +212,7 @@ impl Batch {
                         Value::Text(v) => q.bind(v.clone()),
                         Value::Int(v) => q.bind(*v),
                         Value::Bool(v) => q.bind(*v),
+                        Value::Blob(v) => q.bind(v.clone()),
                     };
                 }
                 q
@@ -266,6 +275,17 @@ impl Db {
         })
     }
 
+    /// A connection for one statement, outside any transaction.
+    ///
+    /// # Errors
+    /// The pool cannot give a connection.
+    pub async fn acquire(&self) -> Result<Pooled, sqlx::Error> {
+        Ok(match self {
+            Db::Sqlite(p) => Pooled::Sqlite(p.acquire().await?),
+            Db::Postgres(p) => Pooled::Postgres(p.acquire().await?),
+        })
+    }
+
     /// Opens a read-only snapshot (a plain transaction: no write lock on SQLite).
     ///
     /// # Errors
@@ -275,6 +295,26 @@ impl Db {
             Db::Sqlite(p) => Tx::Sqlite(p.begin().await?),
             Db::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
+    }
+}
+
+/// A pooled connection outside any transaction, for a single statement (a read snapshot would
+/// cost a `BEGIN` and a `ROLLBACK` more).
+#[derive(Debug)]
+pub enum Pooled {
+    /// SQLite.
+    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+    /// PostgreSQL.
+    Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
+}
+
+impl Pooled {
+    /// The connection.
+    pub fn conn(&mut self) -> Conn<'_> {
+        match self {
+            Pooled::Sqlite(c) => Conn::Sqlite(c),
+            Pooled::Postgres(c) => Conn::Postgres(c),
+        }
     }
 }
 

@@ -108,6 +108,10 @@ pub struct Personal {
     pub person_index: Option<(String, NaiveDate)>,
 }
 
+/// How many other cases of the same person a registration names at most (the HTTP answer
+/// carries them in a header, which must stay small however often a person applied).
+pub const SAME_PERSON_LISTED: usize = 20;
+
 /// A recorded command.
 #[derive(Debug, Clone)]
 pub struct Executed {
@@ -121,7 +125,8 @@ pub struct Executed {
     pub events: Vec<CaseEvent>,
     /// This was a repeat of an earlier success: nothing was written.
     pub replayed: bool,
-    /// Other cases of the same person (duplicate warning, registration only).
+    /// Other cases of the same person (duplicate warning, registration only): the first
+    /// [`SAME_PERSON_LISTED`] in id order; a person search lists them all.
     pub same_person: Vec<Uuid>,
 }
 
@@ -221,6 +226,9 @@ struct Pending {
     states: Vec<(u64, Arc<CaseState>)>,
     /// The hash-chain rows of the events handled so far, written together with the last one.
     chain: Vec<ChainRow>,
+    /// The other rows of the events handled so far (vault, idempotency, outbox), written in the
+    /// same batch as the chain rows.
+    rows: Batch,
     /// The state after the batch's last event, when the batch completes a snapshot interval.
     snapshot: Option<Arc<CaseState>>,
 }
@@ -325,39 +333,40 @@ impl IntegrityHandler {
         let case_id = event.aggregate_id;
         if !p.first_done {
             p.first_done = true;
-            if matches!(
+            let new_case = matches!(
                 event.payload.body,
                 ptl_domain::EventBody::ApplicationRegistered { .. }
-            ) {
-                self.vault
-                    .ensure_case_key(conn.reborrow(), case_id)
-                    .await
-                    .map_err(HandlerError::vault)?;
-            }
-            if !p.personal.texts.is_empty() {
-                self.vault
-                    .put_records(conn.reborrow(), case_id, &p.personal.texts, p.now)
-                    .await
-                    .map_err(HandlerError::vault)?;
-            }
-            if let Some((name, birth)) = &p.personal.person_index {
-                self.vault
-                    .index_person(conn.reborrow(), case_id, name, *birth)
-                    .await
-                    .map_err(HandlerError::vault)?;
-            }
-            if let Some(i) = &p.idempotency {
-                run!(
+            );
+            let person = p
+                .personal
+                .person_index
+                .as_ref()
+                .map(|(name, birth)| (name.as_str(), *birth));
+            self.vault
+                .stage(
                     conn.reborrow(),
+                    &mut p.rows,
+                    case_id,
+                    new_case,
+                    &p.personal.texts,
+                    person,
+                    p.now,
+                )
+                .await
+                .map_err(HandlerError::vault)?;
+            if let Some(i) = &p.idempotency {
+                p.rows.push(
                     "INSERT INTO idempotency_keys (scope, idem_key, fingerprint, case_id, version, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    i.scope.clone(),
-                    i.key.clone(),
-                    i.fingerprint.clone(),
-                    case_id.to_string(),
-                    i64::try_from(p.version_after).unwrap_or(i64::MAX),
-                    i64::from(i.status),
-                    p.now.timestamp_micros()
-                )?;
+                    vec![
+                        i.scope.clone().into(),
+                        i.key.clone().into(),
+                        i.fingerprint.clone().into(),
+                        case_id.to_string().into(),
+                        i64::try_from(p.version_after).unwrap_or(i64::MAX).into(),
+                        i64::from(i.status).into(),
+                        p.now.timestamp_micros().into(),
+                    ],
+                );
             }
         }
         let hash = event_hash(&self.keys, p.prev_hash.as_deref(), event)?;
@@ -369,23 +378,26 @@ impl IntegrityHandler {
         });
         p.prev_hash = Some(hash);
         if self.outbox {
-            run!(
-                conn.reborrow(),
+            p.rows.push(
                 "INSERT INTO outbox (event_id, case_id, sequence, event_type, payload, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-                event.id.to_string(),
-                case_id.to_string(),
-                i64::from(event.sequence_number),
-                event.payload.body.type_name(),
-                serde_json::to_string(&event.payload).map_err(HandlerError::custom)?,
-                p.now.timestamp_micros()
-            )?;
+                vec![
+                    event.id.to_string().into(),
+                    case_id.to_string().into(),
+                    i64::from(event.sequence_number).into(),
+                    event.payload.body.type_name().into(),
+                    serde_json::to_string(&event.payload)
+                        .map_err(HandlerError::custom)?
+                        .into(),
+                    p.now.timestamp_micros().into(),
+                ],
+            );
         }
         if u64::try_from(event.sequence_number).ok() != Some(p.version_after) {
             return Ok(());
         }
-        // The command's last event: its rows (hash chain, snapshot, read models) are written
-        // together, in one batch.
-        let mut batch = Batch::new();
+        // The command's last event: its rows (vault, idempotency, outbox, hash chain, snapshot,
+        // read models) are written together, in one batch.
+        let mut batch = std::mem::take(&mut p.rows);
         let case = case_id.to_string();
         batch.push(
             format!(
@@ -548,6 +560,17 @@ struct Cached {
     version: u64,
     state: Arc<CaseState>,
     last_hash: Option<String>,
+}
+
+impl Cached {
+    /// A case without events.
+    fn empty() -> Arc<Self> {
+        Arc::new(Self {
+            version: 0,
+            state: Arc::new(CaseState::default()),
+            last_hash: None,
+        })
+    }
 }
 
 /// Stripes of the engine's in-process case locks.
@@ -821,9 +844,9 @@ impl Engine {
         let case_id = Uuid::new_v4();
         let same_person = match &personal.person_index {
             Some((name, birth)) => {
-                let mut tx = self.db.read().await?;
+                let mut conn = self.db.acquire().await?;
                 self.vault
-                    .find_person(tx.conn(), name, *birth)
+                    .find_person_up_to(conn.conn(), name, *birth, SAME_PERSON_LISTED)
                     .await
                     .map_err(EngineError::from)?
             }
@@ -842,16 +865,12 @@ impl Engine {
         use chrono::Datelike;
         let year = on.year();
         let mut tx = self.begin_write().await?;
-        run!(
-            tx.conn(),
-            "INSERT INTO register_counters (office, year, last) VALUES ($1, $2, 0) ON CONFLICT (office, year) DO NOTHING",
-            office.to_string(),
-            year
-        )?;
         let row: Option<(i64,)> = fetch_optional!(
             tx.conn(),
             (i64,),
-            "UPDATE register_counters SET last = last + 1 WHERE office = $1 AND year = $2 RETURNING last",
+            "INSERT INTO register_counters (office, year, last) VALUES ($1, $2, 1) \
+             ON CONFLICT (office, year) DO UPDATE SET last = register_counters.last + 1 \
+             RETURNING last",
             office.to_string(),
             year
         )?;
@@ -1016,6 +1035,10 @@ impl Engine {
             })??;
         let (cached, from_cache) = if checked {
             (self.current(case_id).await?, false)
+        } else if matches!(command.action, Action::Register(_)) {
+            // A registration's case id is fresh (UUIDv4): nothing to read. Treated like a cache
+            // hit, so an id that did exist is refused by the unique index and checked again.
+            (Cached::empty(), true)
         } else {
             self.cached_or_replayed(case_id).await?
         };
@@ -1064,6 +1087,7 @@ impl Engine {
                     first_done: false,
                     states,
                     chain: Vec::with_capacity(events.len()),
+                    rows: Batch::new(),
                     snapshot,
                 },
             );
@@ -1204,6 +1228,9 @@ impl Engine {
             if c.version == stored {
                 return Ok(c);
             }
+        }
+        if stored == 0 {
+            return Ok(Cached::empty());
         }
         let (state, version, last_hash) = self.replay(case_id, stored).await?;
         let cached = Arc::new(Cached {

@@ -49,8 +49,8 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use crate::crypto::{self, CryptoError, DataKey, WrappedKey};
-use crate::db::{Conn, Db};
+use crate::crypto::{self, CryptoError, WrappedKey};
+use crate::db::{Batch, Conn, Db};
 use crate::integrity::{self, CanonicalError};
 use crate::keys::{KeyRing, MasterKey};
 use crate::{fetch_all, fetch_optional, run};
@@ -255,15 +255,6 @@ impl Vault {
         })
     }
 
-    /// The unwrapped data key of a live case.
-    async fn data_key(&self, conn: Conn<'_>, case_id: Uuid) -> Result<DataKey, VaultError> {
-        match self.key_state(conn, case_id).await? {
-            KeyState::Missing => Err(VaultError::NoKey { case_id }),
-            KeyState::Erased => Err(VaultError::Erased { case_id }),
-            KeyState::Live(wrapped) => Ok(crypto::unwrap(self.keys.master(), &wrapped, case_id)?),
-        }
-    }
-
     /// Creates a data key for a new case and stores it wrapped by the master key. Idempotent:
     /// an existing key (live or erased) is left alone, so an erased case never gets a new key.
     ///
@@ -299,22 +290,18 @@ impl Vault {
         records: &[PersonalText],
         now: DateTime<Utc>,
     ) -> Result<(), VaultError> {
-        let dk = self.data_key(conn.reborrow(), case_id).await?;
-        let case = case_text(case_id);
-        let created_at = now.timestamp_micros();
-        for record in records {
-            let plain = Zeroizing::new(serde_json::to_vec(&record.value)?);
-            let sealed = crypto::seal(&dk, case_id, &record.record.0, &plain)?;
-            run!(
-                conn.reborrow(),
-                "INSERT INTO personal_records (case_id, record_id, ciphertext, created_at) \
-                 VALUES ($1, $2, $3, $4)",
-                &case,
-                &record.record.0,
-                sealed,
-                created_at,
-            )?;
-        }
+        let mut batch = Batch::new();
+        self.stage(
+            conn.reborrow(),
+            &mut batch,
+            case_id,
+            false,
+            records,
+            None,
+            now,
+        )
+        .await?;
+        batch.execute(conn).await?;
         Ok(())
     }
 
@@ -332,17 +319,106 @@ impl Vault {
         full_name: &str,
         birth_date: NaiveDate,
     ) -> Result<(), VaultError> {
-        if let KeyState::Erased = self.key_state(conn.reborrow(), case_id).await? {
-            return Err(VaultError::Erased { case_id });
+        let mut batch = Batch::new();
+        let person = Some((full_name, birth_date));
+        self.stage(
+            conn.reborrow(),
+            &mut batch,
+            case_id,
+            false,
+            &[],
+            person,
+            Utc::now(),
+        )
+        .await?;
+        batch.execute(conn).await?;
+        Ok(())
+    }
+
+    /// Adds to `batch` the vault rows a command writes with its events: for a new case
+    /// (`new_case`) its freshly made data key, then each record sealed under the case's data
+    /// key, then the person-index entry. Only what must be read first (an existing case's key)
+    /// is read on `conn`, so the rows themselves cost no round trip of their own: the engine runs
+    /// `batch` in the command's transaction with its other rows.
+    ///
+    /// A new case's key row is a plain insert: a case that already has a key (live or erased)
+    /// fails the batch instead of getting records sealed under a key nobody keeps.
+    ///
+    /// # Errors
+    ///
+    /// For an existing case: [`VaultError::Erased`] if its key was destroyed (records or a person
+    /// entry would undo the erasure), [`VaultError::NoKey`] if records are to be sealed and it
+    /// has none, [`VaultError::Crypto`] if the key does not unwrap. [`VaultError::Json`] /
+    /// [`VaultError::Db`] otherwise.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn stage(
+        &self,
+        conn: Conn<'_>,
+        batch: &mut Batch,
+        case_id: Uuid,
+        new_case: bool,
+        records: &[PersonalText],
+        person: Option<(&str, NaiveDate)>,
+        now: DateTime<Utc>,
+    ) -> Result<(), VaultError> {
+        let case = case_text(case_id);
+        let dk = if new_case {
+            let dk = crypto::new_data_key();
+            let wrapped = crypto::wrap(self.keys.master(), &dk, case_id)?;
+            batch.push(
+                "INSERT INTO case_keys (case_id, master_key_id, wrapped, erased_at) \
+                 VALUES ($1, $2, $3, NULL)",
+                vec![
+                    case.clone().into(),
+                    wrapped.master_key_id.into(),
+                    wrapped.bytes.into(),
+                ],
+            );
+            Some(dk)
+        } else if records.is_empty() && person.is_none() {
+            None
+        } else {
+            match self.key_state(conn, case_id).await? {
+                KeyState::Erased => return Err(VaultError::Erased { case_id }),
+                KeyState::Missing if !records.is_empty() => {
+                    return Err(VaultError::NoKey { case_id })
+                }
+                KeyState::Missing => None,
+                KeyState::Live(wrapped) => {
+                    Some(crypto::unwrap(self.keys.master(), &wrapped, case_id)?)
+                }
+            }
+        };
+        if let (Some(dk), false) = (&dk, records.is_empty()) {
+            let created_at = now.timestamp_micros();
+            let mut args = Vec::with_capacity(records.len() * 4);
+            for record in records {
+                let plain = Zeroizing::new(serde_json::to_vec(&record.value)?);
+                let sealed = crypto::seal(dk, case_id, &record.record.0, &plain)?;
+                args.extend([
+                    case.clone().into(),
+                    record.record.0.clone().into(),
+                    sealed.into(),
+                    created_at.into(),
+                ]);
+            }
+            batch.push(
+                format!(
+                    "INSERT INTO personal_records (case_id, record_id, ciphertext, created_at) \
+                     VALUES {}",
+                    crate::db::values_placeholders(records.len(), 4)
+                ),
+                args,
+            );
         }
-        let hash = integrity::person_search_hash(self.keys.search_key(), full_name, birth_date);
-        run!(
-            conn,
-            "INSERT INTO person_index (search_hash, case_id) VALUES ($1, $2) \
-             ON CONFLICT (search_hash, case_id) DO NOTHING",
-            hash,
-            case_text(case_id),
-        )?;
+        if let Some((full_name, birth_date)) = person {
+            let hash = integrity::person_search_hash(self.keys.search_key(), full_name, birth_date);
+            batch.push(
+                "INSERT INTO person_index (search_hash, case_id) VALUES ($1, $2) \
+                 ON CONFLICT (search_hash, case_id) DO NOTHING",
+                vec![hash.into(), case.into()],
+            );
+        }
         Ok(())
     }
 
@@ -360,12 +436,29 @@ impl Vault {
         full_name: &str,
         birth_date: NaiveDate,
     ) -> Result<Vec<Uuid>, VaultError> {
+        self.find_person_up_to(conn, full_name, birth_date, usize::MAX)
+            .await
+    }
+
+    /// As [`Vault::find_person`], the first `limit` cases only.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Db`] if the query fails, [`VaultError::Corrupt`] for a bad stored id.
+    pub async fn find_person_up_to(
+        &self,
+        conn: Conn<'_>,
+        full_name: &str,
+        birth_date: NaiveDate,
+        limit: usize,
+    ) -> Result<Vec<Uuid>, VaultError> {
         let hash = integrity::person_search_hash(self.keys.search_key(), full_name, birth_date);
         let rows = fetch_all!(
             conn,
             (String,),
-            "SELECT case_id FROM person_index WHERE search_hash = $1 ORDER BY case_id",
+            "SELECT case_id FROM person_index WHERE search_hash = $1 ORDER BY case_id LIMIT $2",
             hash,
+            i64::try_from(limit).unwrap_or(i64::MAX),
         )?;
         rows.into_iter()
             .map(|(id,)| {

@@ -367,6 +367,44 @@ async fn an_edited_event_row_is_detected_by_verify(f: Fixture) {
 }
 both!(an_edited_event_row_is_detected_by_verify);
 
+/// A person who applied many times: each registration names the earlier cases of the person,
+/// the first `SAME_PERSON_LISTED` in id order (the list stays bounded), and register numbers
+/// stay consecutive (one counter statement per registration).
+async fn repeated_registrations_of_one_person_name_a_bounded_list_of_earlier_cases(f: Fixture) {
+    let limit = ptl_engine::pipeline::SAME_PERSON_LISTED;
+    let mut ids = Vec::new();
+    for _ in 0..=limit + 1 {
+        ids.push(register(&f).await);
+    }
+    let last = {
+        let mut reg = registration();
+        reg.person = Some(RecordRef("r-person".into()));
+        let cmd = f
+            .engine
+            .command(cw(), d("2026-03-02"), Action::Register(Box::new(reg)));
+        let personal = Personal {
+            texts: vec![PersonalText {
+                record: RecordRef("r-person".into()),
+                value: serde_json::json!({"full_name": "Марʼяна Коваль"}),
+            }],
+            person_index: Some(("Марʼяна Коваль".into(), d("1990-04-02"))),
+        };
+        f.engine
+            .register(cmd, personal, None)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    ids.sort();
+    assert_eq!(last.same_person, ids[..limit].to_vec());
+    let (state, _) = f.engine.load(last.case_id).await.unwrap().unwrap();
+    assert_eq!(
+        state.registration.as_ref().unwrap().register_no,
+        format!("UA7102-2026-{:06}", limit + 3)
+    );
+}
+both!(repeated_registrations_of_one_person_name_a_bounded_list_of_earlier_cases);
+
 async fn personal_data_is_in_the_vault_not_in_events_and_erasure_keeps_history_verifiable(
     f: Fixture,
 ) {

@@ -140,6 +140,7 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends!(
+    a_new_cases_staged_rows_write_its_key_records_and_index_in_one_batch,
     a_record_put_in_a_transaction_reads_back_and_is_not_stored_in_clear,
     a_record_put_in_a_rolled_back_transaction_is_not_stored,
     after_erasure_the_ciphertext_stays_but_nothing_can_read_or_find_it,
@@ -189,6 +190,50 @@ fn person_value() -> Value {
         "contacts": {"phone": "+380671234567"},
         "id_document": {"kind": "passport", "number": "FA123456"},
     })
+}
+
+/// What a registration stages: the new key, the sealed records and the index entry, written by
+/// one batch; staging a "new" case that already has a key fails the batch (its records would be
+/// sealed under a key nobody keeps) and writes nothing.
+async fn a_new_cases_staged_rows_write_its_key_records_and_index_in_one_batch(b: &mut Backend) {
+    let v = vault();
+    let case = Uuid::new_v4();
+    let person = Vault::new_record_id();
+    let texts = [PersonalText {
+        record: person.clone(),
+        value: person_value(),
+    }];
+    let mut tx = b.db.begin().await.unwrap();
+    let mut batch = ptl_engine::db::Batch::new();
+    v.stage(
+        tx.conn(),
+        &mut batch,
+        case,
+        true,
+        &texts,
+        Some((NAME, birth())),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(batch.len(), 3, "key, records, index: nothing written yet");
+    batch.execute(tx.conn()).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(find(b, &v, NAME, birth()).await, vec![case]);
+    assert!(read(b, &v, case, std::slice::from_ref(&person))
+        .await
+        .unwrap()[0]
+        .is_some());
+
+    let mut tx = b.db.begin().await.unwrap();
+    let mut again = ptl_engine::db::Batch::new();
+    v.stage(tx.conn(), &mut again, case, true, &[], None, Utc::now())
+        .await
+        .unwrap();
+    assert!(again.execute(tx.conn()).await.is_err());
+    drop(tx);
+    assert_eq!(ciphertexts(b, case).await.len(), 1);
+    assert!(read(b, &v, case, &[person]).await.unwrap()[0].is_some());
 }
 
 /// A case with a key, a person record and a note, indexed by name; committed.

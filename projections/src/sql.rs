@@ -65,6 +65,7 @@ impl Sql {
                         Arg::Text(s) => q.bind(s.clone()),
                         Arg::Int(i) => q.bind(*i),
                         Arg::Bool(b) => q.bind(*b),
+                        Arg::Blob(b) => q.bind(b.clone()),
                     };
                 }
                 q

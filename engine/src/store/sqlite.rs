@@ -483,6 +483,7 @@ async fn committer<A: Aggregate>(
             },
             None => None,
         };
+        let started = std::time::Instant::now();
         let outcome = match connection.take() {
             Some(c) if !shared.pool.is_closed() => Ok(c),
             _ => shared.pool.acquire().await,
@@ -498,6 +499,12 @@ async fn committer<A: Aggregate>(
             Err(e) => Err(e),
         };
         drop(permit);
+        tracing::debug!(
+            commands = group.len(),
+            micros = started.elapsed().as_micros(),
+            ok = outcome.is_ok(),
+            "group written"
+        );
         match outcome {
             Ok(results) => {
                 for (job, result) in group.drain(..).zip(results) {
