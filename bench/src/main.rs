@@ -561,14 +561,13 @@ impl Tally {
     }
 }
 
-/// One client: runs case lives until the deadline; returns its histogram and tally.
-async fn http_client(
-    api: Api,
-    cw: String,
-    nss: String,
-    deadline: Instant,
-) -> (Histogram<u64>, Tally) {
-    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
+/// A latency histogram in microseconds, 1 µs to 60 s.
+fn latency_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).unwrap()
+}
+
+/// One client: runs case lives until the deadline; returns its tally.
+async fn http_client(api: Api, cw: String, nss: String, deadline: Instant) -> Tally {
     let mut t = Tally::default();
     let day = today();
     'lives: while Instant::now() < deadline {
@@ -599,10 +598,9 @@ async fn http_client(
                 }
             };
             let us = started.elapsed().as_micros() as u64;
-            hist.saturating_record(us.max(1));
             t.by_step
                 .entry(step.label())
-                .or_insert_with(|| Histogram::new_with_bounds(1, 60_000_000, 3).unwrap())
+                .or_insert_with(latency_histogram)
                 .saturating_record(us.max(1));
             t.actions += 1;
             match r {
@@ -637,7 +635,7 @@ async fn http_client(
             }
         }
     }
-    (hist, t)
+    t
 }
 
 async fn run_store(
@@ -690,12 +688,13 @@ async fn run_store(
             let handles: Vec<_> = (0..n)
                 .map(|_| tokio::spawn(http_client(api.clone(), cw.clone(), nss.clone(), deadline)))
                 .collect();
-            let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
+            let mut hist = latency_histogram();
             let mut tally = Tally::default();
             for h in handles {
-                let (hh, t) = h.await.map_err(|e| e.to_string())?;
-                hist.add(&hh).map_err(|e| e.to_string())?;
-                tally.add(t)?;
+                tally.add(h.await.map_err(|e| e.to_string())?)?;
+            }
+            for h in tally.by_step.values() {
+                hist.add(h).map_err(|e| e.to_string())?;
             }
             let elapsed = started.elapsed().as_secs_f64();
             let rss_end = server.rss_kib();

@@ -11,7 +11,7 @@ use ptl_domain::{Action, ActionName, DomainError, RuleBook};
 use ptl_engine::clock::SettableClock;
 use ptl_engine::db::Db;
 use ptl_engine::keys::KeyRing;
-use ptl_engine::pipeline::{Engine, EngineError, EngineOptions, Idempotency, Personal};
+use ptl_engine::pipeline::{Engine, EngineError, EngineOptions, Executed, Idempotency, Personal};
 use ptl_engine::vault::{PersonalText, Reader};
 use sqlx::{Connection, Executor, PgConnection};
 use uuid::Uuid;
@@ -116,6 +116,11 @@ macro_rules! both {
 }
 
 async fn register(f: &Fixture) -> Uuid {
+    register_person(f).await.case_id
+}
+
+/// Registers an application of Марʼяна Коваль (born 1990-04-02), with her person record.
+async fn register_person(f: &Fixture) -> Executed {
     let person = RecordRef("r-person".into());
     let mut reg = registration();
     reg.person = Some(person.clone());
@@ -136,7 +141,7 @@ async fn register(f: &Fixture) -> Uuid {
         .expect("recorded")
         .expect("lawful");
     assert_eq!(done.version, 1);
-    done.case_id
+    done
 }
 
 fn consent() -> Action {
@@ -376,25 +381,7 @@ async fn repeated_registrations_of_one_person_name_a_bounded_list_of_earlier_cas
     for _ in 0..=limit + 1 {
         ids.push(register(&f).await);
     }
-    let last = {
-        let mut reg = registration();
-        reg.person = Some(RecordRef("r-person".into()));
-        let cmd = f
-            .engine
-            .command(cw(), d("2026-03-02"), Action::Register(Box::new(reg)));
-        let personal = Personal {
-            texts: vec![PersonalText {
-                record: RecordRef("r-person".into()),
-                value: serde_json::json!({"full_name": "Марʼяна Коваль"}),
-            }],
-            person_index: Some(("Марʼяна Коваль".into(), d("1990-04-02"))),
-        };
-        f.engine
-            .register(cmd, personal, None)
-            .await
-            .unwrap()
-            .unwrap()
-    };
+    let last = register_person(&f).await;
     ids.sort();
     assert_eq!(last.same_person, ids[..limit].to_vec());
     let (state, _) = f.engine.load(last.case_id).await.unwrap().unwrap();
