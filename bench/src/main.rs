@@ -1088,6 +1088,12 @@ async fn ack_client(l: Arc<Load>) {
                 continue;
             }
             let key = uuid::Uuid::new_v4().to_string();
+            // One body per action, built before the first attempt: a retry must send the same
+            // request, or its Idempotency-Key is (rightly) refused as reused.
+            let body = match step {
+                Step::Register => application(OFFICE, &day),
+                s => s.body(&day, &view),
+            };
             let mut attempts = 0u32;
             // Retry the same request (same Idempotency-Key) until it is answered; after the
             // deadline, only an unanswered request is retried (until the drain deadline).
@@ -1114,7 +1120,7 @@ async fn ack_client(l: Arc<Load>) {
                                 "/api/v1/cases",
                                 &l.cw,
                                 &[("idempotency-key", key.as_str())],
-                                &application(OFFICE, &day),
+                                &body,
                             )
                             .await
                     }
@@ -1128,7 +1134,7 @@ async fn ack_client(l: Arc<Load>) {
                                     ("if-match", etag.as_str()),
                                     ("idempotency-key", key.as_str()),
                                 ],
-                                &s.body(&day, &view),
+                                &body,
                             )
                             .await
                     }
