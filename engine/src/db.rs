@@ -185,10 +185,11 @@ impl Batch {
         self.statements.len()
     }
 
-    /// The SQLite text: every statement, placeholders renumbered after the previous ones'.
-    fn combined(&self) -> String {
+    /// The SQLite text: every statement, placeholders renumbered after the previous ones' and
+    /// after `offset` values bound before the batch's (in the same statement text).
+    pub(crate) fn sqlite_text(&self, offset: usize) -> String {
         let mut out = String::new();
-        let mut offset = 0;
+        let mut offset = offset;
         for (text, args) in &self.statements {
             if !out.is_empty() {
                 out.push_str(";\n");
@@ -197,6 +198,27 @@ impl Batch {
             offset += args.len();
         }
         out
+    }
+
+    /// Each statement with its values (its own placeholders `$1..$n`), in order.
+    pub(crate) fn statements(&self) -> &[(String, Vec<Value>)] {
+        &self.statements
+    }
+
+    /// Binds the batch's values, in order, after those already bound to `query`.
+    pub(crate) fn bind_sqlite<'q>(
+        &'q self,
+        mut query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+        for a in self.statements.iter().flat_map(|(_, a)| a) {
+            query = match a {
+                Value::Text(v) => query.bind(v.as_deref()),
+                Value::Int(v) => query.bind(*v),
+                Value::Bool(v) => query.bind(*v),
+                Value::Blob(v) => query.bind(v.as_deref()),
+            };
+        }
+        query
     }
 
     /// Runs every statement.
@@ -223,9 +245,10 @@ impl Batch {
                 if self.statements.is_empty() {
                     return Ok(());
                 }
-                let text = self.combined();
-                let args = self.statements.iter().flat_map(|(_, a)| a);
-                bind!(sqlx::query(&text), args).execute(&mut *c).await?;
+                let text = self.sqlite_text(0);
+                self.bind_sqlite(sqlx::query(&text))
+                    .execute(&mut *c)
+                    .await?;
             }
             Conn::Postgres(c) => {
                 for (text, args) in &self.statements {
@@ -373,8 +396,13 @@ mod tests {
             vec![2_i64.into(), 3_i64.into()],
         );
         assert_eq!(
-            b.combined(),
+            b.sqlite_text(0),
             "INSERT INTO a (x, y) VALUES ($1, $2);\nUPDATE b SET z = $3;\nDELETE FROM c;\nINSERT INTO d VALUES ($4, $15, $5)"
+        );
+        // After 6 values bound ahead of the batch in the same text.
+        assert_eq!(
+            b.sqlite_text(6),
+            "INSERT INTO a (x, y) VALUES ($7, $8);\nUPDATE b SET z = $9;\nDELETE FROM c;\nINSERT INTO d VALUES ($10, $21, $11)"
         );
         assert_eq!(b.len(), 4);
     }

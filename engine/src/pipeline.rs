@@ -279,48 +279,37 @@ pub trait Projector: Send + Sync {
 }
 
 impl IntegrityHandler {
+    /// Takes the command's record for `event` out of the map: `None` if there is none or it is
+    /// another command's (one abandoned by its caller can never lend its record to another).
+    fn take(&self, event: &StoreEvent<CaseEvent>) -> Option<Pending> {
+        let case_id = event.aggregate_id;
+        let mut map = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        let p = map.remove(&case_id)?;
+        if p.holds(event) {
+            Some(p)
+        } else {
+            map.insert(case_id, p);
+            None
+        }
+    }
+
+    fn put_back(&self, case_id: Uuid, p: Pending) {
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(case_id, p);
+    }
+
     async fn handle_event(
         &self,
         mut conn: Conn<'_>,
         event: &StoreEvent<CaseEvent>,
     ) -> Result<(), HandlerError> {
-        let case_id = event.aggregate_id;
-        let taken = self
-            .pending
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&case_id);
-        let sequence = u64::try_from(event.sequence_number).unwrap_or(0);
-        let mut p = match taken {
-            Some(p)
-                if sequence + p.events.len() as u64 > p.version_after
-                    && sequence <= p.version_after
-                    && p.events.get(
-                        usize::try_from(sequence + p.events.len() as u64 - p.version_after - 1)
-                            .unwrap_or(usize::MAX),
-                    ) == Some(&event.payload) =>
-            {
-                p
-            }
-            other => {
-                // Not this command's record (or none): refuse rather than write the event
-                // without its hash-chain link, vault records or idempotency record.
-                if let Some(p) = other {
-                    self.pending
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .insert(case_id, p);
-                }
-                return Err(HandlerError::custom(format!(
-                    "no pending record for event {sequence} of case {case_id}: the command was abandoned"
-                )));
-            }
+        let Some(mut p) = self.take(event) else {
+            return Err(abandoned(event));
         };
         let result = self.write(conn.reborrow(), event, &mut p).await;
-        self.pending
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(case_id, p);
+        self.put_back(event.aggregate_id, p);
         result
     }
 
@@ -330,23 +319,15 @@ impl IntegrityHandler {
         event: &StoreEvent<CaseEvent>,
         p: &mut Pending,
     ) -> Result<(), HandlerError> {
-        let case_id = event.aggregate_id;
         if !p.first_done {
             p.first_done = true;
-            let new_case = matches!(
-                event.payload.body,
-                ptl_domain::EventBody::ApplicationRegistered { .. }
-            );
-            let person = p
-                .personal
-                .person_index
-                .as_ref()
-                .map(|(name, birth)| (name.as_str(), *birth));
+            let (new_case, person) = p.vault_input(event);
+            let mut rows = Batch::new();
             self.vault
                 .stage(
                     conn.reborrow(),
-                    &mut p.rows,
-                    case_id,
+                    &mut rows,
+                    event.aggregate_id,
                     new_case,
                     &p.personal.texts,
                     person,
@@ -354,21 +335,84 @@ impl IntegrityHandler {
                 )
                 .await
                 .map_err(HandlerError::vault)?;
-            if let Some(i) = &p.idempotency {
-                p.rows.push(
-                    "INSERT INTO idempotency_keys (scope, idem_key, fingerprint, case_id, version, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    vec![
-                        i.scope.clone().into(),
-                        i.key.clone().into(),
-                        i.fingerprint.clone().into(),
-                        case_id.to_string().into(),
-                        i64::try_from(p.version_after).unwrap_or(i64::MAX).into(),
-                        i64::from(i.status).into(),
-                        p.now.timestamp_micros().into(),
-                    ],
-                );
-            }
+            p.rows = rows;
+            p.push_idempotency(event.aggregate_id);
         }
+        if let Some(batch) = self.add_event(event, p)? {
+            batch.execute(conn.reborrow()).await?;
+        }
+        Ok(())
+    }
+
+    /// Every row a command writes with its events, prepared in the caller's task before the
+    /// command's turn on SQLite's single writer (see [`crate::store::sqlite::Stager`]). `None`
+    /// when a row needs a read on the writer's connection first (an existing case's vault key):
+    /// the handler then does it all in the transaction.
+    fn stage_events(
+        &self,
+        events: &[StoreEvent<CaseEvent>],
+    ) -> Result<Option<Batch>, HandlerError> {
+        let Some(first) = events.first() else {
+            return Ok(None);
+        };
+        let Some(mut p) = self.take(first) else {
+            return Err(abandoned(first));
+        };
+        let result = self.stage_taken(events, &mut p);
+        self.put_back(first.aggregate_id, p);
+        result
+    }
+
+    fn stage_taken(
+        &self,
+        events: &[StoreEvent<CaseEvent>],
+        p: &mut Pending,
+    ) -> Result<Option<Batch>, HandlerError> {
+        let (first, last) = match (events.first(), events.last()) {
+            (Some(f), Some(l)) => (f, l),
+            _ => return Ok(None),
+        };
+        let whole = !p.first_done
+            && u64::try_from(last.sequence_number).ok() == Some(p.version_after)
+            && events.iter().all(|e| p.holds(e));
+        if !whole {
+            return Ok(None);
+        }
+        let case_id = first.aggregate_id;
+        let (new_case, person) = p.vault_input(first);
+        let mut rows = Batch::new();
+        let staged = self
+            .vault
+            .stage_without_reads(
+                &mut rows,
+                case_id,
+                new_case,
+                &p.personal.texts,
+                person,
+                p.now,
+            )
+            .map_err(HandlerError::vault)?;
+        if !staged {
+            return Ok(None);
+        }
+        p.first_done = true;
+        p.rows = rows;
+        p.push_idempotency(case_id);
+        let mut batch = None;
+        for event in events {
+            batch = self.add_event(event, p)?;
+        }
+        Ok(batch)
+    }
+
+    /// Adds `event`'s hash-chain link and outbox row; for the command's last event, returns the
+    /// batch of all its rows (vault, idempotency, outbox, hash chain, snapshot, read models).
+    fn add_event(
+        &self,
+        event: &StoreEvent<CaseEvent>,
+        p: &mut Pending,
+    ) -> Result<Option<Batch>, HandlerError> {
+        let case_id = event.aggregate_id;
         let hash = event_hash(&self.keys, p.prev_hash.as_deref(), event)?;
         p.chain.push(ChainRow {
             sequence: i64::from(event.sequence_number),
@@ -393,7 +437,7 @@ impl IntegrityHandler {
             );
         }
         if u64::try_from(event.sequence_number).ok() != Some(p.version_after) {
-            return Ok(());
+            return Ok(None);
         }
         // The command's last event: its rows (vault, idempotency, outbox, hash chain, snapshot,
         // read models) are written together, in one batch.
@@ -446,9 +490,61 @@ impl IntegrityHandler {
                 projector.project(&mut batch, case_id, &projected);
             }
         }
-        batch.execute(conn.reborrow()).await?;
-        Ok(())
+        Ok(Some(batch))
     }
+}
+
+impl Pending {
+    /// Whether `event` is one of this command's events.
+    fn holds(&self, event: &StoreEvent<CaseEvent>) -> bool {
+        let sequence = u64::try_from(event.sequence_number).unwrap_or(0);
+        let count = self.events.len() as u64;
+        sequence + count > self.version_after
+            && sequence <= self.version_after
+            && self.events.get(
+                usize::try_from(sequence + count - self.version_after - 1).unwrap_or(usize::MAX),
+            ) == Some(&event.payload)
+    }
+
+    /// Whether the command starts a case (its first event), and its person-index entry.
+    fn vault_input(&self, first: &StoreEvent<CaseEvent>) -> (bool, Option<(&str, NaiveDate)>) {
+        let new_case = matches!(
+            first.payload.body,
+            ptl_domain::EventBody::ApplicationRegistered { .. }
+        );
+        let person = self
+            .personal
+            .person_index
+            .as_ref()
+            .map(|(name, birth)| (name.as_str(), *birth));
+        (new_case, person)
+    }
+
+    fn push_idempotency(&mut self, case_id: Uuid) {
+        if let Some(i) = &self.idempotency {
+            self.rows.push(
+                "INSERT INTO idempotency_keys (scope, idem_key, fingerprint, case_id, version, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                vec![
+                    i.scope.clone().into(),
+                    i.key.clone().into(),
+                    i.fingerprint.clone().into(),
+                    case_id.to_string().into(),
+                    i64::try_from(self.version_after).unwrap_or(i64::MAX).into(),
+                    i64::from(i.status).into(),
+                    self.now.timestamp_micros().into(),
+                ],
+            );
+        }
+    }
+}
+
+fn abandoned(event: &StoreEvent<CaseEvent>) -> HandlerError {
+    // Not this command's record (or none): refuse rather than write the event without its
+    // hash-chain link, vault records or idempotency record.
+    HandlerError::custom(format!(
+        "no pending record for event {} of case {}: the command was abandoned",
+        event.sequence_number, event.aggregate_id
+    ))
 }
 
 /// The canonical content a hash covers: case, sequence, event id, persistence time (microseconds)
@@ -538,6 +634,13 @@ impl TransactionalEventHandler<CaseAggregate, SqliteStoreError, SqliteConnection
     ) -> Result<(), SqliteStoreError> {
         self.handle_event(Conn::Sqlite(executor), event)
             .await
+            .map_err(|e| SqliteStoreError::Custom(Box::new(e)))
+    }
+}
+
+impl crate::store::sqlite::Stager<CaseEvent> for IntegrityHandler {
+    fn stage(&self, events: &[StoreEvent<CaseEvent>]) -> Result<Option<Batch>, SqliteStoreError> {
+        self.stage_events(events)
             .map_err(|e| SqliteStoreError::Custom(Box::new(e)))
     }
 }
@@ -706,6 +809,7 @@ impl Engine {
             Db::Sqlite(pool) => CaseStore::Sqlite(
                 crate::store::SqliteStoreBuilder::new(pool.clone())
                     .with_write_gate(gate.clone())
+                    .with_stager(handler.clone())
                     .add_transactional_event_handler(handler)
                     .try_build()
                     .await
@@ -1510,6 +1614,10 @@ fn map_sqlite(e: SqliteStoreError, current: u64) -> EngineError {
         },
         SqliteStoreError::Sqlx(e) => EngineError::from(e),
         SqliteStoreError::GroupFailed {
+            message,
+            unavailable: true,
+        }
+        | SqliteStoreError::Statement {
             message,
             unavailable: true,
         } => EngineError::Unavailable(message),

@@ -361,35 +361,65 @@ impl Vault {
         person: Option<(&str, NaiveDate)>,
         now: DateTime<Utc>,
     ) -> Result<(), VaultError> {
-        let case = case_text(case_id);
-        let dk = if new_case {
+        if self.stage_without_reads(batch, case_id, new_case, records, person, now)? {
+            return Ok(());
+        }
+        let dk = match self.key_state(conn, case_id).await? {
+            KeyState::Erased => return Err(VaultError::Erased { case_id }),
+            KeyState::Missing if !records.is_empty() => return Err(VaultError::NoKey { case_id }),
+            KeyState::Missing => None,
+            KeyState::Live(wrapped) => Some(crypto::unwrap(self.keys.master(), &wrapped, case_id)?),
+        };
+        self.stage_rows(batch, case_id, dk.as_ref(), records, person, now)
+    }
+
+    /// [`Vault::stage`] when it needs nothing from the store: a new case (its key is made here),
+    /// or a command with neither records nor a person entry. `Ok(false)`, with `batch`
+    /// untouched, when the case's key must be read first. Lets a command's rows be prepared
+    /// before its turn on the store's single writer.
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::stage`], without the ones that come from reading the key.
+    pub fn stage_without_reads(
+        &self,
+        batch: &mut Batch,
+        case_id: Uuid,
+        new_case: bool,
+        records: &[PersonalText],
+        person: Option<(&str, NaiveDate)>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, VaultError> {
+        if new_case {
             let dk = crypto::new_data_key();
             let wrapped = crypto::wrap(self.keys.master(), &dk, case_id)?;
             batch.push(
                 "INSERT INTO case_keys (case_id, master_key_id, wrapped, erased_at) \
                  VALUES ($1, $2, $3, NULL)",
                 vec![
-                    case.clone().into(),
+                    case_text(case_id).into(),
                     wrapped.master_key_id.into(),
                     wrapped.bytes.into(),
                 ],
             );
-            Some(dk)
-        } else if records.is_empty() && person.is_none() {
-            None
-        } else {
-            match self.key_state(conn, case_id).await? {
-                KeyState::Erased => return Err(VaultError::Erased { case_id }),
-                KeyState::Missing if !records.is_empty() => {
-                    return Err(VaultError::NoKey { case_id })
-                }
-                KeyState::Missing => None,
-                KeyState::Live(wrapped) => {
-                    Some(crypto::unwrap(self.keys.master(), &wrapped, case_id)?)
-                }
-            }
-        };
-        if let (Some(dk), false) = (&dk, records.is_empty()) {
+            self.stage_rows(batch, case_id, Some(&dk), records, person, now)?;
+            return Ok(true);
+        }
+        Ok(records.is_empty() && person.is_none())
+    }
+
+    /// The records sealed under `dk` and the person-index entry.
+    fn stage_rows(
+        &self,
+        batch: &mut Batch,
+        case_id: Uuid,
+        dk: Option<&crypto::DataKey>,
+        records: &[PersonalText],
+        person: Option<(&str, NaiveDate)>,
+        now: DateTime<Utc>,
+    ) -> Result<(), VaultError> {
+        let case = case_text(case_id);
+        if let (Some(dk), false) = (dk, records.is_empty()) {
             let created_at = now.timestamp_micros();
             let mut args = Vec::with_capacity(records.len() * 4);
             for record in records {

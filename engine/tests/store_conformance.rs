@@ -1073,6 +1073,160 @@ async fn sqlite_group_commit_isolates_a_failing_command_from_its_group() {
     pool.close().await;
 }
 
+/// Rows for even numbers, prepared ahead; odd numbers are left to the handlers; 14's batch
+/// breaks on its second statement (the same primary key twice).
+struct EvenStager;
+
+impl sqlite::Stager<CounterEvent> for EvenStager {
+    fn stage(
+        &self,
+        events: &[StoreEvent<CounterEvent>],
+    ) -> Result<Option<ptl_engine::db::Batch>, SqliteStoreError> {
+        if events.iter().any(|e| n_of(&e.payload) % 2 == 1) {
+            return Ok(None);
+        }
+        let mut batch = ptl_engine::db::Batch::new();
+        for e in events {
+            let n = n_of(&e.payload);
+            let copies = if n == 14 { 2 } else { 1 };
+            for _ in 0..copies {
+                batch.push(
+                    "INSERT INTO test_projection (event_id, aggregate_id, n) VALUES ($1, $2, $3)",
+                    vec![
+                        e.id.to_string().into(),
+                        e.aggregate_id.to_string().into(),
+                        // Staged rows are told apart from the handler's by their sign.
+                        (-i64::from(n)).into(),
+                    ],
+                );
+            }
+        }
+        Ok(Some(batch))
+    }
+}
+
+/// A [`sqlite::Stager`]'s rows are written in the command's savepoint with its events, and stand
+/// for the transactional handlers (which would insert the same primary key again). A group that
+/// mixes staged and handled commands goes through the pool's connection; a group of staged
+/// commands only, through the committer's own (`store/direct.rs`). On both paths a command
+/// whose rows fail, or whose sequence is taken, is rolled back alone and the others commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_staged_rows_are_written_with_their_events_instead_of_the_handlers() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = sqlite::open_with(dir.path().join("events.db"), 4)
+        .await
+        .unwrap();
+    migrate_sqlite(&pool).await.unwrap();
+    pool.execute(PROJECTION_DDL).await.unwrap();
+    let gate = WriteGate::new(1);
+    let store = SqliteStoreBuilder::<Counter>::new(pool.clone())
+        .with_write_gate(gate.clone())
+        .with_stager(EvenStager)
+        .add_transactional_event_handler(Projection { fail_on: Some(13) })
+        .try_build()
+        .await
+        .unwrap();
+    // An existing aggregate, so that a command with a stale sequence can join a group.
+    let existing = Uuid::new_v4();
+    let mut state = AggregateState::<CounterState>::with_id(existing);
+    store
+        .persist(&mut state, vec![CounterEvent::Added { n: 8 }])
+        .await
+        .unwrap();
+    let spawn = |id: Uuid, events: Vec<u32>| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            // A fresh state starts at sequence 1: stale for `existing`.
+            let mut state = AggregateState::<CounterState>::with_id(id);
+            let r = store
+                .persist(
+                    &mut state,
+                    events.iter().map(|&n| CounterEvent::Added { n }).collect(),
+                )
+                .await;
+            (id, events, r.map(|events| events.len()))
+        })
+    };
+    let mixed: Vec<Vec<u32>> = (10..20).map(|n| vec![n]).chain([vec![2, 4, 6]]).collect();
+    let staged_only: Vec<Vec<u32>> = [10, 12, 14, 16, 18]
+        .map(|n| vec![n])
+        .into_iter()
+        .chain([vec![2, 4, 6]])
+        .collect();
+    for commands in [mixed, staged_only] {
+        // Hold the gate so that every command below waits for the same group.
+        let held = gate.enter().await.unwrap();
+        let mut tasks = vec![spawn(Uuid::new_v4(), vec![100])];
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        for events in commands {
+            tasks.push(spawn(Uuid::new_v4(), events));
+        }
+        tasks.push(spawn(existing, vec![20]));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        drop(held);
+
+        for t in tasks {
+            let (id, events, r) = t.await.unwrap();
+            let stored: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM case_events WHERE aggregate_id = ?1")
+                    .bind(id.to_string())
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            let mut rows: Vec<i64> =
+                sqlx::query_scalar("SELECT n FROM test_projection WHERE aggregate_id = ?1")
+                    .bind(id.to_string())
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap();
+            rows.sort_by_key(|n| n.abs());
+            match events[..] {
+                [13] => assert!(matches!(r, Err(SqliteStoreError::Custom(_))), "{r:?}"),
+                [14] => assert!(
+                    matches!(
+                        r,
+                        Err(SqliteStoreError::Sqlx(_)
+                            | SqliteStoreError::Statement {
+                                unavailable: false,
+                                ..
+                            })
+                    ),
+                    "{r:?}"
+                ),
+                [20] => {
+                    assert!(matches!(r, Err(SqliteStoreError::Conflict { .. })), "{r:?}");
+                    assert_eq!(
+                        (stored, rows),
+                        (1, vec![-8]),
+                        "the existing aggregate as it was"
+                    );
+                    continue;
+                }
+                _ => {
+                    assert_eq!(r.unwrap(), events.len());
+                    assert_eq!(stored, events.len() as i64);
+                    // Staged (even) rows negative, handled (odd) rows positive; one per event.
+                    let expected: Vec<i64> = events
+                        .iter()
+                        .map(|&n| {
+                            if n % 2 == 0 {
+                                -i64::from(n)
+                            } else {
+                                i64::from(n)
+                            }
+                        })
+                        .collect();
+                    assert_eq!(rows, expected, "{events:?}");
+                    continue;
+                }
+            }
+            assert_eq!(stored, 0, "{events:?}: the failing command left no event");
+            assert!(rows.is_empty(), "{events:?}: and no row");
+        }
+    }
+    pool.close().await;
+}
+
 /// A transaction that SQLite ended by itself (disk full, I/O error) leaves sqlx believing it is
 /// still inside it; such a connection must not come back from the pool, or every later write
 /// fails ("non-zero transaction depth") until a restart.

@@ -18,6 +18,7 @@
 //!   waiter and nobody can persist. Admitting at most `pool_size / 2` writers at a time makes that
 //!   impossible.
 
+mod direct;
 pub mod global_log;
 pub mod sqlite;
 

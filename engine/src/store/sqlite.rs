@@ -30,6 +30,13 @@
 //!   [`super::WriteGate`] ([`SqliteStoreBuilder::with_write_gate`]) the committer holds the gate
 //!   while it writes a group, so other writers of the process queue in order instead of spinning
 //!   in SQLite's busy handler.
+//! * **Rows prepared ahead**: with a [`Stager`] ([`SqliteStoreBuilder::with_stager`]) each
+//!   command's other rows (what the transactional handlers would write) are prepared in the
+//!   caller's task, before its turn on the single writer. A group of such commands only is
+//!   written on the committer's own connection (`store/direct.rs`: rusqlite over the same
+//!   SQLite, the whole transaction on one blocking thread, no hand-off per statement); any other
+//!   group goes through the pool's connection as before. Same transaction, savepoints and
+//!   errors on both paths.
 //! * **Pessimistic lock**: [`EventStore::lock`] is an in-process per-aggregate
 //!   [`tokio::sync::Mutex`]. It only avoids wasted work inside one process; correctness never
 //!   depends on it (another process writing the same file is stopped by `BEGIN IMMEDIATE` and the
@@ -54,6 +61,9 @@ use esrs::{Aggregate, AggregateState};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sqlx::pool::PoolConnection;
+
+use super::direct::{self, DirectWriter};
+use crate::db::Value;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
@@ -72,6 +82,12 @@ const STATEMENT_CACHE: usize = 400;
 
 /// The statement that starts every write transaction (see the module docs).
 const BEGIN_IMMEDIATE: &str = "BEGIN IMMEDIATE";
+/// Every command of a group opens a savepoint of this one name: `ROLLBACK TO` and `RELEASE`
+/// act on the most recent savepoint of a name, which is the failing command's (see
+/// `write_group`), and a statement text does not depend on the command's place in its group
+/// (prepared once, found in the statement cache).
+const SAVEPOINT_JOB: &str = "SAVEPOINT job";
+const ROLLBACK_JOB: &str = "ROLLBACK TO job; RELEASE job";
 
 /// Most commands the committer writes in one transaction.
 const MAX_GROUP: usize = 64;
@@ -83,6 +99,22 @@ pub type SqliteTransactionalEventHandler<A> =
 
 /// An eventual (after-commit) event handler usable with [`SqliteStore`].
 pub type SqliteEventHandler<A> = dyn EventHandler<A> + Send;
+
+/// Prepares, in the caller's task, the rows a command writes with its events: the work of the
+/// transactional handlers done before the command's turn on the single writer, so the committer
+/// only runs SQL (the command's events and these rows in one statement text, one round trip).
+pub trait Stager<E>: Send + Sync {
+    /// The rows to write with `events` (one command's, with their ids and persistence time
+    /// fixed). `Ok(None)` when they cannot be prepared ahead (they need a read in the
+    /// transaction): the transactional handlers then run as usual. When `Some`, the
+    /// transactional handlers are NOT called for this command: the batch stands for all of them.
+    ///
+    /// # Errors
+    ///
+    /// The command is refused and nothing of it is written.
+    fn stage(&self, events: &[StoreEvent<E>])
+        -> Result<Option<crate::db::Batch>, SqliteStoreError>;
+}
 
 /// Errors of [`SqliteStore`] and of the SQLite helpers.
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +154,16 @@ pub enum SqliteStoreError {
         /// The database's message.
         message: String,
         /// A passing condition (see [`super::is_unavailable`]).
+        unavailable: bool,
+    },
+    /// A statement of the command failed on the committer's own connection (see
+    /// `store/direct.rs`): its savepoint was rolled back, nothing of it was written.
+    /// `unavailable` as for [`SqliteStoreError::GroupFailed`].
+    #[error("the command's write failed: {message}")]
+    Statement {
+        /// The database's message.
+        message: String,
+        /// A passing condition (busy, full, read-only, I/O).
         unavailable: bool,
     },
     /// Error returned by a transactional event handler.
@@ -307,6 +349,7 @@ pub struct SqliteStoreBuilder<A: Aggregate> {
     gate: Option<super::WriteGate>,
     event_handlers: Vec<Box<SqliteEventHandler<A>>>,
     transactional_event_handlers: Vec<Box<SqliteTransactionalEventHandler<A>>>,
+    stager: Option<Box<dyn Stager<A::Event>>>,
 }
 
 impl<A: Aggregate> std::fmt::Debug for SqliteStoreBuilder<A> {
@@ -331,7 +374,15 @@ impl<A: Aggregate> SqliteStoreBuilder<A> {
             gate: None,
             event_handlers: Vec::new(),
             transactional_event_handlers: Vec::new(),
+            stager: None,
         }
+    }
+
+    /// Prepares each command's rows before its turn on the writer (see [`Stager`]).
+    #[must_use]
+    pub fn with_stager(mut self, stager: impl Stager<A::Event> + 'static) -> Self {
+        self.stager = Some(Box::new(stager));
+        self
     }
 
     /// The process's write gate: the committer holds a permit while it writes a group.
@@ -379,10 +430,18 @@ impl<A: Aggregate> SqliteStoreBuilder<A> {
         if exists.is_none() {
             return Err(SqliteStoreError::MissingTable(statements.table));
         }
+        let options = self.pool.connect_options();
+        let file = options.get_filename();
+        let direct = (self.stager.is_some()
+            && !file.as_os_str().is_empty()
+            && file != Path::new(":memory:"))
+        .then(|| file.to_path_buf());
         let shared = Arc::new(Shared {
+            direct,
             pool: self.pool,
             statements,
             transactional_event_handlers: self.transactional_event_handlers,
+            stager: self.stager,
         });
         let (jobs, queue) = mpsc::unbounded_channel();
         tokio::spawn(committer(Arc::clone(&shared), self.gate, queue));
@@ -417,6 +476,10 @@ struct Shared<A: Aggregate> {
     pool: SqlitePool,
     statements: Statements,
     transactional_event_handlers: Vec<Box<SqliteTransactionalEventHandler<A>>>,
+    stager: Option<Box<dyn Stager<A::Event>>>,
+    /// The database file, for the committer's own connection (`store/direct.rs`): set when a
+    /// stager prepares the commands' rows and the database is a file.
+    direct: Option<std::path::PathBuf>,
 }
 
 /// One command's events on their way to the committer.
@@ -424,6 +487,9 @@ struct Job<E> {
     events: Vec<StoreEvent<E>>,
     payloads: Vec<String>,
     micros: i64,
+    /// The rows prepared by the [`Stager`]: written instead of running the transactional
+    /// handlers.
+    staged: Option<crate::db::Batch>,
     /// Released once the group has committed or failed.
     lock: Option<EventStoreLockGuard>,
     reply: oneshot::Sender<Answer<E>>,
@@ -434,12 +500,12 @@ type Answer<E> = (Vec<StoreEvent<E>>, Result<(), SqliteStoreError>);
 
 /// The committer: takes every waiting command, writes them in one transaction (one savepoint
 /// each), commits once, answers each. Ends when the store is dropped.
-async fn committer<A: Aggregate>(
+async fn committer<A: Aggregate + 'static>(
     shared: Arc<Shared<A>>,
     gate: Option<super::WriteGate>,
     mut queue: mpsc::UnboundedReceiver<Job<A::Event>>,
 ) where
-    A::Event: Send + Sync,
+    A::Event: Send + Sync + 'static,
 {
     let mut group: Vec<Job<A::Event>> = Vec::with_capacity(MAX_GROUP);
     // The committer keeps one connection of the pool for itself (no wait for a connection at
@@ -447,6 +513,10 @@ async fn committer<A: Aggregate>(
     // a transaction) and a fresh one is taken. When the pool is closed it is given back at once:
     // `SqlitePool::close` waits for every connection.
     let mut connection: Option<PoolConnection<Sqlite>> = None;
+    // Groups of staged commands go through the committer's own connection (`store/direct.rs`),
+    // opened at the first such group; `direct_refused` once it could not be made durable.
+    let mut direct: Option<DirectWriter> = None;
+    let mut direct_refused = false;
     let mut pool_closed = std::pin::pin!(shared.pool.close_event());
     loop {
         let next = tokio::select! {
@@ -484,25 +554,79 @@ async fn committer<A: Aggregate>(
             None => None,
         };
         let started = std::time::Instant::now();
-        let outcome = match connection.take() {
-            Some(c) if !shared.pool.is_closed() => Ok(c),
-            _ => shared.pool.acquire().await,
+        let all_staged = group
+            .iter()
+            .all(|job| job.staged.is_some() && !job.events.is_empty());
+        let mut outcome = None;
+        if let (Some(path), true, false) = (&shared.direct, all_staged, shared.pool.is_closed()) {
+            let writer = match direct.take() {
+                Some(w) => Ok(w),
+                None if direct_refused => Err(None),
+                None => DirectWriter::open(path, BUSY_TIMEOUT).map_err(Some),
+            };
+            match writer {
+                Ok(w) => {
+                    let jobs = std::mem::take(&mut group);
+                    let shared = Arc::clone(&shared);
+                    let done = tokio::task::spawn_blocking(move || {
+                        let mut w = w;
+                        let outcome = write_group_direct(&shared, &mut w, &jobs);
+                        (w, jobs, outcome)
+                    })
+                    .await;
+                    match done {
+                        Ok((w, jobs, o)) => {
+                            direct = Some(w);
+                            group = jobs;
+                            outcome = Some(o);
+                        }
+                        Err(e) => {
+                            // The group's callers were answered by dropping their jobs.
+                            tracing::error!(error = %e, "the committer's direct write panicked");
+                            drop(permit);
+                            continue;
+                        }
+                    }
+                }
+                Err(Some(f)) => {
+                    // The sqlx path below writes the group; a passing condition is tried again
+                    // with the next group.
+                    tracing::warn!(error = %f.message, "the committer's own connection could not be opened; writing through the pool");
+                    direct_refused = !f.unavailable;
+                }
+                Err(None) => {}
+            }
+        }
+        let through = if outcome.is_some() {
+            "own connection"
+        } else {
+            "pool"
         };
         let outcome = match outcome {
-            Ok(mut c) => {
-                let outcome = write_group(&shared, &mut c, &group).await;
-                if outcome.is_ok() {
-                    connection = Some(c);
+            Some(o) => o,
+            None => {
+                let acquired = match connection.take() {
+                    Some(c) if !shared.pool.is_closed() => Ok(c),
+                    _ => shared.pool.acquire().await,
+                };
+                match acquired {
+                    Ok(mut c) => {
+                        let outcome = write_group(&shared, &mut c, &group).await;
+                        if outcome.is_ok() {
+                            connection = Some(c);
+                        }
+                        outcome.map_err(|e| (e.to_string(), super::is_unavailable(&e)))
+                    }
+                    Err(e) => Err((e.to_string(), super::is_unavailable(&e))),
                 }
-                outcome
             }
-            Err(e) => Err(e),
         };
         drop(permit);
         tracing::debug!(
             commands = group.len(),
             micros = started.elapsed().as_micros(),
             ok = outcome.is_ok(),
+            through,
             "group written"
         );
         match outcome {
@@ -519,12 +643,66 @@ async fn committer<A: Aggregate>(
                     let _ = reply.send((events, result));
                 }
             }
-            Err(e) => {
-                let unavailable = super::is_unavailable(&e);
-                fail_group(&mut group, &e.to_string(), unavailable);
+            Err((message, unavailable)) => {
+                fail_group(&mut group, &message, unavailable);
             }
         }
     }
+}
+
+/// [`write_group`] on the committer's own connection, for a group of staged commands.
+fn write_group_direct<E>(
+    shared: &Shared<impl Aggregate<Event = E>>,
+    writer: &mut DirectWriter,
+    group: &[Job<E>],
+) -> Result<Vec<Result<(), SqliteStoreError>>, (String, bool)> {
+    let empty = crate::db::Batch::new();
+    let inserts: Vec<_> = group
+        .iter()
+        .map(|job| shared.statements.insert(job.events.len()))
+        .collect();
+    let commands: Vec<direct::Command<'_>> = group
+        .iter()
+        .zip(&inserts)
+        .map(|(job, insert)| direct::Command {
+            insert,
+            events: job
+                .events
+                .iter()
+                .zip(&job.payloads)
+                .map(|(event, payload)| {
+                    [
+                        event.id.hyphenated().to_string().into(),
+                        event.aggregate_id.hyphenated().to_string().into(),
+                        payload.clone().into(),
+                        job.micros.into(),
+                        i64::from(event.sequence_number).into(),
+                        Value::Int(None),
+                    ]
+                })
+                .collect(),
+            rows: job.staged.as_ref().unwrap_or(&empty),
+        })
+        .collect();
+    let results = writer
+        .write_group(&commands)
+        .map_err(|f| (f.message, f.unavailable))?;
+    Ok(group
+        .iter()
+        .zip(results)
+        .map(|(job, result)| {
+            result.map_err(|f| match job.events.first() {
+                Some(first) if f.sequence_conflict => SqliteStoreError::Conflict {
+                    aggregate_id: first.aggregate_id,
+                    sequence_number: first.sequence_number,
+                },
+                _ => SqliteStoreError::Statement {
+                    message: f.message,
+                    unavailable: f.unavailable,
+                },
+            })
+        })
+        .collect())
 }
 
 fn fail_group<E>(group: &mut Vec<Job<E>>, message: &str, unavailable: bool) {
@@ -549,11 +727,12 @@ fn fail_group<E>(group: &mut Vec<Job<E>>, message: &str, unavailable: bool) {
 /// One transaction for the group; a command's own failure (conflict, handler error) rolls back
 /// its savepoint only. `Err` when the transaction itself failed: nothing was written.
 ///
-/// Each command opens its savepoint in the same statement text as its events' insert and never
-/// releases it: savepoints nest, a failing command is always the innermost one (`ROLLBACK TO`
-/// undoes it alone), and the group's `COMMIT` keeps every other. Two round trips to the
-/// connection's worker thread per command fewer than a savepoint and a release of their own: on
-/// this single-writer path the round trips, not the SQL, bound the write rate.
+/// Each command opens its savepoint in the same statement text as its events' insert (and its
+/// staged rows, see [`Stager`]) and never releases it: savepoints nest, a failing command is
+/// always the innermost one (`ROLLBACK TO` undoes it alone), and the group's `COMMIT` keeps every
+/// other. Two round trips to the connection's worker thread per command fewer than a savepoint
+/// and a release of their own: on this single-writer path the round trips, not the SQL, bound
+/// the write rate.
 async fn write_group<A: Aggregate>(
     shared: &Shared<A>,
     conn: &mut SqliteConnection,
@@ -565,22 +744,15 @@ where
     let mut transaction = sqlx::Connection::begin_with(conn, BEGIN_IMMEDIATE).await?;
     let mut results = Vec::with_capacity(group.len());
     let alone = group.len() == 1;
-    for (i, job) in group.iter().enumerate() {
+    for job in group {
         // Alone: no savepoint needed, a failure rolls the whole transaction back.
-        let savepoint = (!alone).then(|| format!("job{i}"));
-        let result = write_job(shared, &mut transaction, job, savepoint.as_deref()).await;
+        let result = write_job(shared, &mut transaction, job, !alone).await;
         if result.is_err() {
-            match &savepoint {
-                None => {
-                    transaction.rollback().await?;
-                    return Ok(vec![result]);
-                }
-                Some(name) => {
-                    sqlx::query(&format!("ROLLBACK TO {name}; RELEASE {name}"))
-                        .execute(&mut *transaction)
-                        .await?;
-                }
+            if alone {
+                transaction.rollback().await?;
+                return Ok(vec![result]);
             }
+            sqlx::query(ROLLBACK_JOB).execute(&mut *transaction).await?;
         }
         results.push(result);
     }
@@ -592,18 +764,33 @@ async fn write_job<A: Aggregate>(
     shared: &Shared<A>,
     conn: &mut SqliteConnection,
     job: &Job<A::Event>,
-    savepoint: Option<&str>,
+    savepoint: bool,
 ) -> Result<(), SqliteStoreError>
 where
     A::Event: Send + Sync,
 {
     // The savepoint and every event of the command in one statement text (one round trip); a
-    // conflict on any row fails the insert.
+    // conflict on any row fails the insert. Rows prepared by the stager go in the same text.
     if let Some(first) = job.events.first() {
         let insert = shared.statements.insert(job.events.len());
-        let text = match savepoint {
-            Some(name) => std::borrow::Cow::Owned(format!("SAVEPOINT {name};\n{insert}")),
-            None => insert,
+        let text = match (savepoint, &job.staged) {
+            (false, None) => insert,
+            (true, None) => std::borrow::Cow::Owned(format!("{SAVEPOINT_JOB};\n{insert}")),
+            (savepoint, Some(batch)) => {
+                let mut text = String::new();
+                if savepoint {
+                    text.push_str(SAVEPOINT_JOB);
+                    text.push_str(";\n");
+                }
+                text.push_str(&insert);
+                if !batch.is_empty() {
+                    text.push_str(";\n");
+                    // The events' placeholders are positional (`?`, bound first); the batch's
+                    // are numbered after them.
+                    text.push_str(&batch.sqlite_text(job.events.len() * 6));
+                }
+                std::borrow::Cow::Owned(text)
+            }
         };
         let mut insert = sqlx::query(&text);
         for (event, payload) in job.events.iter().zip(&job.payloads) {
@@ -615,14 +802,18 @@ where
                 .bind(event.sequence_number)
                 .bind(None::<i32>);
         }
+        if let Some(batch) = &job.staged {
+            insert = batch.bind_sqlite(insert);
+        }
         insert
             .execute(&mut *conn)
             .await
             .map_err(|e| insert_error(e, first.aggregate_id, first.sequence_number))?;
-    } else if let Some(name) = savepoint {
-        sqlx::query(&format!("SAVEPOINT {name}"))
-            .execute(&mut *conn)
-            .await?;
+        if job.staged.is_some() {
+            return Ok(());
+        }
+    } else if savepoint {
+        sqlx::query(SAVEPOINT_JOB).execute(&mut *conn).await?;
     }
     for store_event in &job.events {
         for handler in &shared.transactional_event_handlers {
@@ -806,6 +997,10 @@ where
                 version: None,
             });
         }
+        let staged = match &self.inner.shared.stager {
+            Some(stager) => stager.stage(&store_events)?,
+            None => None,
+        };
         // The committer writes it with whatever else is waiting (see the module docs). The lock
         // goes with it: released once the group is on disk or failed, even if this future is
         // dropped meanwhile.
@@ -814,6 +1009,7 @@ where
             events: store_events,
             payloads,
             micros,
+            staged,
             lock: aggregate_state.take_lock(),
             reply,
         };
