@@ -781,7 +781,7 @@ async fn http_bench(
     println!(
         "ptl HTTP load: {cores} cores, {secs} s per row; mix per case: register, read case, 2x record-consent, record-interview, work queue, request-verification, record-verification-reply, submit-file, read case, record-decision (UA-NSS)"
     );
-    if stores.iter().any(|s| *s == "postgres") {
+    if stores.contains(&"postgres") {
         let mode = pg_url
             .split_once('?')
             .and_then(|(_, q)| q.split('&').find_map(|kv| kv.strip_prefix("sslmode=")))
