@@ -34,7 +34,7 @@ use crate::db::{Batch, Conn, Db};
 use crate::integrity::{canonical_json, canonical_timestamp, chain_hash};
 use crate::keys::KeyRing;
 use crate::store::{PgStore, PgStoreError, SqliteStore, SqliteStoreError, WriteGate};
-use crate::vault::{PersonalText, Vault};
+use crate::vault::{CaseRows, PersonalText, Vault};
 use crate::{fetch_all, fetch_optional, run};
 
 /// Why a command could not be recorded (as opposed to refused by the rules).
@@ -323,16 +323,15 @@ impl IntegrityHandler {
             p.first_done = true;
             let (new_case, person) = p.vault_input(event);
             let mut rows = Batch::new();
+            let input = CaseRows {
+                case_id: event.aggregate_id,
+                new_case,
+                records: &p.personal.texts,
+                person,
+                now: p.now,
+            };
             self.vault
-                .stage(
-                    conn.reborrow(),
-                    &mut rows,
-                    event.aggregate_id,
-                    new_case,
-                    &p.personal.texts,
-                    person,
-                    p.now,
-                )
+                .stage(conn.reborrow(), &mut rows, &input)
                 .await
                 .map_err(HandlerError::vault)?;
             p.rows = rows;
@@ -381,16 +380,16 @@ impl IntegrityHandler {
         let case_id = first.aggregate_id;
         let (new_case, person) = p.vault_input(first);
         let mut rows = Batch::new();
+        let input = CaseRows {
+            case_id,
+            new_case,
+            records: &p.personal.texts,
+            person,
+            now: p.now,
+        };
         let staged = self
             .vault
-            .stage_without_reads(
-                &mut rows,
-                case_id,
-                new_case,
-                &p.personal.texts,
-                person,
-                p.now,
-            )
+            .stage_without_reads(&mut rows, &input)
             .map_err(HandlerError::vault)?;
         if !staged {
             return Ok(None);

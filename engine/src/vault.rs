@@ -213,6 +213,21 @@ struct EntryText<'a> {
     what: &'a str,
 }
 
+/// What a command puts in the vault with its events (see [`Vault::stage`]).
+#[derive(Debug, Clone, Copy)]
+pub struct CaseRows<'a> {
+    /// The case.
+    pub case_id: Uuid,
+    /// The command starts the case: its data key is made and written with it.
+    pub new_case: bool,
+    /// The records to seal under the case's key.
+    pub records: &'a [PersonalText],
+    /// The person-index entry (full name, birth date).
+    pub person: Option<(&'a str, NaiveDate)>,
+    /// The records' creation time.
+    pub now: DateTime<Utc>,
+}
+
 /// The personal-data vault (see the module docs).
 #[derive(Debug, Clone)]
 pub struct Vault {
@@ -291,16 +306,14 @@ impl Vault {
         now: DateTime<Utc>,
     ) -> Result<(), VaultError> {
         let mut batch = Batch::new();
-        self.stage(
-            conn.reborrow(),
-            &mut batch,
+        let rows = CaseRows {
             case_id,
-            false,
+            new_case: false,
             records,
-            None,
+            person: None,
             now,
-        )
-        .await?;
+        };
+        self.stage(conn.reborrow(), &mut batch, &rows).await?;
         batch.execute(conn).await?;
         Ok(())
     }
@@ -320,17 +333,14 @@ impl Vault {
         birth_date: NaiveDate,
     ) -> Result<(), VaultError> {
         let mut batch = Batch::new();
-        let person = Some((full_name, birth_date));
-        self.stage(
-            conn.reborrow(),
-            &mut batch,
+        let rows = CaseRows {
             case_id,
-            false,
-            &[],
-            person,
-            Utc::now(),
-        )
-        .await?;
+            new_case: false,
+            records: &[],
+            person: Some((full_name, birth_date)),
+            now: Utc::now(),
+        };
+        self.stage(conn.reborrow(), &mut batch, &rows).await?;
         batch.execute(conn).await?;
         Ok(())
     }
@@ -350,20 +360,22 @@ impl Vault {
     /// entry would undo the erasure), [`VaultError::NoKey`] if records are to be sealed and it
     /// has none, [`VaultError::Crypto`] if the key does not unwrap. [`VaultError::Json`] /
     /// [`VaultError::Db`] otherwise.
-    #[allow(clippy::too_many_arguments)]
     pub async fn stage(
         &self,
         conn: Conn<'_>,
         batch: &mut Batch,
-        case_id: Uuid,
-        new_case: bool,
-        records: &[PersonalText],
-        person: Option<(&str, NaiveDate)>,
-        now: DateTime<Utc>,
+        rows: &CaseRows<'_>,
     ) -> Result<(), VaultError> {
-        if self.stage_without_reads(batch, case_id, new_case, records, person, now)? {
+        if self.stage_without_reads(batch, rows)? {
             return Ok(());
         }
+        let CaseRows {
+            case_id,
+            records,
+            person,
+            now,
+            ..
+        } = *rows;
         let dk = match self.key_state(conn, case_id).await? {
             KeyState::Erased => return Err(VaultError::Erased { case_id }),
             KeyState::Missing if !records.is_empty() => return Err(VaultError::NoKey { case_id }),
@@ -384,12 +396,15 @@ impl Vault {
     pub fn stage_without_reads(
         &self,
         batch: &mut Batch,
-        case_id: Uuid,
-        new_case: bool,
-        records: &[PersonalText],
-        person: Option<(&str, NaiveDate)>,
-        now: DateTime<Utc>,
+        rows: &CaseRows<'_>,
     ) -> Result<bool, VaultError> {
+        let CaseRows {
+            case_id,
+            new_case,
+            records,
+            person,
+            now,
+        } = *rows;
         if new_case {
             let dk = crypto::new_data_key();
             let wrapped = crypto::wrap(self.keys.master(), &dk, case_id)?;

@@ -988,11 +988,16 @@ async fn sqlite_store_requires_migrated_table_and_cleans_its_lock_table() {
     assert!(second[0].global_position > first[0].global_position);
 }
 
-/// Group commit (SQLite): commands that wait together are written in one transaction, each in
-/// its own savepoint: one command whose handler fails is rolled back alone, its group-mates
-/// commit, and a stale sequence in the group is a typed conflict for that command only.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_group_commit_isolates_a_failing_command_from_its_group() {
+/// A SQLite store on a fresh file with the test projection (failing on 13) behind a one-slot
+/// gate the test can hold, so that the commands it starts meanwhile form one group.
+async fn group_commit_store(
+    stager: Option<EvenStager>,
+) -> (
+    tempfile::TempDir,
+    SqlitePool,
+    WriteGate,
+    SqliteStore<Counter>,
+) {
     let dir = tempfile::tempdir().unwrap();
     let pool = sqlite::open_with(dir.path().join("events.db"), 4)
         .await
@@ -1000,12 +1005,22 @@ async fn sqlite_group_commit_isolates_a_failing_command_from_its_group() {
     migrate_sqlite(&pool).await.unwrap();
     pool.execute(PROJECTION_DDL).await.unwrap();
     let gate = WriteGate::new(1);
-    let store = SqliteStoreBuilder::<Counter>::new(pool.clone())
+    let mut builder = SqliteStoreBuilder::<Counter>::new(pool.clone())
         .with_write_gate(gate.clone())
-        .add_transactional_event_handler(Projection { fail_on: Some(13) })
-        .try_build()
-        .await
-        .unwrap();
+        .add_transactional_event_handler(Projection { fail_on: Some(13) });
+    if let Some(stager) = stager {
+        builder = builder.with_stager(stager);
+    }
+    let store = builder.try_build().await.unwrap();
+    (dir, pool, gate, store)
+}
+
+/// Group commit (SQLite): commands that wait together are written in one transaction, each in
+/// its own savepoint: one command whose handler fails is rolled back alone, its group-mates
+/// commit, and a stale sequence in the group is a typed conflict for that command only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_group_commit_isolates_a_failing_command_from_its_group() {
+    let (_dir, pool, gate, store) = group_commit_store(None).await;
     // An existing aggregate, so that a command with a stale sequence can join the group.
     let existing = Uuid::new_v4();
     let mut state = AggregateState::<CounterState>::with_id(existing);
@@ -1112,20 +1127,7 @@ impl sqlite::Stager<CounterEvent> for EvenStager {
 /// whose rows fail, or whose sequence is taken, is rolled back alone and the others commit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_staged_rows_are_written_with_their_events_instead_of_the_handlers() {
-    let dir = tempfile::tempdir().unwrap();
-    let pool = sqlite::open_with(dir.path().join("events.db"), 4)
-        .await
-        .unwrap();
-    migrate_sqlite(&pool).await.unwrap();
-    pool.execute(PROJECTION_DDL).await.unwrap();
-    let gate = WriteGate::new(1);
-    let store = SqliteStoreBuilder::<Counter>::new(pool.clone())
-        .with_write_gate(gate.clone())
-        .with_stager(EvenStager)
-        .add_transactional_event_handler(Projection { fail_on: Some(13) })
-        .try_build()
-        .await
-        .unwrap();
+    let (_dir, pool, gate, store) = group_commit_store(Some(EvenStager)).await;
     // An existing aggregate, so that a command with a stale sequence can join a group.
     let existing = Uuid::new_v4();
     let mut state = AggregateState::<CounterState>::with_id(existing);

@@ -15,7 +15,7 @@ use ptl_engine::crypto::{self, CryptoError};
 use ptl_engine::db::Db;
 use ptl_engine::keys::{KeyRing, MasterKey};
 use ptl_engine::store::{migrate_postgres, migrate_sqlite, sqlite};
-use ptl_engine::vault::{PersonalText, Reader, Vault, VaultError, ERASURE_LOG_FILE};
+use ptl_engine::vault::{CaseRows, PersonalText, Reader, Vault, VaultError, ERASURE_LOG_FILE};
 use ptl_engine::{fetch_all, fetch_optional, run};
 use serde_json::{json, Value};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -205,17 +205,14 @@ async fn a_new_cases_staged_rows_write_its_key_records_and_index_in_one_batch(b:
     }];
     let mut tx = b.db.begin().await.unwrap();
     let mut batch = ptl_engine::db::Batch::new();
-    v.stage(
-        tx.conn(),
-        &mut batch,
-        case,
-        true,
-        &texts,
-        Some((NAME, birth())),
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    let rows = CaseRows {
+        case_id: case,
+        new_case: true,
+        records: &texts,
+        person: Some((NAME, birth())),
+        now: Utc::now(),
+    };
+    v.stage(tx.conn(), &mut batch, &rows).await.unwrap();
     assert_eq!(batch.len(), 3, "key, records, index: nothing written yet");
     batch.execute(tx.conn()).await.unwrap();
     tx.commit().await.unwrap();
@@ -227,9 +224,14 @@ async fn a_new_cases_staged_rows_write_its_key_records_and_index_in_one_batch(b:
 
     let mut tx = b.db.begin().await.unwrap();
     let mut again = ptl_engine::db::Batch::new();
-    v.stage(tx.conn(), &mut again, case, true, &[], None, Utc::now())
-        .await
-        .unwrap();
+    let rows = CaseRows {
+        case_id: case,
+        new_case: true,
+        records: &[],
+        person: None,
+        now: Utc::now(),
+    };
+    v.stage(tx.conn(), &mut again, &rows).await.unwrap();
     assert!(again.execute(tx.conn()).await.is_err());
     drop(tx);
     assert_eq!(ciphertexts(b, case).await.len(), 1);
