@@ -1015,6 +1015,14 @@ async fn group_commit_store(
     (dir, pool, gate, store)
 }
 
+async fn stored_events(pool: &SqlitePool, id: Uuid) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM case_events WHERE aggregate_id = ?1")
+        .bind(id.to_string())
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
 /// Group commit (SQLite): commands that wait together are written in one transaction, each in
 /// its own savepoint: one command whose handler fails is rolled back alone, its group-mates
 /// commit, and a stale sequence in the group is a typed conflict for that command only.
@@ -1056,12 +1064,7 @@ async fn sqlite_group_commit_isolates_a_failing_command_from_its_group() {
     let mut committed = 0;
     for t in tasks {
         let (id, n, r) = t.await.unwrap();
-        let stored: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM case_events WHERE aggregate_id = ?1")
-                .bind(id.to_string())
-                .fetch_one(&pool)
-                .await
-                .unwrap();
+        let stored = stored_events(&pool, id).await;
         match n {
             13 => {
                 assert!(matches!(r, Err(SqliteStoreError::Custom(_))), "{r:?}");
@@ -1169,12 +1172,7 @@ async fn sqlite_staged_rows_are_written_with_their_events_instead_of_the_handler
 
         for t in tasks {
             let (id, events, r) = t.await.unwrap();
-            let stored: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM case_events WHERE aggregate_id = ?1")
-                    .bind(id.to_string())
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap();
+            let stored = stored_events(&pool, id).await;
             let mut rows: Vec<i64> =
                 sqlx::query_scalar("SELECT n FROM test_projection WHERE aggregate_id = ?1")
                     .bind(id.to_string())
