@@ -1254,39 +1254,49 @@ async fn sqlite_connection_left_inside_a_dead_transaction_is_not_reused() {
     pool.close().await;
 }
 
-/// The committer keeps a connection between groups; closing the pool while the store still
-/// lives (a server shutting down) must not wait for it forever.
+/// The committer keeps a connection between groups (the pool's, or its own for staged
+/// commands); closing the pool while the store still lives (a server shutting down) must not
+/// wait for it forever.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_pool_closes_while_the_store_lives() {
-    let dir = tempfile::tempdir().unwrap();
-    let pool = sqlite::open_with(dir.path().join("events.db"), 2)
-        .await
-        .unwrap();
-    migrate_sqlite(&pool).await.unwrap();
-    let store = SqliteStoreBuilder::<Counter>::new(pool.clone())
-        .try_build()
-        .await
-        .unwrap();
-    for _ in 0..3 {
-        let mut state = AggregateState::<CounterState>::with_id(Uuid::new_v4());
-        store
-            .persist(&mut state, vec![CounterEvent::Added { n: 1 }])
+    for staged in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = sqlite::open_with(dir.path().join("events.db"), 2)
             .await
             .unwrap();
-    }
-    tokio::time::timeout(std::time::Duration::from_secs(10), pool.close())
+        migrate_sqlite(&pool).await.unwrap();
+        pool.execute(PROJECTION_DDL).await.unwrap();
+        let mut builder = SqliteStoreBuilder::<Counter>::new(pool.clone());
+        if staged {
+            builder = builder.with_stager(EvenStager);
+        }
+        let store = builder.try_build().await.unwrap();
+        for _ in 0..3 {
+            let mut state = AggregateState::<CounterState>::with_id(Uuid::new_v4());
+            store
+                .persist(&mut state, vec![CounterEvent::Added { n: 2 }])
+                .await
+                .unwrap();
+        }
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM test_projection")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(rows, if staged { 3 } else { 0 });
+        tokio::time::timeout(std::time::Duration::from_secs(10), pool.close())
+            .await
+            .expect("the pool closes although the store still exists");
+        // Afterwards a write fails cleanly instead of hanging.
+        let mut state = AggregateState::<CounterState>::with_id(Uuid::new_v4());
+        let late = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            store.persist(&mut state, vec![CounterEvent::Added { n: 2 }]),
+        )
         .await
-        .expect("the pool closes although the store still exists");
-    // Afterwards a write fails cleanly instead of hanging.
-    let mut state = AggregateState::<CounterState>::with_id(Uuid::new_v4());
-    let late = tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        store.persist(&mut state, vec![CounterEvent::Added { n: 1 }]),
-    )
-    .await
-    .expect("answered");
-    assert!(late.is_err(), "{late:?}");
-    drop(store);
+        .expect("answered");
+        assert!(late.is_err(), "staged {staged}: {late:?}");
+        drop(store);
+    }
 }
 
 /// A read snapshot ends by being dropped, which only queues its ROLLBACK on the connection's

@@ -61,15 +61,15 @@ use esrs::{Aggregate, AggregateState};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sqlx::pool::PoolConnection;
-
-use super::direct::{self, DirectWriter};
-use crate::db::Value;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{Row, Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot, Mutex as AsyncMutex, OwnedMutexGuard, RwLock};
 use uuid::Uuid;
+
+use super::direct::{self, DirectWriter};
+use crate::db::Value;
 
 /// How long a connection waits for the database write lock before failing with `SQLITE_BUSY`.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -522,8 +522,10 @@ async fn committer<A: Aggregate + 'static>(
         let next = tokio::select! {
             biased;
             job = queue.recv() => job,
-            () = &mut pool_closed, if connection.is_some() => {
+            () = &mut pool_closed, if connection.is_some() || direct.is_some() => {
+                // The store's file is let go with the pool (its own connection too).
                 connection = None;
+                direct = None;
                 continue;
             }
         };
