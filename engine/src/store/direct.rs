@@ -39,7 +39,7 @@ impl From<rusqlite::Error> for Failure {
     fn from(e: rusqlite::Error) -> Self {
         let (unavailable, sequence_conflict) = match &e {
             rusqlite::Error::SqliteFailure(f, message) => {
-                let unavailable = matches!(f.extended_code & 0xff, 5 | 6 | 8 | 10 | 13 | 14);
+                let unavailable = super::sqlite_code_is_passing(i64::from(f.extended_code));
                 let unique = f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
                     || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY;
                 let conflict = unique

@@ -115,8 +115,7 @@ pub fn is_unavailable(e: &sqlx::Error) -> bool {
         sqlx::Error::Database(db) => {
             let Some(code) = db.code() else { return false };
             if let Ok(n) = code.parse::<i64>() {
-                // SQLite: extended codes keep the primary code in the low byte.
-                matches!(n & 0xff, 5 | 6 | 8 | 10 | 13 | 14)
+                sqlite_code_is_passing(n)
             } else {
                 code.starts_with("08")
                     || code.starts_with("53")
@@ -126,6 +125,12 @@ pub fn is_unavailable(e: &sqlx::Error) -> bool {
         }
         _ => false,
     }
+}
+
+/// Whether a SQLite result code (primary or extended: the primary code is in the low byte) is a
+/// passing condition: busy, locked, read-only, I/O error, disk full, cannot open.
+pub(crate) fn sqlite_code_is_passing(code: i64) -> bool {
+    matches!(code & 0xff, 5 | 6 | 8 | 10 | 13 | 14)
 }
 
 /// Admission control for writers: at most `permits` commands may be between

@@ -572,7 +572,8 @@ async fn committer<A: Aggregate + 'static>(
                     let shared = Arc::clone(&shared);
                     let done = tokio::task::spawn_blocking(move || {
                         let mut w = w;
-                        let outcome = write_group_direct(&shared, &mut w, &jobs);
+                        let mut jobs = jobs;
+                        let outcome = write_group_direct(&shared, &mut w, &mut jobs);
                         (w, jobs, outcome)
                     })
                     .await;
@@ -656,8 +657,13 @@ async fn committer<A: Aggregate + 'static>(
 fn write_group_direct<E>(
     shared: &Shared<impl Aggregate<Event = E>>,
     writer: &mut DirectWriter,
-    group: &[Job<E>],
+    group: &mut [Job<E>],
 ) -> Result<Vec<Result<(), SqliteStoreError>>, (String, bool)> {
+    // The payload texts are not needed once written: moved, not copied.
+    let payloads: Vec<Vec<String>> = group
+        .iter_mut()
+        .map(|job| std::mem::take(&mut job.payloads))
+        .collect();
     let empty = crate::db::Batch::new();
     let inserts: Vec<_> = group
         .iter()
@@ -666,17 +672,18 @@ fn write_group_direct<E>(
     let commands: Vec<direct::Command<'_>> = group
         .iter()
         .zip(&inserts)
-        .map(|(job, insert)| direct::Command {
+        .zip(payloads)
+        .map(|((job, insert), payloads)| direct::Command {
             insert,
             events: job
                 .events
                 .iter()
-                .zip(&job.payloads)
+                .zip(payloads)
                 .map(|(event, payload)| {
                     [
                         event.id.hyphenated().to_string().into(),
                         event.aggregate_id.hyphenated().to_string().into(),
-                        payload.clone().into(),
+                        payload.into(),
                         job.micros.into(),
                         i64::from(event.sequence_number).into(),
                         Value::Int(None),
