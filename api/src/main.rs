@@ -430,13 +430,13 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             allow_non_durable,
             ..
         } => {
-            let mut opts = ptl_api::app::StartOptions::from_settings(cli.settings());
+            let mut opts = ptl_api::startup::StartOptions::from_settings(cli.settings());
             opts.allow_non_durable |= *allow_non_durable;
             let listen = listen
                 .clone()
                 .unwrap_or_else(|| cli.settings().listen.to_string());
             let listen = &listen;
-            let app = ptl_api::app::start(&opts, ptl_api::app::system_clock()).await?;
+            let app = ptl_api::startup::start(&opts, ptl_api::startup::system_clock()).await?;
             if !app.created_keys.is_empty() {
                 eprintln!(
                     "first start: created the JWT secret, the master key and the hash keys in {} (mode 0600; back them up: losing master.key loses the personal data)",
@@ -458,7 +458,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             let mut scheduler = tokio::spawn(app.scheduler.run(async move {
                 let _ = scheduler_stop.changed().await;
             }));
-            let refresher = tokio::spawn(ptl_api::app::refresh_revocations(app.state.clone()));
+            let refresher = tokio::spawn(ptl_api::startup::refresh_revocations(app.state.clone()));
             let webhook = app.webhook.map(|sender| {
                 let mut hook_stop = stop_rx.clone();
                 tokio::spawn(async move {
@@ -476,13 +476,12 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 }))
             });
             let mut server_stop = stop_rx.clone();
-            let mut server =
-                tokio::spawn(ptl_api::server::serve(listener, app.router, async move {
-                    tokio::select! {
-                        () = shutdown_signal() => {},
-                        _ = server_stop.changed() => {},
-                    }
-                }));
+            let mut server = tokio::spawn(ptl_api::http::serve(listener, app.router, async move {
+                tokio::select! {
+                    () = shutdown_signal() => {},
+                    _ = server_stop.changed() => {},
+                }
+            }));
             let outcome = tokio::select! {
                 r = &mut server => match r {
                     Ok(Ok(())) => Ok(()),

@@ -10,7 +10,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::server::AppState;
+use std::sync::Arc;
 
 #[derive(Debug, Default, Clone, Copy)]
 struct Series {
@@ -135,7 +135,7 @@ impl Metrics {
 }
 
 /// Middleware that records every request.
-pub async fn track(State(s): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -143,7 +143,7 @@ pub async fn track(State(s): State<AppState>, req: Request, next: Next) -> Respo
     let method = req.method().to_string();
     let start = Instant::now();
     let response = next.run(req).await;
-    s.metrics.record(
+    metrics.record(
         &method,
         &route,
         response.status().as_u16(),

@@ -40,7 +40,7 @@ pub const MAX_STRING_CHARS: usize = 10_000;
 /// (the hash chain's canonical JSON refuses larger ones).
 pub const MAX_SAFE_INTEGER: u64 = 9_007_199_254_740_991;
 
-/// Why a body was refused. Converted to [`crate::problem::ApiError`] (422, or 404 for
+/// Why a body was refused. Converted to [`crate::http::error::ApiError`] (422, or 404 for
 /// [`BodyError::NotAClientAction`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BodyError {
@@ -276,7 +276,7 @@ impl<'de> Deserialize<'de> for CountryCode {
 
 impl PartialSchema for Day {
     fn schema() -> RefOr<Schema> {
-        crate::openapi::date_schema()
+        crate::schema::date_schema()
     }
 }
 
@@ -288,7 +288,7 @@ impl ToSchema for Day {
 
 impl PartialSchema for Text {
     fn schema() -> RefOr<Schema> {
-        crate::openapi::text_schema(MAX_STRING_CHARS)
+        crate::schema::text_schema(MAX_STRING_CHARS)
     }
 }
 
@@ -296,7 +296,7 @@ impl ToSchema for Text {}
 
 impl PartialSchema for OfficeCode {
     fn schema() -> RefOr<Schema> {
-        crate::openapi::office_code_schema()
+        crate::schema::office_code_schema()
     }
 }
 
@@ -304,7 +304,7 @@ impl ToSchema for OfficeCode {}
 
 impl PartialSchema for CountryCode {
     fn schema() -> RefOr<Schema> {
-        crate::openapi::country_code_schema()
+        crate::schema::country_code_schema()
     }
 }
 
@@ -464,9 +464,9 @@ impl Vault {
 #[serde(deny_unknown_fields)]
 struct ConsentBody {
     occurred_on: Day,
-    #[schema(value_type = crate::openapi::domain::ConsentScope)]
+    #[schema(value_type = crate::schema::domain::ConsentScope)]
     scope: ConsentScope,
-    #[schema(value_type = crate::openapi::domain::GivenBy)]
+    #[schema(value_type = crate::schema::domain::GivenBy)]
     given_by: GivenBy,
 }
 
@@ -474,7 +474,7 @@ struct ConsentBody {
 #[serde(deny_unknown_fields)]
 struct RecordInterviewBody {
     occurred_on: Day,
-    #[schema(value_type = crate::openapi::domain::GivenBy)]
+    #[schema(value_type = crate::schema::domain::GivenBy)]
     consent_signed_by: GivenBy,
     non_disclosure_receipt_signed: bool,
 }
@@ -483,7 +483,7 @@ struct RecordInterviewBody {
 #[serde(deny_unknown_fields)]
 struct SkipInterviewBody {
     occurred_on: Day,
-    #[schema(value_type = crate::openapi::domain::SkipGround)]
+    #[schema(value_type = crate::schema::domain::SkipGround)]
     ground: SkipGround,
     reference: Option<Text>,
 }
@@ -492,7 +492,7 @@ struct SkipInterviewBody {
 #[serde(deny_unknown_fields)]
 struct RequestVerificationBody {
     occurred_on: Day,
-    #[schema(value_type = crate::openapi::domain::VerificationTarget)]
+    #[schema(value_type = crate::schema::domain::VerificationTarget)]
     to: VerificationTarget,
 }
 
@@ -501,7 +501,7 @@ struct RequestVerificationBody {
 struct RecordVerificationReplyBody {
     occurred_on: Day,
     request_id: Text,
-    #[schema(value_type = crate::openapi::domain::ReplyOutcome)]
+    #[schema(value_type = crate::schema::domain::ReplyOutcome)]
     outcome: ReplyOutcome,
 }
 
@@ -509,7 +509,7 @@ struct RecordVerificationReplyBody {
 #[serde(deny_unknown_fields)]
 struct AttachDocumentBody {
     occurred_on: Day,
-    #[schema(value_type = crate::openapi::domain::DocumentKind)]
+    #[schema(value_type = crate::schema::domain::DocumentKind)]
     kind: DocumentKind,
     note: Option<Text>,
 }
@@ -518,7 +518,7 @@ struct AttachDocumentBody {
 #[serde(deny_unknown_fields)]
 struct SubmitFileBody {
     occurred_on: Day,
-    #[schema(value_type = crate::openapi::domain::Conclusion)]
+    #[schema(value_type = crate::schema::domain::Conclusion)]
     conclusion: Conclusion,
 }
 
@@ -534,7 +534,7 @@ struct ReturnFileBody {
 #[serde(deny_unknown_fields)]
 struct RecordDecisionBody {
     occurred_on: Day,
-    #[schema(value_type = crate::openapi::domain::DecisionOutcome)]
+    #[schema(value_type = crate::schema::domain::DecisionOutcome)]
     outcome: DecisionOutcome,
     certificate_no: Option<Text>,
     valid_until: Option<Day>,
@@ -558,7 +558,7 @@ struct RecordAppealBody {
 #[serde(deny_unknown_fields)]
 struct RecordCourtRulingBody {
     occurred_on: Day,
-    #[schema(value_type = crate::openapi::domain::RulingOutcome)]
+    #[schema(value_type = crate::schema::domain::RulingOutcome)]
     outcome: RulingOutcome,
     certificate_no: Option<Text>,
     valid_until: Option<Day>,
@@ -597,14 +597,14 @@ struct ReferToSocialServicesBody {
 #[serde(deny_unknown_fields)]
 struct RecordNeedsAssessmentBody {
     occurred_on: Day,
-    #[schema(value_type = Vec<crate::openapi::domain::Need>)]
+    #[schema(value_type = Vec<crate::schema::domain::Need>)]
     needs: Vec<Need>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PlannedServiceBody {
-    #[schema(value_type = crate::openapi::domain::Need)]
+    #[schema(value_type = crate::schema::domain::Need)]
     service: Need,
     provider: Text,
     from: Option<Day>,
@@ -623,7 +623,7 @@ struct ApproveRehabilitationPlanBody {
 #[serde(deny_unknown_fields)]
 struct RecordServiceBody {
     occurred_on: Day,
-    #[schema(value_type = crate::openapi::domain::Need)]
+    #[schema(value_type = crate::schema::domain::Need)]
     service: Need,
     provider: Text,
     to: Option<Day>,
@@ -1076,10 +1076,10 @@ fn decision(b: RecordDecisionBody, vault: &mut Vault) -> Result<Action, BodyErro
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ApplicantBody {
-    #[schema(value_type = crate::openapi::domain::Sex)]
+    #[schema(value_type = crate::schema::domain::Sex)]
     sex: Sex,
     birth_year: Option<i32>,
-    #[schema(value_type = crate::openapi::domain::Citizenship)]
+    #[schema(value_type = crate::schema::domain::Citizenship)]
     citizenship: Citizenship,
     speaks_ukrainian_or_russian: bool,
     interpreter_used: bool,
@@ -1088,7 +1088,7 @@ struct ApplicantBody {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReferralBody {
-    #[schema(value_type = crate::openapi::domain::ReferralSource)]
+    #[schema(value_type = crate::schema::domain::ReferralSource)]
     source: ReferralSource,
     organisation: Option<Text>,
     referred_on: Day,
@@ -1097,7 +1097,7 @@ struct ReferralBody {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ExploitationBody {
-    #[schema(value_type = Vec<crate::openapi::domain::ExploitationForm>, min_items = 1)]
+    #[schema(value_type = Vec<crate::schema::domain::ExploitationForm>, min_items = 1)]
     forms: Vec<ExploitationForm>,
     country: CountryCode,
 }
@@ -1105,7 +1105,7 @@ struct ExploitationBody {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DocumentBody {
-    #[schema(value_type = crate::openapi::domain::DocumentKind)]
+    #[schema(value_type = crate::schema::domain::DocumentKind)]
     kind: DocumentKind,
     note: Option<Text>,
 }
@@ -1124,7 +1124,7 @@ struct PersonBody {
 struct RegisterBody {
     received_on: Day,
     office: OfficeCode,
-    #[schema(value_type = crate::openapi::domain::FiledBy)]
+    #[schema(value_type = crate::schema::domain::FiledBy)]
     filed_by: FiledBy,
     applicant: ApplicantBody,
     referral: Option<ReferralBody>,

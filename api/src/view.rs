@@ -16,7 +16,7 @@ pub struct DeadlineItem {
     /// Due date.
     pub due_on: NaiveDate,
     /// `open`, `met`, `missed`, `suspended`, `cancelled`.
-    #[schema(value_type = crate::openapi::domain::DeadlineState)]
+    #[schema(value_type = crate::schema::domain::DeadlineState)]
     pub state: DeadlineState,
     /// Days from today to the due date.
     pub days_left: i64,
@@ -32,12 +32,12 @@ pub struct VerificationItem {
     /// Request id.
     pub request_id: String,
     /// Addressee.
-    #[schema(value_type = crate::openapi::domain::VerificationTarget)]
+    #[schema(value_type = crate::schema::domain::VerificationTarget)]
     pub to: ptl_domain::types::VerificationTarget,
     /// Date sent.
     pub sent_on: NaiveDate,
     /// The reply, if any.
-    #[schema(value_type = Option<crate::openapi::domain::ReplyOutcome>)]
+    #[schema(value_type = Option<crate::schema::domain::ReplyOutcome>)]
     pub reply: Option<ptl_domain::types::ReplyOutcome>,
     /// Reply deadline.
     pub due_on: NaiveDate,
@@ -55,24 +55,24 @@ pub struct CaseView {
     /// Governing procedure definition.
     pub procedure: String,
     /// Stage.
-    #[schema(value_type = crate::openapi::domain::Stage)]
+    #[schema(value_type = crate::schema::domain::Stage)]
     pub stage: ptl_domain::Stage,
     /// Status.
-    #[schema(value_type = crate::openapi::domain::Status)]
+    #[schema(value_type = crate::schema::domain::Status)]
     pub status: ptl_domain::Status,
     /// Child at registration.
     pub child: bool,
     /// Receipt date.
     pub received_on: NaiveDate,
     /// Assistance track.
-    #[schema(value_type = crate::openapi::Assistance)]
+    #[schema(value_type = crate::schema::Assistance)]
     pub assistance: serde_json::Value,
     /// Verification requests.
     pub verification_requests: Vec<VerificationItem>,
     /// Deadlines.
     pub deadlines: Vec<DeadlineItem>,
     /// What this caller may do now.
-    #[schema(value_type = Vec<crate::openapi::domain::ClientAction>)]
+    #[schema(value_type = Vec<crate::schema::domain::ClientAction>)]
     pub allowed_actions: Vec<String>,
     /// Assigned official.
     pub assignee: Option<String>,

@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{Days, NaiveDate, TimeZone, Utc};
-use ptl_api::app::{start, App, StartOptions};
 use ptl_api::demo::{demo, DemoReport, Scenario};
 use ptl_api::offices::OfficeTree;
 use ptl_api::rebuild_cli::rebuild_with_progress;
+use ptl_api::startup::{start, StartOptions, Started as App};
 use ptl_domain::{allowed_actions, Action, ActionName, Actor, Role};
 use ptl_engine::clock::SettableClock;
 use ptl_engine::pipeline::Personal;
@@ -54,7 +54,7 @@ async fn region(app: &App, group_by: GroupBy) -> Stats {
         today: today(),
         group_by,
     };
-    stats(app.state.engine.db(), &q).await.expect("stats")
+    stats(app.state.app.engine.db(), &q).await.expect("stats")
 }
 
 fn sources(s: &Stats) -> BTreeMap<String, u64> {
@@ -101,7 +101,7 @@ fn assert_cherkasy(report: DemoReport, s: &Stats) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cherkasy_reproduces_the_regional_report_on_sqlite() {
     let (_dir, app) = sqlite_app(noon_kyiv()).await;
-    let report = demo(&app.state.engine, Scenario::Cherkasy, today())
+    let report = demo(&app.state.app.engine, Scenario::Cherkasy, today())
         .await
         .expect("demo");
     let s = region(&app, GroupBy::None).await;
@@ -126,14 +126,14 @@ async fn cherkasy_reproduces_the_regional_report_on_sqlite() {
     );
 
     // Every case's hash chain verifies.
-    let ids = app.state.engine.case_ids().await.unwrap();
+    let ids = app.state.app.engine.case_ids().await.unwrap();
     assert_eq!(ids.len(), 24);
     for id in ids {
-        assert!(app.state.engine.verify(id).await.unwrap().valid);
+        assert!(app.state.app.engine.verify(id).await.unwrap().valid);
     }
 
     // A rebuild from the log with the progress bar gives back the same figures.
-    let line = rebuild_with_progress(app.state.engine.db(), None)
+    let line = rebuild_with_progress(app.state.app.engine.db(), None)
         .await
         .expect("rebuild");
     let expected = format!(
@@ -149,10 +149,10 @@ async fn cherkasy_reproduces_the_regional_report_on_sqlite() {
 async fn the_same_scenario_writes_the_same_facts_twice() {
     let (_a, first) = sqlite_app(noon_kyiv()).await;
     let (_b, second) = sqlite_app(noon_kyiv()).await;
-    let r1 = demo(&first.state.engine, Scenario::Cherkasy, today())
+    let r1 = demo(&first.state.app.engine, Scenario::Cherkasy, today())
         .await
         .expect("demo");
-    let r2 = demo(&second.state.engine, Scenario::Cherkasy, today())
+    let r2 = demo(&second.state.app.engine, Scenario::Cherkasy, today())
         .await
         .expect("demo");
     assert_eq!(r1, r2);
@@ -165,7 +165,7 @@ async fn the_same_scenario_writes_the_same_facts_twice() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn basic_is_a_smaller_mix_and_an_occupied_store_is_refused() {
     let (_dir, app) = sqlite_app(noon_kyiv()).await;
-    let report = demo(&app.state.engine, Scenario::Basic, today())
+    let report = demo(&app.state.app.engine, Scenario::Basic, today())
         .await
         .expect("demo");
     assert_eq!(report.cases, 8);
@@ -180,7 +180,7 @@ async fn basic_is_a_smaller_mix_and_an_occupied_store_is_refused() {
         ),
         (Some(8), Some(2), Some(1), Some(1), Some(1))
     );
-    let again = demo(&app.state.engine, Scenario::Cherkasy, today()).await;
+    let again = demo(&app.state.app.engine, Scenario::Cherkasy, today()).await;
     assert!(
         again.as_ref().is_err_and(|e| e.contains("already holds 8")),
         "{again:?}"
@@ -191,9 +191,9 @@ async fn basic_is_a_smaller_mix_and_an_occupied_store_is_refused() {
 async fn a_clock_behind_today_is_refused_before_anything_is_written() {
     let (_dir, app) = sqlite_app(noon_kyiv()).await;
     let tomorrow = today().checked_add_days(Days::new(1)).unwrap();
-    let err = demo(&app.state.engine, Scenario::Basic, tomorrow).await;
+    let err = demo(&app.state.app.engine, Scenario::Basic, tomorrow).await;
     assert!(err.as_ref().is_err_and(|e| e.contains("clock")), "{err:?}");
-    assert!(app.state.engine.case_ids().await.unwrap().is_empty());
+    assert!(app.state.app.engine.case_ids().await.unwrap().is_empty());
     assert_eq!(
         "cherkasy".parse::<Scenario>().ok(),
         Some(Scenario::Cherkasy)
@@ -204,7 +204,7 @@ async fn a_clock_behind_today_is_refused_before_anything_is_written() {
 #[tokio::test]
 async fn an_unknown_read_model_is_refused_before_anything_is_deleted() {
     let (_dir, app) = sqlite_app(noon_kyiv()).await;
-    let err = rebuild_with_progress(app.state.engine.db(), Some("everything")).await;
+    let err = rebuild_with_progress(app.state.app.engine.db(), Some("everything")).await;
     assert!(
         err.as_ref().is_err_and(|e| e.contains("work_queue")),
         "{err:?}"
@@ -245,7 +245,7 @@ impl Drop for Fresh {
 /// Reassigns the first case that allows it (one more event in the log). Case ids are random, so
 /// the first id in order may belong to a closed case, which refuses the reassignment.
 async fn one_more_event(app: &App) {
-    let engine = &app.state.engine;
+    let engine = &app.state.app.engine;
     let mut open = None;
     for id in engine.case_ids().await.unwrap() {
         let (state, _) = engine.load(id).await.unwrap().expect("exists");
@@ -280,7 +280,7 @@ async fn cherkasy_reproduces_the_regional_report_on_postgres() {
     let app = start(&StartOptions::new(url, dir.path()), noon_kyiv())
         .await
         .expect("start");
-    let report = demo(&app.state.engine, Scenario::Cherkasy, today())
+    let report = demo(&app.state.app.engine, Scenario::Cherkasy, today())
         .await
         .expect("demo");
     let s = region(&app, GroupBy::None).await;
@@ -290,7 +290,7 @@ async fn cherkasy_reproduces_the_regional_report_on_postgres() {
     // later attempt completes it.
     let mut line = Err(String::new());
     for _ in 0..30 {
-        line = rebuild_with_progress(app.state.engine.db(), Some("statistics")).await;
+        line = rebuild_with_progress(app.state.app.engine.db(), Some("statistics")).await;
         match &line {
             Err(e) if e.contains("incomplete") => {
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
@@ -321,13 +321,13 @@ async fn cherkasy_reproduces_the_regional_report_on_postgres() {
         .expect("psql runs");
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     one_more_event(&app).await;
-    let held = rebuild_with_progress(app.state.engine.db(), Some("statistics")).await;
+    let held = rebuild_with_progress(app.state.app.engine.db(), Some("statistics")).await;
     assert!(holder.wait().expect("psql ends").success());
     assert!(
         held.as_ref().is_ok_and(|line| line.contains("240 events")),
         "{held:?}"
     );
-    match app.state.engine.db() {
+    match app.state.app.engine.db() {
         ptl_engine::db::Db::Postgres(p) => p.close().await,
         ptl_engine::db::Db::Sqlite(p) => p.close().await,
     }

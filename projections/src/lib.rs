@@ -20,6 +20,10 @@
 //! - [`stats`](mod@stats): the report figures of `api.md` ([`stats()`]), statistical disclosure control
 //!   ([`suppress`]) and CSV ([`stats_csv`]);
 //! - [`rebuild`](mod@rebuild): [`rebuild()`] from the global log;
+//! - [`scheduler`]: the legal clock's background loop: it sleeps until the next due deadline (or
+//!   until a command wakes it) and records every missed deadline and expired status through the
+//!   engine, once;
+//! - [`webhook`]: the missed-deadline webhook, signed with HMAC and retried, fed from the log;
 //! - `sql`: the small dynamic query builder both backends share (lists of offices need a variable
 //!   number of placeholders, which the engine's fixed-argument macros cannot bind).
 

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use ptl_api::app::{start, StartOptions};
-use ptl_api::server::AppState;
+use ptl_api::http::AppState;
+use ptl_api::startup::{start, StartOptions};
 use ptl_domain::Role;
 use ptl_engine::clock::SettableClock;
 use reqwest::header::HeaderMap;
@@ -116,7 +116,7 @@ impl TestApp {
     pub async fn stop(self) {
         self.server.abort();
         let _ = self.server.await;
-        match self.state.engine.db() {
+        match self.state.app.engine.db() {
             ptl_engine::db::Db::Sqlite(p) => p.close().await,
             ptl_engine::db::Db::Postgres(p) => p.close().await,
         }

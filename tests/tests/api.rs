@@ -421,7 +421,7 @@ both!(an_idempotent_retry_returns_the_first_response_and_writes_nothing);
 async fn history_views_show_the_case_as_recorded_and_as_it_occurred(app: TestApp) -> TestApp {
     let cw = app.token("cw-1", Role::Caseworker, "UA7102");
     let (id, etag) = app.register(&cw, &application("UA7102", DAY)).await;
-    let before = app.state.engine.clock().now();
+    let before = app.state.app.engine.clock().now();
     app.clock.advance(chrono::Duration::days(1));
     let r = app.act(&cw, &id, "record-consent", &etag, &json!({"occurred_on": "2026-03-03", "scope": "status_procedure", "given_by": "person"})).await;
     let r = app
@@ -708,8 +708,8 @@ async fn metrics_count_commands_without_case_ids_and_a_revoked_token_is_refused(
         app.get(&format!("/api/v1/cases/{id}"), &token).await.status,
         200
     );
-    app.state.engine.revoke_token(jti).await.unwrap();
-    for j in app.state.engine.revoked_tokens().await.unwrap() {
+    app.state.app.engine.revoke_token(jti).await.unwrap();
+    for j in app.state.app.engine.revoked_tokens().await.unwrap() {
         app.state.auth.revoke(j);
     }
     let r = app.get(&format!("/api/v1/cases/{id}"), &token).await;

@@ -53,10 +53,14 @@ fn figure(dom: &str, name: &str) -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_shows_the_same_figures_as_the_stats_endpoint() {
     let app = TestApp::spawn(Store::Sqlite).await;
-    let today = ptl_domain::kyiv_date(app.state.engine.clock().now());
-    ptl_api::demo::demo(&app.state.engine, ptl_api::demo::Scenario::Cherkasy, today)
-        .await
-        .unwrap();
+    let today = ptl_domain::kyiv_date(app.state.app.engine.clock().now());
+    ptl_api::demo::demo(
+        &app.state.app.engine,
+        ptl_api::demo::Scenario::Cherkasy,
+        today,
+    )
+    .await
+    .unwrap();
     let token = app.token("rc-1", Role::Supervisor, "UA71");
     let stats = app.get("/api/v1/stats", &token).await;
     assert_eq!(stats.status, 200);

@@ -532,7 +532,7 @@ fn registration_fields_are_checked_with_their_paths() {
 
 #[test]
 fn body_errors_become_422_problems() {
-    use crate::problem::ApiError;
+    use crate::http::error::ApiError;
     let e: ApiError = BodyError::UnknownField {
         path: "colour".into(),
     }

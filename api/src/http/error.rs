@@ -6,8 +6,12 @@
 //! English sentences meant for logs and developers. A 500 never carries internals to the client:
 //! the cause is logged instead.
 //!
-//! [`ApiJson`] wraps axum's JSON extractor so that even a malformed body or a wrong content type
-//! gets our problem format instead of axum's plain-text rejection.
+//! Handlers and extractors return an [`ApiError`]; its `IntoResponse` renders English and keeps
+//! the error in the response's extensions, and the [`localize`] middleware renders it again in
+//! the language the request asked for. That is the one place a problem becomes a response, and
+//! the one place a 500 is logged. [`ApiJson`] wraps axum's JSON extractor so that even a
+//! malformed body or a wrong content type gets our problem format instead of axum's plain-text
+//! rejection.
 
 use std::collections::BTreeMap;
 
@@ -19,6 +23,8 @@ use axum::response::{IntoResponse, Response};
 use ptl_domain::{DomainError, FieldError};
 use serde::Serialize;
 
+use crate::app;
+use crate::auth::Unauthorized;
 use crate::models::BodyError;
 
 /// The media type of every error body.
@@ -217,7 +223,7 @@ pub struct Problem {
     pub errors: Option<BTreeMap<String, String>>,
     /// The actions the caller may do now, for `action_not_allowed`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<crate::openapi::domain::ClientAction>>)]
+    #[schema(value_type = Option<Vec<crate::schema::domain::ClientAction>>)]
     pub allowed_actions: Option<Vec<String>>,
 }
 
@@ -228,6 +234,15 @@ impl ApiError {
         Self::Validation {
             code: "validation_failed".into(),
             errors: BTreeMap::from([(field.into(), message.into())]),
+        }
+    }
+
+    /// A 400 `bad_parameter` naming the parameter.
+    #[must_use]
+    pub fn bad(parameter: &str, detail: impl Into<String>) -> Self {
+        Self::BadParameter {
+            parameter: parameter.into(),
+            detail: detail.into(),
         }
     }
 
@@ -361,12 +376,9 @@ impl ApiError {
     }
 
     /// The full response in `lang`: problem+json body, `Content-Language`, and `Retry-After`
-    /// (503) or `WWW-Authenticate` (401) where they apply. A 500 is logged here.
+    /// (503) or `WWW-Authenticate` (401) where they apply.
     #[must_use]
     pub fn to_response(&self, lang: Lang) -> Response {
-        if let Self::Internal(cause) = self {
-            tracing::error!(error = %cause, "internal error");
-        }
         let problem = self.problem(lang);
         let body = serde_json::to_vec(&problem).unwrap_or_else(|_| b"{}".to_vec());
         let mut response = (self.status(), body).into_response();
@@ -392,11 +404,63 @@ impl ApiError {
     }
 }
 
-/// English by default; handlers that know the request's `Accept-Language` call
-/// [`ApiError::to_response`] instead (or a middleware re-renders with [`Lang::from_headers`]).
+/// English, with the error kept in the response's extensions for [`localize`] to render in the
+/// request's language. A 500 is logged here, inside the request's span.
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        self.to_response(Lang::En)
+        if let Self::Internal(cause) = &self {
+            tracing::error!(error = %cause, "internal error");
+        }
+        let mut response = self.to_response(Lang::En);
+        response.extensions_mut().insert(Localizable(self));
+        response
+    }
+}
+
+/// An error whose response may be rendered again in another language.
+#[derive(Debug, Clone)]
+struct Localizable(ApiError);
+
+/// Middleware: renders a problem in the language of the request's `Accept-Language`.
+pub async fn localize(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let lang = Lang::from_headers(req.headers());
+    let response = next.run(req).await;
+    if lang == Lang::En {
+        return response;
+    }
+    match response.extensions().get::<Localizable>() {
+        Some(Localizable(e)) => e.to_response(lang),
+        None => response,
+    }
+}
+
+impl From<Unauthorized> for ApiError {
+    fn from(e: Unauthorized) -> Self {
+        Self::Unauthorized { detail: e.0 }
+    }
+}
+
+impl From<app::Error> for ApiError {
+    fn from(e: app::Error) -> Self {
+        match e {
+            app::Error::CaseNotFound => Self::CaseNotFound,
+            app::Error::NotFound(detail) => Self::NotFound { detail },
+            app::Error::Forbidden(detail) => Self::Forbidden { detail },
+            app::Error::Parameter { parameter, detail } => Self::BadParameter { parameter, detail },
+            app::Error::VersionMismatch { current } => Self::VersionMismatch { current },
+            app::Error::ActionNotAllowed { reason, allowed } => Self::ActionNotAllowed {
+                detail: reason,
+                allowed_actions: allowed.iter().map(|a| a.as_str().to_string()).collect(),
+            },
+            app::Error::Refused(e) => e.into(),
+            app::Error::Input(e) => e.into(),
+            app::Error::IdempotencyKeyReused => Self::IdempotencyKeyReused,
+            app::Error::RequestInProgress => Self::RequestInProgress,
+            app::Error::Unavailable => Self::StoreUnavailable {
+                retry_after_secs: 1,
+            },
+            app::Error::Internal(m) => Self::Internal(m),
+        }
     }
 }
 

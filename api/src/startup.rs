@@ -8,10 +8,11 @@ use std::time::Duration;
 use ptl_engine::clock::{Clock, SystemClock};
 use ptl_engine::pipeline::{Engine, EngineOptions, Projector};
 
+use crate::app::{App, Settings};
 use crate::auth::Authenticator;
+use crate::http::{router, AppState};
 use crate::metrics::Metrics;
 use crate::offices::OfficeTree;
-use crate::server::{router, AppState};
 
 /// What the application needs to start.
 #[derive(Debug, Clone)]
@@ -100,7 +101,7 @@ impl StartOptions {
 
 /// A started application: the router to serve and its shared state.
 #[derive(Debug)]
-pub struct App {
+pub struct Started {
     /// The router.
     pub router: axum::Router,
     /// The shared state.
@@ -119,7 +120,7 @@ pub struct App {
 ///
 /// # Errors
 /// A sentence saying what could not be opened.
-pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<App, String> {
+pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<Started, String> {
     // The read models are updated in the same transaction as the events.
     let projector: Option<Arc<dyn Projector>> = Some(Arc::new(ptl_projections::ReadModels));
     std::fs::create_dir_all(&opts.data_dir).map_err(|e| {
@@ -216,18 +217,23 @@ pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<App, St
         }
         None => None,
     };
-    let state = AppState {
+    let app = App {
         engine,
-        auth: Arc::new(auth),
         offices: Arc::new(offices),
-        disclosure_threshold: opts.disclosure_threshold,
-        deadline_poke: scheduler.notifier(),
-        escalate_after_working_days: opts.escalate_after_working_days,
-        relay_poke: relay.as_ref().map(ptl_engine::relay::Relay::notifier),
-        upcoming_days: opts.upcoming_days,
+        settings: Settings {
+            upcoming_days: opts.upcoming_days,
+            disclosure_threshold: opts.disclosure_threshold,
+            escalate_after_working_days: opts.escalate_after_working_days,
+        },
         metrics: Arc::new(Metrics::default()),
+        deadline_poke: scheduler.notifier(),
+        relay_poke: relay.as_ref().map(ptl_engine::relay::Relay::notifier),
     };
-    Ok(App {
+    let state = AppState {
+        app: Arc::new(app),
+        auth: Arc::new(auth),
+    };
+    Ok(Started {
         router: router(state.clone(), opts.request_timeout),
         state,
         created_keys,
@@ -260,7 +266,7 @@ pub async fn refresh_revocations(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     loop {
         tick.tick().await;
-        if let Ok(list) = state.engine.revoked_tokens().await {
+        if let Ok(list) = state.app.engine.revoked_tokens().await {
             for jti in list {
                 state.auth.revoke(jti);
             }

@@ -1,0 +1,157 @@
+//! `POST /api/v1/cases` (register an application) and `GET /api/v1/cases/{id}` (the case view,
+//! now or as it stood, with the person's data on request).
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::error::ApiError;
+use super::extract::{CaseAccess, Create};
+use super::AppState;
+use crate::app::{Caller, HistoryPoint, Written};
+use crate::models::parse_register;
+use crate::view::CaseView;
+
+/// The routes of this resource.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/cases", post(register))
+        .route("/api/v1/cases/{id}", get(read))
+}
+
+/// The `ETag` of a version: the number, quoted.
+pub(crate) fn etag(version: u64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\""))
+        .unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
+}
+
+/// A case view with its `ETag` (and `Location` for a new case).
+pub(crate) fn case_response(
+    status: StatusCode,
+    v: &CaseView,
+    version: u64,
+    location: Option<Uuid>,
+) -> Response {
+    let mut r = (status, Json(v)).into_response();
+    r.headers_mut().insert(header::ETAG, etag(version));
+    if let Some(id) = location {
+        if let Ok(l) = HeaderValue::from_str(&format!("/api/v1/cases/{id}")) {
+            r.headers_mut().insert(header::LOCATION, l);
+        }
+    }
+    r
+}
+
+async fn register(
+    State(s): State<AppState>,
+    caller: Caller,
+    request: Create,
+) -> Result<Response, ApiError> {
+    let input = parse_register(&request.body.value, String::new());
+    let Written {
+        case_id,
+        view,
+        version,
+        possible_duplicates,
+    } = s.app.register(&caller, input, request.key).await?;
+    let mut r = case_response(StatusCode::CREATED, &view, version, Some(case_id));
+    if !possible_duplicates.is_empty() {
+        let others: Vec<String> = possible_duplicates.iter().map(Uuid::to_string).collect();
+        if let Ok(h) = HeaderValue::from_str(&others.join(",")) {
+            r.headers_mut().insert("x-possible-duplicates", h);
+        }
+    }
+    Ok(r)
+}
+
+/// Query parameters of `GET /cases/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaseQuery {
+    as_of: Option<String>,
+    on: Option<String>,
+    version: Option<String>,
+    include: Option<String>,
+    reason: Option<String>,
+}
+
+/// Which state to show and whether to include the person (with the reason), or a 400.
+fn history_point(
+    q: Result<Query<CaseQuery>, QueryRejection>,
+) -> Result<(HistoryPoint, Option<Option<String>>), ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::bad("query", e.body_text()))?;
+    if let Some(name) = [
+        ("as_of", &q.as_of),
+        ("on", &q.on),
+        ("version", &q.version),
+        ("include", &q.include),
+        ("reason", &q.reason),
+    ]
+    .into_iter()
+    .find_map(|(name, v)| {
+        v.as_deref()
+            .is_some_and(|v| v.contains('\0'))
+            .then_some(name)
+    }) {
+        return Err(ApiError::bad(
+            name,
+            "must not contain the NUL character (U+0000)",
+        ));
+    }
+    let historical = [q.as_of.is_some(), q.on.is_some(), q.version.is_some()]
+        .iter()
+        .filter(|x| **x)
+        .count();
+    if historical > 1 {
+        return Err(ApiError::bad("as_of", "use one of as_of, on and version"));
+    }
+    let include_person = match q.include.as_deref() {
+        None => false,
+        Some("person") => true,
+        Some(other) => {
+            return Err(ApiError::bad(
+                "include",
+                format!("`{other}` is not `person`"),
+            ))
+        }
+    };
+    let point = if let Some(t) = &q.as_of {
+        let t: DateTime<Utc> = DateTime::parse_from_rfc3339(t)
+            .map_err(|_| ApiError::bad("as_of", "an RFC 3339 instant"))?
+            .with_timezone(&Utc);
+        HistoryPoint::AsOf(t)
+    } else if let Some(d) = &q.on {
+        HistoryPoint::On(
+            crate::models::parse_strict_date(d)
+                .ok_or_else(|| ApiError::bad("on", "a date YYYY-MM-DD"))?,
+        )
+    } else if let Some(v) = &q.version {
+        HistoryPoint::Version(
+            v.parse()
+                .map_err(|_| ApiError::bad("version", "a positive integer"))?,
+        )
+    } else {
+        HistoryPoint::Current
+    };
+    Ok((point, include_person.then_some(q.reason)))
+}
+
+async fn read(
+    State(s): State<AppState>,
+    CaseAccess { caller, case }: CaseAccess,
+    q: Result<Query<CaseQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let (point, person) = history_point(q)?;
+    let shown = s.app.read_case(&caller, case, point, person).await?;
+    let mut r = (StatusCode::OK, Json(&shown.view)).into_response();
+    if shown.current {
+        r.headers_mut().insert(header::ETAG, etag(shown.version));
+    }
+    Ok(r)
+}

@@ -1,0 +1,111 @@
+//! The HTTP front door: the routes of `api.md`, one module per resource, over the application
+//! layer ([`crate::app`]).
+//!
+//! A handler reads like its use case: extract (the caller, the case in scope, typed parameters,
+//! the body; [`extract`]), call one operation of [`crate::app::App`], map its outcome to a
+//! response. Every failure is an [`error::ApiError`], rendered as problem+json in one place.
+//!
+//! Layout:
+//! - [`cases`]: register an application, read a case (now or in the past, with the person);
+//! - [`actions`]: one procedure action on a case;
+//! - [`history`]: a case's events, the verification of its chain, its access log, a deadline's
+//!   explanation;
+//! - [`lists`]: the work queue (with the person search) and the deadlines;
+//! - [`statistics`]: the regional report's figures, as JSON and CSV;
+//! - [`operations`]: health, readiness, metrics, the OpenAPI document, the dashboard page;
+//! - [`extract`]: the extractors, in the order of the error precedence; [`error`]: the problem
+//!   documents; [`openapi`]: the document of [`routes::ROUTES`].
+
+pub mod actions;
+pub mod cases;
+pub mod error;
+pub mod extract;
+pub mod history;
+pub mod lists;
+pub mod openapi;
+pub mod operations;
+pub mod routes;
+pub mod statistics;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::Router;
+
+use crate::app::App;
+use crate::auth::Authenticator;
+use error::ApiError;
+
+/// Largest accepted request body.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// What every handler shares: the application and the token verification.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The application layer.
+    pub app: Arc<App>,
+    /// Bearer token verification.
+    pub auth: Arc<Authenticator>,
+}
+
+/// The router with every route, the body limit and the request timeout.
+pub fn router(state: AppState, request_timeout: Duration) -> Router {
+    let metrics = state.app.metrics.clone();
+    Router::new()
+        .merge(operations::router())
+        .merge(cases::router())
+        .merge(actions::router())
+        .merge(history::router())
+        .merge(lists::router())
+        .merge(statistics::router())
+        .fallback(|| async {
+            ApiError::NotFound {
+                detail: "no such route".into(),
+            }
+            .into_response()
+        })
+        .layer(axum::middleware::from_fn(error::localize))
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            crate::metrics::track,
+        ))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            request_timeout,
+        ))
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                let request_id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-")
+                    .to_string();
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %request_id)
+            }),
+        )
+        .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
+        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
+            tower_http::request_id::MakeRequestUuid,
+        ))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` completes, then finishes in-flight requests.
+///
+/// # Errors
+/// The listener fails.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
