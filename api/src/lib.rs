@@ -1,6 +1,13 @@
 //! The REST API and the `ptl` command line.
 //!
-//! Layout of the library (the server and the CLI in `main.rs` are built on it):
+//! Layout of the library (the `ptl` binary, `main.rs` and its `cli/` modules, one per
+//! subcommand, is built on it):
+//! - [`app`]: starting the application (keys, store, migrations, durability check, erasure
+//!   ledger, engine, authenticator, router), the same for `ptl serve` and the end-to-end tests;
+//! - [`config`]: typed settings from `ptl.toml` and `PTL_*` environment variables;
+//! - [`server`]: the routes of `api.md` and their error precedence; [`lists`]: the list
+//!   endpoints (work queue with person search, deadlines, statistics) read from the read models;
+//!   [`view`]: the case view; [`metrics`]: Prometheus counters by route (never by case);
 //! - [`models`]: request bodies parsed into domain commands; free text split off for the vault;
 //! - [`problem`]: the one API error enum, rendered as RFC 9457 problem+json, and the JSON
 //!   extractor that reports malformed bodies in that format;
@@ -8,9 +15,10 @@
 //!   RS256 or EdDSA key), minting for the CLI, and the revocation hook;
 //! - [`offices`]: the office tree (national, deciding authorities, regions, districts) and who
 //!   may see which case;
-//! - [`config`]: typed settings from `ptl.toml` and `PTL_*` environment variables;
-//! - [`server`]: the routes of `api.md` and their error precedence; [`view`]: the case view;
-//!   [`metrics`]: Prometheus counters by route (never by case).
+//! - [`openapi`]: the OpenAPI 3.1 document served at `GET /openapi.json`;
+//! - [`demo`]: demonstration cases moved through the real engine (`ptl demo`);
+//! - [`rebuild_cli`]: `ptl projections rebuild` with a progress bar and a summary line;
+//! - [`fuzzing`]: the entry point of `api/fuzz`, the handlers' command decoding from raw bytes.
 
 pub mod app;
 pub mod auth;
