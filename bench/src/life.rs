@@ -6,8 +6,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{json, Value};
 
+/// The office the loads register their cases at (the scripts mint the caseworker tokens for it).
 pub const OFFICE: &str = "UA7102";
 
+/// The date the loads give as `received_on` and `occurred_on`.
 pub fn today() -> String {
     // The UTC date is never after the Kyiv date, so it is never "in the future" for the server.
     chrono::Utc::now().date_naive().to_string()
@@ -18,6 +20,7 @@ pub fn today() -> String {
 /// case: a cost that grows with the run, not one a region sees).
 static APPLICANTS: AtomicU64 = AtomicU64::new(0);
 
+/// A registration body for `office`, received on `day`, naming a person no earlier one named.
 pub fn application(office: &str, day: &str) -> Value {
     let n = APPLICANTS.fetch_add(1, Ordering::Relaxed);
     let full_name = format!("Марʼяна Коваль {n}");

@@ -25,12 +25,12 @@ pub struct Load {
     drain_deadline: Instant,
     log: std::sync::Mutex<std::fs::File>,
     sent: AtomicU64,
-    pub acked: AtomicU64,
-    pub refused: AtomicU64,
-    pub abandoned: AtomicU64,
-    pub rec: Recorder,
+    acked: AtomicU64,
+    refused: AtomicU64,
+    abandoned: AtomicU64,
+    rec: Recorder,
     /// Acknowledgements whose `ETag` is not the returned version (the next `If-Match` is wrong).
-    pub bad_etags: AtomicU64,
+    bad_etags: AtomicU64,
     /// Cases whose registration was acknowledged (for the readers).
     cases: std::sync::Mutex<Vec<String>>,
 }
