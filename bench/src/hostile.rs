@@ -169,6 +169,10 @@ pub async fn run(args: Args) -> Res<()> {
         // answers 413 and closes, and the client can see a broken pipe instead of the answer.
         // Retry a few times to read the 413; a connection the server closed on an oversized body
         // still counts as refused (the writes are checked below in any case).
+        // Each case has a client of its own: after refusing an oversized body the server closes
+        // the connection, and a pooled client could send the next case on it before it saw the
+        // close (a transport error that says nothing about the case).
+        let api = Api::new(&base);
         let mut r = api
             .send(
                 method.clone(),
