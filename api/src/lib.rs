@@ -1,6 +1,7 @@
 //! The REST API, the application layer it shares with the pages, and the `ptl` command line.
 //!
-//! Layout of the library (the CLI in `main.rs` is built on it). A write goes
+//! Layout of the library (the `ptl` binary, `main.rs` and its `cli/` modules, one per
+//! subcommand, is built on it). A write goes
 //! [`http`] (route, extractors) -> [`app`] (the operation: scope, role, idempotency, version) ->
 //! `ptl_engine::pipeline` (the command, its events and the rows beside them); `ARCHITECTURE.md`
 //! walks it file by file.

@@ -1,0 +1,33 @@
+//! `ptl demo`: fill an empty store with realistic cases through the engine
+//! ([`ptl_api::demo`] holds the scenarios).
+
+use std::process::ExitCode;
+
+use ptl_api::config::Settings;
+
+use super::common;
+
+/// The flags of `ptl demo`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// `basic` (8 cases) or `cherkasy` (the figures of the Cherkasy regional report over the last 90 days).
+    #[arg(long, default_value = "basic")]
+    scenario: String,
+}
+
+/// Runs the scenario with "today" taken from the clock in Kyiv.
+///
+/// # Errors
+/// A sentence: an unknown scenario (before the store is opened), a store that is not empty, or a
+/// command the engine refused.
+pub async fn run(settings: &Settings, args: &Args) -> Result<ExitCode, String> {
+    let scenario: ptl_api::demo::Scenario = args.scenario.parse()?;
+    let engine = common::engine(settings).await?;
+    let today = ptl_domain::kyiv_date(engine.clock().now());
+    let report = ptl_api::demo::demo(&engine, scenario, today).await?;
+    println!(
+        "demo `{scenario}`: {} cases, {} events recorded through the engine",
+        report.cases, report.events
+    );
+    Ok(ExitCode::SUCCESS)
+}
