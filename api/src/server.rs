@@ -876,7 +876,7 @@ async fn get_deadline(
                     ),
                 })?;
             let today = today(&s);
-            let record = state.deadlines.get(&name);
+            let record = state.deadlines.get(name.as_str());
             let current = record.map(|d| ptl_domain::deadlines::deadline_state(d, today));
             Ok(Json(serde_json::json!({
                 "case_id": id,

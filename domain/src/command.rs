@@ -9,6 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::actions::ActionName;
+use crate::deadline_name::DeadlineName;
 use crate::event::PlannedService;
 use crate::procedure::RuleBook;
 use crate::types::{
@@ -191,7 +192,7 @@ pub enum Action {
     ErasePersonalData,
     /// The engine's record of a deadline that passed unmet.
     RecordMissedDeadline {
-        name: String,
+        name: DeadlineName,
     },
     /// The engine's record of a status whose validity ended.
     RecordStatusExpiry,

@@ -9,7 +9,7 @@ use chrono_tz::Europe::Kyiv;
 
 use crate::actions::ActionName;
 use crate::command::{Action, Command, Register};
-use crate::deadlines::verification_deadline_name;
+use crate::deadline_name::DeadlineName;
 use crate::error::{DomainError, FieldError, FieldProblem};
 use crate::event::{
     ApplicantFacts, CaseEvent, DeadlineStarted, DocumentFacts, EventBody, ReferralFacts,
@@ -247,7 +247,7 @@ fn deadline(
     def: &ProcedureDefinition,
     cmd: &Command,
     kind: DeadlineKind,
-    name: String,
+    name: DeadlineName,
     start: NaiveDate,
 ) -> DeadlineStarted {
     let due_on = def
@@ -267,7 +267,7 @@ fn named(
     kind: DeadlineKind,
     start: NaiveDate,
 ) -> DeadlineStarted {
-    deadline(def, cmd, kind, kind.as_str().to_string(), start)
+    deadline(def, cmd, kind, DeadlineName::of(kind), start)
 }
 
 /// Decides what a command means for the case: the events to record, or why it is refused.
@@ -594,7 +594,7 @@ fn act(
                 def,
                 cmd,
                 DeadlineKind::VerificationReply,
-                verification_deadline_name(&request_id),
+                DeadlineName::verification_reply(&request_id),
                 on,
             );
             EventBody::VerificationRequested {

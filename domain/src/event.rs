@@ -13,6 +13,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::deadline_name::DeadlineName;
 use crate::procedure::{DeadlineKind, ProcedureDefinition};
 use crate::types::{
     Actor, Citizenship, Conclusion, ConsentScope, DocumentKind, ExploitationForm, FiledBy, GivenBy,
@@ -37,7 +38,7 @@ pub struct CaseEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeadlineStarted {
     /// `interview`, `verification_reply:<id>`, ...
-    pub name: String,
+    pub name: DeadlineName,
     /// The kind of obligation (the rule in the case's definition).
     pub kind: DeadlineKind,
     /// The start date.
@@ -274,7 +275,7 @@ pub enum EventBody {
     },
     PersonalDataErased {},
     DeadlineMissed {
-        name: String,
+        name: DeadlineName,
         due_on: NaiveDate,
         responsible: Responsible,
         detected_at: DateTime<Utc>,

@@ -19,6 +19,7 @@
 pub mod actions;
 pub mod calendar;
 pub mod command;
+pub mod deadline_name;
 pub mod deadlines;
 pub mod decide;
 pub mod error;
@@ -33,6 +34,7 @@ mod tests;
 pub use actions::ActionName;
 pub use calendar::Calendar;
 pub use command::{Action, ApplicantInput, Command, ReferralInput, Register};
+pub use deadline_name::DeadlineName;
 pub use deadlines::{deadlines, explain, DeadlineState, DeadlineView};
 pub use decide::{allowed_actions, allowed_actions_for, decide, kyiv_date};
 pub use error::{DomainError, FieldError, FieldProblem};

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::deadline_name::DeadlineName;
 use crate::event::{
     ApplicantFacts, CaseEvent, DeadlineStarted, EventBody, PlannedService, ReferralFacts,
 };
@@ -131,7 +132,7 @@ pub struct Assistance {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeadlineRecord {
     /// Name (`interview`, `verification_reply:vr-1`, ...).
-    pub name: String,
+    pub name: DeadlineName,
     /// Rule kind.
     pub kind: DeadlineKind,
     /// Start date.
@@ -264,7 +265,7 @@ pub struct CaseState {
     /// Assistance track.
     pub assistance: Assistance,
     /// Deadlines by name (the current instance of each).
-    pub deadlines: BTreeMap<String, DeadlineRecord>,
+    pub deadlines: BTreeMap<DeadlineName, DeadlineRecord>,
     /// Corrections recorded.
     pub corrections: Vec<CorrectionEntry>,
     /// Notes added.
@@ -506,7 +507,7 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
             request_id,
             outcome,
         } => {
-            let name = crate::deadlines::verification_deadline_name(&request_id);
+            let name = DeadlineName::verification_reply(&request_id);
             if let Some(r) = state
                 .verification_requests
                 .iter_mut()

@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use crate::actions::ActionName;
 use crate::command::{Action, ApplicantInput, Command, ReferralInput, Register};
 use crate::event::{CaseEvent, EventBody, PlannedService};
-use crate::procedure::RuleBook;
+use crate::procedure::{DeadlineKind, RuleBook};
 use crate::state::{evolve, CaseState};
 use crate::types::*;
 use crate::{allowed_actions, decide, DomainError, FieldProblem};
@@ -213,7 +213,7 @@ fn a_registration_records_the_definition_in_force_and_starts_three_deadlines() {
     assert_eq!(c.state.status, Some(Status::Pending));
     let reg = c.state.registration.as_ref().expect("registered");
     assert_eq!(reg.procedure.id, "ua-417-2021");
-    let names: Vec<&str> = c.state.deadlines.keys().map(String::as_str).collect();
+    let names: Vec<&str> = c.state.deadlines.keys().map(|n| n.as_str()).collect();
     assert_eq!(names, ["file_submission", "interview", "overall"]);
     assert_eq!(c.state.deadlines["interview"].due_on, d("2026-03-05"));
     assert_eq!(c.state.deadlines["file_submission"].due_on, d("2026-03-12"));
@@ -1177,7 +1177,7 @@ fn a_missed_deadline_is_recorded_once_with_its_due_date() {
         Actor::system(),
         "2026-03-06",
         Action::RecordMissedDeadline {
-            name: "interview".into(),
+            name: DeadlineKind::Interview.into(),
         },
     );
     match &c.events.last().map(|e| &e.body) {
@@ -1195,7 +1195,7 @@ fn a_missed_deadline_is_recorded_once_with_its_due_date() {
         Actor::system(),
         "2026-03-06",
         Action::RecordMissedDeadline {
-            name: "interview".into()
+            name: DeadlineKind::Interview.into()
         }
     ))
     .is_some());
@@ -1208,7 +1208,7 @@ fn a_deadline_is_not_missed_on_its_due_date() {
         Actor::system(),
         "2026-03-05",
         Action::RecordMissedDeadline {
-            name: "interview".into()
+            name: DeadlineKind::Interview.into()
         }
     ))
     .is_some());
@@ -1488,7 +1488,7 @@ fn a_deadline_suspended_while_the_file_is_returned_moves_by_the_days_it_was_back
         Actor::system(),
         "2026-05-01",
         Action::RecordMissedDeadline {
-            name: "overall".into(),
+            name: DeadlineKind::Overall.into(),
         },
     );
     assert!(

@@ -219,7 +219,7 @@ pub fn enqueue_webhook(
         vec![
             case_id.to_string().into(),
             to_i64(sequence).into(),
-            name.clone().into(),
+            name.as_str().into(),
             date_text(*due_on).into(),
             date_text(event.occurred_on).into(),
             state.office.clone().into(),
@@ -404,7 +404,7 @@ fn upsert_deadlines(batch: &mut Batch, id: &str, state: &CaseState, seq: i64) {
     for d in state.deadlines.values() {
         args.extend([
             id.into(),
-            d.name.clone().into(),
+            d.name.as_str().into(),
             d.kind.as_str().into(),
             date_text(d.start).into(),
             date_text(d.due_on).into(),

@@ -575,7 +575,7 @@ async fn a_deadline_that_passes_is_overdue_at_query_time_until_it_is_met(f: Fixt
         Actor::system(),
         "2026-03-06",
         Action::RecordMissedDeadline {
-            name: "interview".into(),
+            name: ptl_domain::procedure::DeadlineKind::Interview.into(),
         },
     )
     .await;
