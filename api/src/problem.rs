@@ -712,7 +712,7 @@ mod tests {
         let e: ApiError = DomainError::ActionNotAllowed {
             action: ActionName::SubmitFile,
             stage: Stage::Registered,
-            reason: "interview first".into(),
+            reason: ptl_domain::error::Unavailable::NotSubmittable,
             allowed: vec![ActionName::RecordInterview, ActionName::SkipInterview],
         }
         .into();

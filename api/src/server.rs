@@ -711,7 +711,7 @@ async fn post_action_inner(
             }
             if let Err(reason) = ptl_domain::decide::availability(&state, name) {
                 return Err(ApiError::ActionNotAllowed {
-                    detail: reason,
+                    detail: reason.to_string(),
                     allowed_actions: ptl_domain::allowed_actions_for(
                         &state,
                         c.role,
