@@ -276,7 +276,7 @@ async fn load_in_scope(
         .ok_or(ApiError::CaseNotFound)?;
     if !s
         .offices
-        .case_in_scope(&c.office, &state.office, &state.ever_submitted_to)
+        .case_in_scope(&c.office, state.office(), &state.ever_submitted_to)
     {
         return Err(ApiError::CaseNotFound);
     }

@@ -120,7 +120,7 @@ pub fn case_view(
     CaseView {
         id,
         register_no: reg.map(|r| r.register_no.clone()).unwrap_or_default(),
-        office: state.office.clone(),
+        office: state.office().to_string(),
         procedure: reg.map(|r| r.procedure.id.clone()).unwrap_or_default(),
         stage: state.stage(),
         status: state.status(),

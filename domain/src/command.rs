@@ -14,7 +14,7 @@ use crate::event::PlannedService;
 use crate::procedure::RuleBook;
 use crate::types::{
     Actor, Citizenship, Conclusion, ConsentScope, DocumentKind, ExploitationForm, FiledBy, GivenBy,
-    Need, RecordRef, ReferralSource, ReplyOutcome, RulingOutcome, Sex, SkipGround,
+    Need, OfficeCode, RecordRef, ReferralSource, ReplyOutcome, RulingOutcome, Sex, SkipGround,
     VerificationTarget,
 };
 
@@ -66,7 +66,7 @@ pub struct Register {
     /// Register number assigned by the engine (`<office>-<year>-<seq>`).
     pub register_no: String,
     /// The receiving office.
-    pub office: String,
+    pub office: OfficeCode,
     /// Who filed.
     pub filed_by: FiledBy,
     /// The applicant.
@@ -151,7 +151,7 @@ pub enum Action {
         reason: Option<RecordRef>,
     },
     Transfer {
-        to_office: String,
+        to_office: OfficeCode,
     },
     ReferToSocialServices {
         centre: String,

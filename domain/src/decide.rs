@@ -100,20 +100,18 @@ pub fn decide(state: &CaseState, cmd: Command) -> Result<Vec<CaseEvent>, DomainE
             return Ok(vec![event(&cmd, body?)]);
         }
         _ => {
-            let def = match state.procedure() {
-                Some(d) => d.clone(),
-                None => {
-                    return Err(DomainError::field(
-                        "case",
-                        FieldProblem::NotFound,
-                        "the case is not registered",
-                    ))
-                }
+            let (Some(def), Some(office)) = (state.procedure(), state.office.as_ref()) else {
+                return Err(DomainError::field(
+                    "case",
+                    FieldProblem::NotFound,
+                    "the case is not registered",
+                ));
             };
             let c = Context {
                 state,
                 cmd: &cmd,
-                def: &def,
+                def,
+                office,
                 today,
                 on,
             };

@@ -17,7 +17,7 @@ use crate::deadline_name::DeadlineName;
 use crate::procedure::{DeadlineKind, ProcedureDefinition};
 use crate::types::{
     Actor, Citizenship, Conclusion, ConsentScope, DocumentKind, ExploitationForm, FiledBy, GivenBy,
-    Need, RecordRef, ReferralSource, ReplyOutcome, RulingOutcome, Sex, SkipGround,
+    Need, OfficeCode, RecordRef, ReferralSource, ReplyOutcome, RulingOutcome, Sex, SkipGround,
     VerificationTarget,
 };
 
@@ -119,7 +119,7 @@ pub enum EventBody {
     /// The application was entered in the register.
     ApplicationRegistered {
         register_no: String,
-        office: String,
+        office: OfficeCode,
         filed_by: FiledBy,
         applicant: ApplicantFacts,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -259,8 +259,8 @@ pub enum EventBody {
         assignee: String,
     },
     Transferred {
-        from_office: String,
-        to_office: String,
+        from_office: OfficeCode,
+        to_office: OfficeCode,
     },
     NoteAdded {
         note: RecordRef,

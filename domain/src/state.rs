@@ -16,8 +16,8 @@ use crate::event::{
 };
 use crate::procedure::{DeadlineKind, ProcedureDefinition, SuspendCondition};
 use crate::types::{
-    Conclusion, ConsentScope, DocumentKind, ExploitationForm, FiledBy, GivenBy, Need, ReplyOutcome,
-    SkipGround, Stage, Status, VerificationTarget,
+    Conclusion, ConsentScope, DocumentKind, ExploitationForm, FiledBy, GivenBy, Need, OfficeCode,
+    ReplyOutcome, SkipGround, Stage, Status, VerificationTarget,
 };
 
 /// A consent scope as it stands now.
@@ -234,8 +234,8 @@ pub struct CaseState {
     pub stage: Option<Stage>,
     /// Status.
     pub status: Option<Status>,
-    /// Responsible office now (changes on transfer).
-    pub office: String,
+    /// Responsible office now (changes on transfer); `None` until the application is registered.
+    pub office: Option<OfficeCode>,
     /// Assigned official.
     pub assignee: Option<String>,
     /// Consents by scope.
@@ -279,6 +279,12 @@ impl CaseState {
     #[must_use]
     pub fn is_registered(&self) -> bool {
         self.registration.is_some()
+    }
+
+    /// The responsible office's code (empty until the application is registered).
+    #[must_use]
+    pub fn office(&self) -> &str {
+        self.office.as_deref().unwrap_or_default()
     }
 
     /// The stage, `registered` before anything else (only meaningful once registered).
@@ -429,7 +435,7 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
             procedure,
             deadlines,
         } => {
-            state.office = office;
+            state.office = Some(office);
             state.stage = Some(Stage::Registered);
             state.status = Some(Status::Pending);
             state.documents = documents.into_iter().map(|d| d.kind).collect();
@@ -687,7 +693,7 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
             state.fulfil(DeadlineKind::Payment.as_str(), on);
         }
         EventBody::Assigned { assignee } => state.assignee = Some(assignee),
-        EventBody::Transferred { to_office, .. } => state.office = to_office,
+        EventBody::Transferred { to_office, .. } => state.office = Some(to_office),
         EventBody::NoteAdded { .. } => state.notes += 1,
         EventBody::EntryCorrected {
             supersedes, field, ..

@@ -46,7 +46,7 @@ fn officer(office: &str) -> Actor {
 pub(crate) fn registration(on: &str) -> Register {
     Register {
         register_no: "UA7102-2026-000001".into(),
-        office: "UA7102".into(),
+        office: "UA7102".parse().unwrap(),
         filed_by: FiledBy::SelfFiled,
         applicant: ApplicantInput {
             sex: Sex::Female,
@@ -1168,6 +1168,74 @@ fn the_payment_needs_a_granted_status_and_is_due_within_a_month() {
     assert!(c.state.deadlines["payment"].fulfilled_on.is_some());
 }
 
+#[test]
+fn a_payment_of_nothing_is_refused() {
+    let c = granted().given(caseworker(), "2026-03-10", Action::RequestPayment);
+    let r = c.when(
+        caseworker(),
+        "2026-03-10",
+        Action::RecordPayment { amount_kopiyky: 0 },
+    );
+    assert_eq!(
+        refused_fields(r),
+        [("amount_kopiyky".to_string(), FieldProblem::Invalid)]
+    );
+}
+
+#[test]
+fn a_planned_or_delivered_service_that_ends_before_it_starts_is_refused() {
+    let c = granted()
+        .given(
+            caseworker(),
+            "2026-03-10",
+            consent(ConsentScope::ShareWithSocialServices),
+        )
+        .given(
+            caseworker(),
+            "2026-03-10",
+            Action::ReferToSocialServices {
+                centre: "CSS".into(),
+            },
+        )
+        .given(
+            social(),
+            "2026-03-10",
+            Action::RecordNeedsAssessment {
+                needs: vec![Need::Medical],
+            },
+        );
+    let r = c.when(
+        social(),
+        "2026-03-10",
+        Action::ApproveRehabilitationPlan {
+            written_consent: true,
+            services: vec![PlannedService {
+                service: Need::Medical,
+                provider: "Hospital".into(),
+                from: Some(d("2026-03-20")),
+                to: Some(d("2026-03-19")),
+            }],
+        },
+    );
+    assert_eq!(
+        refused_fields(r),
+        [("services[0].to".to_string(), FieldProblem::Invalid)]
+    );
+    let r = c.when(
+        social(),
+        "2026-03-10",
+        Action::RecordService {
+            service: Need::Medical,
+            provider: "Hospital".into(),
+            to: Some(d("2026-03-09")),
+        },
+    );
+    assert_eq!(
+        refused_fields(r),
+        [("to".to_string(), FieldProblem::Invalid)]
+    );
+}
+
 // --- system records ------------------------------------------------------------------------------
 
 #[test]
@@ -1261,16 +1329,16 @@ fn transfer_moves_the_case_to_another_office() {
         supervisor(),
         "2026-03-02",
         Action::Transfer {
-            to_office: "UA7108".into(),
+            to_office: "UA7108".parse().unwrap(),
         },
     );
-    assert_eq!(c.state.office, "UA7108");
+    assert_eq!(c.state.office(), "UA7108");
     assert_eq!(
         problems(c.when(
             supervisor(),
             "2026-03-02",
             Action::Transfer {
-                to_office: "UA7108".into()
+                to_office: "UA7108".parse().unwrap()
             }
         )),
         [FieldProblem::Unchanged]
@@ -1437,6 +1505,44 @@ fn a_court_ruling_needs_an_appeal_and_a_certificate_when_it_establishes_the_stat
         (c.state.stage, c.state.status),
         (Some(Stage::Decided), Some(Status::Refused))
     );
+}
+
+/// The fields a refusal names, in order.
+fn refused_fields(r: Result<Vec<CaseEvent>, DomainError>) -> Vec<(String, FieldProblem)> {
+    match r {
+        Err(DomainError::Validation(errors)) => {
+            errors.into_iter().map(|e| (e.field, e.problem)).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+#[test]
+fn a_ruling_that_establishes_no_status_carries_neither_a_certificate_nor_a_validity() {
+    let c = refused().given(
+        caseworker(),
+        "2026-03-10",
+        Action::RecordAppeal { reference: None },
+    );
+    for outcome in [RulingOutcome::Upheld, RulingOutcome::AnnulledNewDecision] {
+        let r = c.when(
+            caseworker(),
+            "2026-03-10",
+            Action::RecordCourtRuling {
+                outcome,
+                certificate_no: Some("C-2".into()),
+                valid_until: Some(d("2026-06-10")),
+            },
+        );
+        assert_eq!(
+            refused_fields(r),
+            [
+                ("certificate_no".to_string(), FieldProblem::Invalid),
+                ("valid_until".to_string(), FieldProblem::Invalid)
+            ],
+            "{outcome}"
+        );
+    }
 }
 
 #[test]

@@ -21,7 +21,7 @@ pub(super) fn record_appeal(reference: Option<&RecordRef>) -> Result<EventBody, 
 /// decide again, the file goes back to a deciding authority and the decision deadline runs again.
 /// Annulled with the status established, the status is granted with a certificate (and the
 /// validity of step 7), and the rehabilitation plan's deadline starts; only that outcome carries a
-/// certificate number.
+/// certificate number and a validity.
 pub(super) fn record_court_ruling(
     c: &Context,
     p: &mut Problems,
@@ -47,20 +47,10 @@ pub(super) fn record_court_ruling(
         }
         RulingOutcome::AnnulledNewDecision => {
             deadlines.push(c.named(DeadlineKind::Decision, on));
-            p.check(
-                certificate_no.is_none(),
-                "certificate_no",
-                FieldProblem::Invalid,
-                "only with annulled_status_established",
-            );
+            only_with_a_status(p, certificate_no.is_some(), valid_until.is_some());
         }
         RulingOutcome::Upheld => {
-            p.check(
-                certificate_no.is_none(),
-                "certificate_no",
-                FieldProblem::Invalid,
-                "only with annulled_status_established",
-            );
+            only_with_a_status(p, certificate_no.is_some(), valid_until.is_some());
         }
     }
     Ok(EventBody::CourtRulingRecorded {
@@ -69,4 +59,20 @@ pub(super) fn record_court_ruling(
         valid_until: until,
         deadlines,
     })
+}
+
+/// A ruling that establishes no status carries neither a certificate number nor a validity.
+fn only_with_a_status(p: &mut Problems, certificate_no: bool, valid_until: bool) {
+    p.check(
+        !certificate_no,
+        "certificate_no",
+        FieldProblem::Invalid,
+        "only with annulled_status_established",
+    );
+    p.check(
+        !valid_until,
+        "valid_until",
+        FieldProblem::Invalid,
+        "only with annulled_status_established",
+    );
 }

@@ -5,7 +5,7 @@
 use super::check::{Context, Problems};
 use crate::error::{DomainError, FieldProblem};
 use crate::event::EventBody;
-use crate::types::{is_valid_office_code, RecordRef};
+use crate::types::{OfficeCode, RecordRef};
 
 /// "Actors": the head of the unit assigns the case to an official (a change, not a repeat).
 pub(super) fn assign(
@@ -26,27 +26,22 @@ pub(super) fn assign(
 }
 
 /// "Actors" and "Procedure versions": the head of the unit transfers the case to another office
-/// (for instance the successor of a closed one).
+/// (for instance the successor of a closed one). The code was checked when it was parsed
+/// ([`OfficeCode`]); whether the office exists is the office tree's, outside the domain.
 pub(super) fn transfer(
     c: &Context,
     p: &mut Problems,
-    to_office: &str,
+    to_office: &OfficeCode,
 ) -> Result<EventBody, DomainError> {
     p.check(
-        is_valid_office_code(to_office),
-        "to_office",
-        FieldProblem::Invalid,
-        "not an office code",
-    );
-    p.check(
-        to_office != c.state.office,
+        to_office != c.office,
         "to_office",
         FieldProblem::Unchanged,
         "the case is already with this office",
     );
     Ok(EventBody::Transferred {
-        from_office: c.state.office.clone(),
-        to_office: to_office.to_string(),
+        from_office: c.office.clone(),
+        to_office: to_office.clone(),
     })
 }
 

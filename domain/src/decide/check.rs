@@ -10,6 +10,7 @@ use crate::error::{DomainError, FieldError, FieldProblem, Unavailable};
 use crate::event::DeadlineStarted;
 use crate::procedure::{DeadlineKind, ProcedureDefinition};
 use crate::state::CaseState;
+use crate::types::OfficeCode;
 
 /// Collects field problems, so that one refusal names every wrong field.
 #[derive(Default)]
@@ -86,6 +87,8 @@ pub(super) struct Context<'a> {
     pub(super) cmd: &'a Command,
     /// The case's own procedure definition (from its registration).
     pub(super) def: &'a ProcedureDefinition,
+    /// The responsible office now.
+    pub(super) office: &'a OfficeCode,
     /// Today in Kyiv, from the command's clock reading.
     pub(super) today: NaiveDate,
     /// The business date of the act.

@@ -8,7 +8,7 @@ use crate::command::{Command, Register};
 use crate::error::{DomainError, FieldProblem};
 use crate::event::{ApplicantFacts, DocumentFacts, EventBody, ReferralFacts};
 use crate::procedure::DeadlineKind;
-use crate::types::{is_valid_country_code, is_valid_office_code, Citizenship, FiledBy};
+use crate::types::{is_valid_country_code, Citizenship, FiledBy};
 
 /// Age in whole years on `on` of a person born on `birth`.
 #[must_use]
@@ -33,12 +33,6 @@ pub(super) fn register(
     p: &mut Problems,
 ) -> Result<EventBody, DomainError> {
     let on = cmd.occurred_on;
-    p.check(
-        is_valid_office_code(&reg.office),
-        "office",
-        FieldProblem::Invalid,
-        "not an office code",
-    );
     p.text("register_no", &reg.register_no, 64);
     let a = &reg.applicant;
     p.check(

@@ -42,8 +42,8 @@ pub(super) fn record_missed_deadline(
         DeadlineKind::Decision => state
             .submitted_to
             .clone()
-            .unwrap_or_else(|| state.office.clone()),
-        _ => state.office.clone(),
+            .unwrap_or_else(|| c.office.to_string()),
+        _ => c.office.to_string(),
     };
     Ok(EventBody::DeadlineMissed {
         name: name.clone(),

@@ -76,7 +76,7 @@ fn action() -> impl Strategy<Value = Action> {
         }),
         Just(Action::Withdraw { reason: None }),
         Just(Action::Transfer {
-            to_office: "UA7108".into()
+            to_office: "UA7108".parse().unwrap()
         }),
         Just(Action::ReferToSocialServices {
             centre: "CSS".into()
