@@ -8,9 +8,11 @@
 //! cannot leak personal data into an event, a log line or a `Debug` dump.
 //!
 //! What is checked here is the shape: required fields, closed value sets, strict `YYYY-MM-DD`
-//! dates, office and country code syntax, and JSON limits (depth 32, strings of 10,000
-//! characters). Rules that need the case or the clock (a date in the future, a child filing alone)
-//! are the domain's.
+//! dates, office and country code syntax (the domain's [`ptl_domain::OfficeCode`]), NUL
+//! characters, the JSON-safe integer range, and JSON limits (depth 32, strings of 10,000
+//! characters). The rules of the procedure (a date in the future, a child filing alone, what a
+//! court ruling carries, a payment of more than nothing, a service ending after it starts) are the
+//! domain's, stated there only; its refusal reaches the client as the same 422 on the same field.
 
 use std::collections::BTreeMap;
 use std::fmt;
