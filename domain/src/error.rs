@@ -237,3 +237,40 @@ impl DomainError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reasons_read_as_the_sentences_the_api_shows() {
+        assert_eq!(
+            Unavailable::Closed {
+                status: Status::Withdrawn
+            }
+            .to_string(),
+            "the case is closed (withdrawn): it may only be read"
+        );
+        assert_eq!(
+            Unavailable::FileWithAnotherAuthority { holder: None }.to_string(),
+            "the file is with no authority: only its officers decide"
+        );
+        assert_eq!(
+            Unavailable::FileWithAnotherAuthority {
+                holder: Some("UA-NSS".into())
+            }
+            .to_string(),
+            "the file is with UA-NSS: only its officers decide"
+        );
+        let e = DomainError::ActionNotAllowed {
+            action: ActionName::SubmitFile,
+            stage: Stage::Registered,
+            reason: Unavailable::NotSubmittable,
+            allowed: Vec::new(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "submit-file is not allowed now (stage registered): the file can be submitted only after the interview and before a decision"
+        );
+    }
+}
