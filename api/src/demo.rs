@@ -990,7 +990,8 @@ impl Writer<'_> {
         };
         let register = Register {
             register_no: String::new(),
-            office: spec.office.into(),
+            office: ptl_domain::types::OfficeCode::parse(spec.office)
+                .map_err(|e| format!("{}: {e}", spec.office))?,
             filed_by,
             applicant: ApplicantInput {
                 sex: if who.female() { Sex::Female } else { Sex::Male },

@@ -8,9 +8,11 @@
 //! cannot leak personal data into an event, a log line or a `Debug` dump.
 //!
 //! What is checked here is the shape: required fields, closed value sets, strict `YYYY-MM-DD`
-//! dates, office and country code syntax, and JSON limits (depth 32, strings of 10,000
-//! characters). Rules that need the case or the clock (a date in the future, a child filing alone)
-//! are the domain's.
+//! dates, office and country code syntax (the domain's [`ptl_domain::OfficeCode`]), NUL
+//! characters, the JSON-safe integer range, and JSON limits (depth 32, strings of 10,000
+//! characters). The rules of the procedure (a date in the future, a child filing alone, what a
+//! court ruling carries, a payment of more than nothing, a service ending after it starts) are the
+//! domain's, stated there only; its refusal reaches the client as the same 422 on the same field.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -18,8 +20,8 @@ use std::fmt;
 use chrono::{Datelike, NaiveDate};
 use ptl_domain::event::PlannedService;
 use ptl_domain::types::{
-    is_valid_country_code, is_valid_office_code, Citizenship, Conclusion, ConsentScope,
-    DecisionOutcome, DocumentKind, ExploitationForm, FiledBy, GivenBy, Need, ReferralSource,
+    is_valid_country_code, Citizenship, Conclusion, ConsentScope, DecisionOutcome, DocumentKind,
+    ExploitationForm, FiledBy, GivenBy, Need, OfficeCode as DomainOfficeCode, ReferralSource,
     ReplyOutcome, RulingOutcome, Sex, SkipGround, VerificationTarget,
 };
 use ptl_domain::{Action, ActionName, ApplicantInput, RecordRef, ReferralInput, Register};
@@ -238,20 +240,16 @@ impl<'de> Deserialize<'de> for Text {
     }
 }
 
-/// An office code (`UA7102`, `UA-NSS`).
+/// An office code (`UA7102`, `UA-NSS`), checked by the domain's [`DomainOfficeCode::parse`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct OfficeCode(String);
+struct OfficeCode(DomainOfficeCode);
 
 impl<'de> Deserialize<'de> for OfficeCode {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        if is_valid_office_code(&s) {
-            Ok(OfficeCode(s))
-        } else {
-            Err(serde::de::Error::custom(
-                "not an office code (2 to 32 capital letters, digits or `-`, such as UA7102)",
-            ))
-        }
+        DomainOfficeCode::parse(s)
+            .map(OfficeCode)
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -831,24 +829,7 @@ pub fn parse_action(action: ActionName, body: &Value) -> Result<ParsedAction, Bo
         }
         N::RecordCourtRuling => {
             let b: RecordCourtRulingBody = deserialize_body(body)?;
-            let establishes = b.outcome == RulingOutcome::AnnulledStatusEstablished;
-            let mut errors = BTreeMap::new();
-            if !establishes {
-                for (present, f) in [
-                    (b.certificate_no.is_some(), "certificate_no"),
-                    (b.valid_until.is_some(), "valid_until"),
-                ] {
-                    if present {
-                        errors.insert(
-                            f.to_string(),
-                            "only for the outcome annulled_status_established".to_string(),
-                        );
-                    }
-                }
-            }
-            if !errors.is_empty() {
-                return Err(BodyError::Invalid { errors });
-            }
+            // What each outcome carries is the domain's rule (`decide::appeal`).
             let a = Action::RecordCourtRuling {
                 outcome: b.outcome,
                 certificate_no: b.certificate_no.map(|t| t.0),
@@ -896,31 +877,17 @@ pub fn parse_action(action: ActionName, body: &Value) -> Result<ParsedAction, Bo
         }
         N::ApproveRehabilitationPlan => {
             let b: ApproveRehabilitationPlanBody = deserialize_body(body)?;
-            let mut errors = BTreeMap::new();
+            // That a service ends after it starts is the domain's rule (`decide::assistance`).
             let services = b
                 .services
                 .into_iter()
-                .enumerate()
-                .map(|(i, s)| {
-                    if let (Some(from), Some(to)) = (s.from, s.to) {
-                        if to.0 < from.0 {
-                            errors.insert(
-                                format!("services[{i}].to"),
-                                "must not be before `from`".to_string(),
-                            );
-                        }
-                    }
-                    PlannedService {
-                        service: s.service,
-                        provider: s.provider.0,
-                        from: s.from.map(|d| d.0),
-                        to: s.to.map(|d| d.0),
-                    }
+                .map(|s| PlannedService {
+                    service: s.service,
+                    provider: s.provider.0,
+                    from: s.from.map(|d| d.0),
+                    to: s.to.map(|d| d.0),
                 })
                 .collect();
-            if !errors.is_empty() {
-                return Err(BodyError::Invalid { errors });
-            }
             let a = Action::ApproveRehabilitationPlan {
                 written_consent: b.written_consent,
                 services,
@@ -929,9 +896,7 @@ pub fn parse_action(action: ActionName, body: &Value) -> Result<ParsedAction, Bo
         }
         N::RecordService => {
             let b: RecordServiceBody = deserialize_body(body)?;
-            if b.to.is_some_and(|to| to.0 < b.occurred_on.0) {
-                return Err(BodyError::field("to", "must not be before `occurred_on`"));
-            }
+            // That a service ends after it starts is the domain's rule (`decide::assistance`).
             let a = Action::RecordService {
                 service: b.service,
                 provider: b.provider.0,
@@ -961,9 +926,8 @@ pub fn parse_action(action: ActionName, body: &Value) -> Result<ParsedAction, Bo
         }
         N::RecordPayment => {
             let b: RecordPaymentBody = deserialize_body(body)?;
-            if b.amount_kopiyky == 0 {
-                return Err(BodyError::field("amount_kopiyky", "must be more than 0"));
-            }
+            // The JSON-safe range is the store's limit (the hash chain's canonical JSON); that a
+            // payment is more than nothing is the domain's rule (`decide::assistance`).
             if b.amount_kopiyky > MAX_SAFE_INTEGER {
                 return Err(BodyError::field(
                     "amount_kopiyky",

@@ -120,7 +120,7 @@ pub fn case_view(
     CaseView {
         id,
         register_no: reg.map(|r| r.register_no.clone()).unwrap_or_default(),
-        office: state.office.clone(),
+        office: state.office().to_string(),
         procedure: reg.map(|r| r.procedure.id.clone()).unwrap_or_default(),
         stage: state.stage(),
         status: state.status(),
@@ -145,7 +145,7 @@ pub fn case_view(
                 DeadlineItem {
                     upcoming: open && d.days_left >= 0 && d.days_left <= upcoming_days,
                     overdue: d.state == DeadlineState::Missed && d.fulfilled_on.is_none(),
-                    name: d.name,
+                    name: d.name.into(),
                     start: d.start,
                     due_on: d.due_on,
                     state: d.state,

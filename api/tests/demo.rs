@@ -255,7 +255,7 @@ async fn one_more_event(app: &App) {
         }
     }
     let (id, state) = open.expect("the scenario leaves cases open to reassignment");
-    let actor = Actor::user("sv-demo", Role::Supervisor, state.office.clone());
+    let actor = Actor::user("sv-demo", Role::Supervisor, state.office());
     let action = Action::Assign {
         assignee: "cw-extra".into(),
     };

@@ -9,11 +9,12 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::actions::ActionName;
+use crate::deadline_name::DeadlineName;
 use crate::event::PlannedService;
 use crate::procedure::RuleBook;
 use crate::types::{
     Actor, Citizenship, Conclusion, ConsentScope, DocumentKind, ExploitationForm, FiledBy, GivenBy,
-    Need, RecordRef, ReferralSource, ReplyOutcome, RulingOutcome, Sex, SkipGround,
+    Need, OfficeCode, RecordRef, ReferralSource, ReplyOutcome, RulingOutcome, Sex, SkipGround,
     VerificationTarget,
 };
 
@@ -65,7 +66,7 @@ pub struct Register {
     /// Register number assigned by the engine (`<office>-<year>-<seq>`).
     pub register_no: String,
     /// The receiving office.
-    pub office: String,
+    pub office: OfficeCode,
     /// Who filed.
     pub filed_by: FiledBy,
     /// The applicant.
@@ -150,7 +151,7 @@ pub enum Action {
         reason: Option<RecordRef>,
     },
     Transfer {
-        to_office: String,
+        to_office: OfficeCode,
     },
     ReferToSocialServices {
         centre: String,
@@ -191,7 +192,7 @@ pub enum Action {
     ErasePersonalData,
     /// The engine's record of a deadline that passed unmet.
     RecordMissedDeadline {
-        name: String,
+        name: DeadlineName,
     },
     /// The engine's record of a status whose validity ended.
     RecordStatusExpiry,

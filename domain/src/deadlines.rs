@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::calendar::{Calendar, SkippedDay};
+use crate::deadline_name::DeadlineName;
 use crate::procedure::{DayKind, DeadlineKind, DeadlineRule};
 use crate::state::{CaseState, DeadlineRecord};
 use crate::types::coded_enum;
@@ -20,17 +21,11 @@ coded_enum! {
     }
 }
 
-/// The name of a verification request's reply deadline.
-#[must_use]
-pub fn verification_deadline_name(request_id: &str) -> String {
-    format!("{}:{request_id}", DeadlineKind::VerificationReply.as_str())
-}
-
 /// One deadline as seen on `today`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DeadlineView {
     /// Name.
-    pub name: String,
+    pub name: DeadlineName,
     /// Rule kind.
     pub kind: DeadlineKind,
     /// Start date.
@@ -103,7 +98,7 @@ pub fn unrecorded_misses(state: &CaseState, today: NaiveDate) -> Vec<&DeadlineRe
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Explanation {
     /// Deadline name.
-    pub name: String,
+    pub name: DeadlineName,
     /// The rule in words.
     pub rule: String,
     /// The rule as data.

@@ -1,9 +1,13 @@
 //! The one error a command can be refused with. Variants are compared in tests (`PartialEq`), and
 //! the API maps each to its status: `RoleNotAllowed` 403, `ActionNotAllowed` and
-//! `ConsentRequired` 409, `Validation` 422.
+//! `ConsentRequired` 409, `Validation` 422. [`Unavailable`] says why an action is not lawful now;
+//! its text is what the API shows.
+
+use chrono::NaiveDate;
 
 use crate::actions::ActionName;
-use crate::types::{ConsentScope, Role, Stage};
+use crate::deadline_name::DeadlineName;
+use crate::types::{ConsentScope, Role, Stage, Status};
 
 /// Why a field was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -63,6 +67,120 @@ pub struct FieldError {
     pub message: String,
 }
 
+/// Why an action is not lawful in the case's current stage or state (`procedure.md`, status and
+/// assistance tracks). A value, so that callers can tell the reasons apart; `Display` is the one
+/// sentence the API shows as the problem's `detail` (a contract with its clients: keep the texts).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unavailable {
+    /// `register` on a case that exists.
+    #[error("the application is already registered")]
+    AlreadyRegistered,
+    /// Any other action before the registration.
+    #[error("the application is not registered")]
+    NotRegistered,
+    /// `erase-personal-data` twice.
+    #[error("the personal data is already erased")]
+    AlreadyErased,
+    /// The case was withdrawn or the status expired (step 9): reading only.
+    #[error("the case is closed ({status}): it may only be read")]
+    Closed {
+        /// The status it closed with.
+        status: Status,
+    },
+    /// After the erasure only the engine's own records follow.
+    #[error("the personal data was erased: the case may only be read")]
+    Erased,
+    /// `correct-entry` with no entry.
+    #[error("there is nothing to correct")]
+    NothingToCorrect,
+    /// Step 3 happens once.
+    #[error("the interview step is already done")]
+    InterviewDone,
+    /// Step 4 lies between the interview and the submission.
+    #[error("verification requests follow the interview and precede submission")]
+    NotVerifying,
+    /// A reply needs a request without one.
+    #[error("no verification request awaits a reply")]
+    NoReplyAwaited,
+    /// Step 5 follows the interview and precedes the decision.
+    #[error("the file can be submitted only after the interview and before a decision")]
+    NotSubmittable,
+    /// Step 6 needs the file at the deciding authority.
+    #[error("no file is with the deciding authority")]
+    NoFileSubmitted,
+    /// Step 6 is for the officers of the authority holding the file.
+    #[error("the file is with {}: only its officers decide", .holder.as_deref().unwrap_or("no authority"))]
+    FileWithAnotherAuthority {
+        /// The authority holding the file, if any.
+        holder: Option<String>,
+    },
+    /// Step 7's hand-over needs a decision not yet handed over.
+    #[error("there is no decision waiting to be handed over")]
+    NoDecisionToHandOver,
+    /// Step 8: only a refusal is appealed.
+    #[error("only a refusal can be appealed")]
+    NotRefused,
+    /// Step 8: a ruling needs an appeal.
+    #[error("no appeal is pending")]
+    NoAppealPending,
+    /// Step 7: only a limited validity is extended.
+    #[error("only a granted status with a limited validity can be extended")]
+    NotExtendable,
+    /// Step 9: withdrawal precedes the decision.
+    #[error("the application can be withdrawn only before the decision")]
+    AlreadyDecided,
+    /// The referral to social services happens once.
+    #[error("the person is already referred to social services")]
+    AlreadyReferred,
+    /// The needs assessment follows the referral, once.
+    #[error("a needs assessment follows the referral to social services, once")]
+    NoAssessmentDue,
+    /// The plan follows the status and the needs assessment, once.
+    #[error("a rehabilitation plan needs a granted status and a needs assessment")]
+    NoPlanDue,
+    /// Services follow the referral.
+    #[error("services follow the referral to social services")]
+    NotReferred,
+    /// One shelter stay at a time.
+    #[error("the person is already in a shelter")]
+    InShelter,
+    /// An extension needs a stay.
+    #[error("the person is not in a shelter")]
+    NotInShelter,
+    /// The payment application: once, with a granted status.
+    #[error("the one-time payment is requested once, with a granted status")]
+    NoPaymentDue,
+    /// A payment needs an application not yet paid.
+    #[error("no payment application awaits payment")]
+    NoPaymentAwaited,
+    /// Expiry needs a granted status with a validity.
+    #[error("only a granted status with a validity can expire")]
+    CannotExpire,
+    /// Step 5: the identity document or the reason it is missing.
+    #[error("the file needs a copy of an identity document or the reason it is missing")]
+    IdentityDocumentMissing,
+    /// Step 5: a request still within its reply deadline holds the file back.
+    #[error("verification request {request_id} awaits its reply until {due_on}")]
+    ReplyAwaited {
+        /// The request.
+        request_id: String,
+        /// Its reply deadline.
+        due_on: NaiveDate,
+    },
+    /// The engine records a miss only of a deadline that passed unmet and unrecorded.
+    #[error("deadline {name} is not an unrecorded miss")]
+    NotAnUnrecordedMiss {
+        /// The deadline.
+        name: DeadlineName,
+    },
+    /// The engine records an expiry only after the validity ends.
+    #[error("the status is valid until {valid_until}")]
+    StillValid {
+        /// The end of the validity.
+        valid_until: NaiveDate,
+    },
+}
+
 /// A command the case refuses. Nothing is written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DomainError {
@@ -82,7 +200,7 @@ pub enum DomainError {
         /// The case's stage.
         stage: Stage,
         /// Why, in one sentence.
-        reason: String,
+        reason: Unavailable,
         /// What the caller may do instead.
         allowed: Vec<ActionName>,
     },
@@ -117,5 +235,42 @@ impl DomainError {
             Self::Validation(v) => v.iter().map(|e| e.problem).collect(),
             _ => Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reasons_read_as_the_sentences_the_api_shows() {
+        assert_eq!(
+            Unavailable::Closed {
+                status: Status::Withdrawn
+            }
+            .to_string(),
+            "the case is closed (withdrawn): it may only be read"
+        );
+        assert_eq!(
+            Unavailable::FileWithAnotherAuthority { holder: None }.to_string(),
+            "the file is with no authority: only its officers decide"
+        );
+        assert_eq!(
+            Unavailable::FileWithAnotherAuthority {
+                holder: Some("UA-NSS".into())
+            }
+            .to_string(),
+            "the file is with UA-NSS: only its officers decide"
+        );
+        let e = DomainError::ActionNotAllowed {
+            action: ActionName::SubmitFile,
+            stage: Stage::Registered,
+            reason: Unavailable::NotSubmittable,
+            allowed: Vec::new(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "submit-file is not allowed now (stage registered): the file can be submitted only after the interview and before a decision"
+        );
     }
 }

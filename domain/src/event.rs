@@ -13,10 +13,11 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::deadline_name::DeadlineName;
 use crate::procedure::{DeadlineKind, ProcedureDefinition};
 use crate::types::{
     Actor, Citizenship, Conclusion, ConsentScope, DocumentKind, ExploitationForm, FiledBy, GivenBy,
-    Need, RecordRef, ReferralSource, ReplyOutcome, RulingOutcome, Sex, SkipGround,
+    Need, OfficeCode, RecordRef, ReferralSource, ReplyOutcome, RulingOutcome, Sex, SkipGround,
     VerificationTarget,
 };
 
@@ -37,7 +38,7 @@ pub struct CaseEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeadlineStarted {
     /// `interview`, `verification_reply:<id>`, ...
-    pub name: String,
+    pub name: DeadlineName,
     /// The kind of obligation (the rule in the case's definition).
     pub kind: DeadlineKind,
     /// The start date.
@@ -118,7 +119,7 @@ pub enum EventBody {
     /// The application was entered in the register.
     ApplicationRegistered {
         register_no: String,
-        office: String,
+        office: OfficeCode,
         filed_by: FiledBy,
         applicant: ApplicantFacts,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -258,8 +259,8 @@ pub enum EventBody {
         assignee: String,
     },
     Transferred {
-        from_office: String,
-        to_office: String,
+        from_office: OfficeCode,
+        to_office: OfficeCode,
     },
     NoteAdded {
         note: RecordRef,
@@ -274,7 +275,7 @@ pub enum EventBody {
     },
     PersonalDataErased {},
     DeadlineMissed {
-        name: String,
+        name: DeadlineName,
         due_on: NaiveDate,
         responsible: Responsible,
         detected_at: DateTime<Utc>,

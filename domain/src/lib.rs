@@ -7,18 +7,30 @@
 //! commands carry the actor, the clock reading and the business date, and the [`RuleBook`] of
 //! procedure definitions and the working-day calendar.
 //!
-//! Layout:
-//! - [`types`]: roles, actors and the closed value sets (their JSON spellings are a contract);
+//! Layout (every module):
+//! - [`types`]: roles, actors, office codes ([`OfficeCode`]) and the closed value sets (their JSON
+//!   spellings are a contract);
 //! - [`actions`]: action names and the role table;
 //! - [`procedure`]: procedure definitions (TOML files, embedded and overridable) and deadline rules;
 //! - [`calendar`]: working days from per-year calendar files, calendar and month arithmetic;
-//! - [`command`], [`event`], [`state`]: the commands, the events (persistent contract) and the fold;
-//! - [`decide`](mod@decide): every rule of the procedure, and the actions allowed now;
+//! - [`command`]: what a caller asks, with every fact the decision needs;
+//! - [`event`]: the events, the persistent contract;
+//! - [`deadline_name`]: the name of a deadline instance ([`DeadlineName`]), below both the fold
+//!   and the deadline views;
+//! - [`state`]: the case's state and [`evolve`], the fold;
+//! - [`decide`](mod@decide): every rule of the procedure, one module per step (registration,
+//!   interview, verification, submission, decision, appeal, withdrawal, assistance, case
+//!   management, the engine's own records), and the actions allowed now;
+//! - [`error`]: why a command is refused ([`DomainError`], [`Unavailable`]);
 //! - [`deadlines`]: deadlines as seen on a date, and how each due date was computed.
+//!
+//! Imports point one way: `deadlines` reads `state`, `state` folds `event`s, `decide` reads
+//! `state` and writes `event`s; none is imported back.
 
 pub mod actions;
 pub mod calendar;
 pub mod command;
+pub mod deadline_name;
 pub mod deadlines;
 pub mod decide;
 pub mod error;
@@ -33,13 +45,14 @@ mod tests;
 pub use actions::ActionName;
 pub use calendar::Calendar;
 pub use command::{Action, ApplicantInput, Command, ReferralInput, Register};
+pub use deadline_name::DeadlineName;
 pub use deadlines::{deadlines, explain, DeadlineState, DeadlineView};
 pub use decide::{allowed_actions, allowed_actions_for, decide, kyiv_date};
-pub use error::{DomainError, FieldError, FieldProblem};
+pub use error::{DomainError, FieldError, FieldProblem, Unavailable};
 pub use event::{CaseEvent, EventBody};
 pub use procedure::{ProcedureDefinition, RuleBook};
 pub use state::{evolve, CaseState, STATE_FORMAT};
-pub use types::{Actor, RecordRef, Role, Stage, Status};
+pub use types::{Actor, OfficeCode, RecordRef, Role, Stage, Status};
 
 /// The aggregate's name: the stream and table prefix (`case_events`). Persistent: never change it.
 pub const AGGREGATE_NAME: &str = "case";

@@ -10,13 +10,14 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::deadline_name::DeadlineName;
 use crate::event::{
     ApplicantFacts, CaseEvent, DeadlineStarted, EventBody, PlannedService, ReferralFacts,
 };
 use crate::procedure::{DeadlineKind, ProcedureDefinition, SuspendCondition};
 use crate::types::{
-    Conclusion, ConsentScope, DocumentKind, ExploitationForm, FiledBy, GivenBy, Need, ReplyOutcome,
-    SkipGround, Stage, Status, VerificationTarget,
+    Conclusion, ConsentScope, DocumentKind, ExploitationForm, FiledBy, GivenBy, Need, OfficeCode,
+    ReplyOutcome, SkipGround, Stage, Status, VerificationTarget,
 };
 
 /// A consent scope as it stands now.
@@ -131,7 +132,7 @@ pub struct Assistance {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeadlineRecord {
     /// Name (`interview`, `verification_reply:vr-1`, ...).
-    pub name: String,
+    pub name: DeadlineName,
     /// Rule kind.
     pub kind: DeadlineKind,
     /// Start date.
@@ -233,8 +234,8 @@ pub struct CaseState {
     pub stage: Option<Stage>,
     /// Status.
     pub status: Option<Status>,
-    /// Responsible office now (changes on transfer).
-    pub office: String,
+    /// Responsible office now (changes on transfer); `None` until the application is registered.
+    pub office: Option<OfficeCode>,
     /// Assigned official.
     pub assignee: Option<String>,
     /// Consents by scope.
@@ -264,7 +265,7 @@ pub struct CaseState {
     /// Assistance track.
     pub assistance: Assistance,
     /// Deadlines by name (the current instance of each).
-    pub deadlines: BTreeMap<String, DeadlineRecord>,
+    pub deadlines: BTreeMap<DeadlineName, DeadlineRecord>,
     /// Corrections recorded.
     pub corrections: Vec<CorrectionEntry>,
     /// Notes added.
@@ -278,6 +279,12 @@ impl CaseState {
     #[must_use]
     pub fn is_registered(&self) -> bool {
         self.registration.is_some()
+    }
+
+    /// The responsible office's code (empty until the application is registered).
+    #[must_use]
+    pub fn office(&self) -> &str {
+        self.office.as_deref().unwrap_or_default()
     }
 
     /// The stage, `registered` before anything else (only meaningful once registered).
@@ -428,7 +435,7 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
             procedure,
             deadlines,
         } => {
-            state.office = office;
+            state.office = Some(office);
             state.stage = Some(Stage::Registered);
             state.status = Some(Status::Pending);
             state.documents = documents.into_iter().map(|d| d.kind).collect();
@@ -506,7 +513,7 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
             request_id,
             outcome,
         } => {
-            let name = crate::deadlines::verification_deadline_name(&request_id);
+            let name = DeadlineName::verification_reply(&request_id);
             if let Some(r) = state
                 .verification_requests
                 .iter_mut()
@@ -686,7 +693,7 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
             state.fulfil(DeadlineKind::Payment.as_str(), on);
         }
         EventBody::Assigned { assignee } => state.assignee = Some(assignee),
-        EventBody::Transferred { to_office, .. } => state.office = to_office,
+        EventBody::Transferred { to_office, .. } => state.office = Some(to_office),
         EventBody::NoteAdded { .. } => state.notes += 1,
         EventBody::EntryCorrected {
             supersedes, field, ..

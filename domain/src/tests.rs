@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use crate::actions::ActionName;
 use crate::command::{Action, ApplicantInput, Command, ReferralInput, Register};
 use crate::event::{CaseEvent, EventBody, PlannedService};
-use crate::procedure::RuleBook;
+use crate::procedure::{DeadlineKind, RuleBook};
 use crate::state::{evolve, CaseState};
 use crate::types::*;
 use crate::{allowed_actions, decide, DomainError, FieldProblem};
@@ -46,7 +46,7 @@ fn officer(office: &str) -> Actor {
 pub(crate) fn registration(on: &str) -> Register {
     Register {
         register_no: "UA7102-2026-000001".into(),
-        office: "UA7102".into(),
+        office: "UA7102".parse().unwrap(),
         filed_by: FiledBy::SelfFiled,
         applicant: ApplicantInput {
             sex: Sex::Female,
@@ -213,7 +213,7 @@ fn a_registration_records_the_definition_in_force_and_starts_three_deadlines() {
     assert_eq!(c.state.status, Some(Status::Pending));
     let reg = c.state.registration.as_ref().expect("registered");
     assert_eq!(reg.procedure.id, "ua-417-2021");
-    let names: Vec<&str> = c.state.deadlines.keys().map(String::as_str).collect();
+    let names: Vec<&str> = c.state.deadlines.keys().map(|n| n.as_str()).collect();
     assert_eq!(names, ["file_submission", "interview", "overall"]);
     assert_eq!(c.state.deadlines["interview"].due_on, d("2026-03-05"));
     assert_eq!(c.state.deadlines["file_submission"].due_on, d("2026-03-12"));
@@ -1168,6 +1168,74 @@ fn the_payment_needs_a_granted_status_and_is_due_within_a_month() {
     assert!(c.state.deadlines["payment"].fulfilled_on.is_some());
 }
 
+#[test]
+fn a_payment_of_nothing_is_refused() {
+    let c = granted().given(caseworker(), "2026-03-10", Action::RequestPayment);
+    let r = c.when(
+        caseworker(),
+        "2026-03-10",
+        Action::RecordPayment { amount_kopiyky: 0 },
+    );
+    assert_eq!(
+        refused_fields(r),
+        [("amount_kopiyky".to_string(), FieldProblem::Invalid)]
+    );
+}
+
+#[test]
+fn a_planned_or_delivered_service_that_ends_before_it_starts_is_refused() {
+    let c = granted()
+        .given(
+            caseworker(),
+            "2026-03-10",
+            consent(ConsentScope::ShareWithSocialServices),
+        )
+        .given(
+            caseworker(),
+            "2026-03-10",
+            Action::ReferToSocialServices {
+                centre: "CSS".into(),
+            },
+        )
+        .given(
+            social(),
+            "2026-03-10",
+            Action::RecordNeedsAssessment {
+                needs: vec![Need::Medical],
+            },
+        );
+    let r = c.when(
+        social(),
+        "2026-03-10",
+        Action::ApproveRehabilitationPlan {
+            written_consent: true,
+            services: vec![PlannedService {
+                service: Need::Medical,
+                provider: "Hospital".into(),
+                from: Some(d("2026-03-20")),
+                to: Some(d("2026-03-19")),
+            }],
+        },
+    );
+    assert_eq!(
+        refused_fields(r),
+        [("services[0].to".to_string(), FieldProblem::Invalid)]
+    );
+    let r = c.when(
+        social(),
+        "2026-03-10",
+        Action::RecordService {
+            service: Need::Medical,
+            provider: "Hospital".into(),
+            to: Some(d("2026-03-09")),
+        },
+    );
+    assert_eq!(
+        refused_fields(r),
+        [("to".to_string(), FieldProblem::Invalid)]
+    );
+}
+
 // --- system records ------------------------------------------------------------------------------
 
 #[test]
@@ -1177,7 +1245,7 @@ fn a_missed_deadline_is_recorded_once_with_its_due_date() {
         Actor::system(),
         "2026-03-06",
         Action::RecordMissedDeadline {
-            name: "interview".into(),
+            name: DeadlineKind::Interview.into(),
         },
     );
     match &c.events.last().map(|e| &e.body) {
@@ -1195,7 +1263,7 @@ fn a_missed_deadline_is_recorded_once_with_its_due_date() {
         Actor::system(),
         "2026-03-06",
         Action::RecordMissedDeadline {
-            name: "interview".into()
+            name: DeadlineKind::Interview.into()
         }
     ))
     .is_some());
@@ -1208,7 +1276,7 @@ fn a_deadline_is_not_missed_on_its_due_date() {
         Actor::system(),
         "2026-03-05",
         Action::RecordMissedDeadline {
-            name: "interview".into()
+            name: DeadlineKind::Interview.into()
         }
     ))
     .is_some());
@@ -1261,16 +1329,16 @@ fn transfer_moves_the_case_to_another_office() {
         supervisor(),
         "2026-03-02",
         Action::Transfer {
-            to_office: "UA7108".into(),
+            to_office: "UA7108".parse().unwrap(),
         },
     );
-    assert_eq!(c.state.office, "UA7108");
+    assert_eq!(c.state.office(), "UA7108");
     assert_eq!(
         problems(c.when(
             supervisor(),
             "2026-03-02",
             Action::Transfer {
-                to_office: "UA7108".into()
+                to_office: "UA7108".parse().unwrap()
             }
         )),
         [FieldProblem::Unchanged]
@@ -1439,6 +1507,44 @@ fn a_court_ruling_needs_an_appeal_and_a_certificate_when_it_establishes_the_stat
     );
 }
 
+/// The fields a refusal names, in order.
+fn refused_fields(r: Result<Vec<CaseEvent>, DomainError>) -> Vec<(String, FieldProblem)> {
+    match r {
+        Err(DomainError::Validation(errors)) => {
+            errors.into_iter().map(|e| (e.field, e.problem)).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+#[test]
+fn a_ruling_that_establishes_no_status_carries_neither_a_certificate_nor_a_validity() {
+    let c = refused().given(
+        caseworker(),
+        "2026-03-10",
+        Action::RecordAppeal { reference: None },
+    );
+    for outcome in [RulingOutcome::Upheld, RulingOutcome::AnnulledNewDecision] {
+        let r = c.when(
+            caseworker(),
+            "2026-03-10",
+            Action::RecordCourtRuling {
+                outcome,
+                certificate_no: Some("C-2".into()),
+                valid_until: Some(d("2026-06-10")),
+            },
+        );
+        assert_eq!(
+            refused_fields(r),
+            [
+                ("certificate_no".to_string(), FieldProblem::Invalid),
+                ("valid_until".to_string(), FieldProblem::Invalid)
+            ],
+            "{outcome}"
+        );
+    }
+}
+
 #[test]
 fn a_return_lists_what_is_missing() {
     let r = submitted().when(
@@ -1488,7 +1594,7 @@ fn a_deadline_suspended_while_the_file_is_returned_moves_by_the_days_it_was_back
         Actor::system(),
         "2026-05-01",
         Action::RecordMissedDeadline {
-            name: "overall".into(),
+            name: DeadlineKind::Overall.into(),
         },
     );
     assert!(

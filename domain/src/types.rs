@@ -312,6 +312,118 @@ pub fn is_valid_office_code(s: &str) -> bool {
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
 }
 
+/// An office code such as `UA7102` or `UA-NSS`: 2 to 32 capital letters, digits or `-`
+/// (`procedure.md`, "Actors": offices form a tree, the deciding authorities are offices of their
+/// own).
+///
+/// Checked once, where a code enters the domain ([`OfficeCode::parse`], `FromStr`, `TryFrom`), so
+/// that a command or an event holding one needs no check again. Persistent: stored in events and
+/// snapshots as the plain string; `serde(transparent)` keeps that shape and reads every stored code
+/// back as written (each was checked when it was first parsed).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct OfficeCode(String);
+
+/// A string that is not an office code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not an office code (2 to 32 capital letters, digits or `-`, such as UA7102)")]
+pub struct InvalidOfficeCode;
+
+impl OfficeCode {
+    /// Checks an office code.
+    ///
+    /// # Errors
+    /// [`InvalidOfficeCode`] unless `s` has 2 to 32 capital letters, digits or `-`.
+    pub fn parse(s: impl Into<String>) -> Result<Self, InvalidOfficeCode> {
+        let s = s.into();
+        if is_valid_office_code(&s) {
+            Ok(Self(s))
+        } else {
+            Err(InvalidOfficeCode)
+        }
+    }
+
+    /// The code as written.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for OfficeCode {
+    type Err = InvalidOfficeCode;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl TryFrom<String> for OfficeCode {
+    type Error = InvalidOfficeCode;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(s)
+    }
+}
+
+impl TryFrom<&str> for OfficeCode {
+    type Error = InvalidOfficeCode;
+
+    fn try_from(s: &str) -> Result<Self, Self::Error> {
+        Self::parse(s)
+    }
+}
+
+impl std::ops::Deref for OfficeCode {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for OfficeCode {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for OfficeCode {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for OfficeCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<OfficeCode> for String {
+    fn from(code: OfficeCode) -> Self {
+        code.0
+    }
+}
+
+impl PartialEq<str> for OfficeCode {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for OfficeCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<String> for OfficeCode {
+    fn eq(&self, other: &String) -> bool {
+        &self.0 == other
+    }
+}
+
 /// An ISO 3166-1 alpha-2 country code (`UA`, `PL`), or `XX` when unknown.
 #[must_use]
 pub fn is_valid_country_code(s: &str) -> bool {
@@ -334,6 +446,17 @@ mod tests {
             serde_json::to_string(&FiledBy::SelfFiled).ok(),
             Some("\"self\"".to_string())
         );
+    }
+
+    #[test]
+    fn an_office_code_is_checked_when_parsed_and_stored_as_the_plain_string() {
+        let code = OfficeCode::parse("UA-NSS");
+        assert_eq!(code.as_ref().map(OfficeCode::as_str), Ok("UA-NSS"));
+        for bad in ["", "U", "ua7102", "UA 71", "UA_71"] {
+            assert_eq!(OfficeCode::parse(bad), Err(InvalidOfficeCode), "{bad:?}");
+        }
+        let json = code.ok().and_then(|c| serde_json::to_string(&c).ok());
+        assert_eq!(json.as_deref(), Some("\"UA-NSS\""));
     }
 
     #[test]

@@ -62,7 +62,7 @@ fn cw() -> Actor {
 fn registration() -> Register {
     Register {
         register_no: String::new(),
-        office: "UA7102".into(),
+        office: "UA7102".parse().unwrap(),
         filed_by: FiledBy::SelfFiled,
         applicant: ApplicantInput {
             sex: Sex::Female,

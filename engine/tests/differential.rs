@@ -173,7 +173,7 @@ fn random_action(rng: &mut StdRng) -> (Actor, Action) {
 fn registration() -> Register {
     Register {
         register_no: "UA7102-2026-000001".into(),
-        office: "UA7102".into(),
+        office: "UA7102".parse().unwrap(),
         filed_by: FiledBy::SelfFiled,
         applicant: ApplicantInput {
             sex: Sex::Male,

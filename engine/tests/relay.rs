@@ -303,7 +303,7 @@ async fn register(engine: &Engine) -> Uuid {
     let person = RecordRef("r-person".into());
     let reg = Register {
         register_no: String::new(),
-        office: "UA7102".into(),
+        office: "UA7102".parse().unwrap(),
         filed_by: FiledBy::SelfFiled,
         applicant: ApplicantInput {
             sex: Sex::Female,

@@ -38,7 +38,7 @@ fn template() -> Vec<String> {
     };
     let reg = Register {
         register_no: "UA7102-2026-000001".into(),
-        office: "UA7102".into(),
+        office: "UA7102".parse().unwrap(),
         filed_by: FiledBy::SelfFiled,
         applicant: ApplicantInput {
             sex: Sex::Female,

@@ -219,10 +219,10 @@ pub fn enqueue_webhook(
         vec![
             case_id.to_string().into(),
             to_i64(sequence).into(),
-            name.clone().into(),
+            name.as_str().into(),
             date_text(*due_on).into(),
             date_text(event.occurred_on).into(),
-            state.office.clone().into(),
+            state.office().into(),
             WEBHOOK_LEVEL_SUPERVISOR.into(),
             at.into(),
             at.into(),
@@ -260,7 +260,7 @@ pub(crate) fn apply_milestone(
                 to_i64(sequence).into(),
                 kind.into(),
                 date_text(event.occurred_on).into(),
-                state.office.clone().into(),
+                state.office().into(),
             ],
         );
     }
@@ -314,7 +314,7 @@ pub(crate) fn apply_case_rows(
             vec![
                 id.clone().into(),
                 reg.register_no.clone().into(),
-                state.office.clone().into(),
+                state.office().into(),
                 state.stage().as_str().into(),
                 state.status().as_str().into(),
                 state.assignee.clone().into(),
@@ -360,7 +360,7 @@ pub(crate) fn apply_case_rows(
              WHERE case_facts.last_sequence < excluded.last_sequence",
             vec![
                 id.into(),
-                state.office.clone().into(),
+                state.office().into(),
                 date_text(reg.received_on).into(),
                 reg.applicant.child.into(),
                 foreigner.into(),
@@ -404,14 +404,14 @@ fn upsert_deadlines(batch: &mut Batch, id: &str, state: &CaseState, seq: i64) {
     for d in state.deadlines.values() {
         args.extend([
             id.into(),
-            d.name.clone().into(),
+            d.name.as_str().into(),
             d.kind.as_str().into(),
             date_text(d.start).into(),
             date_text(d.due_on).into(),
             d.fulfilled_on.map(date_text).into(),
             d.cancelled_on.map(date_text).into(),
             d.missed_recorded.into(),
-            state.office.clone().into(),
+            state.office().into(),
             seq.into(),
         ]);
     }

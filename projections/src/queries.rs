@@ -493,7 +493,7 @@ fn state_condition(state: DeadlineState, t: &str) -> String {
 fn dl_row(t: DlTuple, today: NaiveDate) -> Result<DeadlineRow, sqlx::Error> {
     let kind: DeadlineKind = t.2.parse().map_err(|e| decode_err("kind", e))?;
     let record = DeadlineRecord {
-        name: t.1.clone(),
+        name: t.1.parse().map_err(|e| decode_err("name", e))?,
         kind,
         start: parse_date(&t.3)?,
         due_on: parse_date(&t.4)?,
@@ -508,7 +508,7 @@ fn dl_row(t: DlTuple, today: NaiveDate) -> Result<DeadlineRow, sqlx::Error> {
         case_id: Uuid::parse_str(&t.0).map_err(|e| decode_err("case_id", e))?,
         state: deadline_state(&record, today),
         days_left: (record.due_on - today).num_days(),
-        name: record.name,
+        name: record.name.into(),
         kind: record.kind,
         start: record.start,
         due_on: record.due_on,

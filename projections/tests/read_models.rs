@@ -154,7 +154,7 @@ fn registration(office: &str, who: Who, source: ReferralSource) -> Register {
     };
     Register {
         register_no: String::new(),
-        office: office.into(),
+        office: office.parse().unwrap(),
         filed_by,
         applicant: ApplicantInput {
             sex: Sex::Female,
@@ -575,7 +575,7 @@ async fn a_deadline_that_passes_is_overdue_at_query_time_until_it_is_met(f: Fixt
         Actor::system(),
         "2026-03-06",
         Action::RecordMissedDeadline {
-            name: "interview".into(),
+            name: ptl_domain::procedure::DeadlineKind::Interview.into(),
         },
     )
     .await;
@@ -808,7 +808,7 @@ async fn a_rebuild_gives_the_tables_the_live_projection_wrote(f: Fixture) {
         Actor::user("sv-1", Role::Supervisor, "UA7104"),
         "2026-03-09",
         Action::Transfer {
-            to_office: "UA7102".into(),
+            to_office: "UA7102".parse().unwrap(),
         },
     )
     .await;

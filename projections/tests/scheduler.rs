@@ -89,7 +89,7 @@ async fn a_backdated_registration_whose_interview_deadline_passed_is_recorded_on
     assert_eq!(
         body,
         &EventBody::DeadlineMissed {
-            name: "interview".into(),
+            name: ptl_domain::procedure::DeadlineKind::Interview.into(),
             due_on: d("2026-03-05"),
             responsible: Responsible {
                 assignee: Some("cw-7".into()),

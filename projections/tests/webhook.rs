@@ -58,7 +58,7 @@ fn officer() -> Actor {
 fn registration(on: &str) -> Register {
     Register {
         register_no: String::new(),
-        office: "UA7102".into(),
+        office: "UA7102".parse().unwrap(),
         filed_by: FiledBy::SelfFiled,
         applicant: ApplicantInput {
             sex: Sex::Female,

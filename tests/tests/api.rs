@@ -183,12 +183,26 @@ async fn a_refusal_is_appealed_and_the_court_orders_a_new_decision(app: TestApp)
         (r.body["stage"].as_str(), r.body["status"].as_str()),
         (Some("appeal"), Some("refused"))
     );
+    // What a ruling carries is the domain's rule; its refusal reaches the client as a 422 on
+    // the field, and nothing is written.
+    let appealed = r.etag();
     let r = app
         .act(
             &cw,
             &id,
             "record-court-ruling",
-            &r.etag(),
+            &appealed,
+            &json!({"occurred_on": DAY, "outcome": "annulled_new_decision", "valid_until": DAY}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body["errors"]["valid_until"].is_string(), "{}", r.body);
+    let r = app
+        .act(
+            &cw,
+            &id,
+            "record-court-ruling",
+            &appealed,
             &json!({"occurred_on": DAY, "outcome": "annulled_new_decision"}),
         )
         .await;

@@ -129,7 +129,7 @@ impl App {
         let (state, version) = self.engine.load(id).await?.ok_or(Error::CaseNotFound)?;
         if !self
             .offices
-            .case_in_scope(&caller.office, &state.office, &state.ever_submitted_to)
+            .case_in_scope(&caller.office, state.office(), &state.ever_submitted_to)
         {
             return Err(Error::CaseNotFound);
         }

@@ -41,7 +41,7 @@ pub enum Error {
     #[error("{reason}")]
     ActionNotAllowed {
         /// Why.
-        reason: String,
+        reason: ptl_domain::error::Unavailable,
         /// What the caller may do now.
         allowed: Vec<ActionName>,
     },

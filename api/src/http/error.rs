@@ -449,7 +449,7 @@ impl From<app::Error> for ApiError {
             app::Error::Parameter { parameter, detail } => Self::BadParameter { parameter, detail },
             app::Error::VersionMismatch { current } => Self::VersionMismatch { current },
             app::Error::ActionNotAllowed { reason, allowed } => Self::ActionNotAllowed {
-                detail: reason,
+                detail: reason.to_string(),
                 allowed_actions: allowed.iter().map(|a| a.as_str().to_string()).collect(),
             },
             app::Error::Refused(e) => e.into(),
@@ -776,7 +776,7 @@ mod tests {
         let e: ApiError = DomainError::ActionNotAllowed {
             action: ActionName::SubmitFile,
             stage: Stage::Registered,
-            reason: "interview first".into(),
+            reason: ptl_domain::error::Unavailable::NotSubmittable,
             allowed: vec![ActionName::RecordInterview, ActionName::SkipInterview],
         }
         .into();

@@ -76,7 +76,7 @@ fn action() -> impl Strategy<Value = Action> {
         }),
         Just(Action::Withdraw { reason: None }),
         Just(Action::Transfer {
-            to_office: "UA7108".into()
+            to_office: "UA7108".parse().unwrap()
         }),
         Just(Action::ReferToSocialServices {
             centre: "CSS".into()
@@ -113,9 +113,7 @@ fn action() -> impl Strategy<Value = Action> {
         Just(Action::AddNote {
             note: RecordRef("n".into())
         }),
-        pick(DeadlineKind::ALL).prop_map(|k| Action::RecordMissedDeadline {
-            name: k.as_str().to_string()
-        }),
+        pick(DeadlineKind::ALL).prop_map(|k| Action::RecordMissedDeadline { name: k.into() }),
         Just(Action::RecordStatusExpiry),
         Just(Action::ErasePersonalData),
     ]

@@ -43,7 +43,7 @@ pub fn cw() -> Actor {
 pub fn registration() -> Register {
     Register {
         register_no: String::new(),
-        office: "UA7102".into(),
+        office: "UA7102".parse().unwrap(),
         filed_by: FiledBy::SelfFiled,
         applicant: ApplicantInput {
             sex: Sex::Female,

@@ -251,7 +251,7 @@ pub fn officer() -> Actor {
 pub fn registration(on: &str) -> Register {
     Register {
         register_no: String::new(),
-        office: "UA7102".into(),
+        office: "UA7102".parse().unwrap(),
         filed_by: FiledBy::SelfFiled,
         applicant: ApplicantInput {
             sex: Sex::Female,

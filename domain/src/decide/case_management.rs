@@ -1,0 +1,80 @@
+//! Case management around the procedure (`procedure.md`, "Actors", "Counting days" and "Personal
+//! data"): assignment, transfer between offices, notes, corrections that supersede an entry, and
+//! the erasure of the person's data.
+
+use super::check::{Context, Problems};
+use crate::error::{DomainError, FieldProblem};
+use crate::event::EventBody;
+use crate::types::{OfficeCode, RecordRef};
+
+/// "Actors": the head of the unit assigns the case to an official (a change, not a repeat).
+pub(super) fn assign(
+    c: &Context,
+    p: &mut Problems,
+    assignee: &str,
+) -> Result<EventBody, DomainError> {
+    p.text("assignee", assignee, 200);
+    p.check(
+        c.state.assignee.as_deref() != Some(assignee),
+        "assignee",
+        FieldProblem::Unchanged,
+        "already assigned to this user",
+    );
+    Ok(EventBody::Assigned {
+        assignee: assignee.to_string(),
+    })
+}
+
+/// "Actors" and "Procedure versions": the head of the unit transfers the case to another office
+/// (for instance the successor of a closed one). The code was checked when it was parsed
+/// ([`OfficeCode`]); whether the office exists is the office tree's, outside the domain.
+pub(super) fn transfer(
+    c: &Context,
+    p: &mut Problems,
+    to_office: &OfficeCode,
+) -> Result<EventBody, DomainError> {
+    p.check(
+        to_office != c.office,
+        "to_office",
+        FieldProblem::Unchanged,
+        "the case is already with this office",
+    );
+    Ok(EventBody::Transferred {
+        from_office: c.office.clone(),
+        to_office: to_office.clone(),
+    })
+}
+
+/// A note; its text is personal data and stays in the vault ("Personal data").
+pub(super) fn add_note(note: &RecordRef) -> Result<EventBody, DomainError> {
+    Ok(EventBody::NoteAdded { note: note.clone() })
+}
+
+/// "Counting days": mistakes are corrected, never erased; a correction names the earlier entry it
+/// supersedes, the field, and (in the vault) the new value and the reason.
+pub(super) fn correct_entry(
+    c: &Context,
+    p: &mut Problems,
+    supersedes: u64,
+    field: &str,
+    correction: &RecordRef,
+) -> Result<EventBody, DomainError> {
+    p.check(
+        supersedes >= 1 && supersedes <= c.state.version,
+        "supersedes",
+        FieldProblem::NotFound,
+        "no event with this sequence number in the case",
+    );
+    p.text("field", field, 100);
+    Ok(EventBody::EntryCorrected {
+        supersedes,
+        field: field.to_string(),
+        correction: correction.clone(),
+    })
+}
+
+/// "Personal data": erasure at the end of retention or on a lawful request makes the person's
+/// records unreadable while the history stays verifiable.
+pub(super) fn erase_personal_data() -> Result<EventBody, DomainError> {
+    Ok(EventBody::PersonalDataErased {})
+}
