@@ -24,8 +24,9 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use clap::{Parser, Subcommand};
 use hdrhistogram::Histogram;
+use ptl_engine::testkit::PgTestDb;
 use serde_json::{json, Value};
-use sqlx::{Connection, Executor, PgConnection};
+use sqlx::{Connection, PgConnection};
 
 type Res<T> = Result<T, String>;
 
@@ -651,21 +652,12 @@ async fn run_store(
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let data_dir = dir.path().join("data");
     let (url, pg_db) = if store == "postgres" {
-        let name = format!("ptl_bench_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect(pg_url)
-            .await
-            .map_err(|e| format!("PostgreSQL at {pg_url}: {e}"))?;
-        admin
-            .execute(format!("CREATE DATABASE {name}").as_str())
+        // A fresh database on the same server, with the same parameters (`?sslmode=...`), dropped
+        // at the end (also if the run panics).
+        let database = PgTestDb::create_on(pg_url, "bench")
             .await
             .map_err(|e| e.to_string())?;
-        // The same server and parameters (`?sslmode=...`), the fresh database.
-        let (address, params) = match pg_url.split_once('?') {
-            Some((a, p)) => (a, format!("?{p}")),
-            None => (pg_url, String::new()),
-        };
-        let base = address.rsplit_once('/').map(|x| x.0).unwrap_or(address);
-        (format!("{base}/{name}{params}"), Some(name))
+        (database.url().to_owned(), Some(database))
     } else {
         (
             format!("sqlite://{}", dir.path().join("ptl.db").display()),
@@ -741,12 +733,9 @@ async fn run_store(
         Ok::<_, String>(rows)
     }
     .await;
-    if let Some(name) = pg_db {
-        if let Ok(mut admin) = PgConnection::connect(pg_url).await {
-            let _ = admin
-                .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-                .await;
-        }
+    if let Some(database) = pg_db {
+        // As before the kit: a database that cannot be dropped does not fail the run.
+        let _ = database.remove().await;
     }
     result
 }
