@@ -15,6 +15,7 @@ use ptl_api::startup::{start, StartOptions, Started as App};
 use ptl_domain::{allowed_actions, Action, ActionName, Actor, Role};
 use ptl_engine::clock::SettableClock;
 use ptl_engine::pipeline::Personal;
+use ptl_engine::testkit::{pg_admin_url, PgTestDb};
 use ptl_projections::{stats, GroupBy, Stats, StatsQuery};
 
 /// The demo's "today": a winter Monday, so noon in Kyiv is 10:00 UTC; the 90 days before it
@@ -212,35 +213,8 @@ async fn an_unknown_read_model_is_refused_before_anything_is_deleted() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// PostgreSQL: a fresh database, created and dropped with `psql` (this crate has no SQL client
-// of its own), at `PTL_TEST_PG_URL` like the engine's tests.
-
-fn pg_url() -> String {
-    std::env::var("PTL_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-fn psql(sql: &str) {
-    let out = std::process::Command::new("psql")
-        .arg(pg_url())
-        .args(["-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
-        .output()
-        .expect("psql runs");
-    assert!(
-        out.status.success(),
-        "{sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Drops the database when the test ends, however it ends.
-struct Fresh(String);
-
-impl Drop for Fresh {
-    fn drop(&mut self) {
-        psql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.0));
-    }
-}
+// PostgreSQL: a fresh database of the kit (`ptl_engine::testkit`), dropped at the end also when
+// the test panics, on the server at `PTL_TEST_PG_URL` like the engine's tests.
 
 /// Reassigns the first case that allows it (one more event in the log). Case ids are random, so
 /// the first id in order may belong to a closed case, which refuses the reassignment.
@@ -269,15 +243,9 @@ async fn one_more_event(app: &App) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cherkasy_reproduces_the_regional_report_on_postgres() {
-    let name = format!("ptl_test_{}", uuid::Uuid::new_v4().simple());
-    psql(&format!("CREATE DATABASE {name}"));
-    let fresh = Fresh(name);
-    let url = match pg_url().rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{}", fresh.0),
-        None => panic!("bad PTL_TEST_PG_URL"),
-    };
+    let database = PgTestDb::create().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let app = start(&StartOptions::new(url, dir.path()), noon_kyiv())
+    let app = start(&StartOptions::new(database.url(), dir.path()), noon_kyiv())
         .await
         .expect("start");
     let report = demo(&app.state.app.engine, Scenario::Cherkasy, today())
@@ -310,7 +278,7 @@ async fn cherkasy_reproduces_the_regional_report_on_postgres() {
     // global log holds that event back until the transaction ends, and the rebuild waits for it
     // instead of reporting success with a gap.
     let mut holder = std::process::Command::new("psql")
-        .arg(pg_url())
+        .arg(pg_admin_url())
         .args([
             "-q",
             "-c",

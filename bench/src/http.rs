@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
+use ptl_engine::testkit::PgTestDb;
 use serde_json::Value;
 
 use crate::client::Api;
-use crate::db;
 use crate::life::{application, today, Step, LIFE, OFFICE};
 use crate::server::{mint, Server};
 use crate::Res;
@@ -171,8 +171,12 @@ async fn run_store(
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let data_dir = dir.path().join("data");
     let (url, pg_db) = if store == "postgres" {
-        let (url, name) = db::create_database(pg_url).await?;
-        (url, Some(name))
+        // A fresh database on the same server, with the same parameters (`?sslmode=...`),
+        // dropped at the end (also if the run panics).
+        let database = PgTestDb::create_on(pg_url, "bench")
+            .await
+            .map_err(|e| e.to_string())?;
+        (database.url().to_owned(), Some(database))
     } else {
         (
             format!("sqlite://{}", dir.path().join("ptl.db").display()),
@@ -248,8 +252,9 @@ async fn run_store(
         Ok::<_, String>(rows)
     }
     .await;
-    if let Some(name) = pg_db {
-        db::drop_database(pg_url, &name).await;
+    if let Some(database) = pg_db {
+        // A database that cannot be dropped does not fail the run.
+        let _ = database.remove().await;
     }
     result
 }

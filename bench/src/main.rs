@@ -15,7 +15,7 @@
 //! Each subcommand is a module with its flags and its `run`: [`http`], [`ack_load`], [`probe`],
 //! [`check`], [`race`], [`hostile`]. What they share: [`client`] (the HTTP client), [`life`] (a
 //! case's life: the application and the steps after it), [`server`] (starting `ptl serve` and
-//! minting tokens, for `http`), [`db`] (the PostgreSQL database of `http`, created and dropped),
+//! minting tokens, for `http`),
 //! [`recorder`] (what a load saw and the policy it must meet) and [`load`] (the logged writers
 //! and the readers of `ack-load` and `probe`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -23,7 +23,6 @@
 mod ack_load;
 mod check;
 mod client;
-mod db;
 mod hostile;
 mod http;
 mod life;

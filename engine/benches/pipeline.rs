@@ -28,8 +28,8 @@ use ptl_engine::clock::SettableClock;
 use ptl_engine::db::Db;
 use ptl_engine::keys::KeyRing;
 use ptl_engine::pipeline::{Engine, EngineOptions, Personal};
+use ptl_engine::testkit::{pg_admin_url, PgTestDb};
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{Connection, Executor, PgConnection};
 use uuid::Uuid;
 
 const WRITERS: usize = 8;
@@ -37,11 +37,6 @@ const LOAD_EVENTS: u64 = 1_000;
 const LOAD_RUNS: usize = 20;
 /// Baseline pool: above twice its 8 writers (each holds a lock session plus a load/persist one).
 const RAW_PG_POOL: u32 = 20;
-
-fn pg_url() -> String {
-    std::env::var("PTL_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
 
 fn secs() -> Duration {
     let s = std::env::var("PTL_BENCH_SECS")
@@ -344,34 +339,6 @@ async fn new_engine(db: Db) -> Arc<Engine> {
     )
 }
 
-async fn admin() -> PgConnection {
-    PgConnection::connect(&pg_url())
-        .await
-        .expect("PostgreSQL reachable")
-}
-
-async fn create_pg() -> (String, String) {
-    let name = format!("ptl_bench_{}", Uuid::new_v4().simple());
-    admin()
-        .await
-        .execute(format!("CREATE DATABASE {name}").as_str())
-        .await
-        .expect("create db");
-    let url = match pg_url().rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{name}"),
-        None => panic!("bad url"),
-    };
-    (name, url)
-}
-
-async fn drop_pg(name: &str) {
-    admin()
-        .await
-        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-        .await
-        .expect("drop");
-}
-
 fn ratio(engine: f64, raw: f64) -> String {
     if raw > 0.0 {
         format!("{:.2}", engine / raw)
@@ -387,7 +354,12 @@ async fn main() {
 
     // PostgreSQL: engine and raw esrs on the same migrated database, separate pools.
     let (raw_pg, eng_pg) = {
-        let (name, url) = create_pg().await;
+        // A fresh database on the test server (`PTL_TEST_PG_URL`), dropped at the end, also if
+        // the benchmark panics.
+        let database = PgTestDb::create_on(&pg_admin_url(), "bench")
+            .await
+            .expect("a PostgreSQL database for the benchmark");
+        let url = database.url().to_owned();
         let db = ptl_engine::open::connect(&url).await.expect("connect");
         ptl_engine::open::migrate(&db).await.expect("migrate");
         let engine = new_engine(db.clone()).await;
@@ -408,7 +380,10 @@ async fn main() {
         if let Db::Postgres(p) = db {
             p.close().await;
         }
-        drop_pg(&name).await;
+        database
+            .remove()
+            .await
+            .expect("drop the benchmark's database");
         (raw, eng)
     };
 

@@ -12,7 +12,10 @@
 //! - [`integrity`]: canonical JSON and the keyed hash chain;
 //! - [`db`], [`open`]: the two backends, connection, migrations and durability checks;
 //! - [`backup`]: a consistent online copy of the SQLite store (`VACUUM INTO`) and its check;
-//! - [`clock`]: injected time.
+//! - [`clock`]: injected time;
+//! - `testkit` (feature `testkit`, for tests and benchmarks only): throw-away PostgreSQL and
+//!   SQLite stores that remove themselves also when a test panics, one way to run a test on both
+//!   stores, and the registered case most tests start from.
 
 pub mod aggregate;
 pub mod backup;
@@ -26,4 +29,6 @@ pub mod pipeline;
 pub mod relay;
 pub mod snapshot;
 pub mod store;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod vault;

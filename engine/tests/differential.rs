@@ -12,15 +12,9 @@ use ptl_engine::clock::SettableClock;
 use ptl_engine::db::Db;
 use ptl_engine::keys::KeyRing;
 use ptl_engine::pipeline::{Engine, EngineOptions, Personal};
+use ptl_engine::testkit::{close, Backend, TestStore};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use sqlx::{Connection, Executor, PgConnection};
-use uuid::Uuid;
-
-fn pg_url() -> String {
-    std::env::var("PTL_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
 
 fn d(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
@@ -199,24 +193,14 @@ fn registration() -> Register {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_streams_give_identical_results_on_sqlite_postgresql_and_in_memory() {
     let rules = Arc::new(RuleBook::builtin().unwrap());
-    let dir = tempfile::tempdir().unwrap();
+    let sqlite_store = TestStore::create(Backend::Sqlite).await;
     let sqlite = engine(
-        ptl_engine::open::connect(&format!("sqlite://{}", dir.path().join("d.db").display()))
-            .await
-            .unwrap(),
+        ptl_engine::open::connect(sqlite_store.url()).await.unwrap(),
         rules.clone(),
     )
     .await;
-    let name = format!("ptl_test_{}", Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&pg_url()).await.unwrap();
-    admin
-        .execute(format!("CREATE DATABASE {name}").as_str())
-        .await
-        .unwrap();
-    let pg_db =
-        ptl_engine::open::connect(&format!("{}/{name}", pg_url().rsplit_once('/').unwrap().0))
-            .await
-            .unwrap();
+    let pg_store = TestStore::create(Backend::Postgres).await;
+    let pg_db = ptl_engine::open::connect(pg_store.url()).await.unwrap();
     let postgres = engine(pg_db.clone(), rules.clone()).await;
 
     for seed in 0..12u64 {
@@ -311,11 +295,5 @@ async fn random_streams_give_identical_results_on_sqlite_postgresql_and_in_memor
         }
     }
     drop(postgres);
-    if let Db::Postgres(p) = pg_db {
-        p.close().await;
-    }
-    admin
-        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-        .await
-        .unwrap();
+    close(&pg_db).await;
 }

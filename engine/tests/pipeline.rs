@@ -11,60 +11,14 @@ use ptl_domain::{Action, ActionName, DomainError, RuleBook};
 use ptl_engine::clock::SettableClock;
 use ptl_engine::db::Db;
 use ptl_engine::keys::KeyRing;
+use ptl_engine::on_both_stores;
 use ptl_engine::pipeline::{Engine, EngineError, EngineOptions, Executed, Idempotency, Personal};
+use ptl_engine::testkit::{close, Backend, TestStore};
 use ptl_engine::vault::{PersonalText, Reader};
-use sqlx::{Connection, Executor, PgConnection};
 use uuid::Uuid;
 
 mod common;
-use common::{cw, d, pg_url, pg_url_of, registration};
-
-enum Backend {
-    Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres(String),
-}
-
-async fn setup(pg: bool) -> (Backend, Db) {
-    if pg {
-        let name = format!("ptl_test_{}", Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect(&pg_url())
-            .await
-            .expect("PostgreSQL reachable");
-        admin
-            .execute(format!("CREATE DATABASE {name}").as_str())
-            .await
-            .expect("create db");
-        let url = pg_url_of(&name);
-        let db = ptl_engine::open::connect(&url).await.expect("connect");
-        ptl_engine::open::migrate(&db).await.expect("migrate");
-        (Backend::Postgres(name), db)
-    } else {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let url = format!("sqlite://{}", dir.path().join("ptl.db").display());
-        let db = ptl_engine::open::connect(&url).await.expect("connect");
-        ptl_engine::open::migrate(&db).await.expect("migrate");
-        ptl_engine::open::check_durability(&db)
-            .await
-            .expect("durable");
-        (Backend::Sqlite(dir), db)
-    }
-}
-
-async fn teardown(b: Backend, db: Db) {
-    match db {
-        Db::Sqlite(p) => p.close().await,
-        Db::Postgres(p) => p.close().await,
-    }
-    if let Backend::Postgres(name) = b {
-        let mut admin = PgConnection::connect(&pg_url())
-            .await
-            .expect("PostgreSQL reachable");
-        admin
-            .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-            .await
-            .expect("drop");
-    }
-}
+use common::{cw, d, registration};
 
 struct Fixture {
     engine: Arc<Engine>,
@@ -72,12 +26,20 @@ struct Fixture {
     db: Db,
 }
 
-async fn run<F, Fut>(pg: bool, f: F)
+/// Runs `f` on a fresh store of `backend` (a durable SQLite file, or a PostgreSQL database the
+/// kit drops also when `f` panics).
+async fn run<F, Fut>(backend: Backend, f: F)
 where
     F: FnOnce(Fixture) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let (backend, db) = setup(pg).await;
+    let store = TestStore::create(backend).await;
+    let db = store.open().await;
+    if backend == Backend::Sqlite {
+        ptl_engine::open::check_durability(&db)
+            .await
+            .expect("durable");
+    }
     let clock = Arc::new(SettableClock::new(
         Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap(),
     ));
@@ -97,22 +59,7 @@ where
         db: db.clone(),
     })
     .await;
-    teardown(backend, db).await;
-}
-
-macro_rules! both {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::run(false, super::$name).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::run(true, super::$name).await;
-            }
-        }
-    };
+    close(&db).await;
 }
 
 async fn register(f: &Fixture) -> Uuid {
@@ -170,7 +117,7 @@ async fn a_registered_case_gets_a_register_number_and_reads_back(f: Fixture) {
     let (replayed, _) = f.engine.load(id).await.unwrap().unwrap();
     assert_eq!(*replayed, *state);
 }
-both!(a_registered_case_gets_a_register_number_and_reads_back);
+on_both_stores!(run, a_registered_case_gets_a_register_number_and_reads_back);
 
 async fn a_stale_expected_version_is_a_conflict_and_writes_nothing(f: Fixture) {
     let id = register(&f).await;
@@ -191,7 +138,10 @@ async fn a_stale_expected_version_is_a_conflict_and_writes_nothing(f: Fixture) {
     );
     assert_eq!(f.engine.load(id).await.unwrap().unwrap().1, 1);
 }
-both!(a_stale_expected_version_is_a_conflict_and_writes_nothing);
+on_both_stores!(
+    run,
+    a_stale_expected_version_is_a_conflict_and_writes_nothing
+);
 
 async fn a_refused_command_is_a_domain_error_and_writes_nothing(f: Fixture) {
     let id = register(&f).await;
@@ -216,7 +166,7 @@ async fn a_refused_command_is_a_domain_error_and_writes_nothing(f: Fixture) {
     ));
     assert_eq!(f.engine.history(id).await.unwrap().len(), 1);
 }
-both!(a_refused_command_is_a_domain_error_and_writes_nothing);
+on_both_stores!(run, a_refused_command_is_a_domain_error_and_writes_nothing);
 
 async fn an_idempotent_retry_returns_the_first_outcome_and_writes_nothing(f: Fixture) {
     let id = register(&f).await;
@@ -266,7 +216,10 @@ async fn an_idempotent_retry_returns_the_first_outcome_and_writes_nothing(f: Fix
         .await;
     assert!(matches!(r, Err(EngineError::IdempotencyKeyReused)));
 }
-both!(an_idempotent_retry_returns_the_first_outcome_and_writes_nothing);
+on_both_stores!(
+    run,
+    an_idempotent_retry_returns_the_first_outcome_and_writes_nothing
+);
 
 async fn many_concurrent_writers_on_one_case_each_win_exactly_one_version(f: Fixture) {
     let id = register(&f).await;
@@ -325,7 +278,10 @@ async fn many_concurrent_writers_on_one_case_each_win_exactly_one_version(f: Fix
         .all(|(i, e)| e.sequence == i as u64 + 1));
     assert!(f.engine.verify(id).await.unwrap().valid);
 }
-both!(many_concurrent_writers_on_one_case_each_win_exactly_one_version);
+on_both_stores!(
+    run,
+    many_concurrent_writers_on_one_case_each_win_exactly_one_version
+);
 
 async fn an_edited_event_row_is_detected_by_verify(f: Fixture) {
     let id = register(&f).await;
@@ -370,7 +326,7 @@ async fn an_edited_event_row_is_detected_by_verify(f: Fixture) {
         (false, Some(3), 4)
     );
 }
-both!(an_edited_event_row_is_detected_by_verify);
+on_both_stores!(run, an_edited_event_row_is_detected_by_verify);
 
 /// A person who applied many times: each registration names the earlier cases of the person,
 /// the first `SAME_PERSON_LISTED` in id order (the list stays bounded), and register numbers
@@ -390,7 +346,10 @@ async fn repeated_registrations_of_one_person_name_a_bounded_list_of_earlier_cas
         format!("UA7102-2026-{:06}", limit + 3)
     );
 }
-both!(repeated_registrations_of_one_person_name_a_bounded_list_of_earlier_cases);
+on_both_stores!(
+    run,
+    repeated_registrations_of_one_person_name_a_bounded_list_of_earlier_cases
+);
 
 async fn personal_data_is_in_the_vault_not_in_events_and_erasure_keeps_history_verifiable(
     f: Fixture,
@@ -453,7 +412,10 @@ async fn personal_data_is_in_the_vault_not_in_events_and_erasure_keeps_history_v
     drop(tx);
     assert!(f.engine.verify(id).await.unwrap().valid);
 }
-both!(personal_data_is_in_the_vault_not_in_events_and_erasure_keeps_history_verifiable);
+on_both_stores!(
+    run,
+    personal_data_is_in_the_vault_not_in_events_and_erasure_keeps_history_verifiable
+);
 
 impl Fixture {
     fn clock_now(&self) -> chrono::DateTime<Utc> {
@@ -554,7 +516,10 @@ async fn two_engines_on_one_store_neither_lose_nor_duplicate_writes(f: Fixture) 
         .all(|(i, e)| e.sequence == i as u64 + 1));
     assert!(f.engine.verify(id).await.unwrap().valid);
 }
-both!(two_engines_on_one_store_neither_lose_nor_duplicate_writes);
+on_both_stores!(
+    run,
+    two_engines_on_one_store_neither_lose_nor_duplicate_writes
+);
 
 async fn add_notes(f: &Fixture, id: Uuid, n: usize) {
     for _ in 0..n {
@@ -639,7 +604,10 @@ async fn a_cold_load_resumes_from_a_verified_snapshot_and_ignores_a_forged_one(f
     // The events alone still verify.
     assert!(f.engine.verify(id).await.unwrap().valid);
 }
-both!(a_cold_load_resumes_from_a_verified_snapshot_and_ignores_a_forged_one);
+on_both_stores!(
+    run,
+    a_cold_load_resumes_from_a_verified_snapshot_and_ignores_a_forged_one
+);
 
 async fn cancelled_commands_leave_a_whole_verifiable_history(f: Fixture) {
     // Callers that give up at any point (an HTTP client disconnecting) while other writers of
@@ -692,7 +660,7 @@ async fn cancelled_commands_leave_a_whole_verifiable_history(f: Fixture) {
     assert!(v.valid, "{v:?}");
     assert_eq!(v.events, history.len() as u64);
 }
-both!(cancelled_commands_leave_a_whole_verifiable_history);
+on_both_stores!(run, cancelled_commands_leave_a_whole_verifiable_history);
 
 /// A batch runs its statements in order with each statement's own values (on SQLite as one
 /// statement text with renumbered placeholders), and a failing statement fails the batch so that
@@ -762,4 +730,7 @@ async fn a_batch_writes_every_statement_or_its_transaction_leaves_nothing(f: Fix
     drop(tx);
     assert_eq!(read().await, expected);
 }
-both!(a_batch_writes_every_statement_or_its_transaction_leaves_nothing);
+on_both_stores!(
+    run,
+    a_batch_writes_every_statement_or_its_transaction_leaves_nothing
+);

@@ -10,7 +10,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use futures::StreamExt;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, ExchangeDeclareOptions, ExchangeDeleteOptions,
@@ -18,76 +18,24 @@ use lapin::options::{
 };
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Connection, ConnectionProperties, Consumer, ExchangeKind};
-use ptl_domain::command::{ApplicantInput, ReferralInput};
 use ptl_domain::types::*;
 use ptl_domain::{Action, Register, RuleBook};
 use ptl_engine::clock::SettableClock;
 use ptl_engine::db::Db;
 use ptl_engine::keys::KeyRing;
+use ptl_engine::on_both_stores;
 use ptl_engine::pipeline::{Engine, EngineOptions, Personal};
 use ptl_engine::relay::Relay;
+use ptl_engine::testkit::{caseworker as cw, close, date as d, registration, Backend, TestStore};
 use ptl_engine::vault::PersonalText;
-use sqlx::{Connection as _, Executor, PgConnection};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
 const NAME: &str = "Марʼяна Коваль";
 
-fn pg_url() -> String {
-    std::env::var("PTL_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
 fn amqp_url() -> String {
     std::env::var("PTL_TEST_AMQP_URL")
         .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
-}
-
-enum Backend {
-    Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres(String),
-}
-
-async fn setup(pg: bool) -> (Backend, Db) {
-    if pg {
-        let name = format!("ptl_test_{}", Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect(&pg_url())
-            .await
-            .expect("PostgreSQL reachable");
-        admin
-            .execute(format!("CREATE DATABASE {name}").as_str())
-            .await
-            .expect("create db");
-        let url = match pg_url().rsplit_once('/') {
-            Some((base, _)) => format!("{base}/{name}"),
-            None => panic!("bad url"),
-        };
-        let db = ptl_engine::open::connect(&url).await.expect("connect");
-        ptl_engine::open::migrate(&db).await.expect("migrate");
-        (Backend::Postgres(name), db)
-    } else {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let url = format!("sqlite://{}", dir.path().join("ptl.db").display());
-        let db = ptl_engine::open::connect(&url).await.expect("connect");
-        ptl_engine::open::migrate(&db).await.expect("migrate");
-        (Backend::Sqlite(dir), db)
-    }
-}
-
-async fn teardown(b: Backend, db: Db) {
-    match db {
-        Db::Sqlite(p) => p.close().await,
-        Db::Postgres(p) => p.close().await,
-    }
-    if let Backend::Postgres(name) = b {
-        let mut admin = PgConnection::connect(&pg_url())
-            .await
-            .expect("PostgreSQL reachable");
-        admin
-            .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-            .await
-            .expect("drop");
-    }
 }
 
 /// One message as received.
@@ -190,12 +138,13 @@ impl Fixture {
     }
 }
 
-async fn run<F, Fut>(pg: bool, f: F)
+async fn run<F, Fut>(backend: Backend, f: F)
 where
     F: FnOnce(Fixture) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let (backend, db) = setup(pg).await;
+    let store = TestStore::create(backend).await;
+    let db = store.open().await;
     let clock = Arc::new(SettableClock::new(
         Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap(),
     ));
@@ -272,57 +221,15 @@ where
         .exchange_delete(&exchange, ExchangeDeleteOptions::default())
         .await;
     let _ = amqp.close(200, "done").await;
-    teardown(backend, db).await;
-}
-
-macro_rules! both {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::run(false, super::$name).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::run(true, super::$name).await;
-            }
-        }
-    };
-}
-
-fn d(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-}
-
-fn cw() -> Actor {
-    Actor::user("cw-1", Role::Caseworker, "UA7102")
+    close(&db).await;
 }
 
 /// Registers a case with a name in the vault and returns it.
 async fn register(engine: &Engine) -> Uuid {
     let person = RecordRef("r-person".into());
     let reg = Register {
-        register_no: String::new(),
-        office: "UA7102".parse().unwrap(),
-        filed_by: FiledBy::SelfFiled,
-        applicant: ApplicantInput {
-            sex: Sex::Female,
-            birth_date: d("1990-04-02"),
-            citizenship: Citizenship::Ukrainian,
-            speaks_ukrainian_or_russian: true,
-            interpreter_used: false,
-        },
-        referral: Some(ReferralInput {
-            source: ReferralSource::Hotline,
-            organisation: None,
-            referred_on: d("2026-03-01"),
-        }),
-        exploitation_forms: vec![ExploitationForm::Labour],
-        exploitation_country: "PL".into(),
-        documents: vec![(DocumentKind::IdentityDocument, None)],
-        id_document_missing_reason: None,
-        rights_explained: true,
         person: Some(person.clone()),
+        ..registration(d("2026-03-01"))
     };
     let cmd = engine.command(cw(), d("2026-03-02"), Action::Register(Box::new(reg)));
     let personal = Personal {
@@ -435,7 +342,7 @@ async fn every_committed_event_arrives_once(mut f: Fixture) {
     // Nothing is pending any more: a pass publishes nothing.
     assert_eq!(f.relay().run_once().await.unwrap(), 0);
 }
-both!(every_committed_event_arrives_once);
+on_both_stores!(run, every_committed_event_arrives_once);
 
 async fn a_relay_killed_between_publish_and_mark_loses_nothing(mut f: Fixture) {
     // Committed while no relay runs: all rows pending.
@@ -494,7 +401,7 @@ async fn a_relay_killed_between_publish_and_mark_loses_nothing(mut f: Fixture) {
     );
     assert_eq!(f.unpublished().await, 0);
 }
-both!(a_relay_killed_between_publish_and_mark_loses_nothing);
+on_both_stores!(run, a_relay_killed_between_publish_and_mark_loses_nothing);
 
 async fn published_events_carry_no_personal_data(mut f: Fixture) {
     commit_some(&f.engine).await;
@@ -538,7 +445,7 @@ async fn published_events_carry_no_personal_data(mut f: Fixture) {
     };
     assert_eq!(sealed, 2);
 }
-both!(published_events_carry_no_personal_data);
+on_both_stores!(run, published_events_carry_no_personal_data);
 
 async fn an_unreachable_broker_keeps_the_rows_and_shutdown_still_stops_the_relay(mut f: Fixture) {
     commit_some(&f.engine).await;
@@ -556,4 +463,7 @@ async fn an_unreachable_broker_keeps_the_rows_and_shutdown_still_stops_the_relay
     assert_eq!(f.relay().run_once().await.unwrap(), 8);
     assert_eq!(f.receive(8, Duration::from_millis(300)).await.len(), 8);
 }
-both!(an_unreachable_broker_keeps_the_rows_and_shutdown_still_stops_the_relay);
+on_both_stores!(
+    run,
+    an_unreachable_broker_keeps_the_rows_and_shutdown_still_stops_the_relay
+);

@@ -13,11 +13,9 @@
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::FutureExt;
 use ptl_domain::types::*;
 use ptl_domain::Action;
 use ptl_engine::db::Db;
@@ -26,46 +24,27 @@ use ptl_engine::pipeline::{Engine, Personal};
 use ptl_engine::store::global_log::{
     renumber_restored_xact_ids, GlobalLog, LogCursor, LoggedEvent, RESTORED_XACT_ID,
 };
-use sqlx::{Connection, Executor, PgConnection, PgPool};
+use ptl_engine::testkit::{Backend, TestStore};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 mod common;
-use common::{cw, d, engine_on, pg_url, pg_url_of, registration};
+use common::{cw, d, engine_on, registration};
 
-/// Runs `body` against a fresh, migrated database and drops the database afterwards, also when
-/// `body` panics (the panic is resumed after the drop).
+/// Runs `body` against a fresh, migrated database; the kit's guard drops the database
+/// afterwards, also when `body` panics.
 async fn with_fresh_db<F, Fut>(body: F)
 where
     F: FnOnce(Db, PgPool) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let name = format!("ptl_restore_{}", Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&pg_url())
-        .await
-        .expect("PostgreSQL reachable");
-    admin
-        .execute(format!("CREATE DATABASE {name}").as_str())
-        .await
-        .expect("create db");
-    let url = pg_url_of(&name);
-    let outcome = AssertUnwindSafe(async {
-        let db = ptl_engine::open::connect(&url).await.expect("connect");
-        ptl_engine::open::migrate(&db).await.expect("migrate");
-        let Db::Postgres(pool) = db.clone() else {
-            panic!("not PostgreSQL")
-        };
-        body(db, pool.clone()).await;
-        pool.close().await;
-    })
-    .catch_unwind()
-    .await;
-    admin
-        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-        .await
-        .expect("drop db");
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
+    let store = TestStore::create(Backend::Postgres).await;
+    let db = store.open().await;
+    let Db::Postgres(pool) = db.clone() else {
+        panic!("not PostgreSQL")
+    };
+    body(db, pool.clone()).await;
+    pool.close().await;
 }
 
 async fn engine(db: Db) -> Engine {

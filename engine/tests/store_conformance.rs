@@ -1,6 +1,6 @@
 //! Store conformance suite: every scenario is written once, generic over [`Harness`], and run
 //! against both our `SqliteStore` (temp file) and esrs's `PgStore` over our migrations (a fresh
-//! PostgreSQL database per test, dropped at the end).
+//! PostgreSQL database per test, dropped at the end by the kit's `PgTestDb`).
 //!
 //! PostgreSQL: `PTL_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/test`) must point at
 //! a server where the user may `CREATE DATABASE`. The tests fail (not skip) if it is unreachable.
@@ -25,9 +25,10 @@ use ptl_engine::store::{
     GlobalLog, LogCursor, LoggedEvent, PgStore, PgStoreError, SqliteStore, SqliteStoreError,
     WriteGate,
 };
+use ptl_engine::testkit::{PgTestDb, SqliteTestDb};
 use serde::{Deserialize, Serialize};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, Executor, PgConnection, PgPool, SqliteConnection, SqlitePool};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Executor, PgConnection, PgPool, SqliteConnection, SqlitePool};
 use tokio::sync::Barrier;
 use uuid::Uuid;
 
@@ -204,7 +205,7 @@ trait Harness: Send + Sync + Sized + 'static {
 }
 
 struct SqliteHarness {
-    _dir: tempfile::TempDir,
+    _file: SqliteTestDb,
     pool: SqlitePool,
     store: SqliteStore<Counter>,
 }
@@ -215,10 +216,8 @@ impl Harness for SqliteHarness {
     type Error = SqliteStoreError;
 
     async fn setup(opts: Opts) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let pool = sqlite::open_with(dir.path().join("events.db"), 8)
-            .await
-            .unwrap();
+        let file = SqliteTestDb::create();
+        let pool = sqlite::open_with(file.path(), 8).await.unwrap();
         sqlite::check_durability(&pool).await.unwrap();
         migrate_sqlite(&pool).await.unwrap();
         pool.execute(PROJECTION_DDL).await.unwrap();
@@ -230,7 +229,7 @@ impl Harness for SqliteHarness {
             .await
             .unwrap();
         Self {
-            _dir: dir,
+            _file: file,
             pool,
             store,
         }
@@ -264,24 +263,12 @@ impl Harness for SqliteHarness {
     }
 }
 
-fn pg_admin_url() -> String {
-    std::env::var("PTL_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
-
 struct PgHarness {
-    db: String,
+    /// Dropped with the harness, also when the scenario panics or times out.
+    _db: PgTestDb,
     pool: PgPool,
     pool_size: u32,
     store: PgStore<Counter>,
-}
-
-impl PgHarness {
-    async fn admin() -> PgConnection {
-        PgConnection::connect(&pg_admin_url())
-            .await
-            .expect("PostgreSQL must be reachable at PTL_TEST_PG_URL")
-    }
 }
 
 #[async_trait]
@@ -290,22 +277,12 @@ impl Harness for PgHarness {
     type Error = PgStoreError;
 
     async fn setup(opts: Opts) -> Self {
-        let db = format!("ptl_test_{}", Uuid::new_v4().simple());
-        let mut admin = Self::admin().await;
-        admin
-            .execute(format!("CREATE DATABASE {db}").as_str())
-            .await
-            .unwrap();
-        admin.close().await.unwrap();
-        let options: PgConnectOptions = pg_admin_url()
-            .parse::<PgConnectOptions>()
-            .unwrap()
-            .database(&db);
+        let db = PgTestDb::create().await;
         let pool = PgPoolOptions::new()
             .max_connections(opts.pg_pool_size)
             // A stalled pool must fail the test, not hang it.
             .acquire_timeout(Duration::from_secs(5))
-            .connect_with(options)
+            .connect(db.url())
             .await
             .unwrap();
         migrate_postgres(&pool).await.unwrap();
@@ -318,7 +295,7 @@ impl Harness for PgHarness {
             .await
             .unwrap();
         Self {
-            db,
+            _db: db,
             pool,
             pool_size: opts.pg_pool_size,
             store,
@@ -349,12 +326,8 @@ impl Harness for PgHarness {
     }
 
     async fn teardown(&self) {
+        // The database itself goes with the harness (`PgTestDb`).
         let _ = tokio::time::timeout(Duration::from_secs(5), self.pool.close()).await;
-        let mut admin = Self::admin().await;
-        admin
-            .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.db).as_str())
-            .await
-            .unwrap();
     }
 }
 

@@ -14,12 +14,13 @@ use ptl_domain::RecordRef;
 use ptl_engine::crypto::{self, CryptoError};
 use ptl_engine::db::Db;
 use ptl_engine::keys::{KeyRing, MasterKey};
+use ptl_engine::on_both_stores;
 use ptl_engine::store::{migrate_postgres, migrate_sqlite, sqlite};
+use ptl_engine::testkit::{self, TestStore};
 use ptl_engine::vault::{CaseRows, PersonalText, Reader, Vault, VaultError, ERASURE_LOG_FILE};
 use ptl_engine::{fetch_all, fetch_optional, run};
 use serde_json::{json, Value};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, Executor, PgConnection};
+use sqlx::postgres::PgPoolOptions;
 use tempfile::TempDir;
 use uuid::Uuid;
 
@@ -27,65 +28,41 @@ use uuid::Uuid;
 // Backends
 // ---------------------------------------------------------------------------------------------
 
-fn pg_admin_url() -> String {
-    std::env::var("PTL_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
-
-async fn pg_admin() -> PgConnection {
-    PgConnection::connect(&pg_admin_url())
-        .await
-        .expect("PostgreSQL must be reachable at PTL_TEST_PG_URL")
-}
-
 /// A migrated database plus a data directory for `erasures.log`.
 struct Backend {
     db: Db,
     dir: TempDir,
     /// SQLite: the database file. PostgreSQL: `None`.
     sqlite_path: Option<PathBuf>,
-    /// PostgreSQL: the per-test database name.
-    pg_name: Option<String>,
+    /// The store itself: removed with the backend, also when the scenario panics.
+    _store: TestStore,
 }
 
 impl Backend {
-    async fn sqlite() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ptl.db");
-        let pool = sqlite::open(&path).await.unwrap();
-        migrate_sqlite(&pool).await.unwrap();
+    async fn new(kind: testkit::Backend) -> Self {
+        let store = TestStore::create(kind).await;
+        let (db, sqlite_path) = match &store {
+            TestStore::Sqlite(file) => {
+                let pool = sqlite::open(file.path()).await.unwrap();
+                migrate_sqlite(&pool).await.unwrap();
+                (Db::Sqlite(pool), Some(file.path().to_path_buf()))
+            }
+            TestStore::Postgres(database) => {
+                let pool = PgPoolOptions::new()
+                    .max_connections(4)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect(database.url())
+                    .await
+                    .unwrap();
+                migrate_postgres(&pool).await.unwrap();
+                (Db::Postgres(pool), None)
+            }
+        };
         Self {
-            db: Db::Sqlite(pool),
-            dir,
-            sqlite_path: Some(path),
-            pg_name: None,
-        }
-    }
-
-    async fn postgres() -> Self {
-        let name = format!("ptl_vault_test_{}", Uuid::new_v4().simple());
-        let mut admin = pg_admin().await;
-        admin
-            .execute(format!("CREATE DATABASE {name}").as_str())
-            .await
-            .unwrap();
-        admin.close().await.unwrap();
-        let options: PgConnectOptions = pg_admin_url()
-            .parse::<PgConnectOptions>()
-            .unwrap()
-            .database(&name);
-        let pool = PgPoolOptions::new()
-            .max_connections(4)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect_with(options)
-            .await
-            .unwrap();
-        migrate_postgres(&pool).await.unwrap();
-        Self {
-            db: Db::Postgres(pool),
+            db,
             dir: tempfile::tempdir().unwrap(),
-            sqlite_path: None,
-            pg_name: Some(name),
+            sqlite_path,
+            _store: store,
         }
     }
 
@@ -94,60 +71,42 @@ impl Backend {
     }
 
     async fn close(&self) {
-        match &self.db {
-            Db::Sqlite(p) => p.close().await,
-            Db::Postgres(p) => p.close().await,
-        }
-    }
-
-    async fn teardown(self) {
-        self.close().await;
-        if let Some(name) = &self.pg_name {
-            let mut admin = pg_admin().await;
-            admin
-                .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-                .await
-                .unwrap();
-            admin.close().await.unwrap();
-        }
+        testkit::close(&self.db).await;
     }
 }
 
-/// Runs each scenario once per backend.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod on_sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let mut b = super::Backend::sqlite().await;
-                    super::$name(&mut b).await;
-                    b.teardown().await;
-                }
-            )*
-        }
-        mod on_postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let mut b = super::Backend::postgres().await;
-                    super::$name(&mut b).await;
-                    b.teardown().await;
-                }
-            )*
-        }
-    };
+/// Runs a scenario on a fresh backend of `kind`.
+async fn run(kind: testkit::Backend, scenario: impl AsyncFnOnce(&mut Backend)) {
+    let mut b = Backend::new(kind).await;
+    scenario(&mut b).await;
+    b.close().await;
 }
 
-on_both_backends!(
-    a_new_cases_staged_rows_write_its_key_records_and_index_in_one_batch,
-    a_record_put_in_a_transaction_reads_back_and_is_not_stored_in_clear,
-    a_record_put_in_a_rolled_back_transaction_is_not_stored,
-    after_erasure_the_ciphertext_stays_but_nothing_can_read_or_find_it,
-    a_restored_backup_does_not_bring_erased_data_back,
-    person_search_finds_normalisation_variants_but_not_another_birth_date,
-    every_read_appends_a_chained_access_log_entry_and_an_edited_row_is_detected,
-    after_master_rotation_records_open_with_the_new_key_ring_and_not_the_old_one,
+on_both_stores!(
+    run,
+    a_new_cases_staged_rows_write_its_key_records_and_index_in_one_batch
+);
+on_both_stores!(
+    run,
+    a_record_put_in_a_transaction_reads_back_and_is_not_stored_in_clear
+);
+on_both_stores!(run, a_record_put_in_a_rolled_back_transaction_is_not_stored);
+on_both_stores!(
+    run,
+    after_erasure_the_ciphertext_stays_but_nothing_can_read_or_find_it
+);
+on_both_stores!(run, a_restored_backup_does_not_bring_erased_data_back);
+on_both_stores!(
+    run,
+    person_search_finds_normalisation_variants_but_not_another_birth_date
+);
+on_both_stores!(
+    run,
+    every_read_appends_a_chained_access_log_entry_and_an_edited_row_is_detected
+);
+on_both_stores!(
+    run,
+    after_master_rotation_records_open_with_the_new_key_ring_and_not_the_old_one
 );
 
 // ---------------------------------------------------------------------------------------------

@@ -16,18 +16,13 @@ use std::time::{Duration, Instant};
 
 use chrono::{Days, NaiveDate};
 use ptl_engine::db::Db;
+use ptl_engine::testkit::{pg_admin_url, PgTestDb, SqliteTestDb};
 use ptl_projections::{due_deadlines, next_open_due};
-use sqlx::{Connection, Executor, PgConnection};
 use uuid::Uuid;
 
 const CASES: u64 = 100_000;
 const DUE: u64 = 500;
 const RUNS: usize = 100;
-
-fn pg_url() -> String {
-    std::env::var("PTL_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
 
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 3, 10).unwrap()
@@ -139,9 +134,8 @@ async fn measure(label: &str, db: &Db) {
 }
 
 async fn sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let db = ptl_engine::open::connect(&url).await.unwrap();
+    let file = SqliteTestDb::create();
+    let db = ptl_engine::open::connect(file.url()).await.unwrap();
     ptl_engine::open::migrate(&db).await.unwrap();
     measure("SQLite", &db).await;
     if let Db::Sqlite(p) = db {
@@ -150,29 +144,22 @@ async fn sqlite() {
 }
 
 async fn postgres() {
-    let Ok(mut admin) = PgConnection::connect(&pg_url()).await else {
-        println!("PostgreSQL: unreachable at PTL_TEST_PG_URL, skipped");
-        return;
+    // A fresh database on the test server (`PTL_TEST_PG_URL`), dropped at the end, also if the
+    // benchmark panics.
+    let database = match PgTestDb::create_on(&pg_admin_url(), "bench").await {
+        Ok(database) => database,
+        Err(e) => {
+            println!("PostgreSQL: {e}, skipped");
+            return;
+        }
     };
-    let name = format!("ptl_bench_{}", Uuid::new_v4().simple());
-    admin
-        .execute(format!("CREATE DATABASE {name}").as_str())
-        .await
-        .unwrap();
-    let url = match pg_url().rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{name}"),
-        None => panic!("bad PTL_TEST_PG_URL"),
-    };
-    let db = ptl_engine::open::connect(&url).await.unwrap();
+    let db = ptl_engine::open::connect(database.url()).await.unwrap();
     ptl_engine::open::migrate(&db).await.unwrap();
     measure("PostgreSQL", &db).await;
     if let Db::Postgres(p) = db {
         p.close().await;
     }
-    admin
-        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-        .await
-        .unwrap();
+    database.remove().await.unwrap();
 }
 
 fn main() {

@@ -18,7 +18,7 @@ use ptl_domain::command::{ApplicantInput, ReferralInput};
 use ptl_domain::types::*;
 use ptl_domain::{decide, evolve, Action, CaseState, Command, Register, RuleBook};
 use ptl_engine::db::Db;
-use sqlx::{Connection, Executor, PgConnection};
+use ptl_engine::testkit::{pg_admin_url, PgTestDb, SqliteTestDb};
 use uuid::Uuid;
 
 const PER_CASE: usize = 100;
@@ -178,34 +178,20 @@ async fn main() {
     println!("Read-model rebuild: {events} events, {cores} cores");
     println!("| store | events | cases | rebuild time | events/s | |");
     println!("| --- | --- | --- | --- | --- | --- |");
-    let dir = tempfile::tempdir().unwrap();
-    let db = ptl_engine::open::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("rebuild.db").display()
-    ))
-    .await
-    .unwrap();
+    let file = SqliteTestDb::create();
+    let db = ptl_engine::open::connect(file.url()).await.unwrap();
     ptl_engine::open::migrate(&db).await.unwrap();
     measure("SQLite", &db, events).await;
     if std::env::var("PTL_BENCH_PG").is_ok_and(|v| v == "1") {
-        let base = std::env::var("PTL_TEST_PG_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let name = format!("ptl_bench_{}", Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect(&base).await.unwrap();
-        admin
-            .execute(format!("CREATE DATABASE {name}").as_str())
-            .await
-            .unwrap();
-        let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
-        let db = ptl_engine::open::connect(&url).await.unwrap();
+        // A fresh database on the test server (`PTL_TEST_PG_URL`), dropped at the end, also if
+        // the benchmark panics.
+        let database = PgTestDb::create_on(&pg_admin_url(), "bench").await.unwrap();
+        let db = ptl_engine::open::connect(database.url()).await.unwrap();
         ptl_engine::open::migrate(&db).await.unwrap();
         measure("PostgreSQL", &db, events).await;
         if let Db::Postgres(p) = db {
             p.close().await;
         }
-        admin
-            .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-            .await
-            .unwrap();
+        database.remove().await.unwrap();
     }
 }

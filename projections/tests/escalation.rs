@@ -141,7 +141,10 @@ async fn a_missed_deadline_escalates_to_the_supervisor_then_the_region_and_clear
     assert_eq!(level_of(&f, late, "2026-03-11", 3).await, 0);
     assert_eq!(ids(&f, &esc("2026-03-11", 1, 3)).await, Vec::<Uuid>::new());
 }
-both!(a_missed_deadline_escalates_to_the_supervisor_then_the_region_and_clears_when_fulfilled);
+on_both_stores!(
+    run,
+    a_missed_deadline_escalates_to_the_supervisor_then_the_region_and_clears_when_fulfilled
+);
 
 async fn upcoming_lists_cases_with_a_running_deadline_due_within_the_working_day_horizon(
     f: Fixture,
@@ -168,7 +171,10 @@ async fn upcoming_lists_cases_with_a_running_deadline_due_within_the_working_day
     f.act(a, cw(), "2026-03-03", interview()).await;
     assert_eq!(ids(&f, &up("2026-03-03", 3)).await, vec![b]);
 }
-both!(upcoming_lists_cases_with_a_running_deadline_due_within_the_working_day_horizon);
+on_both_stores!(
+    run,
+    upcoming_lists_cases_with_a_running_deadline_due_within_the_working_day_horizon
+);
 
 async fn a_recorded_miss_writes_one_webhook_outbox_row(f: Fixture) {
     let id = f.register("2026-03-02").await;
@@ -195,4 +201,4 @@ async fn a_recorded_miss_writes_one_webhook_outbox_row(f: Fixture) {
         )]
     );
 }
-both!(a_recorded_miss_writes_one_webhook_outbox_row);
+on_both_stores!(run, a_recorded_miss_writes_one_webhook_outbox_row);

@@ -14,65 +14,14 @@ use ptl_domain::{Action, Register, RuleBook};
 use ptl_engine::clock::SettableClock;
 use ptl_engine::db::{Batch, Db};
 use ptl_engine::keys::KeyRing;
+use ptl_engine::on_both_stores;
 use ptl_engine::pipeline::{Engine, EngineOptions, Personal, Projected, Projector};
+use ptl_engine::testkit::{close, Backend, TestStore};
 use ptl_projections::{
     due_deadlines, list_cases, list_deadlines, rebuild, stats, suppress, CaseFilter,
     DeadlineFilter, GroupBy, ProjectionError, ReadModels, StatsQuery,
 };
-use sqlx::{Connection, Executor, PgConnection};
 use uuid::Uuid;
-
-fn pg_url() -> String {
-    std::env::var("PTL_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-enum Backend {
-    Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres(String),
-}
-
-async fn setup(pg: bool) -> (Backend, Db) {
-    if pg {
-        let name = format!("ptl_test_{}", Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect(&pg_url())
-            .await
-            .expect("PostgreSQL reachable");
-        admin
-            .execute(format!("CREATE DATABASE {name}").as_str())
-            .await
-            .expect("create db");
-        let url = match pg_url().rsplit_once('/') {
-            Some((base, _)) => format!("{base}/{name}"),
-            None => panic!("bad url"),
-        };
-        let db = ptl_engine::open::connect(&url).await.expect("connect");
-        ptl_engine::open::migrate(&db).await.expect("migrate");
-        (Backend::Postgres(name), db)
-    } else {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let url = format!("sqlite://{}", dir.path().join("ptl.db").display());
-        let db = ptl_engine::open::connect(&url).await.expect("connect");
-        ptl_engine::open::migrate(&db).await.expect("migrate");
-        (Backend::Sqlite(dir), db)
-    }
-}
-
-async fn teardown(b: Backend, db: Db) {
-    match db {
-        Db::Sqlite(p) => p.close().await,
-        Db::Postgres(p) => p.close().await,
-    }
-    if let Backend::Postgres(name) = b {
-        let mut admin = PgConnection::connect(&pg_url())
-            .await
-            .expect("PostgreSQL reachable");
-        admin
-            .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-            .await
-            .expect("drop");
-    }
-}
 
 struct Fixture {
     engine: Arc<Engine>,
@@ -80,12 +29,14 @@ struct Fixture {
     db: Db,
 }
 
-async fn run<F, Fut>(pg: bool, f: F)
+/// Runs `f` on a fresh store of `backend` (removed at the end, also when `f` panics).
+async fn run<F, Fut>(backend: Backend, f: F)
 where
     F: FnOnce(Fixture) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let (backend, db) = setup(pg).await;
+    let store = TestStore::create(backend).await;
+    let db = store.open().await;
     let clock = Arc::new(SettableClock::new(
         Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap(),
     ));
@@ -105,22 +56,7 @@ where
         db: db.clone(),
     })
     .await;
-    teardown(backend, db).await;
-}
-
-macro_rules! both {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::run(false, super::$name).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::run(true, super::$name).await;
-            }
-        }
-    };
+    close(&db).await;
 }
 
 fn d(s: &str) -> NaiveDate {
@@ -508,7 +444,10 @@ async fn cases_moved_through_the_engine_show_up_in_the_work_queue_with_their_fil
     .await;
     assert!(matches!(bad, Err(ProjectionError::InvalidCursor)));
 }
-both!(cases_moved_through_the_engine_show_up_in_the_work_queue_with_their_filters);
+on_both_stores!(
+    run,
+    cases_moved_through_the_engine_show_up_in_the_work_queue_with_their_filters
+);
 
 async fn a_deadline_that_passes_is_overdue_at_query_time_until_it_is_met(f: Fixture) {
     let id = f
@@ -613,7 +552,10 @@ async fn a_deadline_that_passes_is_overdue_at_query_time_until_it_is_met(f: Fixt
     assert_eq!(interview.state, DeadlineState::Missed);
     assert_eq!(interview.fulfilled_on, Some(d("2026-03-06")));
 }
-both!(a_deadline_that_passes_is_overdue_at_query_time_until_it_is_met);
+on_both_stores!(
+    run,
+    a_deadline_that_passes_is_overdue_at_query_time_until_it_is_met
+);
 
 fn query(from: &str, to: &str, today: &str, group_by: GroupBy) -> StatsQuery {
     StatsQuery {
@@ -747,7 +689,7 @@ async fn statistics_count_the_figures_of_a_small_scenario(f: Fixture) {
     assert!(csv.starts_with("key,from,to,applications,children,"));
     assert!(csv.contains("\r\ntotal,2026-01-01,2026-03-10,,,"));
 }
-both!(statistics_count_the_figures_of_a_small_scenario);
+on_both_stores!(run, statistics_count_the_figures_of_a_small_scenario);
 
 /// Every read-model row as text, sorted, without `updated_at`.
 async fn dump(db: &Db) -> Vec<String> {
@@ -844,7 +786,7 @@ async fn a_rebuild_gives_the_tables_the_live_projection_wrote(f: Fixture) {
         Err(ProjectionError::UnknownModel(_))
     ));
 }
-both!(a_rebuild_gives_the_tables_the_live_projection_wrote);
+on_both_stores!(run, a_rebuild_gives_the_tables_the_live_projection_wrote);
 
 async fn a_read_model_added_later_catches_up_while_the_others_keep_serving(f: Fixture) {
     let _ = f.scenario().await;
@@ -876,7 +818,10 @@ async fn a_read_model_added_later_catches_up_while_the_others_keep_serving(f: Fi
         .unwrap();
     assert_eq!(dump(&f.db).await, live);
 }
-both!(a_read_model_added_later_catches_up_while_the_others_keep_serving);
+on_both_stores!(
+    run,
+    a_read_model_added_later_catches_up_while_the_others_keep_serving
+);
 
 async fn applying_an_event_again_or_an_older_one_changes_nothing(f: Fixture) {
     let [a, ..] = f.scenario().await;
@@ -903,7 +848,7 @@ async fn applying_an_event_again_or_an_older_one_changes_nothing(f: Fixture) {
     }
     assert_eq!(dump(&f.db).await, before);
 }
-both!(applying_an_event_again_or_an_older_one_changes_nothing);
+on_both_stores!(run, applying_an_event_again_or_an_older_one_changes_nothing);
 
 /// A page of an office's work queue is read in the queue's order from an index (migration 0009),
 /// not by sorting every case of the office on each request.

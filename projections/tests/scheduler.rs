@@ -107,7 +107,10 @@ async fn a_backdated_registration_whose_interview_deadline_passed_is_recorded_on
     assert_eq!(f.scheduler().run_once().await.unwrap(), report(0, 0, 0));
     assert_eq!(f.misses(id).await.len(), 1);
 }
-both!(a_backdated_registration_whose_interview_deadline_passed_is_recorded_once_with_its_due_date);
+on_both_stores!(
+    run,
+    a_backdated_registration_whose_interview_deadline_passed_is_recorded_once_with_its_due_date
+);
 
 async fn a_deadline_met_on_its_due_date_is_not_missed(f: Fixture) {
     f.set_now("2026-03-02", 10, 0);
@@ -126,7 +129,7 @@ async fn a_deadline_met_on_its_due_date_is_not_missed(f: Fixture) {
     assert!(f.misses(met).await.is_empty());
     assert_eq!(f.misses(unmet).await.len(), 1);
 }
-both!(a_deadline_met_on_its_due_date_is_not_missed);
+on_both_stores!(run, a_deadline_met_on_its_due_date_is_not_missed);
 
 async fn the_next_wake_is_midnight_in_kyiv_after_the_earliest_open_due_date(f: Fixture) {
     let s = f.scheduler();
@@ -147,7 +150,10 @@ async fn the_next_wake_is_midnight_in_kyiv_after_the_earliest_open_due_date(f: F
         Some(Utc.with_ymd_and_hms(2026, 3, 12, 22, 0, 0).unwrap())
     );
 }
-both!(the_next_wake_is_midnight_in_kyiv_after_the_earliest_open_due_date);
+on_both_stores!(
+    run,
+    the_next_wake_is_midnight_in_kyiv_after_the_earliest_open_due_date
+);
 
 async fn a_restart_over_a_due_date_records_the_miss_once_with_the_right_date(f: Fixture) {
     f.set_now("2026-03-02", 10, 0);
@@ -179,7 +185,10 @@ async fn a_restart_over_a_due_date_records_the_miss_once_with_the_right_date(f: 
         EventBody::DeadlineMissed { name, due_on, .. } if name == "interview" && *due_on == d("2026-03-05")
     ));
 }
-both!(a_restart_over_a_due_date_records_the_miss_once_with_the_right_date);
+on_both_stores!(
+    run,
+    a_restart_over_a_due_date_records_the_miss_once_with_the_right_date
+);
 
 /// Two server instances (own pools, own engines) on one database run `run_once` at the same
 /// time, round after round, over fresh misses: each miss is recorded exactly once.
@@ -229,7 +238,7 @@ async fn two_instances_racing_record_each_miss_exactly_once(f: Fixture) {
     close(db_a).await;
     close(db_b).await;
 }
-both!(two_instances_racing_record_each_miss_exactly_once);
+on_both_stores!(run, two_instances_racing_record_each_miss_exactly_once);
 
 async fn the_sleeping_loop_wakes_when_notified_of_an_earlier_deadline(f: Fixture) {
     f.set_now("2026-03-10", 9, 0);
@@ -265,7 +274,10 @@ async fn the_sleeping_loop_wakes_when_notified_of_an_earlier_deadline(f: Fixture
         .unwrap();
     assert_eq!(f.misses(id).await.len(), 1);
 }
-both!(the_sleeping_loop_wakes_when_notified_of_an_earlier_deadline);
+on_both_stores!(
+    run,
+    the_sleeping_loop_wakes_when_notified_of_an_earlier_deadline
+);
 
 async fn the_sleeping_loop_records_the_miss_once_the_clock_passes_the_due_date(f: Fixture) {
     f.set_now("2026-03-02", 10, 0);
@@ -306,7 +318,10 @@ async fn the_sleeping_loop_records_the_miss_once_the_clock_passes_the_due_date(f
     assert_eq!(misses.len(), 1);
     assert_eq!(misses[0].0, d("2026-03-06"));
 }
-both!(the_sleeping_loop_records_the_miss_once_the_clock_passes_the_due_date);
+on_both_stores!(
+    run,
+    the_sleeping_loop_records_the_miss_once_the_clock_passes_the_due_date
+);
 
 async fn a_granted_status_whose_validity_passed_is_recorded_as_expired_once(f: Fixture) {
     f.set_now("2026-03-05", 10, 0);
@@ -387,7 +402,8 @@ async fn a_granted_status_whose_validity_passed_is_recorded_as_expired_once(f: F
     let (extended, _) = f.engine.load(other).await.unwrap().unwrap();
     assert_eq!(extended.status(), Status::Granted, "extended: not expired");
 }
-both!(
+on_both_stores!(
+    run_with,
     a_granted_status_whose_validity_passed_is_recorded_as_expired_once,
     rules_with_limited_status()
 );

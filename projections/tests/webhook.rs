@@ -293,8 +293,7 @@ fn sorted(mut v: Vec<Uuid>) -> Vec<Uuid> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_miss_is_delivered_once_signed_after_the_receiver_comes_up_sqlite() {
     run(
-        false,
-        RuleBook::builtin().unwrap(),
+        Backend::Sqlite,
         each_miss_is_delivered_once_signed_after_the_receiver_comes_up,
     )
     .await;

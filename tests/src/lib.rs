@@ -1,5 +1,6 @@
-//! Test harness: the real server on port 0 over a fresh store (a SQLite file in a temporary
-//! directory, or a fresh PostgreSQL database dropped at the end), driven over real HTTP.
+//! Test harness: the real server on port 0 over a fresh store of the kit (`ptl_engine::testkit`:
+//! a SQLite file in a temporary directory, or a fresh PostgreSQL database dropped at the end, also
+//! when the test panics), driven over real HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::sync::Arc;
@@ -10,24 +11,13 @@ use ptl_api::http::AppState;
 use ptl_api::startup::{start, StartOptions};
 use ptl_domain::Role;
 use ptl_engine::clock::SettableClock;
+use ptl_engine::testkit::TestStore;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
-use sqlx::{Connection, Executor, PgConnection};
 use uuid::Uuid;
 
-/// Which store a test runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Store {
-    /// A SQLite file.
-    Sqlite,
-    /// A fresh PostgreSQL database.
-    Postgres,
-}
-
-fn pg_url() -> String {
-    std::env::var("PTL_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
+/// Which store a test runs on (the kit's [`Backend`]: `Store::Sqlite`, `Store::Postgres`).
+pub use ptl_engine::testkit::Backend as Store;
 
 /// A running server.
 #[derive(Debug)]
@@ -36,8 +26,11 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub state: AppState,
     pub clock: Arc<SettableClock>,
+    /// The data directory (key files, erasure ledger).
     pub dir: tempfile::TempDir,
-    pg_db: Option<String>,
+    /// The store: a SQLite file, or a PostgreSQL database dropped with the app, also when the
+    /// test panics.
+    store: TestStore,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -66,26 +59,8 @@ impl TestApp {
     /// Starts the server on a fresh store; the clock stands at noon Kyiv on 2026-03-02.
     pub async fn spawn(store: Store) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let (url, pg_db) = match store {
-            Store::Sqlite => (
-                format!("sqlite://{}", dir.path().join("ptl.db").display()),
-                None,
-            ),
-            Store::Postgres => {
-                let name = format!("ptl_e2e_{}", Uuid::new_v4().simple());
-                let mut admin = PgConnection::connect(&pg_url())
-                    .await
-                    .expect("PostgreSQL reachable");
-                admin
-                    .execute(format!("CREATE DATABASE {name}").as_str())
-                    .await
-                    .unwrap();
-                (
-                    format!("{}/{name}", pg_url().rsplit_once('/').unwrap().0),
-                    Some(name),
-                )
-            }
-        };
+        let store = TestStore::create(store).await;
+        let url = store.url().to_owned();
         let clock = Arc::new(SettableClock::new(
             Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap(),
         ));
@@ -107,27 +82,18 @@ impl TestApp {
             state: app.state,
             clock,
             dir,
-            pg_db,
+            store,
             server,
         }
     }
 
-    /// Stops the server and drops the PostgreSQL database.
+    /// Stops the server and removes the store.
     pub async fn stop(self) {
         self.server.abort();
         let _ = self.server.await;
-        match self.state.app.engine.db() {
-            ptl_engine::db::Db::Sqlite(p) => p.close().await,
-            ptl_engine::db::Db::Postgres(p) => p.close().await,
-        }
+        ptl_engine::testkit::close(self.state.app.engine.db()).await;
         drop(self.state);
-        if let Some(name) = self.pg_db {
-            let mut admin = PgConnection::connect(&pg_url()).await.unwrap();
-            admin
-                .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-                .await
-                .unwrap();
-        }
+        drop(self.store);
     }
 
     /// A token for a user.

@@ -13,7 +13,7 @@
 //! - [`cases`]: `find_case`, `register`, `act`, `read_case`, `read_person`;
 //! - [`history`]: `history`, `verify`, `access_log`, `explain_deadline`;
 //! - [`lists`]: `work_queue` (with the person search), `deadlines`, `statistics`;
-//! - [`operations`]: `readiness`.
+//! - [`operations`]: the `readiness` of this instance.
 
 pub mod cases;
 pub mod error;

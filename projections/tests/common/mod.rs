@@ -1,6 +1,7 @@
 //! The fixture the scheduler, escalation and webhook tests share: an engine with the `ReadModels`
-//! projector on a SQLite file or a fresh PostgreSQL database, a settable clock, and helpers that
-//! register cases and move them on.
+//! projector on a store of the kit (`ptl_engine::testkit`: a SQLite file or a fresh PostgreSQL
+//! database, removed also when a test panics), a settable clock, and helpers that register cases
+//! and move them on.
 #![allow(
     dead_code,
     unused_macros,
@@ -15,73 +16,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use ptl_domain::command::{ApplicantInput, ReferralInput};
 use ptl_domain::event::Responsible;
 use ptl_domain::types::*;
 use ptl_domain::{Action, Calendar, EventBody, Register, RuleBook};
 use ptl_engine::clock::{Clock, SettableClock};
 use ptl_engine::db::Db;
 use ptl_engine::keys::KeyRing;
+pub use ptl_engine::on_both_stores;
 use ptl_engine::pipeline::{Engine, EngineOptions, Personal, RecordedEvent};
+pub use ptl_engine::testkit::{self, Backend, TestStore};
 use ptl_projections::scheduler::{RunReport, Scheduler, SchedulerOptions};
 use ptl_projections::{due_deadlines, ReadModels};
-use sqlx::{Connection, Executor, PgConnection};
 use uuid::Uuid;
 
-pub fn pg_url() -> String {
-    std::env::var("PTL_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-/// The store's URL and what to remove at the end.
-pub enum Backend {
-    Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres(String),
-}
-
-pub async fn setup(pg: bool) -> (Backend, String, Db) {
-    let (backend, url) = if pg {
-        let name = format!("ptl_test_{}", Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect(&pg_url())
-            .await
-            .expect("PostgreSQL reachable");
-        admin
-            .execute(format!("CREATE DATABASE {name}").as_str())
-            .await
-            .expect("create db");
-        let url = match pg_url().rsplit_once('/') {
-            Some((base, _)) => format!("{base}/{name}"),
-            None => panic!("bad url"),
-        };
-        (Backend::Postgres(name), url)
-    } else {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let url = format!("sqlite://{}", dir.path().join("ptl.db").display());
-        (Backend::Sqlite(dir), url)
-    };
-    let db = ptl_engine::open::connect(&url).await.expect("connect");
-    ptl_engine::open::migrate(&db).await.expect("migrate");
-    (backend, url, db)
-}
-
+/// Closes a pool, so that its connections end before the store is removed.
 pub async fn close(db: Db) {
-    match db {
-        Db::Sqlite(p) => p.close().await,
-        Db::Postgres(p) => p.close().await,
-    }
-}
-
-pub async fn teardown(b: Backend, db: Db) {
-    close(db).await;
-    if let Backend::Postgres(name) = b {
-        let mut admin = PgConnection::connect(&pg_url())
-            .await
-            .expect("PostgreSQL reachable");
-        admin
-            .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-            .await
-            .expect("drop");
-    }
+    testkit::close(&db).await;
 }
 
 /// The 2021 definition with a status valid for one month (the shipped one is unlimited).
@@ -134,15 +84,7 @@ impl Fixture {
     }
 
     pub async fn register(&self, on: &str) -> Uuid {
-        let cmd = self
-            .engine
-            .command(cw(), d(on), Action::Register(Box::new(registration(on))));
-        self.engine
-            .register(cmd, Personal::default(), None)
-            .await
-            .expect("recorded")
-            .expect("lawful")
-            .case_id
+        testkit::register_case(&self.engine, d(on)).await
     }
 
     pub async fn act(&self, id: Uuid, actor: Actor, on: &str, action: Action) {
@@ -173,12 +115,25 @@ impl Fixture {
     }
 }
 
-pub async fn run<F, Fut>(pg: bool, rules: RuleBook, f: F)
+/// Runs `f` on a fresh store of `backend` with the built-in rules.
+pub async fn run<F, Fut>(backend: Backend, f: F)
 where
     F: FnOnce(Fixture) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let (backend, url, db) = setup(pg).await;
+    run_with(backend, RuleBook::builtin().unwrap(), f).await;
+}
+
+/// Runs `f` on a fresh store of `backend` (removed at the end, also when `f` panics) with an
+/// engine that projects into the read models.
+pub async fn run_with<F, Fut>(backend: Backend, rules: RuleBook, f: F)
+where
+    F: FnOnce(Fixture) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let store = TestStore::create(backend).await;
+    let url = store.url().to_owned();
+    let db = store.open().await;
     let clock = Arc::new(SettableClock::new(kyiv("2026-03-02", 10, 0)));
     let keys = Arc::new(KeyRing::generate());
     let rules = Arc::new(rules);
@@ -203,30 +158,11 @@ where
         engine,
     })
     .await;
-    teardown(backend, db).await;
-}
-
-macro_rules! both {
-    ($name:ident) => {
-        both!($name, RuleBook::builtin().unwrap());
-    };
-    ($name:ident, $rules:expr) => {
-        mod $name {
-            use super::*;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::run(false, $rules, super::$name).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::run(true, $rules, super::$name).await;
-            }
-        }
-    };
+    close(db).await;
 }
 
 pub fn d(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    testkit::date(s)
 }
 
 /// `hh:mm` on `day` in Kyiv (winter time, UTC+2, until 29 March 2026; summer time after).
@@ -237,7 +173,7 @@ pub fn kyiv(day: &str, hh: u32, mm: u32) -> DateTime<Utc> {
 }
 
 pub fn cw() -> Actor {
-    Actor::user("cw-1", Role::Caseworker, "UA7102")
+    testkit::caseworker()
 }
 
 pub fn supervisor() -> Actor {
@@ -248,30 +184,9 @@ pub fn officer() -> Actor {
     Actor::user("do-1", Role::DecisionOfficer, "UA-NSS")
 }
 
+/// The kit's lawful registration, referred on the day it is received.
 pub fn registration(on: &str) -> Register {
-    Register {
-        register_no: String::new(),
-        office: "UA7102".parse().unwrap(),
-        filed_by: FiledBy::SelfFiled,
-        applicant: ApplicantInput {
-            sex: Sex::Female,
-            birth_date: d("1990-04-02"),
-            citizenship: Citizenship::Ukrainian,
-            speaks_ukrainian_or_russian: true,
-            interpreter_used: false,
-        },
-        referral: Some(ReferralInput {
-            source: ReferralSource::Hotline,
-            organisation: None,
-            referred_on: d(on),
-        }),
-        exploitation_forms: vec![ExploitationForm::Labour],
-        exploitation_country: "PL".into(),
-        documents: vec![(DocumentKind::IdentityDocument, None)],
-        id_document_missing_reason: None,
-        rights_explained: true,
-        person: None,
-    }
+    testkit::registration(d(on))
 }
 
 pub fn consent() -> Action {
