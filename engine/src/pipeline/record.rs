@@ -45,6 +45,7 @@ pub(super) struct Record {
     pub(super) prev_hash: Option<String>,
     /// Personal data to seal in the vault.
     pub(super) personal: Personal,
+    /// The caller's idempotency key, recorded with the command's outcome.
     pub(super) idempotency: Option<Idempotency>,
     /// The case's version after the command (its last event's sequence number).
     pub(super) version_after: u64,
@@ -60,6 +61,7 @@ pub(super) struct Record {
 /// docs): the one value each write path writes.
 #[derive(Debug)]
 pub(super) struct CommandRows {
+    /// The statements, in that order.
     pub(super) batch: Batch,
     /// The hash of the command's last event: the next command's previous hash.
     pub(super) last_hash: String,
