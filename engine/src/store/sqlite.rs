@@ -762,9 +762,9 @@ fn fail_group<E>(group: &mut Vec<Job<E>>, message: &str, unavailable: bool) {
 /// Each command opens its savepoint in the same statement text as its events' insert (and its
 /// rows prepared ahead, see [`Rows`]) and never releases it: savepoints nest, a failing command
 /// is always the innermost one (`ROLLBACK TO` undoes it alone), and the group's `COMMIT` keeps
-/// every other. Two round trips to the connection's worker thread per command fewer than a savepoint
-/// and a release of their own: on this single-writer path the round trips, not the SQL, bound
-/// the write rate.
+/// every other. Two round trips to the connection's worker thread per command fewer than a
+/// savepoint and a release of their own: on this single-writer path the round trips, not the
+/// SQL, bound the write rate.
 async fn write_group<A: Aggregate>(
     shared: &Shared<A>,
     conn: &mut SqliteConnection,
