@@ -2,8 +2,9 @@
 //!
 //! A cold load of a case folds its whole stream; for a long case (a shelter stay with years of
 //! services and notes) that is the bulk of the work. The engine therefore keeps, per case, the
-//! state after every `snapshot_every`-th event ([`crate::EngineOptions::snapshot_every`]), written
-//! in the same transaction as that event, and a cold load folds only the events after it.
+//! state after every `snapshot_every`-th event
+//! ([`crate::pipeline::EngineOptions::snapshot_every`]), written in the same transaction as that
+//! event, and a cold load folds only the events after it.
 //!
 //! The events stay the only source of truth: a snapshot is trusted only when
 //!

@@ -155,7 +155,12 @@ struct ErasureLine {
     by_sub: String,
 }
 
+/// A case's data key as read in a command's transaction ([`Vault::read_key`]), still wrapped.
+#[derive(Debug)]
+pub struct StoredKey(KeyState);
+
 /// State of a case's data key.
+#[derive(Debug)]
 enum KeyState {
     Missing,
     Erased,
@@ -366,23 +371,12 @@ impl Vault {
         batch: &mut Batch,
         rows: &CaseRows<'_>,
     ) -> Result<(), VaultError> {
-        if self.stage_without_reads(batch, rows)? {
+        if self.stage_with_key(batch, rows, None)? {
             return Ok(());
         }
-        let CaseRows {
-            case_id,
-            records,
-            person,
-            now,
-            ..
-        } = *rows;
-        let dk = match self.key_state(conn, case_id).await? {
-            KeyState::Erased => return Err(VaultError::Erased { case_id }),
-            KeyState::Missing if !records.is_empty() => return Err(VaultError::NoKey { case_id }),
-            KeyState::Missing => None,
-            KeyState::Live(wrapped) => Some(crypto::unwrap(self.keys.master(), &wrapped, case_id)?),
-        };
-        self.stage_rows(batch, case_id, dk.as_ref(), records, person, now)
+        let key = self.read_key(conn, rows.case_id).await?;
+        self.stage_with_key(batch, rows, Some(&key))?;
+        Ok(())
     }
 
     /// [`Vault::stage`] when it needs nothing from the store: a new case (its key is made here),
@@ -397,6 +391,37 @@ impl Vault {
         &self,
         batch: &mut Batch,
         rows: &CaseRows<'_>,
+    ) -> Result<bool, VaultError> {
+        self.stage_with_key(batch, rows, None)
+    }
+
+    /// Reads an existing case's data key for [`Vault::stage_with_key`], inside the command's
+    /// transaction (on PostgreSQL the key row stays locked until it ends, which orders the
+    /// command against an erasure of the case).
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Db`] if the query fails.
+    pub async fn read_key(&self, conn: Conn<'_>, case_id: Uuid) -> Result<StoredKey, VaultError> {
+        Ok(StoredKey(self.key_state(conn, case_id).await?))
+    }
+
+    /// The one function behind [`Vault::stage`] and [`Vault::stage_without_reads`]: adds the
+    /// vault rows of `rows` to `batch`, given the case's key read with [`Vault::read_key`] when
+    /// the command needs it (an existing case that gets records or a person entry). Without that
+    /// key (`key` is `None`) for such a command, returns `Ok(false)` and leaves `batch`
+    /// untouched: the caller reads the key in the transaction and calls again. It splits the
+    /// read from the rows so that a caller can prepare the rows before its transaction whenever
+    /// no read is needed.
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::stage`], without the ones that come from reading the key.
+    pub fn stage_with_key(
+        &self,
+        batch: &mut Batch,
+        rows: &CaseRows<'_>,
+        key: Option<&StoredKey>,
     ) -> Result<bool, VaultError> {
         let CaseRows {
             case_id,
@@ -420,7 +445,20 @@ impl Vault {
             self.stage_rows(batch, case_id, Some(&dk), records, person, now)?;
             return Ok(true);
         }
-        Ok(records.is_empty() && person.is_none())
+        if records.is_empty() && person.is_none() {
+            return Ok(true);
+        }
+        let Some(StoredKey(key)) = key else {
+            return Ok(false);
+        };
+        let dk = match key {
+            KeyState::Erased => return Err(VaultError::Erased { case_id }),
+            KeyState::Missing if !records.is_empty() => return Err(VaultError::NoKey { case_id }),
+            KeyState::Missing => None,
+            KeyState::Live(wrapped) => Some(crypto::unwrap(self.keys.master(), wrapped, case_id)?),
+        };
+        self.stage_rows(batch, case_id, dk.as_ref(), records, person, now)?;
+        Ok(true)
     }
 
     /// The records sealed under `dk` and the person-index entry.

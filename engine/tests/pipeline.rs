@@ -417,6 +417,79 @@ on_both_stores!(
     personal_data_is_in_the_vault_not_in_events_and_erasure_keeps_history_verifiable
 );
 
+/// The rows of a command on an existing case that seals personal data need the case's key,
+/// read in the command's own transaction: the note is sealed with the event, and once the key is
+/// destroyed the next such command fails whole (no event without its sealed record).
+async fn personal_text_on_an_existing_case_is_sealed_in_the_commands_transaction(f: Fixture) {
+    let id = register(&f).await;
+    let reader = Reader {
+        sub: "cw-1".into(),
+        role: "caseworker".into(),
+        office: Some("UA7102".into()),
+        reason: Some("follow-up".into()),
+    };
+    let note_with_text = |n: &str| {
+        let note = RecordRef(n.into());
+        let cmd = f.engine.command(
+            cw(),
+            d("2026-03-02"),
+            Action::AddNote { note: note.clone() },
+        );
+        let personal = Personal {
+            texts: vec![PersonalText {
+                record: note,
+                value: serde_json::json!("met her at the shelter"),
+            }],
+            person_index: None,
+        };
+        (cmd, personal)
+    };
+    let (cmd, personal) = note_with_text("r-note-1");
+    let done = f
+        .engine
+        .execute(id, Some(1), cmd, personal, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.version, 2);
+    let mut tx = f.engine.db().begin().await.unwrap();
+    let recs = f
+        .engine
+        .vault()
+        .read_records(tx.conn(), id, &[RecordRef("r-note-1".into())], &reader)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        recs[0].1.as_ref().map(ToString::to_string).as_deref(),
+        Some("\"met her at the shelter\"")
+    );
+    assert!(f.engine.verify(id).await.unwrap().valid);
+
+    let mut tx = f.engine.db().begin().await.unwrap();
+    f.engine
+        .vault()
+        .erase(tx.conn(), id, "sv-1", f.clock_now(), None)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let (cmd, personal) = note_with_text("r-note-2");
+    let refused = f.engine.execute(id, Some(2), cmd, personal, None).await;
+    assert!(
+        matches!(refused, Err(EngineError::Internal(_))),
+        "{refused:?}"
+    );
+    f.engine.clear_cache();
+    let (_, version) = f.engine.load(id).await.unwrap().unwrap();
+    assert_eq!(version, 2, "the refused command wrote no event");
+    assert_eq!(f.engine.history(id).await.unwrap().len(), 2);
+    assert!(f.engine.verify(id).await.unwrap().valid);
+}
+on_both_stores!(
+    run,
+    personal_text_on_an_existing_case_is_sealed_in_the_commands_transaction
+);
+
 impl Fixture {
     fn clock_now(&self) -> chrono::DateTime<Utc> {
         use ptl_engine::clock::Clock;

@@ -963,9 +963,7 @@ async fn sqlite_store_requires_migrated_table_and_cleans_its_lock_table() {
 
 /// A SQLite store on a fresh file with the test projection (failing on 13) behind a one-slot
 /// gate the test can hold, so that the commands it starts meanwhile form one group.
-async fn group_commit_store(
-    stager: Option<EvenStager>,
-) -> (
+async fn group_commit_store() -> (
     tempfile::TempDir,
     SqlitePool,
     WriteGate,
@@ -978,13 +976,12 @@ async fn group_commit_store(
     migrate_sqlite(&pool).await.unwrap();
     pool.execute(PROJECTION_DDL).await.unwrap();
     let gate = WriteGate::new(1);
-    let mut builder = SqliteStoreBuilder::<Counter>::new(pool.clone())
+    let store = SqliteStoreBuilder::<Counter>::new(pool.clone())
         .with_write_gate(gate.clone())
-        .add_transactional_event_handler(Projection { fail_on: Some(13) });
-    if let Some(stager) = stager {
-        builder = builder.with_stager(stager);
-    }
-    let store = builder.try_build().await.unwrap();
+        .add_transactional_event_handler(Projection { fail_on: Some(13) })
+        .try_build()
+        .await
+        .unwrap();
     (dir, pool, gate, store)
 }
 
@@ -1001,7 +998,7 @@ async fn stored_events(pool: &SqlitePool, id: Uuid) -> i64 {
 /// commit, and a stale sequence in the group is a typed conflict for that command only.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_group_commit_isolates_a_failing_command_from_its_group() {
-    let (_dir, pool, gate, store) = group_commit_store(None).await;
+    let (_dir, pool, gate, store) = group_commit_store().await;
     // An existing aggregate, so that a command with a stale sequence can join the group.
     let existing = Uuid::new_v4();
     let mut state = AggregateState::<CounterState>::with_id(existing);
@@ -1064,51 +1061,77 @@ async fn sqlite_group_commit_isolates_a_failing_command_from_its_group() {
     pool.close().await;
 }
 
-/// Rows for even numbers, prepared ahead; odd numbers are left to the handlers; 14's batch
-/// breaks on its second statement (the same primary key twice).
-struct EvenStager;
+/// A command's own rows: for even numbers prepared ahead, for odd ones in the transaction. 14's
+/// batch breaks on its second statement (the same primary key twice); 13's rows write a row,
+/// then fail.
+struct EvenRows;
 
-impl sqlite::Stager<CounterEvent> for EvenStager {
-    fn stage(
+fn counter_rows(events: &[StoreEvent<CounterEvent>], sign: i64) -> ptl_engine::db::Batch {
+    let mut batch = ptl_engine::db::Batch::new();
+    for e in events {
+        let n = n_of(&e.payload);
+        let copies = if n == 14 { 2 } else { 1 };
+        for _ in 0..copies {
+            batch.push(
+                "INSERT INTO test_projection (event_id, aggregate_id, n) VALUES ($1, $2, $3)",
+                vec![
+                    e.id.to_string().into(),
+                    e.aggregate_id.to_string().into(),
+                    (sign * i64::from(n)).into(),
+                ],
+            );
+        }
+    }
+    batch
+}
+
+#[async_trait]
+impl sqlite::Rows<CounterEvent> for EvenRows {
+    fn prepare(
         &self,
         events: &[StoreEvent<CounterEvent>],
     ) -> Result<Option<ptl_engine::db::Batch>, SqliteStoreError> {
         if events.iter().any(|e| n_of(&e.payload) % 2 == 1) {
             return Ok(None);
         }
-        let mut batch = ptl_engine::db::Batch::new();
-        for e in events {
-            let n = n_of(&e.payload);
-            let copies = if n == 14 { 2 } else { 1 };
-            for _ in 0..copies {
-                batch.push(
-                    "INSERT INTO test_projection (event_id, aggregate_id, n) VALUES ($1, $2, $3)",
-                    vec![
-                        e.id.to_string().into(),
-                        e.aggregate_id.to_string().into(),
-                        // Staged rows are told apart from the handler's by their sign.
-                        (-i64::from(n)).into(),
-                    ],
-                );
-            }
+        // Rows prepared ahead are told apart from the others by their sign.
+        Ok(Some(counter_rows(events, -1)))
+    }
+
+    async fn prepare_in(
+        &self,
+        events: &[StoreEvent<CounterEvent>],
+        conn: &mut SqliteConnection,
+    ) -> Result<ptl_engine::db::Batch, SqliteStoreError> {
+        let rows = counter_rows(events, 1);
+        if let Some(e) = events.iter().find(|e| n_of(&e.payload) == 13) {
+            rows.execute(ptl_engine::db::Conn::Sqlite(conn)).await?;
+            return Err(SqliteStoreError::Custom(Box::new(Poisoned(n_of(
+                &e.payload,
+            )))));
         }
-        Ok(Some(batch))
+        Ok(rows)
     }
 }
 
-/// A [`sqlite::Stager`]'s rows are written in the command's savepoint with its events, and stand
-/// for the transactional handlers (which would insert the same primary key again). A group that
-/// mixes staged and handled commands goes through the pool's connection; a group of staged
-/// commands only, through the committer's own (`store/direct.rs`). On both paths a command
-/// whose rows fail, or whose sequence is taken, is rolled back alone and the others commit.
+/// A command's own [`sqlite::Rows`] are written in its savepoint with its events, and stand for
+/// the transactional handlers (which would insert the same primary key again). A group that
+/// mixes rows prepared ahead and rows prepared in the transaction goes through the pool's
+/// connection; a group whose rows were all prepared ahead, through the committer's own
+/// (`store/direct.rs`). On both paths a command whose rows fail, or whose sequence is taken, is
+/// rolled back alone and the others commit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_staged_rows_are_written_with_their_events_instead_of_the_handlers() {
-    let (_dir, pool, gate, store) = group_commit_store(Some(EvenStager)).await;
+    let (_dir, pool, gate, store) = group_commit_store().await;
     // An existing aggregate, so that a command with a stale sequence can join a group.
     let existing = Uuid::new_v4();
     let mut state = AggregateState::<CounterState>::with_id(existing);
     store
-        .persist(&mut state, vec![CounterEvent::Added { n: 8 }])
+        .persist_with_rows(
+            &mut state,
+            vec![CounterEvent::Added { n: 8 }],
+            Box::new(EvenRows),
+        )
         .await
         .unwrap();
     let spawn = |id: Uuid, events: Vec<u32>| {
@@ -1117,9 +1140,10 @@ async fn sqlite_staged_rows_are_written_with_their_events_instead_of_the_handler
             // A fresh state starts at sequence 1: stale for `existing`.
             let mut state = AggregateState::<CounterState>::with_id(id);
             let r = store
-                .persist(
+                .persist_with_rows(
                     &mut state,
                     events.iter().map(|&n| CounterEvent::Added { n }).collect(),
+                    Box::new(EvenRows),
                 )
                 .await;
             (id, events, r.map(|events| events.len()))
@@ -1178,7 +1202,8 @@ async fn sqlite_staged_rows_are_written_with_their_events_instead_of_the_handler
                 _ => {
                     assert_eq!(r.unwrap(), events.len());
                     assert_eq!(stored, events.len() as i64);
-                    // Staged (even) rows negative, handled (odd) rows positive; one per event.
+                    // Rows prepared ahead (even) negative, in the transaction (odd) positive;
+                    // one per event.
                     let expected: Vec<i64> = events
                         .iter()
                         .map(|&n| {
@@ -1227,6 +1252,22 @@ async fn sqlite_connection_left_inside_a_dead_transaction_is_not_reused() {
     pool.close().await;
 }
 
+/// Persists the command `Added { n: 2 }` with its own rows (`EvenRows`) or with the handlers.
+async fn persist_two(
+    store: &SqliteStore<Counter>,
+    state: &mut AggregateState<CounterState>,
+    own_rows: bool,
+) -> Result<Vec<StoreEvent<CounterEvent>>, SqliteStoreError> {
+    let events = vec![CounterEvent::Added { n: 2 }];
+    if own_rows {
+        store
+            .persist_with_rows(state, events, Box::new(EvenRows))
+            .await
+    } else {
+        store.persist(state, events).await
+    }
+}
+
 /// The committer keeps a connection between groups (the pool's, or its own for staged
 /// commands); closing the pool while the store still lives (a server shutting down) must not
 /// wait for it forever.
@@ -1239,17 +1280,13 @@ async fn sqlite_pool_closes_while_the_store_lives() {
             .unwrap();
         migrate_sqlite(&pool).await.unwrap();
         pool.execute(PROJECTION_DDL).await.unwrap();
-        let mut builder = SqliteStoreBuilder::<Counter>::new(pool.clone());
-        if staged {
-            builder = builder.with_stager(EvenStager);
-        }
-        let store = builder.try_build().await.unwrap();
+        let store = SqliteStoreBuilder::<Counter>::new(pool.clone())
+            .try_build()
+            .await
+            .unwrap();
         for _ in 0..3 {
             let mut state = AggregateState::<CounterState>::with_id(Uuid::new_v4());
-            store
-                .persist(&mut state, vec![CounterEvent::Added { n: 2 }])
-                .await
-                .unwrap();
+            persist_two(&store, &mut state, staged).await.unwrap();
         }
         let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM test_projection")
             .fetch_one(&pool)
@@ -1263,7 +1300,7 @@ async fn sqlite_pool_closes_while_the_store_lives() {
         let mut state = AggregateState::<CounterState>::with_id(Uuid::new_v4());
         let late = tokio::time::timeout(
             std::time::Duration::from_secs(10),
-            store.persist(&mut state, vec![CounterEvent::Added { n: 2 }]),
+            persist_two(&store, &mut state, staged),
         )
         .await
         .expect("answered");

@@ -1,5 +1,5 @@
-//! The SQLite committer's own connection, for groups whose every command was prepared ahead by
-//! the store's [`super::sqlite::Stager`].
+//! The SQLite committer's own connection, for groups whose every command's rows were prepared
+//! ahead, in the caller's task ([`super::sqlite::Rows::prepare`]).
 //!
 //! sqlx runs each SQLite connection on a worker thread of its own: every statement is a round
 //! trip from the async task to that thread and back (two thread wake-ups). On the single-writer
@@ -64,7 +64,7 @@ pub(crate) struct Command<'a> {
     pub insert: &'a str,
     /// Six values per event, in the insert's column order.
     pub events: Vec<[Value; 6]>,
-    /// The rows prepared by the stager.
+    /// The rows prepared ahead.
     pub rows: &'a Batch,
 }
 

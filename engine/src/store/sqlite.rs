@@ -30,13 +30,16 @@
 //!   [`super::WriteGate`] ([`SqliteStoreBuilder::with_write_gate`]) the committer holds the gate
 //!   while it writes a group, so other writers of the process queue in order instead of spinning
 //!   in SQLite's busy handler.
-//! * **Rows prepared ahead**: with a [`Stager`] ([`SqliteStoreBuilder::with_stager`]) each
-//!   command's other rows (what the transactional handlers would write) are prepared in the
-//!   caller's task, before its turn on the single writer. A group of such commands only is
-//!   written on the committer's own connection (`store/direct.rs`: rusqlite over the same
-//!   SQLite, the whole transaction on one blocking thread, no hand-off per statement); any other
-//!   group goes through the pool's connection as before. Same transaction, savepoints and
-//!   errors on both paths.
+//! * **A command's own rows**: [`SqliteStore::persist_with_rows`] takes, with the events, the
+//!   [`Rows`] the command writes beside them (the engine's hash chain, vault records,
+//!   idempotency record, outbox, snapshot and read models); they stand for the transactional
+//!   handlers, which are not called for that command. They are prepared in the caller's task,
+//!   before the command's turn on the single writer, unless they need a read in the
+//!   transaction: then the committer prepares them there, on the pool's connection. A group
+//!   whose every command was prepared ahead is written on the committer's own connection
+//!   (`store/direct.rs`: rusqlite over the same SQLite, the whole transaction on one blocking
+//!   thread, no hand-off per statement); any other group goes through the pool's connection.
+//!   Same transaction, savepoints and errors on both paths.
 //! * **Pessimistic lock**: [`EventStore::lock`] is an in-process per-aggregate
 //!   [`tokio::sync::Mutex`]. It only avoids wasted work inside one process; correctness never
 //!   depends on it (another process writing the same file is stopped by `BEGIN IMMEDIATE` and the
@@ -69,7 +72,7 @@ use tokio::sync::{mpsc, oneshot, Mutex as AsyncMutex, OwnedMutexGuard, RwLock};
 use uuid::Uuid;
 
 use super::direct::{self, DirectWriter};
-use crate::db::Value;
+use crate::db::{Batch, Conn, Value};
 
 /// How long a connection waits for the database write lock before failing with `SQLITE_BUSY`.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -100,20 +103,33 @@ pub type SqliteTransactionalEventHandler<A> =
 /// An eventual (after-commit) event handler usable with [`SqliteStore`].
 pub type SqliteEventHandler<A> = dyn EventHandler<A> + Send;
 
-/// Prepares, in the caller's task, the rows a command writes with its events: the work of the
-/// transactional handlers done before the command's turn on the single writer, so the committer
-/// only runs SQL (the command's events and these rows in one statement text, one round trip).
-pub trait Stager<E>: Send + Sync {
-    /// The rows to write with `events` (one command's, with their ids and persistence time
-    /// fixed). `Ok(None)` when they cannot be prepared ahead (they need a read in the
-    /// transaction): the transactional handlers then run as usual. When `Some`, the
-    /// transactional handlers are NOT called for this command: the batch stands for all of them.
+/// The rows one command writes beside its events, handed to [`SqliteStore::persist_with_rows`]
+/// with the command (the engine's are built in `pipeline/record.rs`). They stand for the
+/// transactional handlers, which are not called for that command.
+#[async_trait]
+pub trait Rows<E>: Send + Sync {
+    /// The rows for `events` (the command's, with their ids and persistence time fixed),
+    /// prepared in the caller's task before the command's turn on the single writer, so that the
+    /// committer only runs SQL (the events and these rows in one statement text, one round
+    /// trip). `Ok(None)` when they need a read in the transaction: the committer then calls
+    /// [`Rows::prepare_in`].
     ///
     /// # Errors
     ///
     /// The command is refused and nothing of it is written.
-    fn stage(&self, events: &[StoreEvent<E>])
-        -> Result<Option<crate::db::Batch>, SqliteStoreError>;
+    fn prepare(&self, events: &[StoreEvent<E>]) -> Result<Option<Batch>, SqliteStoreError>;
+
+    /// The rows for `events`, prepared in the command's savepoint on the writer's connection
+    /// (after the events were inserted), reading there what they need.
+    ///
+    /// # Errors
+    ///
+    /// The command's savepoint is rolled back: nothing of it is written.
+    async fn prepare_in(
+        &self,
+        events: &[StoreEvent<E>],
+        conn: &mut SqliteConnection,
+    ) -> Result<Batch, SqliteStoreError>;
 }
 
 /// Errors of [`SqliteStore`] and of the SQLite helpers.
@@ -349,7 +365,6 @@ pub struct SqliteStoreBuilder<A: Aggregate> {
     gate: Option<super::WriteGate>,
     event_handlers: Vec<Box<SqliteEventHandler<A>>>,
     transactional_event_handlers: Vec<Box<SqliteTransactionalEventHandler<A>>>,
-    stager: Option<Box<dyn Stager<A::Event>>>,
 }
 
 impl<A: Aggregate> std::fmt::Debug for SqliteStoreBuilder<A> {
@@ -374,15 +389,7 @@ impl<A: Aggregate> SqliteStoreBuilder<A> {
             gate: None,
             event_handlers: Vec::new(),
             transactional_event_handlers: Vec::new(),
-            stager: None,
         }
-    }
-
-    /// Prepares each command's rows before its turn on the writer (see [`Stager`]).
-    #[must_use]
-    pub fn with_stager(mut self, stager: impl Stager<A::Event> + 'static) -> Self {
-        self.stager = Some(Box::new(stager));
-        self
     }
 
     /// The process's write gate: the committer holds a permit while it writes a group.
@@ -432,16 +439,13 @@ impl<A: Aggregate> SqliteStoreBuilder<A> {
         }
         let options = self.pool.connect_options();
         let file = options.get_filename();
-        let direct = (self.stager.is_some()
-            && !file.as_os_str().is_empty()
-            && file != Path::new(":memory:"))
-        .then(|| file.to_path_buf());
+        let direct = (!file.as_os_str().is_empty() && file != Path::new(":memory:"))
+            .then(|| file.to_path_buf());
         let shared = Arc::new(Shared {
             direct,
             pool: self.pool,
             statements,
             transactional_event_handlers: self.transactional_event_handlers,
-            stager: self.stager,
         });
         let (jobs, queue) = mpsc::unbounded_channel();
         tokio::spawn(committer(Arc::clone(&shared), self.gate, queue));
@@ -476,9 +480,8 @@ struct Shared<A: Aggregate> {
     pool: SqlitePool,
     statements: Statements,
     transactional_event_handlers: Vec<Box<SqliteTransactionalEventHandler<A>>>,
-    stager: Option<Box<dyn Stager<A::Event>>>,
-    /// The database file, for the committer's own connection (`store/direct.rs`): set when a
-    /// stager prepares the commands' rows and the database is a file.
+    /// The database file, for the committer's own connection (`store/direct.rs`, opened at the
+    /// first group of commands whose rows were all prepared ahead); `None` in memory.
     direct: Option<std::path::PathBuf>,
 }
 
@@ -487,12 +490,30 @@ struct Job<E> {
     events: Vec<StoreEvent<E>>,
     payloads: Vec<String>,
     micros: i64,
-    /// The rows prepared by the [`Stager`]: written instead of running the transactional
-    /// handlers.
-    staged: Option<crate::db::Batch>,
+    /// Who writes the rows beside the events.
+    rows: JobRows<E>,
     /// Released once the group has committed or failed.
     lock: Option<EventStoreLockGuard>,
     reply: oneshot::Sender<Answer<E>>,
+}
+
+/// Who writes a command's rows beside its events.
+enum JobRows<E> {
+    /// The transactional handlers (a plain `persist`).
+    Handlers,
+    /// Rows prepared in the caller's task ([`Rows::prepare`]).
+    Prepared(Batch),
+    /// Rows prepared in the transaction ([`Rows::prepare_in`]).
+    InTransaction(Box<dyn Rows<E>>),
+}
+
+impl<E> JobRows<E> {
+    fn prepared(&self) -> Option<&Batch> {
+        match self {
+            Self::Prepared(batch) => Some(batch),
+            Self::Handlers | Self::InTransaction(_) => None,
+        }
+    }
 }
 
 /// The committer's answer: the command's events back, and whether they are on disk.
@@ -513,8 +534,9 @@ async fn committer<A: Aggregate + 'static>(
     // a transaction) and a fresh one is taken. When the pool is closed it is given back at once:
     // `SqlitePool::close` waits for every connection.
     let mut connection: Option<PoolConnection<Sqlite>> = None;
-    // Groups of staged commands go through the committer's own connection (`store/direct.rs`),
-    // opened at the first such group; `direct_refused` once it could not be made durable.
+    // Groups of commands whose rows were all prepared ahead go through the committer's own
+    // connection (`store/direct.rs`), opened at the first such group; `direct_refused` once it
+    // could not be made durable.
     let mut direct: Option<DirectWriter> = None;
     let mut direct_refused = false;
     let mut pool_closed = std::pin::pin!(shared.pool.close_event());
@@ -556,11 +578,11 @@ async fn committer<A: Aggregate + 'static>(
             None => None,
         };
         let started = std::time::Instant::now();
-        let all_staged = group
+        let all_prepared = group
             .iter()
-            .all(|job| job.staged.is_some() && !job.events.is_empty());
+            .all(|job| job.rows.prepared().is_some() && !job.events.is_empty());
         let mut outcome = None;
-        if let (Some(path), true, false) = (&shared.direct, all_staged, shared.pool.is_closed()) {
+        if let (Some(path), true, false) = (&shared.direct, all_prepared, shared.pool.is_closed()) {
             let writer = match direct.take() {
                 Some(w) => Ok(w),
                 None if direct_refused => Err(None),
@@ -653,7 +675,8 @@ async fn committer<A: Aggregate + 'static>(
     }
 }
 
-/// [`write_group`] on the committer's own connection, for a group of staged commands.
+/// [`write_group`] on the committer's own connection, for a group of commands whose rows were
+/// all prepared ahead.
 fn write_group_direct<E>(
     shared: &Shared<impl Aggregate<Event = E>>,
     writer: &mut DirectWriter,
@@ -664,7 +687,7 @@ fn write_group_direct<E>(
         .iter_mut()
         .map(|job| std::mem::take(&mut job.payloads))
         .collect();
-    let empty = crate::db::Batch::new();
+    let empty = Batch::new();
     let inserts: Vec<_> = group
         .iter()
         .map(|job| shared.statements.insert(job.events.len()))
@@ -690,7 +713,7 @@ fn write_group_direct<E>(
                     ]
                 })
                 .collect(),
-            rows: job.staged.as_ref().unwrap_or(&empty),
+            rows: job.rows.prepared().unwrap_or(&empty),
         })
         .collect();
     let results = writer
@@ -737,11 +760,11 @@ fn fail_group<E>(group: &mut Vec<Job<E>>, message: &str, unavailable: bool) {
 /// its savepoint only. `Err` when the transaction itself failed: nothing was written.
 ///
 /// Each command opens its savepoint in the same statement text as its events' insert (and its
-/// staged rows, see [`Stager`]) and never releases it: savepoints nest, a failing command is
-/// always the innermost one (`ROLLBACK TO` undoes it alone), and the group's `COMMIT` keeps every
-/// other. Two round trips to the connection's worker thread per command fewer than a savepoint
-/// and a release of their own: on this single-writer path the round trips, not the SQL, bound
-/// the write rate.
+/// rows prepared ahead, see [`Rows`]) and never releases it: savepoints nest, a failing command
+/// is always the innermost one (`ROLLBACK TO` undoes it alone), and the group's `COMMIT` keeps
+/// every other. Two round trips to the connection's worker thread per command fewer than a
+/// savepoint and a release of their own: on this single-writer path the round trips, not the
+/// SQL, bound the write rate.
 async fn write_group<A: Aggregate>(
     shared: &Shared<A>,
     conn: &mut SqliteConnection,
@@ -779,10 +802,11 @@ where
     A::Event: Send + Sync,
 {
     // The savepoint and every event of the command in one statement text (one round trip); a
-    // conflict on any row fails the insert. Rows prepared by the stager go in the same text.
+    // conflict on any row fails the insert. Rows prepared ahead go in the same text.
+    let prepared = job.rows.prepared();
     if let Some(first) = job.events.first() {
         let insert = shared.statements.insert(job.events.len());
-        let text = match (savepoint, &job.staged) {
+        let text = match (savepoint, prepared) {
             (false, None) => insert,
             (true, None) => std::borrow::Cow::Owned(format!("{SAVEPOINT_JOB};\n{insert}")),
             (savepoint, Some(batch)) => {
@@ -811,18 +835,24 @@ where
                 .bind(event.sequence_number)
                 .bind(None::<i32>);
         }
-        if let Some(batch) = &job.staged {
+        if let Some(batch) = prepared {
             insert = batch.bind_sqlite(insert);
         }
         insert
             .execute(&mut *conn)
             .await
             .map_err(|e| insert_error(e, first.aggregate_id, first.sequence_number))?;
-        if job.staged.is_some() {
-            return Ok(());
-        }
     } else if savepoint {
         sqlx::query(SAVEPOINT_JOB).execute(&mut *conn).await?;
+    }
+    match &job.rows {
+        JobRows::Prepared(_) => return Ok(()),
+        JobRows::InTransaction(rows) => {
+            let batch = rows.prepare_in(&job.events, conn).await?;
+            batch.execute(Conn::Sqlite(conn)).await?;
+            return Ok(());
+        }
+        JobRows::Handlers => {}
     }
     for store_event in &job.events {
         for handler in &shared.transactional_event_handlers {
@@ -900,6 +930,103 @@ impl<A: Aggregate> SqliteStore<A> {
     #[must_use]
     pub fn lock_table_len(&self) -> usize {
         self.inner.locks.len()
+    }
+}
+
+impl<A> SqliteStore<A>
+where
+    A: Aggregate,
+    A::State: Send,
+    A::Event: Serialize + DeserializeOwned + Send + Sync,
+{
+    /// Like `persist`, with the rows the command writes beside its events (see [`Rows`] and the
+    /// module docs): in the same transaction and savepoint as the events, instead of the
+    /// transactional handlers.
+    ///
+    /// # Errors
+    ///
+    /// As `persist`; an error of `rows` refuses the command and nothing of it is written.
+    pub async fn persist_with_rows(
+        &self,
+        aggregate_state: &mut AggregateState<A::State>,
+        events: Vec<A::Event>,
+        rows: Box<dyn Rows<A::Event>>,
+    ) -> Result<Vec<StoreEvent<A::Event>>, SqliteStoreError> {
+        self.persist_job(aggregate_state, events, Some(rows)).await
+    }
+
+    /// `persist`, with the command's own rows or (`None`) its transactional handlers.
+    async fn persist_job(
+        &self,
+        aggregate_state: &mut AggregateState<A::State>,
+        events: Vec<A::Event>,
+        rows: Option<Box<dyn Rows<A::Event>>>,
+    ) -> Result<Vec<StoreEvent<A::Event>>, SqliteStoreError> {
+        if events.is_empty() {
+            drop(aggregate_state.take_lock());
+            return Ok(Vec::new());
+        }
+        let aggregate_id = *aggregate_state.id();
+        // Truncated to the stored precision so the returned events equal what a reload yields.
+        let now = Utc::now();
+        let micros = now.timestamp_micros();
+        let occurred_on = micros_to_datetime(micros).unwrap_or(now);
+
+        let mut store_events: Vec<StoreEvent<A::Event>> = Vec::with_capacity(events.len());
+        let mut payloads = Vec::with_capacity(events.len());
+        for event in events {
+            let sequence_number = aggregate_state.next_sequence_number();
+            payloads.push(serde_json::to_string(&event)?);
+            store_events.push(StoreEvent {
+                id: Uuid::new_v4(),
+                aggregate_id,
+                payload: event,
+                occurred_on,
+                sequence_number,
+                version: None,
+            });
+        }
+        let rows = match rows {
+            None => JobRows::Handlers,
+            Some(rows) => match rows.prepare(&store_events)? {
+                Some(batch) => JobRows::Prepared(batch),
+                None => JobRows::InTransaction(rows),
+            },
+        };
+        // The committer writes it with whatever else is waiting (see the module docs). The lock
+        // goes with it: released once the group is on disk or failed, even if this future is
+        // dropped meanwhile.
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            events: store_events,
+            payloads,
+            micros,
+            rows,
+            lock: aggregate_state.take_lock(),
+            reply,
+        };
+        if self.inner.jobs.send(job).is_err() {
+            return Err(SqliteStoreError::GroupFailed {
+                message: "the store's committer has stopped".into(),
+                unavailable: true,
+            });
+        }
+        let (store_events, result) = answer.await.map_err(|_| SqliteStoreError::GroupFailed {
+            message: "the store's committer has stopped".into(),
+            unavailable: true,
+        })?;
+        result?;
+
+        let event_handlers = self.inner.event_handlers.read().await;
+        for store_event in &store_events {
+            for handler in event_handlers.iter() {
+                handler.handle(store_event).await;
+            }
+        }
+        drop(event_handlers);
+
+        self.publish(&store_events).await;
+        Ok(store_events)
     }
 }
 
@@ -982,68 +1109,7 @@ where
         aggregate_state: &mut AggregateState<A::State>,
         events: Vec<A::Event>,
     ) -> Result<Vec<StoreEvent<A::Event>>, Self::Error> {
-        if events.is_empty() {
-            drop(aggregate_state.take_lock());
-            return Ok(Vec::new());
-        }
-        let aggregate_id = *aggregate_state.id();
-        // Truncated to the stored precision so the returned events equal what a reload yields.
-        let now = Utc::now();
-        let micros = now.timestamp_micros();
-        let occurred_on = micros_to_datetime(micros).unwrap_or(now);
-
-        let mut store_events: Vec<StoreEvent<A::Event>> = Vec::with_capacity(events.len());
-        let mut payloads = Vec::with_capacity(events.len());
-        for event in events {
-            let sequence_number = aggregate_state.next_sequence_number();
-            payloads.push(serde_json::to_string(&event)?);
-            store_events.push(StoreEvent {
-                id: Uuid::new_v4(),
-                aggregate_id,
-                payload: event,
-                occurred_on,
-                sequence_number,
-                version: None,
-            });
-        }
-        let staged = match &self.inner.shared.stager {
-            Some(stager) => stager.stage(&store_events)?,
-            None => None,
-        };
-        // The committer writes it with whatever else is waiting (see the module docs). The lock
-        // goes with it: released once the group is on disk or failed, even if this future is
-        // dropped meanwhile.
-        let (reply, answer) = oneshot::channel();
-        let job = Job {
-            events: store_events,
-            payloads,
-            micros,
-            staged,
-            lock: aggregate_state.take_lock(),
-            reply,
-        };
-        if self.inner.jobs.send(job).is_err() {
-            return Err(SqliteStoreError::GroupFailed {
-                message: "the store's committer has stopped".into(),
-                unavailable: true,
-            });
-        }
-        let (store_events, result) = answer.await.map_err(|_| SqliteStoreError::GroupFailed {
-            message: "the store's committer has stopped".into(),
-            unavailable: true,
-        })?;
-        result?;
-
-        let event_handlers = self.inner.event_handlers.read().await;
-        for store_event in &store_events {
-            for handler in event_handlers.iter() {
-                handler.handle(store_event).await;
-            }
-        }
-        drop(event_handlers);
-
-        self.publish(&store_events).await;
-        Ok(store_events)
+        self.persist_job(aggregate_state, events, None).await
     }
 
     /// No event buses are configured for this store: a no-op.
