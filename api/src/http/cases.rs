@@ -5,24 +5,28 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::error::ApiError;
 use super::extract::{CaseAccess, Create};
+use super::openapi::{
+    problems, AcceptLanguage, CaseId, Etag, IdempotencyKey, Include, RegisterRequest, Version,
+};
 use super::AppState;
 use crate::app::{Caller, HistoryPoint, Written};
 use crate::models::parse_register;
 use crate::view::CaseView;
 
 /// The routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/cases", post(register))
-        .route("/api/v1/cases/{id}", get(read))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(register))
+        .routes(routes!(read))
 }
 
 /// The `ETag` of a version: the number, quoted.
@@ -48,6 +52,35 @@ pub(crate) fn case_response(
     r
 }
 
+/// `POST /api/v1/cases`. The `X-Possible-Duplicates` description states
+/// [`ptl_engine::pipeline::SAME_PERSON_LISTED`] (a test checks the number).
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases",
+    operation_id = "registerCase",
+    tag = "cases",
+    summary = "Register an application",
+    description = "Caseworker or supervisor of an office covering `office`. Whether the applicant \
+                   is a child is derived from `person.birth_date` on `received_on`.",
+    params(IdempotencyKey, AcceptLanguage),
+    request_body(content = RegisterRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Registered: the case view.", body = CaseView, headers(
+            ("Location" = String, description = "`/api/v1/cases/{id}` of the new case."),
+            ("ETag" = inline(Etag), description = "The case's version, quoted (`\"3\"`): send it back as `If-Match` with the next action."),
+            ("X-Possible-Duplicates" = String, description = "Comma-separated ids of other cases of the same person, if any: the first 20 in id order (a person search, `GET /api/v1/cases?full_name=...&birth_date=...`, lists them all)."),
+        )),
+        (status = 400, response = problems::BadRequest),
+        (status = 401, response = problems::Unauthorized),
+        (status = 403, response = problems::Forbidden),
+        (status = 409, response = problems::Conflict),
+        (status = 413, response = problems::PayloadTooLarge),
+        (status = 415, response = problems::UnsupportedMediaType),
+        (status = 422, response = problems::UnprocessableEntity),
+        (status = 500, response = problems::InternalError),
+        (status = 503, response = problems::ServiceUnavailable),
+    ),
+)]
 async fn register(
     State(s): State<AppState>,
     caller: Caller,
@@ -142,6 +175,36 @@ fn history_point(
     Ok((point, include_person.then_some(q.reason)))
 }
 
+/// `GET /api/v1/cases/{id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases/{id}",
+    operation_id = "getCase",
+    tag = "cases",
+    summary = "The case view",
+    description = "History with one of `as_of`, `on` and `version` (no ETag, no allowed actions). \
+                   `include=person` adds personal data for the roles that may see it (logged).",
+    params(
+        CaseId,
+        ("as_of" = Option<DateTime<Utc>>, Query, description = "What had been recorded by this instant (RFC 3339)."),
+        ("on" = Option<NaiveDate>, Query, description = "Facts that occurred by this business date, as known now."),
+        ("version" = inline(Option<Version>), Query, description = "The case after this many events."),
+        ("include" = inline(Option<Include>), Query, description = "`person`: the personal data."),
+        ("reason" = Option<String>, Query, description = "Why personal data is read (access log)."),
+        AcceptLanguage,
+    ),
+    responses(
+        (status = 200, description = "The case view.", body = CaseView, headers(
+            ("ETag" = inline(Etag), description = "The case's version, quoted (`\"3\"`): send it back as `If-Match` with the next action."),
+        )),
+        (status = 400, response = problems::BadRequest),
+        (status = 401, response = problems::Unauthorized),
+        (status = 403, response = problems::Forbidden),
+        (status = 404, response = problems::NotFound),
+        (status = 500, response = problems::InternalError),
+        (status = 503, response = problems::ServiceUnavailable),
+    ),
+)]
 async fn read(
     State(s): State<AppState>,
     CaseAccess { caller, case }: CaseAccess,
