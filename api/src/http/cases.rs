@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -103,14 +104,25 @@ async fn register(
     Ok(r)
 }
 
-/// Query parameters of `GET /cases/{id}`.
-#[derive(Debug, Deserialize)]
+/// Query parameters of `GET /cases/{id}`, read as text and checked by [`history_point`] (so each
+/// failure is a 400 naming its parameter); documented with the types they must have.
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct CaseQuery {
+    /// What had been recorded by this instant (RFC 3339).
+    #[param(value_type = Option<DateTime<Utc>>)]
     as_of: Option<String>,
+    /// Facts that occurred by this business date, as known now.
+    #[param(value_type = Option<chrono::NaiveDate>)]
     on: Option<String>,
+    /// The case after this many events.
+    #[param(value_type = Option<Version>, inline)]
     version: Option<String>,
+    /// `person`: the personal data.
+    #[param(value_type = Option<Include>, inline)]
     include: Option<String>,
+    /// Why personal data is read (access log).
     reason: Option<String>,
 }
 
@@ -186,11 +198,7 @@ fn history_point(
                    `include=person` adds personal data for the roles that may see it (logged).",
     params(
         CaseId,
-        ("as_of" = Option<DateTime<Utc>>, Query, description = "What had been recorded by this instant (RFC 3339)."),
-        ("on" = Option<NaiveDate>, Query, description = "Facts that occurred by this business date, as known now."),
-        ("version" = inline(Option<Version>), Query, description = "The case after this many events."),
-        ("include" = inline(Option<Include>), Query, description = "`person`: the personal data."),
-        ("reason" = Option<String>, Query, description = "Why personal data is read (access log)."),
+        CaseQuery,
         AcceptLanguage,
     ),
     responses(

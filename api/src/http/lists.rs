@@ -190,22 +190,29 @@ impl From<Page<DeadlineRow>> for DeadlineList {
     }
 }
 
+/// The query parameters `GET /api/v1/cases` reads (any other is a 400); the path attribute of
+/// [`work_queue`] documents each (a test compares the two).
+const WORK_QUEUE_PARAMS: &[&str] = &[
+    "office",
+    "stage",
+    "status",
+    "assignee",
+    "overdue",
+    "upcoming",
+    "escalated",
+    "due_before",
+    "full_name",
+    "birth_date",
+    "limit",
+    "cursor",
+    "reason",
+];
+
+/// The query parameters `GET /api/v1/deadlines` reads, documented by [`deadlines`]'s attribute.
+const DEADLINE_PARAMS: &[&str] = &["office", "state", "due_before", "limit", "cursor"];
+
 fn work_queue_query(p: &Params) -> Result<WorkQueueQuery, ApiError> {
-    p.only(&[
-        "office",
-        "stage",
-        "status",
-        "assignee",
-        "overdue",
-        "upcoming",
-        "escalated",
-        "due_before",
-        "full_name",
-        "birth_date",
-        "limit",
-        "cursor",
-        "reason",
-    ])?;
+    p.only(WORK_QUEUE_PARAMS)?;
     let person = match (p.get("full_name"), p.date("birth_date")?) {
         (Some(name), Some(birth_date)) => Some(PersonQuery {
             full_name: name.clone(),
@@ -312,7 +319,7 @@ async fn deadlines(
     caller: Caller,
     p: Params,
 ) -> Result<Json<DeadlineList>, ApiError> {
-    p.only(&["office", "state", "due_before", "limit", "cursor"])?;
+    p.only(DEADLINE_PARAMS)?;
     let q = DeadlineQuery {
         office: p.get("office").cloned(),
         state: p.parsed::<DeadlineState>("state")?,
@@ -321,4 +328,36 @@ async fn deadlines(
         cursor: p.get("cursor").cloned(),
     };
     Ok(Json(s.app.deadlines(&caller, q).await?.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::Path;
+
+    use super::*;
+
+    /// The query parameters a path attribute documents.
+    fn documented<P: Path>() -> Vec<String> {
+        let mut names: Vec<String> = P::operation()
+            .parameters
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|p| p.parameter_in == utoipa::openapi::path::ParameterIn::Query)
+            .map(|p| p.name)
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn sorted(names: &[&str]) -> Vec<String> {
+        let mut v: Vec<String> = names.iter().map(ToString::to_string).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn the_lists_document_exactly_the_query_parameters_they_read() {
+        assert_eq!(documented::<__path_work_queue>(), sorted(WORK_QUEUE_PARAMS));
+        assert_eq!(documented::<__path_deadlines>(), sorted(DEADLINE_PARAMS));
+    }
 }

@@ -254,13 +254,17 @@ impl ToSchema for RegisterRequest {
     }
 }
 
-/// The bodies of the actions: their schemas (each named once, described with the actions it
-/// serves), and which body goes with which action.
-fn action_body_schemas() -> (
-    BTreeMap<String, RefOr<Schema>>,
-    Vec<(String, RefOr<Schema>)>,
-    Vec<(&'static str, String)>,
-) {
+/// The bodies of the actions, from [`crate::models::action_body_schema`].
+struct ActionBodies {
+    /// Each body schema once, described with the actions it serves.
+    described: BTreeMap<String, RefOr<Schema>>,
+    /// The schemas the bodies refer to.
+    referred: Vec<(String, RefOr<Schema>)>,
+    /// Which body goes with which action, in the order of the actions.
+    by_action: Vec<(&'static str, String)>,
+}
+
+fn action_bodies_table() -> ActionBodies {
     let mut referred: Vec<(String, RefOr<Schema>)> = Vec::new();
     let mut bodies: BTreeMap<String, (RefOr<Schema>, Vec<&'static str>)> = BTreeMap::new();
     let mut by_action = Vec::new();
@@ -279,7 +283,11 @@ fn action_body_schemas() -> (
         .into_iter()
         .map(|(name, (schema, actions))| (name, body_description(schema, &actions)))
         .collect();
-    (described, referred, by_action)
+    ActionBodies {
+        described,
+        referred,
+        by_action,
+    }
 }
 
 /// The body of `POST /api/v1/cases/{id}/actions/{action}`: `anyOf` the action bodies, in the
@@ -289,7 +297,7 @@ pub struct ActionRequest;
 
 impl PartialSchema for ActionRequest {
     fn schema() -> RefOr<Schema> {
-        let (_, _, by_action) = action_body_schemas();
+        let by_action = action_bodies_table().by_action;
         let mut names: Vec<&str> = Vec::new();
         for (_, name) in &by_action {
             if !names.contains(&name.as_str()) {
@@ -309,18 +317,18 @@ impl PartialSchema for ActionRequest {
 
 impl ToSchema for ActionRequest {
     fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
-        let (described, referred, _) = action_body_schemas();
-        schemas.extend(referred);
-        schemas.extend(described);
+        let bodies = action_bodies_table();
+        schemas.extend(bodies.referred);
+        schemas.extend(bodies.described);
     }
 }
 
 /// The `x-action-bodies` extension of the action route: action name -> `$ref` of its body.
 #[must_use]
 pub fn action_bodies() -> serde_json::Value {
-    let (_, _, by_action) = action_body_schemas();
     serde_json::Value::Object(
-        by_action
+        action_bodies_table()
+            .by_action
             .into_iter()
             .map(|(action, name)| {
                 (
