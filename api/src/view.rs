@@ -318,3 +318,82 @@ pub fn case_view(
         person: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+    use ptl_domain::event::PlannedService as DomainPlanned;
+    use ptl_domain::state::ShelterStay as DomainShelter;
+    use ptl_domain::state::{Assistance as DomainAssistance, DeliveredService as DomainDelivered};
+    use ptl_domain::types::Need;
+
+    use super::Assistance;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 3, d).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_assistance_track_is_sent_with_the_fields_clients_read() {
+        let empty = serde_json::to_value(Assistance::from(&DomainAssistance::default()))
+            .unwrap_or_default();
+        assert_eq!(
+            empty,
+            serde_json::json!({
+                "needs_assessment": null, "plan": null, "services": [], "shelter": null,
+                "payment": {"requested_on": null, "paid_on": null, "amount_kopiyky": null},
+                "referred_to": null,
+            })
+        );
+
+        let full = DomainAssistance {
+            referred_to: Some(("CSS Cherkasy".into(), day(1))),
+            needs_assessment: Some((vec![Need::Shelter, Need::Medical], day(2))),
+            plan: Some((
+                vec![DomainPlanned {
+                    service: Need::Shelter,
+                    provider: "Shelter 1".into(),
+                    from: Some(day(3)),
+                    to: None,
+                }],
+                day(3),
+            )),
+            services: vec![DomainDelivered {
+                service: Need::Medical,
+                provider: "Clinic".into(),
+                from: day(4),
+                to: None,
+            }],
+            shelter: Some(DomainShelter {
+                shelter: "Shelter 1".into(),
+                since: day(5),
+                until: day(20),
+                extensions: 1,
+            }),
+            payment_requested_on: Some(day(6)),
+            payment: Some((150_000, day(7))),
+        };
+        assert_eq!(
+            serde_json::to_value(Assistance::from(&full)).unwrap_or_default(),
+            serde_json::json!({
+                "needs_assessment": {"needs": ["shelter", "medical"], "on": "2026-03-02"},
+                "plan": {
+                    "services": [{"service": "shelter", "provider": "Shelter 1", "from": "2026-03-03"}],
+                    "on": "2026-03-03",
+                },
+                "services": [
+                    {"service": "medical", "provider": "Clinic", "from": "2026-03-04", "to": null},
+                ],
+                "shelter": {
+                    "shelter": "Shelter 1", "since": "2026-03-05", "until": "2026-03-20",
+                    "extensions": 1,
+                },
+                "payment": {
+                    "requested_on": "2026-03-06", "paid_on": "2026-03-07",
+                    "amount_kopiyky": 150_000,
+                },
+                "referred_to": {"centre": "CSS Cherkasy", "on": "2026-03-01"},
+            })
+        );
+    }
+}
