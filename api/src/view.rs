@@ -1,7 +1,9 @@
-//! The case view (`api.md`, "Case view"): what clients see of a case's state.
+//! The case view (`api.md`, "Case view"): what clients see of a case's state. Every part is a
+//! serde type built from the domain's state, so the OpenAPI document describes what is sent.
 
 use chrono::NaiveDate;
 use ptl_domain::deadlines::{deadlines, DeadlineState};
+use ptl_domain::types::Need;
 use ptl_domain::{allowed_actions_for, CaseState, Role};
 use serde::Serialize;
 use uuid::Uuid;
@@ -43,6 +45,167 @@ pub struct VerificationItem {
     pub due_on: NaiveDate,
 }
 
+/// A referral to a centre of social services.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Referral {
+    /// The centre.
+    pub centre: String,
+    /// Referral date.
+    pub on: NaiveDate,
+}
+
+/// The needs assessment.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct NeedsAssessment {
+    /// Needs found.
+    #[schema(value_type = Vec<crate::schema::domain::Need>)]
+    pub needs: Vec<Need>,
+    /// Assessment date.
+    pub on: NaiveDate,
+}
+
+/// One service of a rehabilitation plan.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PlannedService {
+    /// The need it meets.
+    #[schema(value_type = crate::schema::domain::Need)]
+    pub service: Need,
+    /// Responsible institution.
+    pub provider: String,
+    /// Planned start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<NaiveDate>,
+    /// Planned end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<NaiveDate>,
+}
+
+impl From<&ptl_domain::event::PlannedService> for PlannedService {
+    fn from(s: &ptl_domain::event::PlannedService) -> Self {
+        Self {
+            service: s.service,
+            provider: s.provider.clone(),
+            from: s.from,
+            to: s.to,
+        }
+    }
+}
+
+/// The approved rehabilitation plan.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RehabilitationPlan {
+    /// Planned services.
+    pub services: Vec<PlannedService>,
+    /// Approval date.
+    pub on: NaiveDate,
+}
+
+/// A service delivered.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DeliveredService {
+    /// The need it met.
+    #[schema(value_type = crate::schema::domain::Need)]
+    pub service: Need,
+    /// Provider.
+    pub provider: String,
+    /// First day.
+    pub from: NaiveDate,
+    /// Last day, once known.
+    pub to: Option<NaiveDate>,
+}
+
+impl From<&ptl_domain::state::DeliveredService> for DeliveredService {
+    fn from(s: &ptl_domain::state::DeliveredService) -> Self {
+        Self {
+            service: s.service,
+            provider: s.provider.clone(),
+            from: s.from,
+            to: s.to,
+        }
+    }
+}
+
+/// A shelter stay.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ShelterStay {
+    /// The shelter (institution).
+    pub shelter: String,
+    /// Placement date.
+    pub since: NaiveDate,
+    /// End of the current period.
+    pub until: NaiveDate,
+    /// Number of extensions.
+    pub extensions: u32,
+}
+
+impl From<&ptl_domain::state::ShelterStay> for ShelterStay {
+    fn from(s: &ptl_domain::state::ShelterStay) -> Self {
+        Self {
+            shelter: s.shelter.clone(),
+            since: s.since,
+            until: s.until,
+            extensions: s.extensions,
+        }
+    }
+}
+
+/// The payment of assistance.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Payment {
+    /// Application date.
+    pub requested_on: Option<NaiveDate>,
+    /// Payment date.
+    pub paid_on: Option<NaiveDate>,
+    /// Amount paid, in kopiyky.
+    pub amount_kopiyky: Option<u64>,
+}
+
+/// The assistance track of a case.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Assistance {
+    /// The needs assessment, once recorded.
+    pub needs_assessment: Option<NeedsAssessment>,
+    /// The rehabilitation plan, once approved.
+    pub plan: Option<RehabilitationPlan>,
+    /// Services delivered.
+    pub services: Vec<DeliveredService>,
+    /// Current or last shelter stay.
+    pub shelter: Option<ShelterStay>,
+    /// Payment.
+    pub payment: Payment,
+    /// Referral to social services.
+    pub referred_to: Option<Referral>,
+}
+
+impl From<&ptl_domain::state::Assistance> for Assistance {
+    fn from(a: &ptl_domain::state::Assistance) -> Self {
+        Self {
+            needs_assessment: a
+                .needs_assessment
+                .as_ref()
+                .map(|(needs, on)| NeedsAssessment {
+                    needs: needs.clone(),
+                    on: *on,
+                }),
+            plan: a.plan.as_ref().map(|(services, on)| RehabilitationPlan {
+                services: services.iter().map(PlannedService::from).collect(),
+                on: *on,
+            }),
+            services: a.services.iter().map(DeliveredService::from).collect(),
+            shelter: a.shelter.as_ref().map(ShelterStay::from),
+            payment: Payment {
+                requested_on: a.payment_requested_on,
+                paid_on: a.payment.as_ref().map(|p| p.1),
+                amount_kopiyky: a.payment.as_ref().map(|p| p.0),
+            },
+            referred_to: a.referred_to.as_ref().map(|(centre, on)| Referral {
+                centre: centre.clone(),
+                on: *on,
+            }),
+        }
+    }
+}
+
 /// The case as clients see it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CaseView {
@@ -65,8 +228,7 @@ pub struct CaseView {
     /// Receipt date.
     pub received_on: NaiveDate,
     /// Assistance track.
-    #[schema(value_type = crate::schema::Assistance)]
-    pub assistance: serde_json::Value,
+    pub assistance: Assistance,
     /// Verification requests.
     pub verification_requests: Vec<VerificationItem>,
     /// Deadlines.
@@ -104,19 +266,6 @@ pub fn case_view(
     upcoming_days: i64,
 ) -> CaseView {
     let reg = state.registration.as_ref();
-    let a = &state.assistance;
-    let assistance = serde_json::json!({
-        "needs_assessment": a.needs_assessment.as_ref().map(|(needs, on)| serde_json::json!({"needs": needs, "on": on})),
-        "plan": a.plan.as_ref().map(|(services, on)| serde_json::json!({"services": services, "on": on})),
-        "services": a.services,
-        "shelter": a.shelter,
-        "payment": serde_json::json!({
-            "requested_on": a.payment_requested_on,
-            "paid_on": a.payment.as_ref().map(|p| p.1),
-            "amount_kopiyky": a.payment.as_ref().map(|p| p.0),
-        }),
-        "referred_to": a.referred_to.as_ref().map(|(centre, on)| serde_json::json!({"centre": centre, "on": on})),
-    });
     CaseView {
         id,
         register_no: reg.map(|r| r.register_no.clone()).unwrap_or_default(),
@@ -126,7 +275,7 @@ pub fn case_view(
         status: state.status(),
         child: state.is_child(),
         received_on: reg.map_or(today, |r| r.received_on),
-        assistance,
+        assistance: Assistance::from(&state.assistance),
         verification_requests: state
             .verification_requests
             .iter()
@@ -167,5 +316,84 @@ pub fn case_view(
         personal_data_erased: state.erased,
         version,
         person: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+    use ptl_domain::event::PlannedService as DomainPlanned;
+    use ptl_domain::state::ShelterStay as DomainShelter;
+    use ptl_domain::state::{Assistance as DomainAssistance, DeliveredService as DomainDelivered};
+    use ptl_domain::types::Need;
+
+    use super::Assistance;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 3, d).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_assistance_track_is_sent_with_the_fields_clients_read() {
+        let empty = serde_json::to_value(Assistance::from(&DomainAssistance::default()))
+            .unwrap_or_default();
+        assert_eq!(
+            empty,
+            serde_json::json!({
+                "needs_assessment": null, "plan": null, "services": [], "shelter": null,
+                "payment": {"requested_on": null, "paid_on": null, "amount_kopiyky": null},
+                "referred_to": null,
+            })
+        );
+
+        let full = DomainAssistance {
+            referred_to: Some(("CSS Cherkasy".into(), day(1))),
+            needs_assessment: Some((vec![Need::Shelter, Need::Medical], day(2))),
+            plan: Some((
+                vec![DomainPlanned {
+                    service: Need::Shelter,
+                    provider: "Shelter 1".into(),
+                    from: Some(day(3)),
+                    to: None,
+                }],
+                day(3),
+            )),
+            services: vec![DomainDelivered {
+                service: Need::Medical,
+                provider: "Clinic".into(),
+                from: day(4),
+                to: None,
+            }],
+            shelter: Some(DomainShelter {
+                shelter: "Shelter 1".into(),
+                since: day(5),
+                until: day(20),
+                extensions: 1,
+            }),
+            payment_requested_on: Some(day(6)),
+            payment: Some((150_000, day(7))),
+        };
+        assert_eq!(
+            serde_json::to_value(Assistance::from(&full)).unwrap_or_default(),
+            serde_json::json!({
+                "needs_assessment": {"needs": ["shelter", "medical"], "on": "2026-03-02"},
+                "plan": {
+                    "services": [{"service": "shelter", "provider": "Shelter 1", "from": "2026-03-03"}],
+                    "on": "2026-03-03",
+                },
+                "services": [
+                    {"service": "medical", "provider": "Clinic", "from": "2026-03-04", "to": null},
+                ],
+                "shelter": {
+                    "shelter": "Shelter 1", "since": "2026-03-05", "until": "2026-03-20",
+                    "extensions": 1,
+                },
+                "payment": {
+                    "requested_on": "2026-03-06", "paid_on": "2026-03-07",
+                    "amount_kopiyky": 150_000,
+                },
+                "referred_to": {"centre": "CSS Cherkasy", "on": "2026-03-01"},
+            })
+        );
     }
 }

@@ -5,24 +5,29 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::error::ApiError;
 use super::extract::{CaseAccess, Create};
+use super::openapi::{
+    problems, AcceptLanguage, CaseId, Etag, IdempotencyKey, Include, RegisterRequest, Version,
+};
 use super::AppState;
 use crate::app::{Caller, HistoryPoint, Written};
 use crate::models::parse_register;
 use crate::view::CaseView;
 
 /// The routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/cases", post(register))
-        .route("/api/v1/cases/{id}", get(read))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(register))
+        .routes(routes!(read))
 }
 
 /// The `ETag` of a version: the number, quoted.
@@ -48,6 +53,35 @@ pub(crate) fn case_response(
     r
 }
 
+/// `POST /api/v1/cases`. The `X-Possible-Duplicates` description states
+/// [`ptl_engine::pipeline::SAME_PERSON_LISTED`] (a test checks the number).
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases",
+    operation_id = "registerCase",
+    tag = "cases",
+    summary = "Register an application",
+    description = "Caseworker or supervisor of an office covering `office`. Whether the applicant \
+                   is a child is derived from `person.birth_date` on `received_on`.",
+    params(IdempotencyKey, AcceptLanguage),
+    request_body(content = RegisterRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Registered: the case view.", body = CaseView, headers(
+            ("Location" = String, description = "`/api/v1/cases/{id}` of the new case."),
+            ("ETag" = inline(Etag), description = "The case's version, quoted (`\"3\"`): send it back as `If-Match` with the next action."),
+            ("X-Possible-Duplicates" = String, description = "Comma-separated ids of other cases of the same person, if any: the first 20 in id order (a person search, `GET /api/v1/cases?full_name=...&birth_date=...`, lists them all)."),
+        )),
+        (status = 400, response = problems::BadRequest),
+        (status = 401, response = problems::Unauthorized),
+        (status = 403, response = problems::Forbidden),
+        (status = 409, response = problems::Conflict),
+        (status = 413, response = problems::PayloadTooLarge),
+        (status = 415, response = problems::UnsupportedMediaType),
+        (status = 422, response = problems::UnprocessableEntity),
+        (status = 500, response = problems::InternalError),
+        (status = 503, response = problems::ServiceUnavailable),
+    ),
+)]
 async fn register(
     State(s): State<AppState>,
     caller: Caller,
@@ -70,14 +104,25 @@ async fn register(
     Ok(r)
 }
 
-/// Query parameters of `GET /cases/{id}`.
-#[derive(Debug, Deserialize)]
+/// Query parameters of `GET /cases/{id}`, read as text and checked by [`history_point`] (so each
+/// failure is a 400 naming its parameter); documented with the types they must have.
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct CaseQuery {
+    /// What had been recorded by this instant (RFC 3339).
+    #[param(value_type = Option<DateTime<Utc>>)]
     as_of: Option<String>,
+    /// Facts that occurred by this business date, as known now.
+    #[param(value_type = Option<chrono::NaiveDate>)]
     on: Option<String>,
+    /// The case after this many events.
+    #[param(value_type = Option<Version>, inline)]
     version: Option<String>,
+    /// `person`: the personal data.
+    #[param(value_type = Option<Include>, inline)]
     include: Option<String>,
+    /// Why personal data is read (access log).
     reason: Option<String>,
 }
 
@@ -142,6 +187,32 @@ fn history_point(
     Ok((point, include_person.then_some(q.reason)))
 }
 
+/// `GET /api/v1/cases/{id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases/{id}",
+    operation_id = "getCase",
+    tag = "cases",
+    summary = "The case view",
+    description = "History with one of `as_of`, `on` and `version` (no ETag, no allowed actions). \
+                   `include=person` adds personal data for the roles that may see it (logged).",
+    params(
+        CaseId,
+        CaseQuery,
+        AcceptLanguage,
+    ),
+    responses(
+        (status = 200, description = "The case view.", body = CaseView, headers(
+            ("ETag" = inline(Etag), description = "The case's version, quoted (`\"3\"`): send it back as `If-Match` with the next action."),
+        )),
+        (status = 400, response = problems::BadRequest),
+        (status = 401, response = problems::Unauthorized),
+        (status = 403, response = problems::Forbidden),
+        (status = 404, response = problems::NotFound),
+        (status = 500, response = problems::InternalError),
+        (status = 503, response = problems::ServiceUnavailable),
+    ),
+)]
 async fn read(
     State(s): State<AppState>,
     CaseAccess { caller, case }: CaseAccess,

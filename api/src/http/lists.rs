@@ -1,61 +1,218 @@
 //! `GET /api/v1/cases` (the work queue, or a person search with `full_name` and `birth_date`) and
-//! `GET /api/v1/deadlines`, read from the projections' read models.
+//! `GET /api/v1/deadlines`, read from the projections' read models, with the bodies they send.
 
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
+use chrono::{DateTime, NaiveDate, Utc};
 use ptl_domain::deadlines::DeadlineState;
+use ptl_domain::procedure::DeadlineKind;
 use ptl_domain::{Stage, Status};
 use ptl_projections::queries::{DeadlineRow, WorkQueueRow};
 use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
 
 use super::error::ApiError;
 use super::extract::Params;
+use super::openapi::{problems, AcceptLanguage, Escalated, Page as PageParams};
 use super::AppState;
 use crate::app::lists::{DeadlineQuery, Page, PersonQuery, WorkQueueQuery};
 use crate::app::Caller;
+use crate::schema::{domain, OfficeCode};
 
 /// The routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/cases", get(work_queue))
-        .route("/api/v1/deadlines", get(deadlines))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(work_queue))
+        .routes(routes!(deadlines))
 }
 
-/// A page of a list as the API sends it.
-#[derive(Debug, Serialize)]
-pub struct ListBody<T> {
-    /// The rows.
-    pub items: Vec<T>,
+/// One case of the work queue.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkQueueItem {
+    /// Case id.
+    pub case_id: Uuid,
+    /// Register number.
+    pub register_no: String,
+    /// Responsible office now.
+    pub office: String,
+    /// Stage.
+    #[schema(value_type = domain::Stage)]
+    pub stage: Stage,
+    /// Status.
+    #[schema(value_type = domain::Status)]
+    pub status: Status,
+    /// Assigned official.
+    pub assignee: Option<String>,
+    /// Governing procedure definition id.
+    pub procedure: String,
+    /// Receipt date.
+    pub received_on: NaiveDate,
+    /// The applicant was a child on the receipt date.
+    pub child: bool,
+    /// Foreign or stateless applicant.
+    pub foreigner: bool,
+    /// The authority the file is with now.
+    pub submitted_to: Option<String>,
+    /// Every authority the file was ever submitted to.
+    pub ever_submitted_to: Vec<String>,
+    /// Earliest due date of a running deadline.
+    pub next_due_on: Option<NaiveDate>,
+    /// Running deadlines.
+    pub open_deadlines: u64,
+    /// Deadlines whose miss the engine recorded.
+    pub missed_recorded: u64,
+    /// A running deadline is past due today.
+    pub overdue: bool,
+    /// Business date of the earliest recorded miss among the running deadlines.
+    pub first_missed_on: Option<NaiveDate>,
+    /// Escalation today: 0 none, 1 the supervisor of the office, 2 the regional office.
+    #[schema(maximum = 2)]
+    pub escalation_level: u8,
+    /// Version of the case the row reflects.
+    pub last_sequence: u64,
+    /// Recorded time of that event.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<WorkQueueRow> for WorkQueueItem {
+    fn from(r: WorkQueueRow) -> Self {
+        Self {
+            case_id: r.case_id,
+            register_no: r.register_no,
+            office: r.office,
+            stage: r.stage,
+            status: r.status,
+            assignee: r.assignee,
+            procedure: r.procedure,
+            received_on: r.received_on,
+            child: r.child,
+            foreigner: r.foreigner,
+            submitted_to: r.submitted_to,
+            ever_submitted_to: r.ever_submitted_to,
+            next_due_on: r.next_due_on,
+            open_deadlines: r.open_deadlines,
+            missed_recorded: r.missed_recorded,
+            overdue: r.overdue,
+            first_missed_on: r.first_missed_on,
+            escalation_level: r.escalation_level,
+            last_sequence: r.last_sequence,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// A page of the work queue.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseList {
+    /// The cases.
+    pub items: Vec<WorkQueueItem>,
     /// Pass as `cursor` for the next page; `null` on the last page.
     pub next_cursor: Option<String>,
 }
 
-impl<T> From<Page<T>> for ListBody<T> {
-    fn from(p: Page<T>) -> Self {
+impl From<Page<WorkQueueRow>> for CaseList {
+    fn from(p: Page<WorkQueueRow>) -> Self {
         Self {
-            items: p.items,
+            items: p.items.into_iter().map(WorkQueueItem::from).collect(),
             next_cursor: p.next_cursor,
         }
     }
 }
 
+/// One deadline of the deadline list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeadlineListItem {
+    /// Case id.
+    pub case_id: Uuid,
+    /// Deadline name.
+    pub name: String,
+    /// Rule kind.
+    #[schema(value_type = domain::DeadlineKind)]
+    pub kind: DeadlineKind,
+    /// Start date.
+    pub start: NaiveDate,
+    /// Due date.
+    pub due_on: NaiveDate,
+    /// Date fulfilled.
+    pub fulfilled_on: Option<NaiveDate>,
+    /// Date cancelled (the case closed).
+    pub cancelled_on: Option<NaiveDate>,
+    /// The engine recorded the miss.
+    pub missed_recorded: bool,
+    /// The case's office.
+    pub office: String,
+    /// State today.
+    #[schema(value_type = domain::DeadlineState)]
+    pub state: DeadlineState,
+    /// Days from today to the due date (negative when past).
+    pub days_left: i64,
+    /// Version of the case the row reflects.
+    pub last_sequence: u64,
+}
+
+impl From<DeadlineRow> for DeadlineListItem {
+    fn from(r: DeadlineRow) -> Self {
+        Self {
+            case_id: r.case_id,
+            name: r.name,
+            kind: r.kind,
+            start: r.start,
+            due_on: r.due_on,
+            fulfilled_on: r.fulfilled_on,
+            cancelled_on: r.cancelled_on,
+            missed_recorded: r.missed_recorded,
+            office: r.office,
+            state: r.state,
+            days_left: r.days_left,
+            last_sequence: r.last_sequence,
+        }
+    }
+}
+
+/// A page of deadlines.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeadlineList {
+    /// The deadlines.
+    pub items: Vec<DeadlineListItem>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl From<Page<DeadlineRow>> for DeadlineList {
+    fn from(p: Page<DeadlineRow>) -> Self {
+        Self {
+            items: p.items.into_iter().map(DeadlineListItem::from).collect(),
+            next_cursor: p.next_cursor,
+        }
+    }
+}
+
+/// The query parameters `GET /api/v1/cases` reads (any other is a 400); the path attribute of
+/// [`work_queue`] documents each (a test compares the two).
+const WORK_QUEUE_PARAMS: &[&str] = &[
+    "office",
+    "stage",
+    "status",
+    "assignee",
+    "overdue",
+    "upcoming",
+    "escalated",
+    "due_before",
+    "full_name",
+    "birth_date",
+    "limit",
+    "cursor",
+    "reason",
+];
+
+/// The query parameters `GET /api/v1/deadlines` reads, documented by [`deadlines`]'s attribute.
+const DEADLINE_PARAMS: &[&str] = &["office", "state", "due_before", "limit", "cursor"];
+
 fn work_queue_query(p: &Params) -> Result<WorkQueueQuery, ApiError> {
-    p.only(&[
-        "office",
-        "stage",
-        "status",
-        "assignee",
-        "overdue",
-        "upcoming",
-        "escalated",
-        "due_before",
-        "full_name",
-        "birth_date",
-        "limit",
-        "cursor",
-        "reason",
-    ])?;
+    p.only(WORK_QUEUE_PARAMS)?;
     let person = match (p.get("full_name"), p.date("birth_date")?) {
         (Some(name), Some(birth_date)) => Some(PersonQuery {
             full_name: name.clone(),
@@ -95,21 +252,74 @@ fn work_queue_query(p: &Params) -> Result<WorkQueueQuery, ApiError> {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases",
+    operation_id = "listCases",
+    tag = "lists",
+    summary = "Work queue and person search",
+    description = "Cases in the caller's scope. A person search needs `full_name` and `birth_date` \
+                   together (exact match after normalisation; logged; not for auditors and admins).",
+    params(
+        ("office" = inline(Option<OfficeCode>), Query, description = "Only this office (within scope)."),
+        ("stage" = Option<domain::Stage>, Query, description = "Only this stage."),
+        ("status" = Option<domain::Status>, Query, description = "Only this status."),
+        ("assignee" = Option<String>, Query, description = "Only cases assigned to this user id."),
+        ("overdue" = Option<bool>, Query, description = "Only cases with an overdue deadline."),
+        ("upcoming" = Option<bool>, Query, description = "Only cases with a running deadline due from today to the configured number of working days ahead."),
+        ("escalated" = inline(Option<Escalated>), Query, description = "Only cases escalated at least to this level today: `1` the supervisor of the office (a recorded miss), `2` the regional office."),
+        ("due_before" = Option<NaiveDate>, Query, description = "Only cases with a deadline due before this date."),
+        ("full_name" = Option<String>, Query, description = "Person search: full name."),
+        ("birth_date" = Option<NaiveDate>, Query, description = "Person search: date of birth."),
+        ("reason" = Option<String>, Query, description = "Why the person search is made (logged)."),
+        PageParams,
+        AcceptLanguage,
+    ),
+    responses(
+        (status = 200, description = "A page of cases.", body = CaseList),
+        (status = 400, response = problems::BadRequest),
+        (status = 401, response = problems::Unauthorized),
+        (status = 403, response = problems::Forbidden),
+        (status = 500, response = problems::InternalError),
+        (status = 503, response = problems::ServiceUnavailable),
+    ),
+)]
 async fn work_queue(
     State(s): State<AppState>,
     caller: Caller,
     p: Params,
-) -> Result<Json<ListBody<WorkQueueRow>>, ApiError> {
+) -> Result<Json<CaseList>, ApiError> {
     let q = work_queue_query(&p)?;
     Ok(Json(s.app.work_queue(&caller, q).await?.into()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/deadlines",
+    operation_id = "listDeadlines",
+    tag = "lists",
+    summary = "Deadlines",
+    params(
+        ("office" = inline(Option<OfficeCode>), Query, description = "Only this office (within scope)."),
+        ("state" = Option<domain::DeadlineState>, Query, description = "Only deadlines in this state today."),
+        ("due_before" = Option<NaiveDate>, Query, description = "Only deadlines due before this date."),
+        PageParams,
+        AcceptLanguage,
+    ),
+    responses(
+        (status = 200, description = "A page of deadlines.", body = DeadlineList),
+        (status = 400, response = problems::BadRequest),
+        (status = 401, response = problems::Unauthorized),
+        (status = 500, response = problems::InternalError),
+        (status = 503, response = problems::ServiceUnavailable),
+    ),
+)]
 async fn deadlines(
     State(s): State<AppState>,
     caller: Caller,
     p: Params,
-) -> Result<Json<ListBody<DeadlineRow>>, ApiError> {
-    p.only(&["office", "state", "due_before", "limit", "cursor"])?;
+) -> Result<Json<DeadlineList>, ApiError> {
+    p.only(DEADLINE_PARAMS)?;
     let q = DeadlineQuery {
         office: p.get("office").cloned(),
         state: p.parsed::<DeadlineState>("state")?,
@@ -118,4 +328,36 @@ async fn deadlines(
         cursor: p.get("cursor").cloned(),
     };
     Ok(Json(s.app.deadlines(&caller, q).await?.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::Path;
+
+    use super::*;
+
+    /// The query parameters a path attribute documents.
+    fn documented<P: Path>() -> Vec<String> {
+        let mut names: Vec<String> = P::operation()
+            .parameters
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|p| p.parameter_in == utoipa::openapi::path::ParameterIn::Query)
+            .map(|p| p.name)
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn sorted(names: &[&str]) -> Vec<String> {
+        let mut v: Vec<String> = names.iter().map(ToString::to_string).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn the_lists_document_exactly_the_query_parameters_they_read() {
+        assert_eq!(documented::<__path_work_queue>(), sorted(WORK_QUEUE_PARAMS));
+        assert_eq!(documented::<__path_deadlines>(), sorted(DEADLINE_PARAMS));
+    }
 }

@@ -14,7 +14,12 @@
 //! - [`statistics`]: the regional report's figures, as JSON and CSV;
 //! - [`operations`]: health, readiness, metrics, the OpenAPI document, the dashboard page;
 //! - [`extract`]: the extractors, in the order of the error precedence; [`error`]: the problem
-//!   documents; [`openapi`]: the document of [`routes::ROUTES`].
+//!   documents; [`openapi`]: the OpenAPI document.
+//!
+//! Each handler declares its path, parameters, body and responses once, in a `#[utoipa::path]`
+//! attribute; each module's `router()` registers its handlers with `utoipa_axum::routes!`, and
+//! [`api`] merges them into one [`OpenApiRouter`]: the axum router ([`router`]) and the document's
+//! paths ([`openapi::document`]) are its two halves, so they cannot disagree.
 
 pub mod actions;
 pub mod cases;
@@ -24,7 +29,6 @@ pub mod history;
 pub mod lists;
 pub mod openapi;
 pub mod operations;
-pub mod routes;
 pub mod statistics;
 
 use std::future::Future;
@@ -35,6 +39,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::app::App;
 use crate::auth::Authenticator;
@@ -52,16 +57,22 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
 }
 
-/// The router with every route, the body limit and the request timeout.
-pub fn router(state: AppState, request_timeout: Duration) -> Router {
-    let metrics = state.app.metrics.clone();
-    Router::new()
+/// Every route with its documentation: the resource modules' routers merged.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
         .merge(operations::router())
         .merge(cases::router())
         .merge(actions::router())
         .merge(history::router())
         .merge(lists::router())
         .merge(statistics::router())
+}
+
+/// The router with every route, the body limit and the request timeout.
+pub fn router(state: AppState, request_timeout: Duration) -> Router {
+    let metrics = state.app.metrics.clone();
+    let (routes, _) = api().split_for_parts();
+    routes
         .fallback(|| async {
             ApiError::NotFound {
                 detail: "no such route".into(),

@@ -1,28 +1,60 @@
-//! What operators and monitoring read, without a token: `/healthz`, `/readyz`, `/metrics`,
+//! What operators and monitoring read, without a token: `/healthz`, `/readyz` (with its body), `/metrics`,
 //! `/openapi.json`, and the static `/dashboard` page.
 
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::openapi::{document_json, Integer, JsonObject, Liveness};
 use super::AppState;
-use crate::schema::Readiness;
 
 /// The routes of this resource.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .route("/dashboard", get(dashboard))
-        .route("/metrics", get(metrics))
-        .route("/openapi.json", get(super::openapi::openapi_json))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(dashboard))
+        .routes(routes!(metrics))
+        .routes(routes!(openapi))
+}
+
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    tag = "operations",
+    summary = "Liveness",
+    security(),
+    responses(
+        (status = 200, description = "The process is up.", body = inline(Liveness), content_type = "text/plain"),
+    ),
+)]
+async fn healthz() -> &'static str {
+    "ok"
 }
 
 /// The dashboard page, embedded in the binary (no CDN, no external script).
 const DASHBOARD: &str = include_str!("../../static/dashboard.html");
 
+#[utoipa::path(
+    get,
+    path = "/dashboard",
+    operation_id = "dashboard",
+    tag = "operations",
+    summary = "Dashboard page",
+    description = "A static page (no personal data in it): it takes the token from the URL \
+                   fragment (`#token=...`, never sent to the server) or a form, keeps it in \
+                   session storage and calls the API with the bearer header.",
+    security(),
+    responses(
+        (status = 200, description = "The dashboard HTML page.", body = String, content_type = "text/html"),
+    ),
+)]
 async fn dashboard() -> Response {
     (
         [
@@ -35,6 +67,29 @@ async fn dashboard() -> Response {
         .into_response()
 }
 
+/// Readiness.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    /// The store is reachable.
+    pub ready: bool,
+    /// Warnings, such as a working-day calendar about to end.
+    pub warnings: Vec<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "readyz",
+    tag = "operations",
+    summary = "Readiness",
+    security(),
+    responses(
+        (status = 200, description = "The store is reachable.", body = Readiness),
+        (status = 503, description = "The store is unreachable (or the request timed out).", body = Readiness, headers(
+            ("Retry-After" = inline(Integer), description = "Seconds to wait before retrying."),
+        )),
+    ),
+)]
 async fn readyz(State(s): State<AppState>) -> Response {
     let r = s.app.readiness().await;
     let body = Readiness {
@@ -51,10 +106,48 @@ async fn readyz(State(s): State<AppState>) -> Response {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "operations",
+    summary = "Prometheus metrics",
+    description = "Request counters by route; no personal data, no case ids.",
+    security(),
+    responses(
+        (status = 200, description = "Prometheus text exposition format 0.0.4.", body = String, content_type = "text/plain"),
+    ),
+)]
 async fn metrics(State(s): State<AppState>) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         s.app.metrics.render(),
     )
         .into_response()
+}
+
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    operation_id = "openapi",
+    tag = "operations",
+    summary = "This document",
+    security(),
+    responses(
+        (status = 200, description = "The OpenAPI 3.1 document.", body = inline(JsonObject)),
+    ),
+)]
+async fn openapi() -> Response {
+    match document_json() {
+        Ok(doc) => (
+            StatusCode::OK,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            doc,
+        )
+            .into_response(),
+        Err(e) => e.into_response(),
+    }
 }
