@@ -354,7 +354,7 @@ pub struct Explanation {
 impl From<ptl_domain::deadlines::Explanation> for Explanation {
     fn from(e: ptl_domain::deadlines::Explanation) -> Self {
         Self {
-            name: e.name,
+            name: e.name.into(),
             rule: e.rule,
             rule_data: e.rule_data.into(),
             definition: e.definition,
