@@ -87,16 +87,21 @@ struct Started {
 }
 
 impl Started {
+    /// Sends `signal` to the process group (`--` so that the negative id is not read as an
+    /// option: without it procps' kill signals nothing).
     fn signal(&self, signal: &str) {
         let _ = Command::new("kill")
-            .args([signal, &format!("-{}", self.child.id())])
+            .args(["-s", signal, "--", &format!("-{}", self.child.id())])
             .stderr(Stdio::null())
             .status();
     }
 
     /// SIGTERM to the group (the server finishes in-flight requests), SIGKILL after 20 s.
     fn stop(&mut self) {
-        self.signal("-TERM");
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        self.signal("TERM");
         let until = Instant::now() + Duration::from_secs(20);
         while Instant::now() < until {
             if matches!(self.child.try_wait(), Ok(Some(_))) {
@@ -104,7 +109,7 @@ impl Started {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        self.signal("-KILL");
+        self.signal("KILL");
         let _ = self.child.wait();
     }
 }
