@@ -280,7 +280,7 @@ if ! kill -0 "$SERVER_PID" 2>/dev/null || ! curl -fsS "$BASE/healthz" >/dev/null
 fi
 sed 's/\x1b\[[0-9;]*m//g' "$WORK/server.log" >"$WORK/server.plain.log"
 panics=$(grep -c 'panicked' "$WORK/server.plain.log" || true)
-internal=$(grep -c 'ptl_api::problem: internal error' "$WORK/server.plain.log" || true)
+internal=$(grep -c 'ptl_api::http::error: internal error' "$WORK/server.plain.log" || true)
 echo
 echo "server alive: $alive; panics in the server log: $panics; internal errors logged: $internal"
 if [ "$alive" != yes ] || [ "$panics" != 0 ] || [ "$internal" != 0 ]; then status=1; fi
