@@ -178,8 +178,7 @@ async fn read_body(req: Request, s: &AppState) -> Result<Bytes, ApiError> {
 /// and body; the caller's `sub` scopes it in the application).
 fn request_key(
     headers: &HeaderMap,
-    method: &str,
-    path: &str,
+    target: &str,
     body: &[u8],
 ) -> Result<Option<RequestKey>, ApiError> {
     let Some(v) = headers.get("idempotency-key") else {
@@ -192,15 +191,23 @@ fn request_key(
         return Err(ApiError::bad("Idempotency-Key", "1 to 200 characters"));
     }
     let mut h = Sha256::new();
-    h.update(method.as_bytes());
-    h.update(b" ");
-    h.update(path.as_bytes());
+    // `<method> <path>\n<body>`, as the fingerprint has always been computed.
+    h.update(target.as_bytes());
     h.update(b"\n");
     h.update(body);
     Ok(Some(RequestKey {
         key: key.to_string(),
         fingerprint: hex::encode(h.finalize()),
     }))
+}
+
+/// A JSON body with the request's headers and what the idempotency fingerprint covers besides
+/// the body (method and path).
+async fn read_json(req: Request, s: &AppState) -> Result<(HeaderMap, String, JsonBody), ApiError> {
+    let headers = req.headers().clone();
+    let target = format!("{} {}", req.method().as_str(), req.uri().path());
+    let body = json_body(&headers, read_body(req, s).await)?;
+    Ok((headers, target, body))
 }
 
 /// The body of a request that creates something: the JSON body, then its `Idempotency-Key`.
@@ -216,11 +223,8 @@ impl FromRequest<AppState> for Create {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, s: &AppState) -> Result<Self, ApiError> {
-        let headers = req.headers().clone();
-        let method = req.method().as_str().to_string();
-        let path = req.uri().path().to_string();
-        let body = json_body(&headers, read_body(req, s).await)?;
-        let key = request_key(&headers, &method, &path, &body.raw)?;
+        let (headers, target, body) = read_json(req, s).await?;
+        let key = request_key(&headers, &target, &body.raw)?;
         Ok(Self { body, key })
     }
 }
@@ -241,10 +245,7 @@ impl FromRequest<AppState> for Act {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, s: &AppState) -> Result<Self, ApiError> {
-        let headers = req.headers().clone();
-        let method = req.method().as_str().to_string();
-        let path = req.uri().path().to_string();
-        let body = json_body(&headers, read_body(req, s).await)?;
+        let (headers, target, body) = read_json(req, s).await?;
         let expected = match headers.get(header::IF_MATCH) {
             None => return Err(ApiError::IfMatchRequired),
             Some(v) => v
@@ -261,7 +262,7 @@ impl FromRequest<AppState> for Act {
                     ApiError::bad("If-Match", "the quoted version from the ETag, e.g. \"3\"")
                 })?,
         };
-        let key = request_key(&headers, &method, &path, &body.raw)?;
+        let key = request_key(&headers, &target, &body.raw)?;
         Ok(Self {
             body,
             expected,
