@@ -656,6 +656,9 @@ struct AddNoteBody {
     text: Text,
 }
 
+/// A correction of an earlier entry. With `field` = `occurred_on`, `value` is the corrected
+/// business date (`YYYY-MM-DD`): the event carries it, and the deadlines that count from it are
+/// computed again. The reason (and any other value) is stored with the personal data.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CorrectEntryBody {
@@ -667,6 +670,9 @@ struct CorrectEntryBody {
     value: Value,
     reason: Text,
 }
+
+/// The field of `correct-entry` that names an entry's business date.
+pub const BUSINESS_DATE_FIELD: &str = "occurred_on";
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -707,7 +713,9 @@ pub(crate) fn action_body_schema(action: ActionName) -> Option<BodySchema> {
         N::RecordAppeal => body_schema::<RecordAppealBody>(),
         N::RecordCourtRuling => body_schema::<RecordCourtRulingBody>(),
         N::ExtendStatus => body_schema::<ExtendStatusBody>(),
-        N::Withdraw | N::ExtendShelter => body_schema::<ReasonBody>(),
+        N::Withdraw | N::ExtendShelter | N::ExplainMissingIdentityDocument => {
+            body_schema::<ReasonBody>()
+        }
         N::Transfer => body_schema::<TransferBody>(),
         N::ReferToSocialServices => body_schema::<ReferToSocialServicesBody>(),
         N::RecordNeedsAssessment => body_schema::<RecordNeedsAssessmentBody>(),
@@ -783,6 +791,13 @@ pub fn parse_action(action: ActionName, body: &Value) -> Result<ParsedAction, Bo
             let a = Action::AttachDocument {
                 kind: b.kind,
                 note: vault.opt(b.note),
+            };
+            (b.occurred_on, a)
+        }
+        N::ExplainMissingIdentityDocument => {
+            let b: ReasonBody = deserialize_body(body)?;
+            let a = Action::ExplainMissingIdentityDocument {
+                reason: vault.text(b.reason),
             };
             (b.occurred_on, a)
         }
@@ -963,6 +978,13 @@ pub fn parse_action(action: ActionName, body: &Value) -> Result<ParsedAction, Bo
                     "the sequence number of an earlier event (from 1)",
                 ));
             }
+            let corrected_on = if b.field.0 == BUSINESS_DATE_FIELD {
+                let day: Day = serde_json::from_value(b.value.clone())
+                    .map_err(|_| BodyError::field("value", "a business date as YYYY-MM-DD"))?;
+                Some(day.0)
+            } else {
+                None
+            };
             let correction = vault.put(serde_json::json!({
                 "value": b.value,
                 "reason": b.reason.0,
@@ -970,6 +992,7 @@ pub fn parse_action(action: ActionName, body: &Value) -> Result<ParsedAction, Bo
             let a = Action::CorrectEntry {
                 supersedes: b.supersedes,
                 field: b.field.0,
+                corrected_on,
                 correction,
             };
             (b.occurred_on, a)

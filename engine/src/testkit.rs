@@ -498,6 +498,7 @@ mod tests {
             recorded_at: chrono::Utc::now(),
             occurred_on: on,
             rules: std::sync::Arc::new(rules),
+            child: None,
             action: Action::Register(Box::new(numbered)),
         };
         let events = ptl_domain::decide(&ptl_domain::CaseState::default(), command);

@@ -606,6 +606,49 @@ impl Vault {
         Ok(out)
     }
 
+    /// The engine's own read of one record for the rules (the birth date, from which the child
+    /// flag of each act is worked out: `procedure.md`, "Children"). A system read, not a
+    /// person's: no access-log entry, and the key row is not locked. `None` when the case is
+    /// erased, has no key, or has no such record.
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::read_records`].
+    pub async fn read_for_rules(
+        &self,
+        mut conn: Conn<'_>,
+        case_id: Uuid,
+        record: &RecordRef,
+    ) -> Result<Option<Value>, VaultError> {
+        let case = case_text(case_id);
+        let row = fetch_optional!(
+            conn.reborrow(),
+            KeyRow,
+            "SELECT master_key_id, wrapped, erased_at FROM case_keys WHERE case_id = $1",
+            &case,
+        )?;
+        let Some((master_key_id, Some(bytes), _)) = row else {
+            return Ok(None);
+        };
+        let wrapped = WrappedKey {
+            master_key_id: master_key_id.unwrap_or_default(),
+            bytes,
+        };
+        let dk = crypto::unwrap(self.keys.master(), &wrapped, case_id)?;
+        let sealed = fetch_optional!(
+            conn.reborrow(),
+            (Vec<u8>,),
+            "SELECT ciphertext FROM personal_records WHERE case_id = $1 AND record_id = $2",
+            &case,
+            &record.0,
+        )?;
+        let Some((sealed,)) = sealed else {
+            return Ok(None);
+        };
+        let plain = Zeroizing::new(crypto::open(&dk, case_id, &record.0, &sealed)?);
+        Ok(Some(serde_json::from_slice::<Value>(&plain)?))
+    }
+
     async fn append_access(
         &self,
         mut conn: Conn<'_>,

@@ -369,7 +369,23 @@ impl App {
             view.allowed_actions.clear();
         }
         if let Some(reason) = person {
-            view.person = Some(self.read_person(caller, id, &state, reason).await?);
+            let (person, corrections) = self.read_personal(caller, id, &state, reason).await?;
+            view.person = Some(person);
+            for (item, record) in view.corrections.iter_mut().zip(&state.corrections) {
+                let Some(found) = record
+                    .correction
+                    .as_ref()
+                    .and_then(|r| corrections.iter().find(|(k, _)| k == r))
+                    .and_then(|(_, v)| v.as_ref())
+                else {
+                    continue;
+                };
+                item.value = found.get("value").cloned();
+                item.reason = found
+                    .get("reason")
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_string);
+            }
         }
         Ok(Shown {
             view,
@@ -391,15 +407,41 @@ impl App {
         state: &CaseState,
         reason: Option<String>,
     ) -> Result<serde_json::Value, Error> {
+        Ok(self.read_personal(caller, id, state, reason).await?.0)
+    }
+
+    /// The person's data and the records of the case's corrections (new value and reason),
+    /// read in one access-log entry.
+    async fn read_personal(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        state: &CaseState,
+        reason: Option<String>,
+    ) -> Result<
+        (
+            serde_json::Value,
+            Vec<(RecordRef, Option<serde_json::Value>)>,
+        ),
+        Error,
+    > {
         if matches!(caller.role, Role::Auditor | Role::Admin) {
             return Err(Error::Forbidden(format!(
                 "the role {} never sees personal data",
                 caller.role
             )));
         }
-        let Some(person) = person_ref(state) else {
-            return Ok(serde_json::Value::Null);
-        };
+        let person = person_ref(state);
+        let mut wanted: Vec<RecordRef> = person.iter().cloned().collect();
+        wanted.extend(
+            state
+                .corrections
+                .iter()
+                .filter_map(|c| c.correction.clone()),
+        );
+        if wanted.is_empty() {
+            return Ok((serde_json::Value::Null, Vec::new()));
+        }
         let reader = Reader {
             sub: caller.sub.clone(),
             role: caller.role.to_string(),
@@ -410,14 +452,14 @@ impl App {
         let records = self
             .engine
             .vault()
-            .read_records(tx.conn(), id, &[person], &reader)
+            .read_records(tx.conn(), id, &wanted, &reader)
             .await
             .map_err(store)?;
         tx.commit().await.map_err(store)?;
-        Ok(records
-            .into_iter()
-            .next()
-            .and_then(|(_, v)| v)
-            .unwrap_or(serde_json::Value::Null))
+        let person = person
+            .and_then(|p| records.iter().find(|(k, _)| *k == p))
+            .and_then(|(_, v)| v.clone())
+            .unwrap_or(serde_json::Value::Null);
+        Ok((person, records))
     }
 }

@@ -117,6 +117,10 @@ fn sample_bodies() -> Vec<(ActionName, Value)> {
             N::ExtendShelter,
             json!({"occurred_on": D, "reason": "SECRET-witness in trial"}),
         ),
+        (
+            N::ExplainMissingIdentityDocument,
+            json!({"occurred_on": D, "reason": "SECRET-passport kept by the employer"}),
+        ),
         (N::RequestPayment, json!({"occurred_on": D})),
         (
             N::RecordPayment,
@@ -203,6 +207,29 @@ fn lists_of_text_become_one_record_and_a_count() {
     assert_eq!(*missing_count, 3);
     assert_eq!(&parsed.texts[0].record, r);
     assert_eq!(parsed.texts[0].value, json!(["a", "b", "c"]));
+}
+
+#[test]
+fn a_corrected_business_date_travels_in_the_action_and_a_non_date_is_refused() {
+    let parsed = ok(
+        ActionName::CorrectEntry,
+        json!({"occurred_on": D, "supersedes": 1, "field": "occurred_on", "value": "2024-03-01", "reason": "typo"}),
+    );
+    let Action::CorrectEntry { corrected_on, .. } = &parsed.action else {
+        panic!("{:?}", parsed.action)
+    };
+    assert_eq!(
+        *corrected_on,
+        Some(NaiveDate::from_ymd_opt(2024, 3, 1).unwrap_or_default())
+    );
+    let e = err(
+        ActionName::CorrectEntry,
+        json!({"occurred_on": D, "supersedes": 1, "field": "occurred_on", "value": "1 March", "reason": "typo"}),
+    );
+    let BodyError::Invalid { errors } = e else {
+        panic!("{e:?}")
+    };
+    assert!(errors.contains_key("value"), "{errors:?}");
 }
 
 #[test]

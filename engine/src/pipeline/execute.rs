@@ -263,6 +263,12 @@ impl Engine {
             }
         }
         let now = command.recorded_at;
+        let mut command = command;
+        if command.child.is_none() && command.action.needs_child_flag() {
+            command.child = self
+                .child_on(case_id, &cached.state, command.occurred_on)
+                .await?;
+        }
         let events = match ptl_domain::decide(&cached.state, command) {
             Ok(events) => events,
             Err(e) => return Ok(Attempt::Done(Err(e))),
@@ -349,6 +355,35 @@ impl Engine {
             replayed: false,
             same_person: Vec::new(),
         })))
+    }
+
+    /// Whether the person is a child on `on` (`procedure.md`, "Children"), from the birth date
+    /// held in the vault: a system read, not an access-log entry. `None` (the registration's flag
+    /// stands) when the case holds no readable birth date (none recorded, or erased).
+    async fn child_on(
+        &self,
+        case_id: Uuid,
+        state: &CaseState,
+        on: chrono::NaiveDate,
+    ) -> Result<Option<bool>, EngineError> {
+        let Some(person) = state.registration.as_ref().and_then(|r| r.person.as_ref()) else {
+            return Ok(None);
+        };
+        if state.erased {
+            return Ok(None);
+        }
+        let mut conn = self.db.acquire().await?;
+        let value = self
+            .vault
+            .read_for_rules(conn.conn(), case_id, person)
+            .await
+            .map_err(EngineError::from)?;
+        let birth = value
+            .as_ref()
+            .and_then(|v| v.get("birth_date"))
+            .and_then(serde_json::Value::as_str)
+            .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
+        Ok(birth.map(|b| ptl_domain::age_on(b, on) < 18))
     }
 
     /// The cached state without asking the store (the write path's unique index catches a stale

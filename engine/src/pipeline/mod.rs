@@ -506,6 +506,7 @@ impl Engine {
             recorded_at: self.clock.now(),
             occurred_on,
             rules: self.rules.clone(),
+            child: None,
             action,
         }
     }
