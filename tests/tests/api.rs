@@ -743,6 +743,8 @@ async fn a_person_who_turns_18_during_the_procedure_signs_their_own_consent_from
     body["applicant"]["birth_year"] = json!(2008);
     body["person"]["birth_date"] = json!("2008-03-10");
     let (id, etag) = app.register(&cw, &body).await;
+    // The test clock starts on DAY (2026-03-02); the consents are recorded on 03-10.
+    app.clock.advance(chrono::Duration::days(8));
     let consent =
         |on: &str| json!({"occurred_on": on, "scope": "status_procedure", "given_by": "person"});
     let r = app
@@ -794,6 +796,7 @@ async fn the_missing_identity_document_is_explained_later_and_the_file_goes(
         assert_eq!(r.status, 200, "{action}: {}", r.body);
         etag = r.etag();
     }
+    app.clock.advance(chrono::Duration::days(1));
     let submit = json!({"occurred_on": "2026-03-03", "conclusion": "recommend_grant"});
     let r = app.act(&cw, &id, "submit-file", &etag, &submit).await;
     assert_eq!(r.status, 409, "{}", r.body);
@@ -839,6 +842,7 @@ async fn a_corrected_registration_date_moves_its_deadlines_and_the_view_shows_bo
     let cw = app.token("cw-1", Role::Caseworker, "UA7102");
     let mut body = application("UA7102", "2026-03-03");
     body["referral"]["referred_on"] = json!("2026-03-01");
+    app.clock.advance(chrono::Duration::days(2));
     let (id, etag) = app.register(&cw, &body).await;
     let r = app.get(&format!("/api/v1/cases/{id}"), &cw).await;
     let due = |b: &serde_json::Value, name: &str| {
