@@ -894,11 +894,30 @@ async fn a_corrected_registration_date_moves_its_deadlines_and_the_view_shows_bo
         "{e}"
     );
     assert!(!events.body.to_string().contains("SECRET"));
+    // The deadlines read model follows.
+    let r = app.get("/api/v1/deadlines?office=UA7102", &cw).await;
+    let interview = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["case_id"] == json!(id) && d["name"] == "interview")
+        .cloned();
+    assert_eq!(
+        interview.map(|d| d["due_on"].clone()),
+        Some(json!("2026-03-05")),
+        "{}",
+        r.body
+    );
     // The statistics count the application on its corrected receipt date.
     for (day, n) in [("2026-03-02", 1), ("2026-03-03", 0)] {
         let path = format!("/api/v1/stats?office=UA7102&from={day}&to={day}");
         let r = app.get(&path, &cw).await;
-        assert_eq!(r.body["totals"]["applications"], json!(n), "{day}: {}", r.body);
+        assert_eq!(
+            r.body["totals"]["applications"],
+            json!(n),
+            "{day}: {}",
+            r.body
+        );
     }
     app
 }

@@ -414,3 +414,17 @@ fn a_corrected_date_is_refused_in_the_future_before_the_registration_or_unchange
         [FieldProblem::Invalid]
     );
 }
+
+#[test]
+fn events_stored_before_these_fields_read_and_write_back_unchanged() {
+    // Stored events are hashed as stored: the optional fields added here must neither be
+    // required when reading an older event nor appear when writing it back.
+    for json in [
+        r#"{"type":"entry_corrected","data":{"supersedes":1,"field":"occurred_on","correction":"r-1"}}"#,
+        r#"{"type":"consent_given","data":{"scope":"status_procedure","given_by":"person"}}"#,
+        r#"{"type":"interview_recorded","data":{"consent_signed_by":"person","non_disclosure_receipt_signed":true}}"#,
+    ] {
+        let body: EventBody = serde_json::from_str(json).expect(json);
+        assert_eq!(serde_json::to_string(&body).expect("json"), json);
+    }
+}
