@@ -12,7 +12,6 @@ use crate::app::{App, Settings};
 use crate::auth::Authenticator;
 use crate::http::{router, AppState};
 use crate::metrics::Metrics;
-use crate::offices::OfficeTree;
 
 /// What the application needs to start.
 #[derive(Debug, Clone)]
@@ -159,10 +158,8 @@ pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<Started
             .map_err(|e| format!("cannot read the JWT public key {}: {e}", path.display()))?;
         auth = auth.with_public_key_pem(&pem).map_err(|e| e.to_string())?;
     }
-    let offices = match &opts.offices_file {
-        Some(path) => OfficeTree::load(path).map_err(|e| e.to_string())?,
-        None => OfficeTree::default(),
-    };
+    let offices = crate::reorganise::load_tree(opts.offices_file.as_deref(), &opts.data_dir)
+        .map_err(|e| e.to_string())?;
     let keys = Arc::new(keys);
     let engine = Engine::new(
         db,

@@ -169,12 +169,29 @@ impl App {
                 parsed.register.office, caller.office
             )));
         }
-        if self.offices.get(&parsed.register.office).is_none() {
+        let Some(office) = self.offices.get(&parsed.register.office) else {
             return Err(BodyError::field(
                 "office",
                 format!("{} is not a known office", parsed.register.office),
             )
             .into());
+        };
+        if !office.open_on(parsed.received_on) {
+            let message = match (office.closed_on, &office.successor) {
+                (Some(closed), Some(successor)) if closed <= parsed.received_on => format!(
+                    "{} closed on {closed} and accepts no new registrations; register with its successor {successor}",
+                    office.code
+                ),
+                (Some(closed), None) if closed <= parsed.received_on => format!(
+                    "{} closed on {closed} and accepts no new registrations",
+                    office.code
+                ),
+                _ => format!(
+                    "{} did not exist yet on {}",
+                    office.code, parsed.received_on
+                ),
+            };
+            return Err(BodyError::field("office", message).into());
         }
         let actor = Actor::user(caller.sub.clone(), caller.role, caller.office.clone());
         let command =

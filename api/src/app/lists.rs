@@ -243,6 +243,7 @@ impl App {
                 to,
                 today,
                 group_by: q.group_by,
+                successors: self.offices.successor_map(),
             },
         )
         .await?;

@@ -224,7 +224,7 @@ inline_schema! {
     /// The `include` values of the case view.
     Include => crate::schema::string_enum(["person"], "Extra parts.");
     /// The statistics breakdowns.
-    GroupBy => crate::schema::string_enum(["office", "month"], "Breakdown.");
+    GroupBy => crate::schema::string_enum(["office", "successor", "month"], "Breakdown: by the offices of the period, by today's offices (closed offices with their successors), or by month.");
     /// The statistics disclosure controls.
     Disclosure => crate::schema::string_enum(["public", "internal"], "Disclosure control.");
     /// The escalation levels of the work queue.
