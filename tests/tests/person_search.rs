@@ -45,9 +45,7 @@ async fn register_as(app: &TestApp, token: &str, office: &str, full_name: &str) 
 }
 
 fn header(r: &Resp, name: &str) -> Option<String> {
-    r.headers
-        .get(name)
-        .map(|v| v.to_str().unwrap().to_string())
+    r.headers.get(name).map(|v| v.to_str().unwrap().to_string())
 }
 
 /// The access-log entries of a case, read by a supervisor of its office.
@@ -122,11 +120,15 @@ async fn a_person_search_shows_cases_in_scope_counts_the_others_and_logs_the_rea
 ) -> TestApp {
     let cw2 = app.token("cw-2", Role::Caseworker, "UA7102");
     let cw4 = app.token("cw-4", Role::Caseworker, "UA7104");
-    let a = register_as(&app, &cw2, "UA7102", "Олена Шевченко").await.body["id"]
+    let a = register_as(&app, &cw2, "UA7102", "Олена Шевченко")
+        .await
+        .body["id"]
         .as_str()
         .unwrap()
         .to_string();
-    let b = register_as(&app, &cw4, "UA7104", "Олена Шевченко").await.body["id"]
+    let b = register_as(&app, &cw4, "UA7104", "Олена Шевченко")
+        .await
+        .body["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -152,7 +154,11 @@ async fn a_person_search_shows_cases_in_scope_counts_the_others_and_logs_the_rea
         assert_eq!(log.len(), before + 1, "{log:?}");
         let e = log.last().unwrap();
         assert_eq!(
-            (e["sub"].as_str(), e["office"].as_str(), e["reason"].as_str()),
+            (
+                e["sub"].as_str(),
+                e["office"].as_str(),
+                e["reason"].as_str()
+            ),
             (Some("cw-2"), Some("UA7102"), Some(reason))
         );
         assert_eq!(e["what"], r#"["person-search"]"#);
@@ -199,7 +205,9 @@ both!(a_person_search_shows_cases_in_scope_counts_the_others_and_logs_the_reason
 
 async fn a_person_search_without_a_reason_is_refused_and_logs_nothing(app: TestApp) -> TestApp {
     let cw2 = app.token("cw-2", Role::Caseworker, "UA7102");
-    let a = register_as(&app, &cw2, "UA7102", "Олена Шевченко").await.body["id"]
+    let a = register_as(&app, &cw2, "UA7102", "Олена Шевченко")
+        .await
+        .body["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -241,7 +249,9 @@ both!(a_person_search_without_a_reason_is_refused_and_logs_nothing);
 
 async fn zero_width_characters_and_latin_look_alikes_find_the_person(app: TestApp) -> TestApp {
     let cw2 = app.token("cw-2", Role::Caseworker, "UA7102");
-    let a = register_as(&app, &cw2, "UA7102", "Олена Шевченко").await.body["id"]
+    let a = register_as(&app, &cw2, "UA7102", "Олена Шевченко")
+        .await
+        .body["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -275,7 +285,12 @@ async fn the_thirty_first_search_in_a_minute_is_refused_with_retry_after(app: Te
         assert_eq!(r.status, 200, "search {n}: {}", r.body);
     }
     let r = search(&app, &cw2, &body).await;
-    assert_eq!((r.status, r.code()), (429, "too_many_searches"), "{}", r.body);
+    assert_eq!(
+        (r.status, r.code()),
+        (429, "too_many_searches"),
+        "{}",
+        r.body
+    );
     assert_eq!(
         r.headers.get("content-type").unwrap(),
         "application/problem+json"
