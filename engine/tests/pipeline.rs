@@ -377,9 +377,10 @@ on_both_stores!(
 /// folds (a zero-width space, a Latin `a`) finds the case, the read is in the case's access log,
 /// and a second start finds the index current.
 async fn the_person_index_is_rebuilt_when_the_normalisation_version_changes(f: Fixture) {
+    // A fresh store's index is current: nothing to rebuild.
+    assert_eq!(f.engine.ensure_person_index().await.unwrap(), None);
     let id = register(&f).await;
     let variant = "Мар\u{200B}ʼянa Коваль";
-    assert_eq!(f.engine.ensure_person_index().await.unwrap(), Some(1));
     let mut tx = f.engine.begin_write().await.unwrap();
     ptl_engine::run!(tx.conn(), "DELETE FROM person_index").unwrap();
     ptl_engine::run!(
