@@ -158,7 +158,8 @@ pub struct AccessEntry {
     pub office: Option<String>,
     /// Stated reason.
     pub reason: Option<String>,
-    /// What was read: a JSON array of record ids, e.g. `["r-…","r-…"]`.
+    /// What was read: a JSON array of record ids, e.g. `["r-…","r-…"]`, or a look-up marker
+    /// ([`LOOKUP_DUPLICATE_CHECK`], [`LOOKUP_PERSON_SEARCH`], [`LOOKUP_INDEX_REBUILD`]).
     pub what: String,
     /// Chain hash of this entry.
     pub hash: String,

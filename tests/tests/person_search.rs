@@ -314,3 +314,44 @@ async fn the_thirty_first_search_in_a_minute_is_refused_with_retry_after(app: Te
     app
 }
 both!(the_thirty_first_search_in_a_minute_is_refused_with_retry_after);
+
+async fn an_index_built_with_an_older_normalisation_is_rebuilt_at_start(app: TestApp) -> TestApp {
+    let cw2 = app.token("cw-2", Role::Caseworker, "UA7102");
+    let a = register_as(&app, &cw2, "UA7102", "Олена Шевченко")
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // As a store indexed under normalisation 1 looks to this release: the entries do not match
+    // what the current normalisation computes (here: none at all), and the version says 1.
+    let engine = &app.state.app.engine;
+    let mut tx = engine.begin_write().await.unwrap();
+    ptl_engine::run!(tx.conn(), "DELETE FROM person_index").unwrap();
+    ptl_engine::run!(
+        tx.conn(),
+        "UPDATE vault_meta SET value = 1 WHERE name = 'person_index_normalisation'"
+    )
+    .unwrap();
+    tx.commit().await.unwrap();
+    let body =
+        json!({"full_name": "Oлeнa Шевченко", "birth_date": "1990-04-02", "reason": "check"});
+    let r = search(&app, &cw2, &body).await;
+    assert_eq!(ids(&r.body["items"]), Vec::<String>::new());
+    // A restart: a second instance starts on the same store and keys, and rebuilds the index.
+    let opts = ptl_api::startup::StartOptions::new(app.url(), app.dir.path().join("data"));
+    let again = ptl_api::startup::start(&opts, app.clock.clone())
+        .await
+        .expect("restarts");
+    let r = search(&app, &cw2, &body).await;
+    assert_eq!(ids(&r.body["items"]), vec![a.clone()], "{}", r.body);
+    let log = access_log(&app, &a, "UA7102").await;
+    assert!(
+        log.iter()
+            .any(|e| e["sub"] == "system" && e["what"] == r#"["person-index-rebuild"]"#),
+        "{log:?}"
+    );
+    ptl_engine::testkit::close(again.state.app.engine.db()).await;
+    app
+}
+both!(an_index_built_with_an_older_normalisation_is_rebuilt_at_start);
