@@ -1,5 +1,5 @@
 //! Starting the application: keys, store, migrations, durability check, erasure ledger, engine,
-//! authenticator and router. `ptl serve` and the end-to-end tests start it the same way.
+//! person index (rebuilt when the name normalisation changed), authenticator and router. `ptl serve` and the end-to-end tests start it the same way.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -42,6 +42,8 @@ pub struct StartOptions {
     pub webhook: Option<(String, Vec<u8>)>,
     /// Working days after a miss before the regional office sees the case escalated.
     pub escalate_after_working_days: u32,
+    /// Person searches one user may make in a minute.
+    pub person_searches_per_minute: u32,
 }
 
 impl StartOptions {
@@ -62,6 +64,7 @@ impl StartOptions {
             rabbitmq_url: None,
             webhook: None,
             escalate_after_working_days: 3,
+            person_searches_per_minute: 30,
         }
     }
 
@@ -94,6 +97,7 @@ impl StartOptions {
                 )
             }),
             escalate_after_working_days: s.escalate_after_working_days,
+            person_searches_per_minute: s.person_searches_per_minute,
         }
     }
 }
@@ -186,6 +190,12 @@ pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<Started
             "re-applied erasures from the ledger (a restored backup had brought them back)"
         );
     }
+    // A person index built with an older name normalisation would miss names that the current
+    // one matches: rebuild it from the vault before the first search.
+    engine
+        .ensure_person_index()
+        .await
+        .map_err(|e| format!("cannot rebuild the person index: {e}"))?;
     for jti in engine.revoked_tokens().await.map_err(|e| e.to_string())? {
         auth.revoke(jti);
     }
@@ -221,10 +231,12 @@ pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<Started
             upcoming_days: opts.upcoming_days,
             disclosure_threshold: opts.disclosure_threshold,
             escalate_after_working_days: opts.escalate_after_working_days,
+            person_searches_per_minute: opts.person_searches_per_minute,
         },
         metrics: Arc::new(Metrics::default()),
         deadline_poke: scheduler.notifier(),
         relay_poke: relay.as_ref().map(ptl_engine::relay::Relay::notifier),
+        searches: crate::app::search_limit::SearchLimiter::new(opts.person_searches_per_minute),
     };
     let state = AppState {
         app: Arc::new(app),

@@ -12,7 +12,9 @@
 //! - [`error`]: [`Error`], the refusals and failures an operation reports;
 //! - [`cases`]: `find_case`, `register`, `act`, `read_case`, `read_person`;
 //! - [`history`]: `history`, `verify`, `access_log`, `explain_deadline`;
-//! - [`lists`]: `work_queue` (with the person search), `deadlines`, `statistics`;
+//! - [`lists`]: `work_queue` (with the person search), `person_search`, `deadlines`,
+//!   `statistics`;
+//! - [`search_limit`]: the per-user limit on person searches;
 //! - [`operations`]: the `readiness` of this instance.
 
 pub mod cases;
@@ -20,6 +22,7 @@ pub mod error;
 pub mod history;
 pub mod lists;
 pub mod operations;
+pub mod search_limit;
 
 use std::sync::Arc;
 
@@ -54,6 +57,8 @@ pub struct Settings {
     pub disclosure_threshold: u64,
     /// Working days after a miss before the regional office sees the case escalated.
     pub escalate_after_working_days: u32,
+    /// Person searches a user may make in a minute.
+    pub person_searches_per_minute: u32,
 }
 
 /// What every operation shares: the engine, the office tree, the settings, the command metrics
@@ -71,6 +76,9 @@ pub struct App {
     pub deadline_poke: Arc<Notify>,
     /// Wakes the outbox relay after a commit, when one runs.
     pub relay_poke: Option<Arc<Notify>>,
+    /// Each user's person searches in the last minute (built from
+    /// [`Settings::person_searches_per_minute`]).
+    pub searches: search_limit::SearchLimiter,
 }
 
 impl std::fmt::Debug for App {

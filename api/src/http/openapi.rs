@@ -389,6 +389,7 @@ pub mod problems {
         UnsupportedMediaType = 415, "`unsupported_media_type`: the body is not `application/json`.";
         UnprocessableEntity = 422, "`validation_failed` or a field problem's own code such as `date_in_future` (with `errors`: field -> message), `unknown_field`, or `idempotency_key_reused`.";
         PreconditionRequired = 428, "`if_match_required`: an action without `If-Match`.";
+        TooManySearches = 429, "`too_many_searches`: the caller made as many person searches as a minute allows; retry after `Retry-After` seconds.";
         InternalError = 500, "`internal`: an unexpected failure (logged).";
         ServiceUnavailable = 503, "`store_unavailable` (or the request timed out); retry after `Retry-After` seconds.";
     }
@@ -414,7 +415,7 @@ fn problem_response(status: u16, description: &str) -> ApiResponse {
                 header(string(), "`Bearer`: the API takes a bearer JWT."),
             );
         }
-        503 => {
+        429 | 503 => {
             r = r.header(
                 "Retry-After",
                 header(
