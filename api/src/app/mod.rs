@@ -13,13 +13,15 @@
 //! - [`cases`]: `find_case`, `register`, `act`, `read_case`, `read_person`;
 //! - [`history`]: `history`, `verify`, `access_log`, `explain_deadline`;
 //! - [`lists`]: `work_queue` (with the person search), `deadlines`, `statistics`;
-//! - [`operations`]: the `readiness` of this instance.
+//! - [`operations`]: the `readiness` of this instance;
+//! - [`rules`]: the procedure definitions and a calendar's year, as the engine uses them.
 
 pub mod cases;
 pub mod error;
 pub mod history;
 pub mod lists;
 pub mod operations;
+pub mod rules;
 
 use std::sync::Arc;
 
