@@ -157,6 +157,8 @@ pub struct ProcedureList {
         (status = 200, description = "The definitions.", body = ProcedureList),
         (status = 400, response = problems::BadRequest),
         (status = 401, response = problems::Unauthorized),
+        (status = 500, response = problems::InternalError),
+        (status = 503, response = problems::ServiceUnavailable),
     ),
 )]
 async fn procedures(
@@ -245,6 +247,8 @@ pub struct CalendarYearBody {
         (status = 400, response = problems::BadRequest),
         (status = 401, response = problems::Unauthorized),
         (status = 404, response = problems::NotFound),
+        (status = 500, response = problems::InternalError),
+        (status = 503, response = problems::ServiceUnavailable),
     ),
 )]
 async fn calendar_year(
