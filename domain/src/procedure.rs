@@ -530,9 +530,10 @@ impl RuleBook {
     /// definition, which may name a calendar no longer loaded: it then counts on the default one.
     #[must_use]
     pub fn calendar_for(&self, def: &ProcedureDefinition) -> &Calendar {
-        self.calendars
-            .get(&def.calendar)
-            .map_or_else(|| self.calendar(), |c| c)
+        match self.calendars.get(&def.calendar) {
+            Some(c) => c,
+            None => self.calendar(),
+        }
     }
 
     /// The calendar a case counts on: its own definition's, or the default one before it has one.

@@ -248,7 +248,7 @@ fn a_definition_whose_calendar_lacks_a_year_it_needs_is_refused_at_load() {
         ("2014.toml", CAL_2014),
     ]))
     .expect("calendar");
-    let err = book_with_2021(&[], vec![short]).err().expect("refused");
+    let err = book_with_2021(&[], vec![short]).expect_err("refused");
     assert_eq!(
         err,
         ProcedureError::CalendarYearMissing {
