@@ -253,19 +253,60 @@ pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<Started
 }
 
 /// The built-in procedure definitions and calendars, with the directories' additions and
-/// corrections.
+/// corrections. In the calendars directory, year files directly in it correct or extend the
+/// built-in `ua` calendar, and each subdirectory `<id>/` holds the years of calendar `<id>`
+/// (`ua/` extends the built-in one; another id is a calendar of its own that a definition may
+/// name). A definition naming a calendar that is missing, or that lacks a year it needs, is refused.
 ///
 /// # Errors
 /// A sentence naming the broken file.
 pub fn rule_book(opts: &StartOptions) -> Result<ptl_domain::RuleBook, String> {
-    let mut calendar = ptl_domain::Calendar::builtin().map_err(|e| e.to_string())?;
-    if let Some(dir) = &opts.calendars_dir {
-        calendar = calendar.with_dir(dir).map_err(|e| e.to_string())?;
+    rule_book_from(
+        opts.procedures_dir.as_deref(),
+        opts.calendars_dir.as_deref(),
+    )
+}
+
+/// [`rule_book`] from the two directories (`ptl procedures`, `ptl calendar show`).
+///
+/// # Errors
+/// A sentence naming the broken file.
+pub fn rule_book_from(
+    procedures_dir: Option<&std::path::Path>,
+    calendars_dir: Option<&std::path::Path>,
+) -> Result<ptl_domain::RuleBook, String> {
+    let mut ua = ptl_domain::Calendar::builtin().map_err(|e| e.to_string())?;
+    let mut others = Vec::new();
+    if let Some(dir) = calendars_dir {
+        ua = ua.with_dir(dir).map_err(|e| e.to_string())?;
+        let entries =
+            std::fs::read_dir(dir).map_err(|e| format!("{}: cannot read: {e}", dir.display()))?;
+        let mut subdirs = Vec::new();
+        for entry in entries {
+            let path = entry
+                .map_err(|e| format!("{}: cannot read: {e}", dir.display()))?
+                .path();
+            if path.is_dir() {
+                subdirs.push(path);
+            }
+        }
+        subdirs.sort();
+        for sub in subdirs {
+            if sub.file_name().is_some_and(|n| n == ua.id()) {
+                ua = ua.with_dir(&sub).map_err(|e| e.to_string())?;
+            } else {
+                others.push(ptl_domain::Calendar::from_dir(&sub).map_err(|e| e.to_string())?);
+            }
+        }
     }
-    match &opts.procedures_dir {
-        Some(dir) => ptl_domain::RuleBook::with_dir(dir, calendar).map_err(|e| e.to_string()),
+    let mut calendars = vec![ua];
+    calendars.extend(others);
+    match procedures_dir {
+        Some(dir) => {
+            ptl_domain::RuleBook::with_dir_and_calendars(dir, calendars).map_err(|e| e.to_string())
+        }
         None => {
-            ptl_domain::RuleBook::from_builtin_with_calendar(calendar).map_err(|e| e.to_string())
+            ptl_domain::RuleBook::from_builtin_with_calendars(calendars).map_err(|e| e.to_string())
         }
     }
 }

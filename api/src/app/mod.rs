@@ -15,13 +15,15 @@
 //! - [`lists`]: `work_queue` (with the person search), `person_search`, `deadlines`,
 //!   `statistics`;
 //! - [`search_limit`]: the per-user limit on person searches;
-//! - [`operations`]: the `readiness` of this instance.
+//! - [`operations`]: the `readiness` of this instance;
+//! - [`rules`]: the procedure definitions and a calendar's year, as the engine uses them.
 
 pub mod cases;
 pub mod error;
 pub mod history;
 pub mod lists;
 pub mod operations;
+pub mod rules;
 pub mod search_limit;
 
 use std::sync::Arc;
