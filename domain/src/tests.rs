@@ -1662,3 +1662,4 @@ fn a_deadline_suspended_while_the_file_is_returned_moves_by_the_days_it_was_back
 
 mod per_act;
 mod properties;
+mod rolling;
