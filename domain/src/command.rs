@@ -13,7 +13,7 @@ use crate::deadline_name::DeadlineName;
 use crate::event::PlannedService;
 use crate::procedure::RuleBook;
 use crate::types::{
-    Actor, Citizenship, Conclusion, ConsentScope, DocumentKind, ExploitationForm, FiledBy, GivenBy,
+    Actor, Citizenship, Conclusion, ConsentScope, DocumentKind, ErasureCategory, ExploitationForm, FiledBy, GivenBy,
     Need, OfficeCode, RecordRef, ReferralSource, ReplyOutcome, RulingOutcome, Sex, SkipGround,
     VerificationTarget,
 };
@@ -189,7 +189,9 @@ pub enum Action {
         field: String,
         correction: RecordRef,
     },
-    ErasePersonalData,
+    ErasePersonalData {
+        category: ErasureCategory,
+    },
     /// The engine's record of a deadline that passed unmet.
     RecordMissedDeadline {
         name: DeadlineName,
@@ -234,7 +236,7 @@ impl Action {
             Self::Assign { .. } => N::Assign,
             Self::AddNote { .. } => N::AddNote,
             Self::CorrectEntry { .. } => N::CorrectEntry,
-            Self::ErasePersonalData => N::ErasePersonalData,
+            Self::ErasePersonalData { .. } => N::ErasePersonalData,
             Self::RecordMissedDeadline { .. } => N::RecordMissedDeadline,
             Self::RecordStatusExpiry => N::RecordStatusExpiry,
         }

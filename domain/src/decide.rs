@@ -221,7 +221,7 @@ fn act(c: &Context, p: &mut Problems) -> Result<Vec<EventBody>, DomainError> {
             field,
             correction,
         } => case_management::correct_entry(c, p, *supersedes, field, correction),
-        A::ErasePersonalData => case_management::erase_personal_data(),
+        A::ErasePersonalData { category } => case_management::erase_personal_data(*category),
         A::RecordMissedDeadline { name } => system::record_missed_deadline(c, p, name),
         A::RecordStatusExpiry => system::record_status_expiry(c),
     }?;

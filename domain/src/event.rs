@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::deadline_name::DeadlineName;
 use crate::procedure::{DeadlineKind, ProcedureDefinition};
 use crate::types::{
-    Actor, Citizenship, Conclusion, ConsentScope, DocumentKind, ExploitationForm, FiledBy, GivenBy,
+    Actor, Citizenship, Conclusion, ConsentScope, DocumentKind, ErasureCategory, ExploitationForm, FiledBy, GivenBy,
     Need, OfficeCode, RecordRef, ReferralSource, ReplyOutcome, RulingOutcome, Sex, SkipGround,
     VerificationTarget,
 };
@@ -273,7 +273,12 @@ pub enum EventBody {
         /// The new value and the reason, in the vault.
         correction: RecordRef,
     },
-    PersonalDataErased {},
+    PersonalDataErased {
+        /// Why (absent in events recorded before the category existed: they read as `None`
+        /// and serialise as before, so their hashes still verify).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        category: Option<ErasureCategory>,
+    },
     DeadlineMissed {
         name: DeadlineName,
         due_on: NaiveDate,
@@ -317,7 +322,7 @@ impl EventBody {
             Self::Transferred { .. } => "transferred",
             Self::NoteAdded { .. } => "note_added",
             Self::EntryCorrected { .. } => "entry_corrected",
-            Self::PersonalDataErased {} => "personal_data_erased",
+            Self::PersonalDataErased { .. } => "personal_data_erased",
             Self::DeadlineMissed { .. } => "deadline_missed",
         }
     }
