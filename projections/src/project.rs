@@ -174,7 +174,7 @@ pub(crate) fn touches_deadlines(body: &EventBody) -> bool {
             | EventBody::Assigned { .. }
             | EventBody::NoteAdded { .. }
             | EventBody::EntryCorrected { .. }
-            | EventBody::PersonalDataErased {}
+            | EventBody::PersonalDataErased { .. }
     )
 }
 
