@@ -836,6 +836,7 @@ impl Writer<'_> {
         let personal = Personal {
             texts,
             person_index: None,
+            erasure_reason: None,
         };
         let done = self
             .engine
@@ -1019,6 +1020,7 @@ impl Writer<'_> {
         let personal = Personal {
             texts,
             person_index: Some((full_name, birth_date)),
+            erasure_reason: None,
         };
         let done = self
             .engine
