@@ -21,8 +21,8 @@ use chrono::{Datelike, NaiveDate};
 use ptl_domain::event::PlannedService;
 use ptl_domain::types::{
     is_valid_country_code, Citizenship, Conclusion, ConsentScope, DecisionOutcome, DocumentKind,
-    ErasureCategory, ExploitationForm, FiledBy, GivenBy, Need, OfficeCode as DomainOfficeCode, ReferralSource,
-    ReplyOutcome, RulingOutcome, Sex, SkipGround, VerificationTarget,
+    ErasureCategory, ExploitationForm, FiledBy, GivenBy, Need, OfficeCode as DomainOfficeCode,
+    ReferralSource, ReplyOutcome, RulingOutcome, Sex, SkipGround, VerificationTarget,
 };
 use ptl_domain::{Action, ActionName, ApplicantInput, RecordRef, ReferralInput, Register};
 use ptl_engine::vault::ErasureReason;

@@ -43,9 +43,7 @@ on_both_stores!(
     verify_destroys_the_key_of_a_case_erased_in_its_history_and_reports_it
 );
 
-async fn verify_destroys_the_key_of_a_case_erased_in_its_history_and_reports_it(
-    store: &TestStore,
-) {
+async fn verify_destroys_the_key_of_a_case_erased_in_its_history_and_reports_it(store: &TestStore) {
     let root = tempfile::tempdir().unwrap();
     let data = root.path().join("data");
     std::fs::create_dir_all(&data).unwrap();

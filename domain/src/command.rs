@@ -13,9 +13,9 @@ use crate::deadline_name::DeadlineName;
 use crate::event::PlannedService;
 use crate::procedure::RuleBook;
 use crate::types::{
-    Actor, Citizenship, Conclusion, ConsentScope, DocumentKind, ErasureCategory, ExploitationForm, FiledBy, GivenBy,
-    Need, OfficeCode, RecordRef, ReferralSource, ReplyOutcome, RulingOutcome, Sex, SkipGround,
-    VerificationTarget,
+    Actor, Citizenship, Conclusion, ConsentScope, DocumentKind, ErasureCategory, ExploitationForm,
+    FiledBy, GivenBy, Need, OfficeCode, RecordRef, ReferralSource, ReplyOutcome, RulingOutcome,
+    Sex, SkipGround, VerificationTarget,
 };
 
 /// A request to the case.

@@ -16,9 +16,9 @@ use serde::{Deserialize, Serialize};
 use crate::deadline_name::DeadlineName;
 use crate::procedure::{DeadlineKind, ProcedureDefinition};
 use crate::types::{
-    Actor, Citizenship, Conclusion, ConsentScope, DocumentKind, ErasureCategory, ExploitationForm, FiledBy, GivenBy,
-    Need, OfficeCode, RecordRef, ReferralSource, ReplyOutcome, RulingOutcome, Sex, SkipGround,
-    VerificationTarget,
+    Actor, Citizenship, Conclusion, ConsentScope, DocumentKind, ErasureCategory, ExploitationForm,
+    FiledBy, GivenBy, Need, OfficeCode, RecordRef, ReferralSource, ReplyOutcome, RulingOutcome,
+    Sex, SkipGround, VerificationTarget,
 };
 
 /// One recorded fact with who recorded it, the business date it happened and when it was typed in.

@@ -438,7 +438,10 @@ mod tests {
         let new = MasterKey::generate();
         let case = Uuid::new_v4();
         let sealed = seal_for_ledger(&old, case, b"court order 12/34").unwrap();
-        assert_eq!(open_from_ledger(&old, &sealed, case).unwrap(), b"court order 12/34");
+        assert_eq!(
+            open_from_ledger(&old, &sealed, case).unwrap(),
+            b"court order 12/34"
+        );
         assert_eq!(
             open_from_ledger(&old, &sealed, Uuid::new_v4()),
             Err(CryptoError::OpenFailed)
@@ -449,8 +452,14 @@ mod tests {
         ));
         let resealed = reseal_for_ledger(&old, &new, &sealed, case).unwrap();
         assert_eq!(resealed.master_key_id, new.id());
-        assert_eq!(open_from_ledger(&new, &resealed, case).unwrap(), b"court order 12/34");
-        assert_eq!(reseal_for_ledger(&old, &new, &resealed, case).unwrap(), resealed);
+        assert_eq!(
+            open_from_ledger(&new, &resealed, case).unwrap(),
+            b"court order 12/34"
+        );
+        assert_eq!(
+            reseal_for_ledger(&old, &new, &resealed, case).unwrap(),
+            resealed
+        );
         // Not a wrapped data key: the two never open as each other.
         let as_key = WrappedKey {
             master_key_id: sealed.master_key_id.clone(),

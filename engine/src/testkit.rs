@@ -475,7 +475,12 @@ pub fn supervisor() -> Actor {
 ///
 /// # Panics
 /// The engine fails or refuses the erasure.
-pub async fn erase_case(engine: &Engine, case_id: Uuid, on: NaiveDate, reason: Option<&str>) -> u64 {
+pub async fn erase_case(
+    engine: &Engine,
+    case_id: Uuid,
+    on: NaiveDate,
+    reason: Option<&str>,
+) -> u64 {
     let command = engine.command(
         supervisor(),
         on,

@@ -1003,11 +1003,7 @@ impl Vault {
                  ORDER BY k.case_id"
             }
         };
-        let rows = fetch_all!(
-            conn,
-            (String, Option<String>, i64, Option<String>),
-            sql,
-        )?;
+        let rows = fetch_all!(conn, (String, Option<String>, i64, Option<String>), sql,)?;
         let mut out: Vec<PendingErasure> = Vec::with_capacity(rows.len());
         for (case, by_sub, erased_at, category) in rows {
             let case_id = Uuid::parse_str(&case)

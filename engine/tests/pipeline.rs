@@ -497,11 +497,7 @@ async fn person_of(f: &Fixture, id: Uuid) -> Option<serde_json::Value> {
 
 async fn ledger_of(f: &Fixture, id: Uuid) -> Option<ptl_engine::vault::LedgerEntry> {
     let mut tx = f.engine.db().read().await.unwrap();
-    f.engine
-        .vault()
-        .ledger_entry(tx.conn(), id)
-        .await
-        .unwrap()
+    f.engine.vault().ledger_entry(tx.conn(), id).await.unwrap()
 }
 
 async fn people_named(f: &Fixture) -> Vec<Uuid> {
@@ -519,8 +515,8 @@ async fn people_named(f: &Fixture) -> Vec<Uuid> {
 async fn an_erasure_destroys_the_key_and_writes_its_ledger_row_with_its_event(f: Fixture) {
     let id = register_person(&f).await.case_id;
     assert!(person_of(&f, id).await.is_some());
-    let version = testkit::erase_case(&f.engine, id, d("2026-03-02"), Some("request of 1 March"))
-        .await;
+    let version =
+        testkit::erase_case(&f.engine, id, d("2026-03-02"), Some("request of 1 March")).await;
     assert_eq!(version, 2);
     assert_eq!(person_of(&f, id).await, None);
     assert_eq!(testkit::stored_key(f.engine.db(), id).await, None);
@@ -549,8 +545,10 @@ on_both_stores!(
 /// Makes every insert into the erasure ledger fail (an injected fault in the erasure's rows).
 async fn break_the_ledger(db: &Db, broken: bool) {
     let statements: &[&str] = match (db, broken) {
-        (Db::Sqlite(_), true) => &["CREATE TRIGGER ledger_fails BEFORE INSERT ON erasure_ledger \
-             BEGIN SELECT RAISE(ABORT, 'injected ledger failure'); END"],
+        (Db::Sqlite(_), true) => &[
+            "CREATE TRIGGER ledger_fails BEFORE INSERT ON erasure_ledger \
+             BEGIN SELECT RAISE(ABORT, 'injected ledger failure'); END",
+        ],
         (Db::Sqlite(_), false) => &["DROP TRIGGER ledger_fails"],
         (Db::Postgres(_), true) => &[
             "CREATE FUNCTION ledger_fails() RETURNS trigger LANGUAGE plpgsql AS \
@@ -588,7 +586,10 @@ async fn an_erasure_whose_ledger_row_fails_writes_no_event_and_keeps_the_key(f: 
         .engine
         .execute(id, Some(1), cmd, Personal::default(), None)
         .await;
-    assert!(matches!(failed, Err(EngineError::Internal(_))), "{failed:?}");
+    assert!(
+        matches!(failed, Err(EngineError::Internal(_))),
+        "{failed:?}"
+    );
     f.engine.clear_cache();
     let (state, version) = f.engine.load(id).await.unwrap().unwrap();
     assert_eq!(version, 1, "no erasure event");
@@ -633,7 +634,9 @@ async fn an_erased_case_whose_key_survived_is_repaired_and_its_person_no_longer_
     .unwrap();
     let id = register_person(&f).await.case_id;
     let untouched = register_person(&f).await.case_id;
-    let key = testkit::stored_key(f.engine.db(), id).await.expect("a live key");
+    let key = testkit::stored_key(f.engine.db(), id)
+        .await
+        .expect("a live key");
     testkit::erase_case(&engine, id, d("2026-03-02"), Some("request of 1 March")).await;
     let log = dir.path().join(ptl_engine::vault::ERASURE_LOG_FILE);
     let line = std::fs::read_to_string(&log).unwrap();

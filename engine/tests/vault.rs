@@ -839,10 +839,7 @@ async fn an_erasure_reason_outlives_the_case_key_sealed_under_the_master_key_and
     );
 }
 
-async fn fetch_one_reason(
-    conn: ptl_engine::db::Conn<'_>,
-    case: Uuid,
-) -> (Option<String>, Vec<u8>) {
+async fn fetch_one_reason(conn: ptl_engine::db::Conn<'_>, case: Uuid) -> (Option<String>, Vec<u8>) {
     fetch_optional!(
         conn,
         (Option<String>, Vec<u8>),

@@ -88,7 +88,11 @@ async fn one_erasure_request_destroys_the_key_and_keeps_the_reason_in_the_ledger
         )
         .await;
     assert_eq!(missing.status, 422, "{}", missing.body);
-    assert!(missing.body.to_string().contains("category"), "{}", missing.body);
+    assert!(
+        missing.body.to_string().contains("category"),
+        "{}",
+        missing.body
+    );
 
     let r = erase(&app, &id, &etag).await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -117,7 +121,10 @@ async fn one_erasure_request_destroys_the_key_and_keeps_the_reason_in_the_ledger
     assert_eq!(events.status, 200, "{}", events.body);
     let text = events.body.to_string();
     assert!(text.contains("\"category\":\"person_request\""), "{text}");
-    assert!(!text.contains("SECRET"), "the reason is not in the event: {text}");
+    assert!(
+        !text.contains("SECRET"),
+        "the reason is not in the event: {text}"
+    );
     assert!(erasure_log(&app).contains(&id));
     app
 }
@@ -149,7 +156,10 @@ async fn an_erasure_interrupted_before_its_key_was_destroyed_is_completed_at_res
     assert!(person(&app, &id).await.is_null());
     assert_eq!(person(&app, &other).await["full_name"], "Марʼяна Коваль");
     let log = erasure_log(&app);
-    assert!(log.contains(&id) && log.contains("\"repair\":true"), "{log}");
+    assert!(
+        log.contains(&id) && log.contains("\"repair\":true"),
+        "{log}"
+    );
     let engine = &app.state.app.engine;
     let mut tx = engine.db().read().await.unwrap();
     let entry = engine

@@ -237,7 +237,10 @@ fn an_erasure_keeps_its_category_in_the_action_and_its_reason_for_the_ledger_not
             category: ErasureCategory::Order
         }
     );
-    assert!(parsed.texts.is_empty(), "nothing sealed under the key the erasure destroys");
+    assert!(
+        parsed.texts.is_empty(),
+        "nothing sealed under the key the erasure destroys"
+    );
     assert_eq!(
         parsed.erasure_reason,
         Some(ErasureReason("court ruling 2-17/26".into()))
