@@ -894,6 +894,7 @@ impl Writer<'_> {
         let personal = Personal {
             texts,
             person_index: None,
+            erasure_reason: None,
         };
         let done = self
             .engine
@@ -1077,6 +1078,7 @@ impl Writer<'_> {
         let personal = Personal {
             texts,
             person_index: Some((full_name, birth_date)),
+            erasure_reason: None,
         };
         let done = self
             .engine

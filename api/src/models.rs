@@ -21,10 +21,11 @@ use chrono::{Datelike, NaiveDate};
 use ptl_domain::event::PlannedService;
 use ptl_domain::types::{
     is_valid_country_code, Citizenship, Conclusion, ConsentScope, DecisionOutcome, DocumentKind,
-    ExploitationForm, FiledBy, GivenBy, Need, OfficeCode as DomainOfficeCode, ReferralSource,
-    ReplyOutcome, RulingOutcome, Sex, SkipGround, VerificationTarget,
+    ErasureCategory, ExploitationForm, FiledBy, GivenBy, Need, OfficeCode as DomainOfficeCode,
+    ReferralSource, ReplyOutcome, RulingOutcome, Sex, SkipGround, VerificationTarget,
 };
 use ptl_domain::{Action, ActionName, ApplicantInput, RecordRef, ReferralInput, Register};
+use ptl_engine::vault::ErasureReason;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
@@ -123,9 +124,11 @@ pub struct ParsedAction {
     pub occurred_on: NaiveDate,
     /// The domain action; free text replaced by record ids.
     pub action: Action,
-    /// The free text, for the vault. Usually each record is referenced by `action`; the one
-    /// exception is `erase-personal-data`'s optional `reason`, kept for the server's audit trail.
+    /// The free text, for the vault; each record is referenced by `action`.
     pub texts: Vec<PersonalText>,
+    /// `erase-personal-data`'s optional free-text reason: not for the vault (the erasure destroys
+    /// the case's key) but for the erasure ledger, sealed under the master key.
+    pub erasure_reason: Option<ErasureReason>,
 }
 
 /// The person's identifying data from a registration. `Debug` redacts every field.
@@ -678,6 +681,11 @@ pub const BUSINESS_DATE_FIELD: &str = "occurred_on";
 #[serde(deny_unknown_fields)]
 struct ErasePersonalDataBody {
     occurred_on: Day,
+    /// Why the data is erased (kept in the event).
+    #[schema(value_type = crate::schema::domain::ErasureCategory)]
+    category: ErasureCategory,
+    /// The lawful request or other details in free text: kept in the erasure ledger, encrypted
+    /// under the master key, never in the event.
     reason: Option<Text>,
 }
 
@@ -747,6 +755,7 @@ pub(crate) fn register_body_schema() -> BodySchema {
 pub fn parse_action(action: ActionName, body: &Value) -> Result<ParsedAction, BodyError> {
     use ActionName as N;
     let mut vault = Vault::default();
+    let mut erasure_reason = None;
     let (day, action) = match action {
         N::RecordConsent | N::WithdrawConsent => {
             let b: ConsentBody = deserialize_body(body)?;
@@ -999,8 +1008,11 @@ pub fn parse_action(action: ActionName, body: &Value) -> Result<ParsedAction, Bo
         }
         N::ErasePersonalData => {
             let b: ErasePersonalDataBody = deserialize_body(body)?;
-            let _reason = vault.opt(b.reason);
-            (b.occurred_on, Action::ErasePersonalData)
+            erasure_reason = b.reason.map(|t| ErasureReason(t.0));
+            let a = Action::ErasePersonalData {
+                category: b.category,
+            };
+            (b.occurred_on, a)
         }
         N::Register | N::RecordMissedDeadline | N::RecordStatusExpiry => {
             return Err(BodyError::NotAClientAction(action));
@@ -1010,6 +1022,7 @@ pub fn parse_action(action: ActionName, body: &Value) -> Result<ParsedAction, Bo
         occurred_on: day.0,
         action,
         texts: vault.texts,
+        erasure_reason,
     })
 }
 

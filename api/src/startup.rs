@@ -1,5 +1,6 @@
-//! Starting the application: keys, store, migrations, durability check, erasure ledger, engine,
-//! person index (rebuilt when the name normalisation changed), authenticator and router. `ptl serve` and the end-to-end tests start it the same way.
+//! Starting the application: keys, store, migrations, durability check, erasure ledger and the
+//! repair of unfinished erasures, engine, person index (rebuilt when the name normalisation
+//! changed), authenticator and router. `ptl serve` and the end-to-end tests start it the same way.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -196,6 +197,16 @@ pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<Started
         .ensure_person_index()
         .await
         .map_err(|e| format!("cannot rebuild the person index: {e}"))?;
+    // A case whose history says erased but whose key still opens its data (left by a crash of
+    // the earlier two-step erasure, or a hand edit): its key is destroyed before anyone reads.
+    let repaired = engine.repair_erasures().await.map_err(|e| e.to_string())?;
+    if !repaired.is_empty() {
+        tracing::warn!(
+            cases = repaired.len(),
+            "repaired erasures whose key was still readable (see erasures.log and the erasure \
+             ledger's repaired_at)"
+        );
+    }
     for jti in engine.revoked_tokens().await.map_err(|e| e.to_string())? {
         auth.revoke(jti);
     }

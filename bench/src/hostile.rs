@@ -130,6 +130,15 @@ pub async fn run(args: Args) -> Res<()> {
     let search_big = search_body(
         json!({"full_name": "x".repeat(2 * 1024 * 1024), "birth_date": "1990-04-02", "reason": "check"}),
     );
+    // Erasure: only a supervisor may erase, with a category; a refused erasure must not destroy
+    // the key (checked below: the person still reads).
+    let erase = format!("/api/v1/cases/{id}/actions/erase-personal-data");
+    let erase_body = |category: &str| {
+        serde_json::to_vec(&json!({"occurred_on": day, "category": category, "reason": "hostile"}))
+            .unwrap()
+    };
+    let erase_no_category =
+        serde_json::to_vec(&json!({"occurred_on": day, "reason": "hostile"})).unwrap();
     let m = etag.as_str();
     let ct = ("content-type", "application/json");
     type Case<'a> = (
@@ -166,6 +175,10 @@ pub async fn run(args: Args) -> Res<()> {
         ("another office's case: action", M::POST, action.clone(), Some(other.clone()), vec![ct, ("if-match", m)], Some(consent.clone())),
         ("another office's case: read", M::GET, format!("/api/v1/cases/{id}"), Some(other.clone()), vec![], None),
         ("another office's case: events", M::GET, format!("/api/v1/cases/{id}/events"), Some(other.clone()), vec![], None),
+        ("erasure by a caseworker", M::POST, erase.clone(), Some(cw.clone()), vec![ct, ("if-match", m)], Some(erase_body("person_request"))),
+        ("erasure of another office's case", M::POST, erase.clone(), Some(other.clone()), vec![ct, ("if-match", m)], Some(erase_body("person_request"))),
+        ("erasure without a category", M::POST, erase.clone(), Some(ua.clone()), vec![ct, ("if-match", m)], Some(erase_no_category)),
+        ("SQL in the erasure category", M::POST, erase.clone(), Some(ua.clone()), vec![ct, ("if-match", m)], Some(erase_body("order'; UPDATE case_keys SET wrapped = NULL; --"))),
         ("register for another office", M::POST, register.clone(), Some(other.clone()), vec![ct], Some(app_body.clone())),
         ("wrong content type", M::POST, action.clone(), Some(cw.clone()), vec![("content-type", "text/plain"), ("if-match", m)], Some(consent.clone())),
         ("missing If-Match", M::POST, action.clone(), Some(cw.clone()), vec![ct], Some(consent.clone())),
@@ -243,6 +256,18 @@ pub async fn run(args: Args) -> Res<()> {
         failures.push(format!(
             "the target case changed: version {}",
             after.body["version"]
+        ));
+    }
+    let person = api
+        .get(
+            &format!("/api/v1/cases/{id}?include=person&reason=hostile-check"),
+            &cw,
+        )
+        .await?;
+    if person.body["person"].is_null() {
+        failures.push(format!(
+            "the target case's person no longer reads: {} {}",
+            person.status, person.body
         ));
     }
     let stats_after = api.get(stats_path, &ua).await?.body;

@@ -13,9 +13,9 @@ use crate::deadline_name::DeadlineName;
 use crate::event::PlannedService;
 use crate::procedure::RuleBook;
 use crate::types::{
-    Actor, Citizenship, Conclusion, ConsentScope, DocumentKind, ExploitationForm, FiledBy, GivenBy,
-    Need, OfficeCode, RecordRef, ReferralSource, ReplyOutcome, RulingOutcome, Sex, SkipGround,
-    VerificationTarget,
+    Actor, Citizenship, Conclusion, ConsentScope, DocumentKind, ErasureCategory, ExploitationForm,
+    FiledBy, GivenBy, Need, OfficeCode, RecordRef, ReferralSource, ReplyOutcome, RulingOutcome,
+    Sex, SkipGround, VerificationTarget,
 };
 
 /// A request to the case.
@@ -204,7 +204,9 @@ pub enum Action {
         /// The new value and the reason, in the vault.
         correction: RecordRef,
     },
-    ErasePersonalData,
+    ErasePersonalData {
+        category: ErasureCategory,
+    },
     /// The engine's record of a deadline that passed unmet.
     RecordMissedDeadline {
         name: DeadlineName,
@@ -264,7 +266,7 @@ impl Action {
             Self::Assign { .. } => N::Assign,
             Self::AddNote { .. } => N::AddNote,
             Self::CorrectEntry { .. } => N::CorrectEntry,
-            Self::ErasePersonalData => N::ErasePersonalData,
+            Self::ErasePersonalData { .. } => N::ErasePersonalData,
             Self::RecordMissedDeadline { .. } => N::RecordMissedDeadline,
             Self::RecordStatusExpiry => N::RecordStatusExpiry,
         }

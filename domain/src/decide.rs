@@ -225,7 +225,7 @@ fn act(c: &Context, p: &mut Problems) -> Result<Vec<EventBody>, DomainError> {
             corrected_on,
             correction,
         } => case_management::correct_entry(c, p, *supersedes, field, *corrected_on, correction),
-        A::ErasePersonalData => case_management::erase_personal_data(),
+        A::ErasePersonalData { category } => case_management::erase_personal_data(*category),
         A::RecordMissedDeadline { name } => system::record_missed_deadline(c, p, name),
         A::RecordStatusExpiry => system::record_status_expiry(c),
     }?;

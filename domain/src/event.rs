@@ -16,9 +16,9 @@ use serde::{Deserialize, Serialize};
 use crate::deadline_name::DeadlineName;
 use crate::procedure::{DeadlineKind, ProcedureDefinition};
 use crate::types::{
-    Actor, Citizenship, Conclusion, ConsentScope, DocumentKind, ExploitationForm, FiledBy, GivenBy,
-    Need, OfficeCode, RecordRef, ReferralSource, ReplyOutcome, RulingOutcome, Sex, SkipGround,
-    VerificationTarget,
+    Actor, Citizenship, Conclusion, ConsentScope, DocumentKind, ErasureCategory, ExploitationForm,
+    FiledBy, GivenBy, Need, OfficeCode, RecordRef, ReferralSource, ReplyOutcome, RulingOutcome,
+    Sex, SkipGround, VerificationTarget,
 };
 
 /// One recorded fact with who recorded it, the business date it happened and when it was typed in.
@@ -302,7 +302,12 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         deadlines: Vec<DeadlineStarted>,
     },
-    PersonalDataErased {},
+    PersonalDataErased {
+        /// Why (absent in events recorded before the category existed: they read as `None`
+        /// and serialise as before, so their hashes still verify).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        category: Option<ErasureCategory>,
+    },
     DeadlineMissed {
         name: DeadlineName,
         due_on: NaiveDate,
@@ -347,7 +352,7 @@ impl EventBody {
             Self::Transferred { .. } => "transferred",
             Self::NoteAdded { .. } => "note_added",
             Self::EntryCorrected { .. } => "entry_corrected",
-            Self::PersonalDataErased {} => "personal_data_erased",
+            Self::PersonalDataErased { .. } => "personal_data_erased",
             Self::DeadlineMissed { .. } => "deadline_missed",
         }
     }

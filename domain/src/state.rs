@@ -837,7 +837,7 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
                 correction: Some(correction),
             });
         }
-        EventBody::PersonalDataErased {} => state.erased = true,
+        EventBody::PersonalDataErased { .. } => state.erased = true,
         EventBody::DeadlineMissed { name, due_on, .. } => {
             if let Some(d) = state.deadlines.get_mut(&name) {
                 if d.due_on == due_on {

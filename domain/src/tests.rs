@@ -1307,8 +1307,20 @@ fn a_deadline_is_not_missed_on_its_due_date() {
 
 #[test]
 fn erasure_is_a_marker_and_leaves_the_case_readable_only() {
-    let c = registered().given(supervisor(), "2026-03-02", Action::ErasePersonalData);
+    let c = registered().given(
+        supervisor(),
+        "2026-03-02",
+        Action::ErasePersonalData {
+            category: ErasureCategory::PersonRequest,
+        },
+    );
     assert!(c.state.erased);
+    assert_eq!(
+        c.events.last().map(|e| &e.body),
+        Some(&EventBody::PersonalDataErased {
+            category: Some(ErasureCategory::PersonRequest)
+        })
+    );
     assert!(not_allowed(c.when(
         caseworker(),
         "2026-03-02",
@@ -1384,6 +1396,23 @@ fn allowed_actions_follow_the_stage_and_role() {
         [ActionName::ReturnFile, ActionName::RecordDecision]
     );
     assert!(crate::allowed_actions_for(&s.state, Role::DecisionOfficer, Some("UA-MSP")).is_empty());
+}
+
+#[test]
+fn an_erasure_event_recorded_before_its_category_existed_reads_and_writes_back_unchanged() {
+    // The stored shape of the first version: no data. It reads as "no category" and serialises
+    // back byte for byte, so the hash chain over it still verifies.
+    let old = r#"{"type":"personal_data_erased","data":{}}"#;
+    let body: EventBody = serde_json::from_str(old).expect("decode");
+    assert_eq!(body, EventBody::PersonalDataErased { category: None });
+    assert_eq!(serde_json::to_string(&body).expect("json"), old);
+    let new = EventBody::PersonalDataErased {
+        category: Some(ErasureCategory::RetentionEnded),
+    };
+    assert_eq!(
+        serde_json::to_string(&new).expect("json"),
+        r#"{"type":"personal_data_erased","data":{"category":"retention_ended"}}"#
+    );
 }
 
 #[test]

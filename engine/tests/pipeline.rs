@@ -13,7 +13,7 @@ use ptl_engine::db::Db;
 use ptl_engine::keys::KeyRing;
 use ptl_engine::on_both_stores;
 use ptl_engine::pipeline::{Engine, EngineError, EngineOptions, Executed, Idempotency, Personal};
-use ptl_engine::testkit::{close, Backend, TestStore};
+use ptl_engine::testkit::{self, close, Backend, TestStore};
 use ptl_engine::vault::{PersonalText, Reader};
 use uuid::Uuid;
 
@@ -80,6 +80,7 @@ async fn register_person(f: &Fixture) -> Executed {
             value: serde_json::json!({"full_name": "Марʼяна Коваль", "birth_date": "1990-04-02"}),
         }],
         person_index: Some(("Марʼяна Коваль".into(), d("1990-04-02"))),
+        erasure_reason: None,
     };
     let done = f
         .engine
@@ -451,25 +452,9 @@ async fn personal_data_is_in_the_vault_not_in_events_and_erasure_keeps_history_v
         .unwrap();
     assert_eq!(found, vec![id]);
     drop(tx);
-    // Erase: the event, then the key.
+    // Erase: one command, the event and the key's destruction together.
     f.clock.advance(chrono::Duration::hours(1));
-    let cmd = f.engine.command(
-        Actor::user("sv-1", Role::Supervisor, "UA7102"),
-        d("2026-03-02"),
-        Action::ErasePersonalData,
-    );
-    f.engine
-        .execute(id, None, cmd, Personal::default(), None)
-        .await
-        .unwrap()
-        .unwrap();
-    let mut tx = f.engine.db().begin().await.unwrap();
-    f.engine
-        .vault()
-        .erase(tx.conn(), id, "sv-1", f.clock_now(), None)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    testkit::erase_case(&f.engine, id, d("2026-03-02"), None).await;
     let mut tx = f.engine.db().read().await.unwrap();
     let recs = f
         .engine
@@ -510,6 +495,7 @@ async fn personal_text_on_an_existing_case_is_sealed_in_the_commands_transaction
                 value: serde_json::json!("met her at the shelter"),
             }],
             person_index: None,
+            erasure_reason: None,
         };
         (cmd, personal)
     };
@@ -557,6 +543,198 @@ async fn personal_text_on_an_existing_case_is_sealed_in_the_commands_transaction
 on_both_stores!(
     run,
     personal_text_on_an_existing_case_is_sealed_in_the_commands_transaction
+);
+
+/// The person record of [`register_person`]'s case, read (and logged) as caseworker `cw-1`.
+async fn person_of(f: &Fixture, id: Uuid) -> Option<serde_json::Value> {
+    let reader = Reader {
+        sub: "cw-1".into(),
+        role: "caseworker".into(),
+        office: Some("UA7102".into()),
+        reason: Some("follow-up".into()),
+    };
+    let mut tx = f.engine.db().begin().await.unwrap();
+    let recs = f
+        .engine
+        .vault()
+        .read_records(tx.conn(), id, &[RecordRef("r-person".into())], &reader)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    recs.into_iter().next().and_then(|(_, v)| v)
+}
+
+async fn ledger_of(f: &Fixture, id: Uuid) -> Option<ptl_engine::vault::LedgerEntry> {
+    let mut tx = f.engine.db().read().await.unwrap();
+    f.engine.vault().ledger_entry(tx.conn(), id).await.unwrap()
+}
+
+async fn people_named(f: &Fixture) -> Vec<Uuid> {
+    let mut tx = f.engine.db().read().await.unwrap();
+    f.engine
+        .vault()
+        .find_person(tx.conn(), "Марʼяна Коваль", d("1990-04-02"))
+        .await
+        .unwrap()
+}
+
+/// The erasure command writes its event, destroys the case's key, deletes its person-index entry
+/// and writes its ledger row (category, author, reason sealed under the master key) in ONE
+/// transaction: nothing is left for a caller to do after it.
+async fn an_erasure_destroys_the_key_and_writes_its_ledger_row_with_its_event(f: Fixture) {
+    let id = register_person(&f).await.case_id;
+    assert!(person_of(&f, id).await.is_some());
+    let version =
+        testkit::erase_case(&f.engine, id, d("2026-03-02"), Some("request of 1 March")).await;
+    assert_eq!(version, 2);
+    assert_eq!(person_of(&f, id).await, None);
+    assert_eq!(testkit::stored_key(f.engine.db(), id).await, None);
+    assert!(people_named(&f).await.is_empty());
+    let entry = ledger_of(&f, id).await.expect("a ledger row");
+    assert_eq!(entry.by_sub, "sv-1");
+    assert_eq!(entry.category.as_deref(), Some("person_request"));
+    assert_eq!(entry.reason.as_deref(), Some("request of 1 March"));
+    assert_eq!(entry.repaired_at, None);
+    let history = f.engine.history(id).await.unwrap();
+    assert_eq!(
+        history.last().map(|e| &e.event.body),
+        Some(&ptl_domain::EventBody::PersonalDataErased {
+            category: Some(ErasureCategory::PersonRequest)
+        })
+    );
+    assert!(f.engine.verify(id).await.unwrap().valid);
+    // Nothing is left to repair.
+    assert!(f.engine.repair_erasures().await.unwrap().is_empty());
+}
+on_both_stores!(
+    run,
+    an_erasure_destroys_the_key_and_writes_its_ledger_row_with_its_event
+);
+
+/// Makes every insert into the erasure ledger fail (an injected fault in the erasure's rows).
+async fn break_the_ledger(db: &Db, broken: bool) {
+    let statements: &[&str] = match (db, broken) {
+        (Db::Sqlite(_), true) => &[
+            "CREATE TRIGGER ledger_fails BEFORE INSERT ON erasure_ledger \
+             BEGIN SELECT RAISE(ABORT, 'injected ledger failure'); END",
+        ],
+        (Db::Sqlite(_), false) => &["DROP TRIGGER ledger_fails"],
+        (Db::Postgres(_), true) => &[
+            "CREATE FUNCTION ledger_fails() RETURNS trigger LANGUAGE plpgsql AS \
+             'BEGIN RAISE EXCEPTION ''injected ledger failure''; END'",
+            "CREATE TRIGGER ledger_fails BEFORE INSERT ON erasure_ledger \
+             FOR EACH ROW EXECUTE FUNCTION ledger_fails()",
+        ],
+        (Db::Postgres(_), false) => &[
+            "DROP TRIGGER ledger_fails ON erasure_ledger",
+            "DROP FUNCTION ledger_fails()",
+        ],
+    };
+    for sql in statements {
+        match db {
+            Db::Sqlite(p) => sqlx::query(sql).execute(p).await.map(|_| ()),
+            Db::Postgres(p) => sqlx::query(sql).execute(p).await.map(|_| ()),
+        }
+        .unwrap();
+    }
+}
+
+/// When one of the erasure's rows fails, its event does not commit either and the key is left
+/// alone: the case is not erased, the data still reads, and the supervisor can simply try again.
+async fn an_erasure_whose_ledger_row_fails_writes_no_event_and_keeps_the_key(f: Fixture) {
+    let id = register_person(&f).await.case_id;
+    break_the_ledger(&f.db, true).await;
+    let cmd = f.engine.command(
+        testkit::supervisor(),
+        d("2026-03-02"),
+        Action::ErasePersonalData {
+            category: ErasureCategory::RetentionEnded,
+        },
+    );
+    let failed = f
+        .engine
+        .execute(id, Some(1), cmd, Personal::default(), None)
+        .await;
+    assert!(
+        matches!(failed, Err(EngineError::Internal(_))),
+        "{failed:?}"
+    );
+    f.engine.clear_cache();
+    let (state, version) = f.engine.load(id).await.unwrap().unwrap();
+    assert_eq!(version, 1, "no erasure event");
+    assert!(!state.erased);
+    assert!(testkit::stored_key(f.engine.db(), id).await.is_some());
+    assert!(person_of(&f, id).await.is_some());
+    assert_eq!(people_named(&f).await, vec![id]);
+    assert!(ledger_of(&f, id).await.is_none());
+
+    break_the_ledger(&f.db, false).await;
+    assert_eq!(
+        testkit::erase_case(&f.engine, id, d("2026-03-02"), None).await,
+        2
+    );
+    assert_eq!(person_of(&f, id).await, None);
+    assert!(ledger_of(&f, id).await.is_some());
+    assert!(f.engine.verify(id).await.unwrap().valid);
+}
+on_both_stores!(
+    run,
+    an_erasure_whose_ledger_row_fails_writes_no_event_and_keeps_the_key
+);
+
+/// What the earlier two-step erasure left when the process died between its event and its key's
+/// transaction (the event committed, the key live, no ledger row) is found and repaired: the key
+/// is destroyed, the repair is logged in `erasures.log` and the ledger, and the person can no
+/// longer be read. A second run finds nothing.
+async fn an_erased_case_whose_key_survived_is_repaired_and_its_person_no_longer_reads(f: Fixture) {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::new(
+        f.db.clone(),
+        f.clock.clone(),
+        Arc::new(RuleBook::builtin().unwrap()),
+        f.engine.keys().clone(),
+        None,
+        EngineOptions {
+            data_dir: Some(dir.path().to_path_buf()),
+            ..EngineOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let id = register_person(&f).await.case_id;
+    let untouched = register_person(&f).await.case_id;
+    let key = testkit::stored_key(f.engine.db(), id)
+        .await
+        .expect("a live key");
+    testkit::erase_case(&engine, id, d("2026-03-02"), Some("request of 1 March")).await;
+    let log = dir.path().join(ptl_engine::vault::ERASURE_LOG_FILE);
+    let line = std::fs::read_to_string(&log).unwrap();
+    assert!(line.contains(&id.to_string()), "{line}");
+    // The crash of the earlier code: event committed, key and ledger row not.
+    testkit::undo_key_destruction(f.engine.db(), id, key).await;
+    std::fs::remove_file(&log).unwrap();
+    assert!(person_of(&f, id).await.is_some(), "the broken state reads");
+
+    assert_eq!(engine.repair_erasures().await.unwrap(), vec![id]);
+    assert_eq!(person_of(&f, id).await, None);
+    assert_eq!(testkit::stored_key(f.engine.db(), id).await, None);
+    assert!(person_of(&f, untouched).await.is_some());
+    let entry = ledger_of(&f, id).await.expect("a ledger row");
+    assert_eq!(entry.by_sub, "sv-1");
+    assert_eq!(entry.category.as_deref(), Some("person_request"));
+    assert!(entry.repaired_at.is_some());
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains(&id.to_string()) && logged.contains("\"repair\":true"),
+        "{logged}"
+    );
+    assert!(engine.repair_erasures().await.unwrap().is_empty());
+    assert_eq!(people_named(&f).await, vec![untouched]);
+    assert!(f.engine.verify(id).await.unwrap().valid);
+}
+on_both_stores!(
+    run,
+    an_erased_case_whose_key_survived_is_repaired_and_its_person_no_longer_reads
 );
 
 impl Fixture {

@@ -179,7 +179,7 @@ pub(crate) fn touches_deadlines(body: &EventBody) -> bool {
                 ..
             }
             | EventBody::IdentityDocumentAbsenceExplained { .. }
-            | EventBody::PersonalDataErased {}
+            | EventBody::PersonalDataErased { .. }
     )
 }
 

@@ -66,12 +66,7 @@ impl TestApp {
         ));
         let opts = StartOptions::new(url, dir.path().join("data"));
         let app = start(&opts, clock.clone()).await.expect("app starts");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let router = app.router;
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
+        let (base, server) = serve(app.router).await;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
@@ -90,6 +85,36 @@ impl TestApp {
     /// The store's URL (to start a second instance on it, as a restart does).
     pub fn url(&self) -> &str {
         self.store.url()
+    }
+
+    /// Stops the server and starts it again on the same store, data directory and clock, as a
+    /// restart after a crash would (migrations, re-applied erasures, repairs at start).
+    pub async fn restart(self) -> Self {
+        let Self {
+            http,
+            state,
+            clock,
+            dir,
+            store,
+            server,
+            ..
+        } = self;
+        server.abort();
+        let _ = server.await;
+        ptl_engine::testkit::close(state.app.engine.db()).await;
+        drop(state);
+        let opts = StartOptions::new(store.url().to_owned(), dir.path().join("data"));
+        let app = start(&opts, clock.clone()).await.expect("app restarts");
+        let (base, server) = serve(app.router).await;
+        Self {
+            base,
+            http,
+            state: app.state,
+            clock,
+            dir,
+            store,
+            server,
+        }
     }
 
     /// Stops the server and removes the store.
@@ -188,6 +213,16 @@ impl TestApp {
         )
         .await
     }
+}
+
+/// Serves `router` on a free local port: its base URL and the server task.
+async fn serve(router: axum::Router) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    (base, server)
 }
 
 /// A lawful registration body (an adult Ukrainian citizen, referred by the hotline).

@@ -202,6 +202,7 @@ impl App {
         let personal = Personal {
             texts: to_vault(parsed.texts),
             person_index: Some((parsed.person.full_name.clone(), parsed.person.birth_date)),
+            erasure_reason: None,
         };
         let started = std::time::Instant::now();
         let result = self.engine.register(command, personal, idem).await;
@@ -273,9 +274,11 @@ impl App {
         let command = self
             .engine
             .command(actor, parsed.occurred_on, parsed.action);
+        // An erasure's key destruction and ledger row are written by the engine with its event.
         let personal = Personal {
             texts: to_vault(parsed.texts),
             person_index: None,
+            erasure_reason: parsed.erasure_reason,
         };
         let started = std::time::Instant::now();
         let result = self
@@ -283,21 +286,6 @@ impl App {
             .execute(case.id, Some(expected), command, personal, idem)
             .await;
         let done: Executed = self.record_command(name.as_str(), started, result)?;
-        if name == ActionName::ErasePersonalData {
-            let mut tx = self.engine.begin_write().await?;
-            self.engine
-                .vault()
-                .erase(
-                    tx.conn(),
-                    case.id,
-                    &caller.sub,
-                    self.engine.clock().now(),
-                    self.engine.data_dir(),
-                )
-                .await
-                .map_err(store)?;
-            tx.commit().await.map_err(store)?;
-        }
         Ok(Written {
             case_id: case.id,
             view: self.view(caller, case.id, &done.state, done.version),

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use super::check::{Context, Problems};
 use crate::error::{DomainError, FieldProblem};
 use crate::event::EventBody;
-use crate::types::{OfficeCode, RecordRef};
+use crate::types::{ErasureCategory, OfficeCode, RecordRef};
 
 /// "Actors": the head of the unit assigns the case to an official (a change, not a repeat).
 pub(super) fn assign(
@@ -132,6 +132,10 @@ pub(super) fn correct_entry(
 
 /// "Personal data": erasure at the end of retention or on a lawful request makes the person's
 /// records unreadable while the history stays verifiable.
-pub(super) fn erase_personal_data() -> Result<EventBody, DomainError> {
-    Ok(EventBody::PersonalDataErased {})
+/// The category goes into the event; the free-text reason never reaches the domain (the engine
+/// keeps it in the erasure ledger).
+pub(super) fn erase_personal_data(category: ErasureCategory) -> Result<EventBody, DomainError> {
+    Ok(EventBody::PersonalDataErased {
+        category: Some(category),
+    })
 }

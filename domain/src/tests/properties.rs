@@ -115,7 +115,7 @@ fn action() -> impl Strategy<Value = Action> {
         }),
         pick(DeadlineKind::ALL).prop_map(|k| Action::RecordMissedDeadline { name: k.into() }),
         Just(Action::RecordStatusExpiry),
-        Just(Action::ErasePersonalData),
+        pick(ErasureCategory::ALL).prop_map(|category| Action::ErasePersonalData { category }),
         Just(Action::ExplainMissingIdentityDocument {
             reason: RecordRef("why".into())
         }),
@@ -240,7 +240,7 @@ proptest! {
         }
         if let Some(pos) = history.iter().position(|e| matches!(e.body, EventBody::ApplicationWithdrawn { .. })) {
             for e in &history[pos + 1..] {
-                prop_assert!(matches!(e.body, EventBody::PersonalDataErased {}), "after withdrawal: {}", e.body.type_name());
+                prop_assert!(matches!(e.body, EventBody::PersonalDataErased { .. }), "after withdrawal: {}", e.body.type_name());
             }
         }
     }

@@ -295,6 +295,8 @@ impl Engine {
             states,
             snapshot,
         };
+        // An erasure is logged outside the database before it commits (see `erasure.rs`).
+        self.log_erasures(case_id, &events, now).await?;
         let mut aggregate_state: AggregateState<CaseState> = AggregateState::with_id(case_id);
         for _ in 0..current {
             aggregate_state.next_sequence_number();

@@ -11,7 +11,9 @@
 //!   (`RowWriter::rows`), and how they reach each store (below);
 //! - `read.rs`: replay (from the cache, a snapshot or the stream), `load*`, `history`, `verify`;
 //! - `person.rs`: person look-ups written to the matched cases' access logs, and the rebuild of
-//!   the person index when the name normalisation changes.
+//!   the person index when the name normalisation changes;
+//! - `erasure.rs`: the erasure log line written before an erasure commits, and the repair of a
+//!   case whose history says erased while its key is live.
 //!
 //! The deny list of revoked tokens, which shares only the database with the pipeline, is in
 //! [`crate::tokens`].
@@ -29,8 +31,8 @@
 //!
 //! # How a command's rows travel
 //!
-//! The rows beside the events (vault records, idempotency record, outbox, hash chain, snapshot,
-//! read models) need the events' ids and persistence time, which the store gives them inside
+//! The rows beside the events (vault records, an erasure's key destruction and ledger row,
+//! idempotency record, outbox, hash chain, snapshot, read models) need the events' ids and persistence time, which the store gives them inside
 //! `persist`. So the pipeline hands the store the command's record, and the store calls
 //! `RowWriter::rows` once the events have their ids; that one function builds every row, as one
 //! value (`CommandRows`), in the order they are written. The only read some rows need is an
@@ -63,6 +65,7 @@
 //! "could not record" ([`EngineError`]), the inner one "refused"
 //! ([`DomainError`](ptl_domain::DomainError)).
 
+mod erasure;
 mod execute;
 mod person;
 mod read;
@@ -84,7 +87,7 @@ use crate::clock::Clock;
 use crate::db::{Batch, Conn, Db};
 use crate::keys::KeyRing;
 use crate::store::{PgStore, SqliteStore, WriteGate};
-use crate::vault::{PersonalText, Vault};
+use crate::vault::{ErasureReason, PersonalText, Vault};
 
 pub use person::{Lookup, DUPLICATE_CHECK_REASON};
 use record::RowWriter;
@@ -158,6 +161,9 @@ pub struct Personal {
     pub texts: Vec<PersonalText>,
     /// Name and birth date for the keyed person index (registration only).
     pub person_index: Option<(String, NaiveDate)>,
+    /// The free-text reason of an erasure (`erase-personal-data` only): it goes to the erasure
+    /// ledger, sealed under the master key, in the command's transaction.
+    pub erasure_reason: Option<ErasureReason>,
 }
 
 /// How many other cases of the same person in the caller's scope a registration names at most
