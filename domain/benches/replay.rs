@@ -24,6 +24,7 @@ fn thousand_events() -> Vec<CaseEvent> {
         occurred_on: start,
         rules: rules.clone(),
         action,
+        lookups: Default::default(),
     };
     let reg = Register {
         register_no: "UA7102-2026-000001".into(),

@@ -499,6 +499,7 @@ mod tests {
             occurred_on: on,
             rules: std::sync::Arc::new(rules),
             action: Action::Register(Box::new(numbered)),
+            lookups: Default::default(),
         };
         let events = ptl_domain::decide(&ptl_domain::CaseState::default(), command);
         assert!(matches!(&events, Ok(e) if !e.is_empty()), "{events:?}");

@@ -215,6 +215,7 @@ async fn random_streams_give_identical_results_on_sqlite_postgresql_and_in_memor
             occurred_on: start,
             rules: rules.clone(),
             action: Action::Register(Box::new(registration())),
+            lookups: Default::default(),
         };
         let mut memory = CaseState::default();
         let mut memory_events: Vec<CaseEvent> = Vec::new();
@@ -249,6 +250,7 @@ async fn random_streams_give_identical_results_on_sqlite_postgresql_and_in_memor
                 occurred_on: start + Days::new(day),
                 rules: rules.clone(),
                 action,
+                lookups: Default::default(),
             };
             let m = decide(&memory, cmd.clone());
             let s = sqlite

@@ -35,6 +35,7 @@ fn template() -> Vec<String> {
         occurred_on: day,
         rules: rules.clone(),
         action,
+        lookups: Default::default(),
     };
     let reg = Register {
         register_no: "UA7102-2026-000001".into(),

@@ -13,13 +13,15 @@
 //! - [`cases`]: `find_case`, `register`, `act`, `read_case`, `read_person`;
 //! - [`history`]: `history`, `verify`, `access_log`, `explain_deadline`;
 //! - [`lists`]: `work_queue` (with the person search), `deadlines`, `statistics`;
-//! - [`operations`]: the `readiness` of this instance.
+//! - [`operations`]: the `readiness` of this instance;
+//! - [`registers`]: Order 366's registers of certificates and applications.
 
 pub mod cases;
 pub mod error;
 pub mod history;
 pub mod lists;
 pub mod operations;
+pub mod registers;
 
 use std::sync::Arc;
 

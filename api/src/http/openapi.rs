@@ -493,7 +493,7 @@ pub fn document() -> OpenApi {
     );
     doc.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
     doc.tags = Some(
-        ["cases", "lists", "stats", "operations"]
+        ["cases", "lists", "stats", "registers", "operations"]
             .into_iter()
             .map(|t| TagBuilder::new().name(t).build())
             .collect(),

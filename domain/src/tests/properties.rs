@@ -139,6 +139,7 @@ fn run(child: bool, steps: Vec<(Actor, u8, Action)>) -> (CaseState, Vec<CaseEven
         occurred_on: start,
         rules: rules(),
         action: Action::Register(Box::new(reg)),
+        lookups: Default::default(),
     };
     let mut all = vec![(first, 0i64)];
     let mut day = 0i64;
@@ -151,6 +152,7 @@ fn run(child: bool, steps: Vec<(Actor, u8, Action)>) -> (CaseState, Vec<CaseEven
             occurred_on: on,
             rules: rules(),
             action,
+            lookups: Default::default(),
         };
         all.push((cmd, day));
     }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex as StdMutex, PoisonError};
 
 use esrs::store::EventStore;
 use esrs::AggregateState;
-use ptl_domain::{Action, CaseState, Command, DomainError};
+use ptl_domain::{Action, CaseState, Command, DomainError, Lookups};
 use uuid::Uuid;
 
 use super::record::{self, Record};
@@ -262,6 +262,8 @@ impl Engine {
                 return Err(EngineError::Conflict { expected, current });
             }
         }
+        let mut command = command;
+        command.lookups = self.lookups(&cached.state, &command).await?;
         let now = command.recorded_at;
         let events = match ptl_domain::decide(&cached.state, command) {
             Ok(events) => events,
@@ -314,6 +316,11 @@ impl Engine {
                 if from_cache && matches!(e, EngineError::Conflict { .. }) {
                     return Ok(Attempt::StaleCache);
                 }
+                // Another case took the certificate number between the look-up and the commit
+                // (the register's unique index refused it): look again, and the domain refuses.
+                if !checked && is_certificate_taken(&e) {
+                    return Ok(Attempt::StaleCache);
+                }
                 if let (EngineError::Conflict { .. }, Some(expected)) = (&e, expected_version) {
                     let current = self.stored_version(case_id).await?;
                     return Err(EngineError::Conflict { expected, current });
@@ -349,6 +356,27 @@ impl Engine {
             replayed: false,
             same_person: Vec::new(),
         })))
+    }
+
+    /// The facts about other cases the command's rules need, read from the store: whether the
+    /// certificate number a grant would issue is already in the register of certificates of
+    /// its authority (`certificate_register`, written by the projections in the same
+    /// transaction as the events; its unique index on (authority, number) catches a race).
+    async fn lookups(&self, state: &CaseState, command: &Command) -> Result<Lookups, EngineError> {
+        let mut lookups = command.lookups;
+        if let Some((authority, number)) = ptl_domain::certificate_to_issue(state, command) {
+            let mut tx = self.db.read().await?;
+            let row: Option<(i64,)> = fetch_optional!(
+                tx.conn(),
+                (i64,),
+                "SELECT 1 FROM certificate_register WHERE authority = $1 AND certificate_no = $2",
+                authority,
+                number
+            )?;
+            drop(tx);
+            lookups.certificate_no_issued = row.is_some();
+        }
+        Ok(lookups)
     }
 
     /// The cached state without asking the store (the write path's unique index catches a stale
@@ -393,5 +421,17 @@ impl Engine {
                     })
             }
         }
+    }
+}
+
+/// Whether a write failed on the certificate register's unique number (index
+/// `certificate_register_number`, migration 0017): the message names the table on SQLite and the
+/// index on PostgreSQL.
+fn is_certificate_taken(e: &EngineError) -> bool {
+    match e {
+        EngineError::Internal(m) | EngineError::Unavailable(m) => {
+            m.contains("certificate_register")
+        }
+        _ => false,
     }
 }

@@ -507,6 +507,7 @@ impl Engine {
             occurred_on,
             rules: self.rules.clone(),
             action,
+            lookups: Default::default(),
         }
     }
 }
