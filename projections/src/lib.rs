@@ -61,7 +61,9 @@ pub enum ProjectionError {
     #[error("invalid cursor")]
     InvalidCursor,
     /// A rebuild was asked for a read model that does not exist.
-    #[error("unknown read model `{0}`; expected one of: work_queue, deadlines, statistics, registers")]
+    #[error(
+        "unknown read model `{0}`; expected one of: work_queue, deadlines, statistics, registers"
+    )]
     UnknownModel(String),
     /// A stored event does not decode (rebuild).
     #[error("event {sequence} of case {case_id} does not decode: {message}")]

@@ -272,7 +272,11 @@ pub(crate) fn encode_cursor(parts: &[&str]) -> String {
     URL_SAFE_NO_PAD.encode(parts.join("\n"))
 }
 
-pub(crate) fn decode_cursor(tag: &str, cursor: &str, n: usize) -> Result<Vec<String>, ProjectionError> {
+pub(crate) fn decode_cursor(
+    tag: &str,
+    cursor: &str,
+    n: usize,
+) -> Result<Vec<String>, ProjectionError> {
     let bytes = URL_SAFE_NO_PAD
         .decode(cursor)
         .map_err(|_| ProjectionError::InvalidCursor)?;

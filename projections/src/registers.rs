@@ -99,7 +99,11 @@ pub(crate) fn apply_certificate_event(
     ) else {
         return;
     };
-    let Some(number) = decision.certificate_no.as_ref().filter(|_| decision.granted) else {
+    let Some(number) = decision
+        .certificate_no
+        .as_ref()
+        .filter(|_| decision.granted)
+    else {
         return;
     };
     match &event.body {
@@ -317,12 +321,24 @@ pub async fn list_applications(
         let parts = decode_cursor("ra", cur, 2)?;
         let pa = sql.text_arg(parts[0].clone());
         let pb = sql.text_arg(parts[1].clone());
-        sql.push(&format!(" AND (a.received_on, a.register_no) > ({pa}, {pb})"));
+        sql.push(&format!(
+            " AND (a.received_on, a.register_no) > ({pa}, {pb})"
+        ));
     }
     let limit = page_limit(f.limit);
     let pl = sql.arg(Arg::Int(Some(limit + 1)));
-    sql.push(&format!(" ORDER BY a.received_on, a.register_no LIMIT {pl}"));
-    type Tuple = (String, String, String, String, String, String, Option<String>);
+    sql.push(&format!(
+        " ORDER BY a.received_on, a.register_no LIMIT {pl}"
+    ));
+    type Tuple = (
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+    );
     let mut tx = db.read().await?;
     let rows: Vec<Tuple> = sql.fetch_all(tx.conn()).await?;
     drop(tx);

@@ -751,8 +751,8 @@ pub fn round_published(
     for g in &mut stats.groups {
         match group_by {
             GroupBy::Month => {
-                let first = NaiveDate::parse_from_str(&format!("{}-01", g.key), "%Y-%m-%d")
-                    .unwrap_or(from);
+                let first =
+                    NaiveDate::parse_from_str(&format!("{}-01", g.key), "%Y-%m-%d").unwrap_or(from);
                 let last = last_of_month(first);
                 round_all(&mut g.figures, office, first.max(from), last.min(to));
             }
@@ -780,11 +780,7 @@ pub fn last_complete_month(today: NaiveDate) -> (NaiveDate, NaiveDate) {
 ///
 /// # Errors
 /// The sentence the API returns with its 400.
-pub fn check_public_period(
-    from: NaiveDate,
-    to: NaiveDate,
-    today: NaiveDate,
-) -> Result<(), String> {
+pub fn check_public_period(from: NaiveDate, to: NaiveDate, today: NaiveDate) -> Result<(), String> {
     let whole = from.day() == 1 && {
         let months = [1_u32, 3, 12].into_iter().find(|m| {
             from.checked_add_months(Months::new(*m))
@@ -1029,7 +1025,11 @@ mod tests {
             let r = round_cell(n, &k, &cell);
             assert!(r == 5 || r == 10, "{r}");
             assert_eq!(round_cell(n, &k, &cell), r, "the same cell rounds alike");
-            assert_eq!(round_cell(n, &key(), &cell), r, "the same key, the same draw");
+            assert_eq!(
+                round_cell(n, &key(), &cell),
+                r,
+                "the same key, the same draw"
+            );
             if r == 10 {
                 ups += 1;
             }
@@ -1082,7 +1082,11 @@ mod tests {
             ("2025-10-01", "2025-12-31"),
             ("2025-01-01", "2025-12-31"),
         ] {
-            assert_eq!(check_public_period(d(from), d(to), today), Ok(()), "{from}..{to}");
+            assert_eq!(
+                check_public_period(d(from), d(to), today),
+                Ok(()),
+                "{from}..{to}"
+            );
         }
         for (from, to) in [
             ("2026-01-01", "2026-03-02"),
@@ -1092,7 +1096,10 @@ mod tests {
             ("2025-07-01", "2026-06-30"),
             ("2026-04-01", "2026-04-30"),
         ] {
-            assert!(check_public_period(d(from), d(to), today).is_err(), "{from}..{to}");
+            assert!(
+                check_public_period(d(from), d(to), today).is_err(),
+                "{from}..{to}"
+            );
         }
         assert_eq!(
             last_complete_month(today),

@@ -7,7 +7,8 @@ use ptl_domain::deadlines::DeadlineState;
 use ptl_domain::{Role, Stage, Status};
 use ptl_projections::queries::{list_cases, list_deadlines, CaseFilter, DeadlineFilter};
 use ptl_projections::stats::{
-    check_public_period, last_complete_month, publish, stats, GroupBy, RoundingKey, Stats, StatsQuery,
+    check_public_period, last_complete_month, publish, stats, GroupBy, RoundingKey, Stats,
+    StatsQuery,
 };
 
 use super::error::store;
@@ -235,12 +236,10 @@ impl App {
             // Published figures: a whole month, quarter or year that has ended ("Statistics").
             (true, None, None) => last_complete_month(today),
             (true, Some(from), Some(to)) => (from, to),
-            (true, from, _) => {
-                return Err(Error::parameter(
-                    if from.is_none() { "from" } else { "to" },
-                    "public figures need both `from` and `to` (or neither: the last complete month)",
-                ))
-            }
+            (true, from, _) => return Err(Error::parameter(
+                if from.is_none() { "from" } else { "to" },
+                "public figures need both `from` and `to` (or neither: the last complete month)",
+            )),
             (false, from, to) => (
                 from.unwrap_or_else(|| {
                     NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today)

@@ -369,12 +369,12 @@ impl Engine {
             let row: Option<(i64,)> = fetch_optional!(
                 tx.conn(),
                 (i64,),
-                "SELECT 1 FROM certificate_register WHERE authority = $1 AND certificate_no = $2",
+                "SELECT COUNT(*) FROM certificate_register WHERE authority = $1 AND certificate_no = $2",
                 authority,
                 number
             )?;
             drop(tx);
-            lookups.certificate_no_issued = row.is_some();
+            lookups.certificate_no_issued = row.is_some_and(|(n,)| n > 0);
         }
         Ok(lookups)
     }
