@@ -1,6 +1,8 @@
 //! The report figures of `api.md` ("Statistics"), aggregated at query time from `case_facts`,
 //! `case_milestones` and `deadlines` (no counters to drift), with statistical disclosure control
-//! for public reports and a CSV rendering.
+//! for public reports ([`publish`]: suppression with complementary cells, then keyed random
+//! rounding to multiples of 5, for whole months, quarters and years that have ended, so that
+//! subtracting overlapping published figures gives noise) and a CSV rendering.
 //!
 //! Definitions (the choices the text leaves open):
 //! - Flow figures count milestones whose business date is in `[from, to]`, attributed to the
