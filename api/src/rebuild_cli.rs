@@ -18,8 +18,8 @@ use ptl_engine::db::Db;
 use ptl_projections::Models;
 
 /// Rebuilds the selected read models (`only`: `None` for all, or `work_queue`, `deadlines`,
-/// `statistics`) with a progress bar, and returns the summary line, e.g.
-/// `rebuilt work_queue, deadlines, statistics from 1,234 events of 56 cases in 0.8 s`.
+/// `statistics`, `registers`) with a progress bar, and returns the summary line, e.g.
+/// `rebuilt work_queue, deadlines, statistics, registers from 1,234 events of 56 cases in 0.8 s`.
 ///
 /// # Errors
 /// A sentence: an unknown read model (before anything is deleted), the store cannot be read, the
@@ -59,6 +59,7 @@ fn summary(models: Models, events: u64, cases: u64, elapsed: Duration) -> String
         (models.work_queue, "work_queue"),
         (models.deadlines, "deadlines"),
         (models.statistics, "statistics"),
+        (models.registers, "registers"),
     ]
     .into_iter()
     .filter_map(|(on, name)| on.then_some(name))
@@ -103,7 +104,7 @@ mod tests {
     fn the_summary_names_the_models_and_the_counts() {
         assert_eq!(
             summary(Models::ALL, 1_234, 56, Duration::from_millis(800)),
-            "rebuilt work_queue, deadlines, statistics from 1,234 events of 56 cases in 0.8 s"
+            "rebuilt work_queue, deadlines, statistics, registers from 1,234 events of 56 cases in 0.8 s"
         );
         let only = Models::parse(Some("deadlines")).ok();
         assert_eq!(

@@ -215,7 +215,7 @@ async fn cherkasy_today_reproduces_the_regional_report_over_the_last_90_days_on_
         .await
         .expect("rebuild");
     let expected = format!(
-        "rebuilt work_queue, deadlines, statistics from {} events of 24 cases in ",
+        "rebuilt work_queue, deadlines, statistics, registers from {} events of 24 cases in ",
         report.events
     );
     assert!(line.starts_with(&expected), "{line}");

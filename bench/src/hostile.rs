@@ -190,6 +190,8 @@ pub async fn run(args: Args) -> Res<()> {
         ("oversized person search (2 MiB)", M::POST, search.clone(), Some(cw.clone()), vec![ct], search_big),
         ("person search as text/plain", M::POST, search.clone(), Some(cw.clone()), vec![("content-type", "text/plain")], search_body(json!({"full_name": "x", "birth_date": "1990-04-02", "reason": "check"}))),
         ("person search (GET) without reason", M::GET, "/api/v1/cases?full_name=%D0%9C%D0%B0%D1%80&birth_date=1990-04-02".into(), Some(cw.clone()), vec![], None),
+        ("public statistics, part of a month", M::GET, "/api/v1/stats?disclosure=public&from=2026-01-01&to=2026-01-15".into(), Some(cw.clone()), vec![], None),
+        ("public statistics, one bound only", M::GET, "/api/v1/stats?disclosure=public&from=2026-01-01".into(), Some(cw.clone()), vec![], None),
         ("path traversal action", M::POST, format!("/api/v1/cases/{id}/actions/..%2F..%2Fadmin"), Some(cw.clone()), vec![ct, ("if-match", m)], Some(consent.clone())),
     ];
     let mut refused = 0;

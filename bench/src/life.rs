@@ -137,7 +137,9 @@ impl Step {
             }
             Step::SubmitFile => json!({"occurred_on": day, "conclusion": "recommend_grant"}),
             Step::Decision => {
-                json!({"occurred_on": day, "outcome": "granted", "certificate_no": "NSS-2026-0042"})
+                // A certificate number is unique per issuing authority: one per case.
+                let no = format!("NSS-{}", view["register_no"].as_str().unwrap_or("0"));
+                json!({"occurred_on": day, "outcome": "granted", "certificate_no": no})
             }
             _ => Value::Null,
         }

@@ -25,6 +25,7 @@ fn thousand_events() -> Vec<CaseEvent> {
         rules: rules.clone(),
         child: None,
         action,
+        lookups: Default::default(),
     };
     let reg = Register {
         register_no: "UA7102-2026-000001".into(),

@@ -37,6 +37,17 @@ pub struct Command {
     pub child: Option<bool>,
     /// What to do.
     pub action: Action,
+    /// Facts the engine looked up in the store for this command (the domain reads no store).
+    pub lookups: Lookups,
+}
+
+/// What the engine looked up before deciding: facts about other cases that a rule needs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Lookups {
+    /// The certificate number this command would issue (see
+    /// [`crate::decide::certificate_to_issue`]) is already in the register of certificates of
+    /// the same issuing authority ("Status track", step 7).
+    pub certificate_no_issued: bool,
 }
 
 /// The applicant as the registration form describes them (no identifying data besides the birth

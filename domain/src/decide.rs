@@ -37,6 +37,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Europe::Kyiv;
 
 pub use availability::{allowed_actions, allowed_actions_for, availability};
+pub use decision::certificate_to_issue;
 pub use registration::age_on;
 
 use crate::actions::ActionName;
@@ -115,6 +116,7 @@ pub fn decide(state: &CaseState, cmd: Command) -> Result<Vec<CaseEvent>, DomainE
                 today,
                 on,
             };
+            decision::certificate_unique(&c, &mut p);
             act(&c, &mut p)
         }
     };

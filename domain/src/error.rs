@@ -34,6 +34,8 @@ pub enum FieldProblem {
     AlreadyDone,
     /// A value that would not change anything.
     Unchanged,
+    /// A certificate number already issued by the same authority.
+    DuplicateCertificate,
 }
 
 impl FieldProblem {
@@ -52,6 +54,7 @@ impl FieldProblem {
             Self::NotFound => "not_found",
             Self::AlreadyDone => "already_done",
             Self::Unchanged => "unchanged",
+            Self::DuplicateCertificate => "duplicate_certificate_no",
         }
     }
 }

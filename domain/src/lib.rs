@@ -44,10 +44,12 @@ mod tests;
 
 pub use actions::ActionName;
 pub use calendar::Calendar;
-pub use command::{Action, ApplicantInput, Command, ReferralInput, Register};
+pub use command::{Action, ApplicantInput, Command, Lookups, ReferralInput, Register};
 pub use deadline_name::DeadlineName;
 pub use deadlines::{deadlines, explain, DeadlineState, DeadlineView};
-pub use decide::{age_on, allowed_actions, allowed_actions_for, decide, kyiv_date};
+pub use decide::{
+    age_on, allowed_actions, allowed_actions_for, certificate_to_issue, decide, kyiv_date,
+};
 pub use error::{DomainError, FieldError, FieldProblem, Unavailable};
 pub use event::{CaseEvent, EventBody};
 pub use procedure::{ProcedureDefinition, RuleBook};

@@ -96,6 +96,7 @@ impl Case {
             rules: rules(),
             child: None,
             action,
+            lookups: Default::default(),
         }
     }
 
@@ -1692,3 +1693,56 @@ fn a_deadline_suspended_while_the_file_is_returned_moves_by_the_days_it_was_back
 mod per_act;
 mod properties;
 mod rolling;
+
+#[test]
+fn a_certificate_number_already_issued_by_the_authority_is_refused() {
+    // given a file at the National Social Service, and the engine found the number in its register
+    let c = submitted();
+    let grant = Action::RecordDecisionGranted {
+        certificate_no: "NSS-2026-0001".into(),
+        valid_until: None,
+    };
+    let mut cmd = c.cmd(officer("UA-NSS"), "2026-03-05", grant.clone());
+    cmd.lookups.certificate_no_issued = true;
+    // when the officer grants with it, then it is refused on the field, with nothing emitted
+    match decide(&c.state, cmd) {
+        Err(DomainError::Validation(errors)) => {
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert_eq!(errors[0].field, "certificate_no");
+            assert_eq!(errors[0].problem, FieldProblem::DuplicateCertificate);
+            assert_eq!(errors[0].problem.code(), "duplicate_certificate_no");
+            assert_eq!(
+                errors[0].message,
+                "certificate NSS-2026-0001 was already issued by UA-NSS"
+            );
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // and a number not yet issued is granted
+    assert!(c.when(officer("UA-NSS"), "2026-03-05", grant).is_ok());
+}
+
+#[test]
+fn the_certificate_a_grant_would_issue_is_its_number_at_the_authority_holding_the_file() {
+    let c = submitted();
+    let grant = c.cmd(
+        officer("UA-NSS"),
+        "2026-03-05",
+        Action::RecordDecisionGranted {
+            certificate_no: "17/2026".into(),
+            valid_until: None,
+        },
+    );
+    assert_eq!(
+        crate::certificate_to_issue(&c.state, &grant),
+        Some(("UA-NSS".to_string(), "17/2026".to_string()))
+    );
+    let note = c.cmd(
+        caseworker(),
+        "2026-03-05",
+        Action::AddNote {
+            note: RecordRef("n".into()),
+        },
+    );
+    assert_eq!(crate::certificate_to_issue(&c.state, &note), None);
+}

@@ -589,6 +589,7 @@ mod tests {
             rules: std::sync::Arc::new(rules),
             child: None,
             action: Action::Register(Box::new(numbered)),
+            lookups: Default::default(),
         };
         let events = ptl_domain::decide(&ptl_domain::CaseState::default(), command);
         assert!(matches!(&events, Ok(e) if !e.is_empty()), "{events:?}");

@@ -216,6 +216,7 @@ async fn random_streams_give_identical_results_on_sqlite_postgresql_and_in_memor
             rules: rules.clone(),
             child: None,
             action: Action::Register(Box::new(registration())),
+            lookups: Default::default(),
         };
         let mut memory = CaseState::default();
         let mut memory_events: Vec<CaseEvent> = Vec::new();
@@ -251,6 +252,7 @@ async fn random_streams_give_identical_results_on_sqlite_postgresql_and_in_memor
                 rules: rules.clone(),
                 child: None,
                 action,
+                lookups: Default::default(),
             };
             let m = decide(&memory, cmd.clone());
             let s = sqlite

@@ -36,6 +36,7 @@ fn template() -> Vec<String> {
         rules: rules.clone(),
         child: None,
         action,
+        lookups: Default::default(),
     };
     let reg = Register {
         register_no: "UA7102-2026-000001".into(),

@@ -18,7 +18,10 @@
 //! - [`queries`]: the work queue ([`list_cases`]), deadlines ([`list_deadlines`]) and the
 //!   scheduler's look-up ([`due_deadlines`]), with opaque keyset cursors;
 //! - [`stats`](mod@stats): the report figures of `api.md` ([`stats()`]), statistical disclosure control
-//!   ([`suppress`]) and CSV ([`stats_csv`]);
+//!   ([`publish`]: [`suppress`], then keyed rounding) and CSV ([`stats_csv`]);
+//! - [`registers`]: Order 366's register of applications and register of issued certificates
+//!   (lists and CSV); the certificate register's unique index keeps a number unique per
+//!   authority;
 //! - [`rebuild`](mod@rebuild): [`rebuild()`] from the global log;
 //! - [`scheduler`]: the legal clock's background loop: it sleeps until the next due deadline (or
 //!   until a command wakes it) and records every missed deadline and expired status through the
@@ -30,6 +33,7 @@
 pub mod project;
 pub mod queries;
 pub mod rebuild;
+pub mod registers;
 pub mod scheduler;
 mod sql;
 pub mod stats;
@@ -42,7 +46,10 @@ pub use queries::{
     DEFAULT_ESCALATE_AFTER_WORKING_DAYS, ESCALATION_REGIONAL, ESCALATION_SUPERVISOR, MAX_LIMIT,
 };
 pub use rebuild::{catch_up, rebuild, RebuildReport};
-pub use stats::{stats, stats_csv, suppress, Figures, GroupBy, Stats, StatsGroup, StatsQuery};
+pub use stats::{
+    check_public_period, last_complete_month, publish, round_published, stats, stats_csv, suppress,
+    Figures, GroupBy, RoundingKey, Stats, StatsGroup, StatsQuery,
+};
 
 /// Why a read-model query or a rebuild failed.
 #[derive(Debug, thiserror::Error)]
@@ -54,7 +61,9 @@ pub enum ProjectionError {
     #[error("invalid cursor")]
     InvalidCursor,
     /// A rebuild was asked for a read model that does not exist.
-    #[error("unknown read model `{0}`; expected one of: work_queue, deadlines, statistics")]
+    #[error(
+        "unknown read model `{0}`; expected one of: work_queue, deadlines, statistics, registers"
+    )]
     UnknownModel(String),
     /// A stored event does not decode (rebuild).
     #[error("event {sequence} of case {case_id} does not decode: {message}")]

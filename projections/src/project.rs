@@ -25,6 +25,8 @@ pub struct Models {
     pub deadlines: bool,
     /// `case_facts` and `case_milestones`.
     pub statistics: bool,
+    /// `application_register` and `certificate_register` (Order 366's registers).
+    pub registers: bool,
 }
 
 impl Models {
@@ -33,9 +35,11 @@ impl Models {
         work_queue: true,
         deadlines: true,
         statistics: true,
+        registers: true,
     };
 
-    /// Parses a rebuild selection: `None` (all), `work_queue`, `deadlines` or `statistics`.
+    /// Parses a rebuild selection: `None` (all), `work_queue`, `deadlines`, `statistics` or
+    /// `registers`.
     ///
     /// # Errors
     /// [`crate::ProjectionError::UnknownModel`] for any other name.
@@ -44,6 +48,7 @@ impl Models {
             work_queue: false,
             deadlines: false,
             statistics: false,
+            registers: false,
         };
         match only {
             None => Ok(Models::ALL),
@@ -57,6 +62,10 @@ impl Models {
             }),
             Some("statistics") => Ok(Models {
                 statistics: true,
+                ..none
+            }),
+            Some("registers") => Ok(Models {
+                registers: true,
                 ..none
             }),
             Some(other) => Err(crate::ProjectionError::UnknownModel(
@@ -93,6 +102,15 @@ impl Projector for ReadModels {
         );
         for e in events {
             apply_milestone(batch, Models::ALL, case_id, e.sequence, e.event, e.state);
+            crate::registers::apply_certificate_event(
+                batch,
+                Models::ALL,
+                case_id,
+                e.sequence,
+                e.event,
+                e.state,
+                true,
+            );
             // Live writes only: a rebuild must not notify anybody again.
             enqueue_webhook(batch, case_id, e.sequence, e.event, e.state);
         }
@@ -356,6 +374,8 @@ pub(crate) fn apply_case_rows(
             ],
         );
     }
+
+    crate::registers::apply_application_row(batch, models, case_id, sequence, state);
 
     if let (true, Some(touched)) = (models.deadlines, deadlines_touched_at) {
         upsert_deadlines(batch, &id, state, to_i64(touched));

@@ -268,11 +268,15 @@ fn wq_row(t: WqTuple, cut: &EscalationCutoffs) -> Result<WorkQueueRow, sqlx::Err
     })
 }
 
-fn encode_cursor(parts: &[&str]) -> String {
+pub(crate) fn encode_cursor(parts: &[&str]) -> String {
     URL_SAFE_NO_PAD.encode(parts.join("\n"))
 }
 
-fn decode_cursor(tag: &str, cursor: &str, n: usize) -> Result<Vec<String>, ProjectionError> {
+pub(crate) fn decode_cursor(
+    tag: &str,
+    cursor: &str,
+    n: usize,
+) -> Result<Vec<String>, ProjectionError> {
     let bytes = URL_SAFE_NO_PAD
         .decode(cursor)
         .map_err(|_| ProjectionError::InvalidCursor)?;
@@ -302,7 +306,7 @@ fn scope(
     }
 }
 
-fn page_limit(limit: u32) -> i64 {
+pub(crate) fn page_limit(limit: u32) -> i64 {
     i64::from(limit.clamp(1, MAX_LIMIT))
 }
 

@@ -43,7 +43,7 @@ pub struct RebuildReport {
 }
 
 /// Deletes the selected read models (`only`: `None` for all, or `work_queue`, `deadlines`,
-/// `statistics`) and rebuilds them from the event log; `progress` is called with the number of
+/// `statistics`, `registers`) and rebuilds them from the event log; `progress` is called with the number of
 /// events applied so far after each batch.
 ///
 /// # Errors
@@ -95,6 +95,10 @@ async fn replay_log(
     if clear && models.statistics {
         run!(tx.conn(), "DELETE FROM case_facts")?;
         run!(tx.conn(), "DELETE FROM case_milestones")?;
+    }
+    if clear && models.registers {
+        run!(tx.conn(), "DELETE FROM certificate_register")?;
+        run!(tx.conn(), "DELETE FROM application_register")?;
     }
     tx.commit().await?;
 
@@ -189,6 +193,15 @@ async fn apply_batch(
             sequence,
             &event,
             &state,
+        );
+        crate::registers::apply_certificate_event(
+            &mut milestone,
+            models,
+            logged.aggregate_id,
+            sequence,
+            &event,
+            &state,
+            false,
         );
         milestone.execute(tx.conn()).await?;
         let touched = crate::project::touches_deadlines(&event.body).then_some(sequence);

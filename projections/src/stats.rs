@@ -1,6 +1,8 @@
 //! The report figures of `api.md` ("Statistics"), aggregated at query time from `case_facts`,
 //! `case_milestones` and `deadlines` (no counters to drift), with statistical disclosure control
-//! for public reports and a CSV rendering.
+//! for public reports ([`publish`]: suppression with complementary cells, then keyed random
+//! rounding to multiples of 5, for whole months, quarters and years that have ended, so that
+//! subtracting overlapping published figures gives noise) and a CSV rendering.
 //!
 //! Definitions (the choices the text leaves open):
 //! - Flow figures count milestones whose business date is in `[from, to]`, attributed to the
@@ -24,9 +26,11 @@
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, Months, NaiveDate};
+use hmac::{Hmac, Mac};
 use ptl_domain::types::ReferralSource;
 use ptl_engine::db::{Conn, Db};
 use serde::Serialize;
+use sha2::Sha256;
 
 use crate::project::milestone as ms;
 use crate::sql::{date_text, to_u64, Sql};
@@ -553,24 +557,43 @@ pub async fn stats(db: &Db, q: &StatsQuery) -> Result<Stats, ProjectionError> {
     })
 }
 
-/// Statistical disclosure control for `disclosure=public`.
+/// Statistical disclosure control for `disclosure=public`: suppression ([`suppress`]) on the true
+/// counts, then keyed random rounding ([`round_published`]) of every count still published.
+#[must_use]
+pub fn publish(
+    stats: Stats,
+    threshold: u64,
+    key: &RoundingKey,
+    office: &str,
+    group_by: GroupBy,
+) -> Stats {
+    round_published(suppress(stats, threshold), key, office, group_by)
+}
+
+/// Suppression for `disclosure=public`.
 ///
 /// Rules, applied until nothing changes:
 /// 1. Primary: a count `n` with `0 < n < threshold` becomes `null` and its name goes to
 ///    `suppressed`. Zeros are published (a zero describes no person). The median becomes `null`
 ///    when fewer than `threshold` decisions make it.
-/// 2. Complementary, within a cell set: if exactly one `by_referral_source` cell is suppressed,
-///    the smallest remaining non-zero cell is suppressed too, so the sources cannot be
-///    subtracted from one another to find it.
-/// 3. Complementary, across groups: for every count figure (and every referral cell), if exactly
-///    one group's cell is suppressed while the total is published, the smallest remaining
-///    non-zero group cell is suppressed too, so `total - sum(other groups)` cannot reveal it.
-///    (Monthly stock figures are not additive; they are treated the same way, conservatively.)
+/// 2. Complementary, within a cell set (a row): while the hidden `by_referral_source` cells are
+///    all primary (small) cells, the smallest remaining non-zero cell is hidden too, so the
+///    sources cannot be subtracted from one another to find one, nor two small ones told apart
+///    from their small sum.
+/// 3. Complementary, across groups (a column): for every count figure (and every referral
+///    cell) whose total is published, while the hidden group cells are all primary cells, the
+///    smallest remaining non-zero group cell is hidden too, so `total - sum(other groups)` gives
+///    neither a hidden cell nor a small sum of hidden cells. When no group cell is left to hide,
+///    the total itself is hidden. (Monthly stock figures are not additive; they are treated the
+///    same way, conservatively.)
 ///
+/// "Primary" is judged on the true counts: a hidden cell of at least `threshold` is a
+/// complementary cell, and one among the hidden cells of a line protects the small ones.
 /// Children and foreigners are subsets of applications whose complements are not published, so
 /// they need no complementary cell.
 #[must_use]
 pub fn suppress(mut stats: Stats, threshold: u64) -> Stats {
+    let original = stats.clone();
     let primary = |f: &mut Figures| {
         for name in f.cell_names() {
             if let Some(Some(n)) = f.cell(&name) {
@@ -588,11 +611,11 @@ pub fn suppress(mut stats: Stats, threshold: u64) -> Stats {
         primary(&mut g.figures);
     }
     loop {
-        let mut changed = within_referrals(&mut stats.totals);
-        for g in &mut stats.groups {
-            changed |= within_referrals(&mut g.figures);
+        let mut changed = within_referrals(&mut stats.totals, &original.totals, threshold);
+        for (g, o) in stats.groups.iter_mut().zip(&original.groups) {
+            changed |= within_referrals(&mut g.figures, &o.figures, threshold);
         }
-        changed |= across_groups(&mut stats);
+        changed |= across_groups(&mut stats, &original, threshold);
         if !changed {
             break;
         }
@@ -600,14 +623,28 @@ pub fn suppress(mut stats: Stats, threshold: u64) -> Stats {
     stats
 }
 
+/// Whether the hidden cells of a line are unprotected: at least one is hidden and none of them
+/// is a complementary cell (a true count of at least `threshold`).
+fn exposed(hidden_true_counts: &[u64], threshold: u64) -> bool {
+    !hidden_true_counts.is_empty() && hidden_true_counts.iter().all(|n| *n < threshold)
+}
+
 /// Rule 2 on one cell set; whether it suppressed anything.
-fn within_referrals(f: &mut Figures) -> bool {
-    let hidden = f
+fn within_referrals(f: &mut Figures, original: &Figures, threshold: u64) -> bool {
+    let hidden: Vec<u64> = f
         .by_referral_source
-        .values()
-        .filter(|v| v.is_none())
-        .count();
-    if hidden != 1 {
+        .iter()
+        .filter(|(_, v)| v.is_none())
+        .map(|(k, _)| {
+            original
+                .by_referral_source
+                .get(k)
+                .copied()
+                .flatten()
+                .unwrap_or(0)
+        })
+        .collect();
+    if !exposed(&hidden, threshold) {
         return false;
     }
     let smallest = f
@@ -625,7 +662,7 @@ fn within_referrals(f: &mut Figures) -> bool {
 }
 
 /// Rule 3 over the groups; whether it suppressed anything.
-fn across_groups(stats: &mut Stats) -> bool {
+fn across_groups(stats: &mut Stats, original: &Stats, threshold: u64) -> bool {
     if stats.groups.len() < 2 {
         return false;
     }
@@ -639,15 +676,17 @@ fn across_groups(stats: &mut Stats) -> bool {
     }
     let mut changed = false;
     for name in names {
-        if matches!(stats.totals.cell(&name), Some(None)) {
+        if !matches!(stats.totals.cell(&name), Some(Some(_))) {
             continue;
         }
-        let hidden = stats
+        let hidden: Vec<u64> = stats
             .groups
             .iter()
-            .filter(|g| matches!(g.figures.cell(&name), Some(None)))
-            .count();
-        if hidden != 1 {
+            .zip(&original.groups)
+            .filter(|(g, _)| matches!(g.figures.cell(&name), Some(None)))
+            .map(|(_, o)| o.figures.cell(&name).flatten().unwrap_or(0))
+            .collect();
+        if !exposed(&hidden, threshold) {
             continue;
         }
         let smallest = stats
@@ -659,14 +698,158 @@ fn across_groups(stats: &mut Stats) -> bool {
                 _ => None,
             })
             .min();
-        if let Some((_, i)) = smallest {
-            if let Some(g) = stats.groups.get_mut(i) {
-                g.figures.hide(&name);
-                changed = true;
-            }
+        match smallest.and_then(|(_, i)| stats.groups.get_mut(i)) {
+            Some(g) => g.figures.hide(&name),
+            // Nothing left to hide in the column: the total would give the small sum.
+            None => stats.totals.hide(&name),
         }
+        changed = true;
     }
     changed
+}
+
+/// The secret that keys the random rounding of published counts (derived from a server secret,
+/// so that nobody without it can predict, and so undo, the rounding of a cell).
+#[derive(Clone)]
+pub struct RoundingKey([u8; 32]);
+
+impl std::fmt::Debug for RoundingKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RoundingKey([REDACTED])")
+    }
+}
+
+impl RoundingKey {
+    /// Derives the rounding key from a server secret (the engine's hash key): an HMAC of a fixed
+    /// label, so the secret itself never keys anything else here.
+    #[must_use]
+    pub fn derive(secret: &[u8]) -> Self {
+        let mut out = [0u8; 32];
+        if let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) {
+            mac.update(b"ptl-statistics-rounding-v1");
+            out.copy_from_slice(&mac.finalize().into_bytes());
+        }
+        Self(out)
+    }
+
+    /// A number in `0..base` fixed by the cell's identity.
+    fn draw(&self, cell: &str, base: u64) -> u64 {
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.0) else {
+            return 0;
+        };
+        mac.update(cell.as_bytes());
+        let tag = mac.finalize().into_bytes();
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&tag[..8]);
+        u64::from_be_bytes(first) % base
+    }
+}
+
+/// The base published counts are rounded to.
+pub const ROUNDING_BASE: u64 = 5;
+
+/// Keyed random rounding of one count to a multiple of [`ROUNDING_BASE`]: `n` with remainder `r`
+/// rounds up with probability `r / 5` (unbiased), the draw fixed by the cell's identity, so the
+/// same cell always rounds the same way and averaging repeated requests gains nothing.
+#[must_use]
+pub fn round_cell(n: u64, key: &RoundingKey, cell: &str) -> u64 {
+    let r = n % ROUNDING_BASE;
+    if r == 0 {
+        return n;
+    }
+    let down = n - r;
+    if key.draw(cell, ROUNDING_BASE) < r {
+        down + ROUNDING_BASE
+    } else {
+        down
+    }
+}
+
+/// The identity of a cell: the office the figure is about, the period it covers and the figure.
+/// A month of a monthly breakdown is the same cell as that month's own report, and an office's
+/// group the same cell as that office's own report, so they round alike.
+fn cell_identity(office: &str, from: NaiveDate, to: NaiveDate, name: &str) -> String {
+    format!("{office}|{}|{}|{name}", date_text(from), date_text(to))
+}
+
+/// Rounds every published count of a report (suppressed cells stay `null`, the median is not a
+/// count). `office` is the office reported on; groups are keyed by their own office or month.
+#[must_use]
+pub fn round_published(
+    mut stats: Stats,
+    key: &RoundingKey,
+    office: &str,
+    group_by: GroupBy,
+) -> Stats {
+    let round_all = |f: &mut Figures, office: &str, from: NaiveDate, to: NaiveDate| {
+        for name in f.cell_names() {
+            if let Some(cell) = f.cell_mut(&name) {
+                if let Some(n) = *cell {
+                    *cell = Some(round_cell(n, key, &cell_identity(office, from, to, &name)));
+                }
+            }
+        }
+    };
+    let (from, to) = (stats.from, stats.to);
+    round_all(&mut stats.totals, office, from, to);
+    for g in &mut stats.groups {
+        match group_by {
+            GroupBy::Month => {
+                let first =
+                    NaiveDate::parse_from_str(&format!("{}-01", g.key), "%Y-%m-%d").unwrap_or(from);
+                let last = last_of_month(first);
+                round_all(&mut g.figures, office, first.max(from), last.min(to));
+            }
+            // Every other breakdown is by office (its key is an office code).
+            _ => round_all(&mut g.figures, &g.key, from, to),
+        }
+    }
+    stats
+}
+
+/// The period a public report covers when none is asked for: the last complete calendar month
+/// before `today`.
+#[must_use]
+pub fn last_complete_month(today: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let this_month = today.with_day(1).unwrap_or(today);
+    let first = this_month
+        .checked_sub_months(Months::new(1))
+        .unwrap_or(this_month);
+    (first, last_of_month(first))
+}
+
+/// Why a period cannot be published, if it cannot: public figures exist only for a whole
+/// calendar month, quarter or year that has ended (a period still running would change from
+/// day to day, and two days' figures would differ by the persons added between them).
+///
+/// # Errors
+/// The sentence the API returns with its 400.
+pub fn check_public_period(from: NaiveDate, to: NaiveDate, today: NaiveDate) -> Result<(), String> {
+    let whole = from.day() == 1 && {
+        let months = [1_u32, 3, 12].into_iter().find(|m| {
+            from.checked_add_months(Months::new(*m))
+                .and_then(|d| d.pred_opt())
+                == Some(to)
+        });
+        match months {
+            Some(1) => true,
+            Some(3) => from.month() % 3 == 1,
+            Some(12) => from.month() == 1,
+            _ => false,
+        }
+    };
+    if !whole {
+        return Err(format!(
+            "public figures exist only for a whole calendar month, quarter or year \
+             ({from} to {to} is not one); without from and to, the last complete month"
+        ));
+    }
+    if to >= today {
+        return Err(format!(
+            "public figures exist only for a period that has ended ({to} is not before today, {today})"
+        ));
+    }
+    Ok(())
 }
 
 fn csv_field(s: &str) -> String {
@@ -811,6 +994,164 @@ mod tests {
         assert_eq!(
             json["totals"]["suppressed"][0],
             "by_referral_source.hotline"
+        );
+    }
+
+    #[test]
+    fn two_small_hidden_cells_in_a_column_take_the_next_smallest_with_them() {
+        let mut r = report();
+        // 2 + 2 + 9 = 13: the two small districts were hidden and the total minus the third
+        // district gave their sum (4), so each was 1, 2 or 3 (and 2 and 2 if the pair is known).
+        r.groups[0].figures.applications = Some(2);
+        r.groups[1].figures.applications = Some(2);
+        r.groups[2].figures.applications = Some(9);
+        let s = suppress(r, 5);
+        assert_eq!(s.totals.applications, Some(13));
+        assert_eq!(
+            s.groups
+                .iter()
+                .map(|g| g.figures.applications)
+                .collect::<Vec<_>>(),
+            vec![None, None, None]
+        );
+        assert_eq!(
+            s.groups[2].figures.suppressed,
+            vec!["applications".to_string()]
+        );
+    }
+
+    #[test]
+    fn two_small_hidden_referral_cells_take_the_next_smallest_with_them() {
+        let mut r = report();
+        r.totals.by_referral_source = [("hotline", 1), ("police", 3), ("ngo", 9), ("mdg", 12)]
+            .iter()
+            .map(|(k, n)| ((*k).to_string(), Some(*n)))
+            .collect();
+        let s = suppress(r, 5);
+        let src = &s.totals.by_referral_source;
+        assert_eq!(
+            (src["hotline"], src["police"], src["ngo"], src["mdg"]),
+            (None, None, None, Some(12))
+        );
+    }
+
+    #[test]
+    fn a_column_of_only_small_cells_hides_its_total() {
+        let mut r = report();
+        r.totals.applications = Some(6);
+        r.groups[0].figures.applications = Some(3);
+        r.groups[1].figures.applications = Some(3);
+        r.groups[2].figures.applications = Some(0);
+        let s = suppress(r, 5);
+        assert_eq!(s.totals.applications, None);
+        assert!(s.totals.suppressed.contains(&"applications".to_string()));
+        assert_eq!(s.groups[2].figures.applications, Some(0));
+    }
+
+    #[test]
+    fn one_hidden_cell_with_a_large_one_hidden_beside_it_needs_nothing_more() {
+        // Primary 2, complementary 7: the pair is protected, 9 stays published.
+        let s = suppress(report(), 5);
+        assert_eq!(s.totals.by_referral_source["ngo"], Some(9));
+    }
+
+    fn key() -> RoundingKey {
+        RoundingKey::derive(b"a test secret of thirty-two bytes")
+    }
+
+    #[test]
+    fn keyed_rounding_gives_a_neighbouring_multiple_of_five_the_same_way_every_time() {
+        let k = key();
+        let mut ups = 0;
+        for i in 0..200 {
+            let cell = format!("UA71|2026-01-01|2026-01-31|cell{i}");
+            let n = 7;
+            let r = round_cell(n, &k, &cell);
+            assert!(r == 5 || r == 10, "{r}");
+            assert_eq!(round_cell(n, &k, &cell), r, "the same cell rounds alike");
+            assert_eq!(
+                round_cell(n, &key(), &cell),
+                r,
+                "the same key, the same draw"
+            );
+            if r == 10 {
+                ups += 1;
+            }
+            assert_eq!(round_cell(10, &k, &cell), 10, "multiples of 5 stay");
+            assert_eq!(round_cell(0, &k, &cell), 0, "zero stays");
+        }
+        // 7 rounds up with probability 2/5: both ways occur over 200 cells.
+        assert!(ups > 20 && ups < 180, "{ups}");
+        let other = RoundingKey::derive(b"another secret");
+        let differs = (0..50).any(|i| {
+            let cell = format!("c{i}");
+            round_cell(7, &k, &cell) != round_cell(7, &other, &cell)
+        });
+        assert!(differs, "the rounding depends on the secret");
+    }
+
+    #[test]
+    fn a_month_of_a_breakdown_rounds_like_that_months_own_report() {
+        let mut year = report();
+        year.from = d("2026-01-01");
+        year.to = d("2026-12-31");
+        year.groups = vec![StatsGroup {
+            key: "2026-02".into(),
+            figures: figures(13, &[("hotline", 7)]),
+        }];
+        let mut month = report();
+        month.from = d("2026-02-01");
+        month.to = d("2026-02-28");
+        month.totals = figures(13, &[("hotline", 7)]);
+        month.groups = vec![];
+        let y = round_published(year, &key(), "UA71", GroupBy::Month);
+        let m = round_published(month, &key(), "UA71", GroupBy::None);
+        assert_eq!(y.groups[0].figures, m.totals);
+        for f in [&y.totals, &y.groups[0].figures] {
+            for name in f.cell_names() {
+                if let Some(Some(n)) = f.cell(&name) {
+                    assert_eq!(n % 5, 0, "{name} = {n}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn public_periods_are_whole_months_quarters_or_years_that_have_ended() {
+        let today = d("2026-04-10");
+        for (from, to) in [
+            ("2026-03-01", "2026-03-31"),
+            ("2026-02-01", "2026-02-28"),
+            ("2026-01-01", "2026-03-31"),
+            ("2025-10-01", "2025-12-31"),
+            ("2025-01-01", "2025-12-31"),
+        ] {
+            assert_eq!(
+                check_public_period(d(from), d(to), today),
+                Ok(()),
+                "{from}..{to}"
+            );
+        }
+        for (from, to) in [
+            ("2026-01-01", "2026-03-02"),
+            ("2026-02-01", "2026-04-30"),
+            ("2026-01-02", "2026-01-31"),
+            ("2026-01-01", "2026-02-28"),
+            ("2025-07-01", "2026-06-30"),
+            ("2026-04-01", "2026-04-30"),
+        ] {
+            assert!(
+                check_public_period(d(from), d(to), today).is_err(),
+                "{from}..{to}"
+            );
+        }
+        assert_eq!(
+            last_complete_month(today),
+            (d("2026-03-01"), d("2026-03-31"))
+        );
+        assert_eq!(
+            last_complete_month(d("2026-01-01")),
+            (d("2025-12-01"), d("2025-12-31"))
         );
     }
 

@@ -694,7 +694,7 @@ on_both_stores!(run, statistics_count_the_figures_of_a_small_scenario);
 
 /// Every read-model row as text, sorted, without `updated_at`.
 async fn dump(db: &Db) -> Vec<String> {
-    let tables: [(&str, &str); 4] = [
+    let tables: [(&str, &str); 6] = [
         (
             "work_queue",
             "case_id, register_no, office, stage, status, assignee, procedure_id, received_on, \
@@ -715,6 +715,15 @@ async fn dump(db: &Db) -> Vec<String> {
         (
             "case_milestones",
             "case_id, sequence, kind, on_date, office",
+        ),
+        (
+            "application_register",
+            "case_id, register_no, received_on, received_by, office, ever_submitted_to, filed_by, \
+             outcome, outcome_on, last_sequence",
+        ),
+        (
+            "certificate_register",
+            "case_id, sequence, authority, certificate_no, issued_on, register_no, handed_over_on",
         ),
     ];
     let mut out = Vec::new();
@@ -782,6 +791,15 @@ async fn a_rebuild_gives_the_tables_the_live_projection_wrote(f: Fixture) {
     let partial = rebuild(&f.db, Some("deadlines"), |_| {}).await.unwrap();
     assert_eq!(partial.events, events as u64);
     assert_eq!(dump(&f.db).await, live);
+    let registers = rebuild(&f.db, Some("registers"), |_| {}).await.unwrap();
+    assert_eq!(registers.events, events as u64);
+    assert_eq!(dump(&f.db).await, live);
+    assert!(
+        live.iter().any(|r| r.starts_with("certificate_register|")
+            && r.contains("|UA-NSS|C-1|2026-03-05|")
+            && r.ends_with("|2026-03-06")),
+        "the certificate with its hand-over date: {live:?}"
+    );
     assert!(matches!(
         rebuild(&f.db, Some("everything"), |_| {}).await,
         Err(ProjectionError::UnknownModel(_))
@@ -879,3 +897,106 @@ async fn an_offices_work_queue_page_is_read_in_index_order_without_a_sort() {
     assert!(!plan.iter().any(|p| p.contains("TEMP B-TREE")), "{plan:?}");
     pool.close().await;
 }
+
+async fn a_second_grant_with_a_certificate_number_the_authority_issued_is_refused_and_writes_nothing(
+    f: Fixture,
+) {
+    let [a, ..] = f.scenario().await;
+    let other = f
+        .register("UA7104", "2026-03-09", Who::Adult, ReferralSource::Hotline)
+        .await;
+    f.submit(other, false, "2026-03-09").await;
+    let before = f.engine.history(other).await.unwrap().len();
+    let dump_before = dump(&f.db).await;
+    // C-1 was issued by UA-NSS to case `a` in the scenario.
+    let grant = |no: &str| Action::RecordDecisionGranted {
+        certificate_no: no.into(),
+        valid_until: None,
+    };
+    let cmd = f.engine.command(officer(), d("2026-03-10"), grant("C-1"));
+    let refused = f
+        .engine
+        .execute(other, None, cmd, Personal::default(), None)
+        .await
+        .expect("no store failure");
+    match refused {
+        Err(ptl_domain::DomainError::Validation(errors)) => {
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert_eq!(errors[0].field, "certificate_no");
+            assert_eq!(
+                errors[0].problem,
+                ptl_domain::FieldProblem::DuplicateCertificate
+            );
+        }
+        other => panic!("expected the duplicate number refused, got {other:?}"),
+    }
+    assert_eq!(f.engine.history(other).await.unwrap().len(), before);
+    assert_eq!(dump(&f.db).await, dump_before, "nothing written");
+    // Another number is granted, and the first case keeps its own.
+    f.act(other, officer(), "2026-03-10", grant("C-2")).await;
+    let register = ptl_projections::registers::list_certificates(
+        &f.db,
+        &ptl_projections::registers::RegisterFilter {
+            offices: vec!["UA71".into(), "UA7102".into(), "UA7104".into()],
+            limit: 50,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .0;
+    let numbers: Vec<(&str, Uuid)> = register
+        .iter()
+        .map(|r| (r.certificate_no.as_str(), r.case_id))
+        .collect();
+    assert_eq!(numbers, vec![("C-1", a), ("C-2", other)]);
+}
+on_both_stores!(
+    run,
+    a_second_grant_with_a_certificate_number_the_authority_issued_is_refused_and_writes_nothing
+);
+
+async fn two_grants_racing_with_the_same_number_give_one_certificate_and_one_refusal(f: Fixture) {
+    // The look-up before `decide` cannot see a grant that commits after it; the register's unique
+    // index then fails the later commit and the engine looks again: a refusal, never an error.
+    f.set_today("2026-03-10");
+    let mut cases = Vec::new();
+    for _ in 0..2 {
+        let id = f
+            .register("UA7102", "2026-03-02", Who::Adult, ReferralSource::Hotline)
+            .await;
+        f.submit(id, false, "2026-03-09").await;
+        cases.push(id);
+    }
+    let grant = |id: Uuid| {
+        let engine = f.engine.clone();
+        async move {
+            let cmd = engine.command(
+                officer(),
+                d("2026-03-10"),
+                Action::RecordDecisionGranted {
+                    certificate_no: "C-9".into(),
+                    valid_until: None,
+                },
+            );
+            engine
+                .execute(id, None, cmd, Personal::default(), None)
+                .await
+        }
+    };
+    let (x, y) = tokio::join!(grant(cases[0]), grant(cases[1]));
+    let outcomes = [x.expect("no store failure"), y.expect("no store failure")];
+    let granted = outcomes.iter().filter(|o| o.is_ok()).count();
+    let refused = outcomes
+        .iter()
+        .filter(|o| {
+            matches!(o, Err(ptl_domain::DomainError::Validation(e))
+                if e[0].problem == ptl_domain::FieldProblem::DuplicateCertificate)
+        })
+        .count();
+    assert_eq!((granted, refused), (1, 1), "{outcomes:?}");
+}
+on_both_stores!(
+    run,
+    two_grants_racing_with_the_same_number_give_one_certificate_and_one_refusal
+);

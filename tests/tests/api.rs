@@ -638,17 +638,22 @@ async fn statistics_count_the_reported_figures(app: TestApp) -> TestApp {
     );
     assert_eq!(t["by_referral_source"]["hotline"].as_u64(), Some(2));
     assert_eq!(r.body["office"], "UA71");
+    // Public figures only for a whole period that has ended: February is empty, March runs.
     let public = app
         .get(
-            "/api/v1/stats?from=2026-01-01&to=2026-03-02&disclosure=public",
+            "/api/v1/stats?from=2026-02-01&to=2026-02-28&disclosure=public",
             &region,
         )
         .await;
-    assert!(
-        public.body["totals"]["applications"].is_null(),
-        "{}",
-        public.body
-    );
+    assert_eq!(public.status, 200, "{}", public.body);
+    assert_eq!(public.body["totals"]["applications"].as_u64(), Some(0));
+    let running = app
+        .get(
+            "/api/v1/stats?from=2026-03-01&to=2026-03-31&disclosure=public",
+            &region,
+        )
+        .await;
+    assert_eq!((running.status, running.code()), (400, "bad_parameter"));
     let csv = app
         .send(
             reqwest::Method::GET,
@@ -922,3 +927,323 @@ async fn a_corrected_registration_date_moves_its_deadlines_and_the_view_shows_bo
     app
 }
 both!(a_corrected_registration_date_moves_its_deadlines_and_the_view_shows_both_dates);
+/// Registers `n` applications of `office` received on `on`.
+async fn register_many(app: &TestApp, token: &str, office: &str, on: &str, n: usize) {
+    for _ in 0..n {
+        app.register(token, &application(office, on)).await;
+    }
+}
+
+/// Every count of a figures object (`null`s skipped), with its name.
+fn counts(figures: &serde_json::Value) -> Vec<(String, u64)> {
+    let mut out = Vec::new();
+    for (k, v) in figures.as_object().unwrap() {
+        if let Some(n) = v.as_u64() {
+            out.push((k.clone(), n));
+        }
+        if k == "by_referral_source" {
+            for (s, n) in v.as_object().unwrap() {
+                if let Some(n) = n.as_u64() {
+                    out.push((format!("{k}.{s}"), n));
+                }
+            }
+        }
+    }
+    out
+}
+
+async fn published_statistics_cover_whole_periods_and_round_every_count(app: TestApp) -> TestApp {
+    let cw = app.token("cw-1", Role::Caseworker, "UA7102");
+    let region = app.token("rc-1", Role::Supervisor, "UA71");
+    app.clock
+        .set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 4, 10, 10, 0, 0).unwrap());
+    // January 5, February 5, March 2: the quarter has 12.
+    register_many(&app, &cw, "UA7102", "2026-01-15", 5).await;
+    register_many(&app, &cw, "UA7102", "2026-02-16", 5).await;
+    register_many(&app, &cw, "UA7102", "2026-03-16", 2).await;
+    let public = |q: &str| format!("/api/v1/stats?disclosure=public&{q}");
+    let quarter = app
+        .get(&public("from=2026-01-01&to=2026-03-31"), &region)
+        .await;
+    assert_eq!(quarter.status, 200, "{}", quarter.body);
+    let month = |m: &str, last: &str| public(&format!("from=2026-{m}-01&to=2026-{m}-{last}"));
+    let jan = app.get(&month("01", "31"), &region).await;
+    let feb = app.get(&month("02", "28"), &region).await;
+    let mar = app.get(&month("03", "31"), &region).await;
+    let n = |r: &ptl_tests::Resp| r.body["totals"]["applications"].as_u64();
+    assert_eq!(
+        mar.body["totals"]["applications"],
+        serde_json::Value::Null,
+        "2 is small"
+    );
+    assert_eq!(
+        (n(&jan), n(&feb)),
+        (Some(5), Some(5)),
+        "multiples of 5 stay"
+    );
+    // The quarter is rounded (10 or 15, never 12): the quarter minus its published months is
+    // noise, not March's 2.
+    let q = n(&quarter).unwrap();
+    assert!(q == 10 || q == 15, "{}", quarter.body);
+    assert_ne!(q as i64 - 5 - 5, 2);
+    // Every published count is a multiple of 5, in the totals and in every group.
+    let by_month = app
+        .get(
+            &public("from=2026-01-01&to=2026-03-31&group_by=month"),
+            &region,
+        )
+        .await;
+    assert_eq!(by_month.status, 200, "{}", by_month.body);
+    for r in [&quarter, &jan, &feb, &by_month] {
+        let mut all = counts(&r.body["totals"]);
+        for g in r.body["groups"].as_array().unwrap() {
+            all.extend(counts(g));
+        }
+        for (name, v) in all {
+            assert_eq!(v % 5, 0, "{name} = {v}: {}", r.body);
+        }
+    }
+    // The same cell rounds the same way on every request, and a month of the breakdown is the
+    // month's own report.
+    // (Applications only: the legal clock may still be recording January's missed deadlines.)
+    let again = app
+        .get(&public("from=2026-01-01&to=2026-03-31"), &region)
+        .await;
+    for f in ["applications", "by_referral_source"] {
+        assert_eq!(again.body["totals"][f], quarter.body["totals"][f], "{f}");
+        assert_eq!(by_month.body["totals"][f], quarter.body["totals"][f], "{f}");
+    }
+    let groups = by_month.body["groups"].as_array().unwrap();
+    assert_eq!(groups[1]["key"], "2026-02");
+    assert_eq!(
+        groups[1]["applications"],
+        feb.body["totals"]["applications"]
+    );
+    // March's 2 is hidden in the breakdown, and with it the next smallest month (January's 5),
+    // so the quarter minus the published months gives nothing either.
+    assert_eq!(
+        (&groups[0]["applications"], &groups[2]["applications"]),
+        (&serde_json::Value::Null, &serde_json::Value::Null)
+    );
+    // Only whole months, quarters and years that have ended; without a period, last month.
+    for bad in [
+        "from=2026-01-01&to=2026-03-02",
+        "from=2026-02-01&to=2026-04-30",
+        "from=2026-01-02&to=2026-01-31",
+        "from=2026-04-01&to=2026-04-30",
+        "from=2026-01-01",
+    ] {
+        let r = app.get(&public(bad), &region).await;
+        assert_eq!(
+            (r.status, r.code()),
+            (400, "bad_parameter"),
+            "{bad}: {}",
+            r.body
+        );
+    }
+    let last = app.get("/api/v1/stats?disclosure=public", &region).await;
+    assert_eq!(last.status, 200, "{}", last.body);
+    assert_eq!(
+        (last.body["from"].as_str(), last.body["to"].as_str()),
+        (Some("2026-03-01"), Some("2026-03-31"))
+    );
+    assert_eq!(
+        last.body["totals"]["applications"],
+        mar.body["totals"]["applications"]
+    );
+    // Internal figures stay exact and free.
+    let internal = app
+        .get("/api/v1/stats?from=2026-01-01&to=2026-03-31", &region)
+        .await;
+    assert_eq!(internal.body["totals"]["applications"].as_u64(), Some(12));
+    app
+}
+both!(published_statistics_cover_whole_periods_and_round_every_count);
+
+async fn certificate_numbers_are_unique_per_authority_and_the_registers_list_them(
+    app: TestApp,
+) -> TestApp {
+    let cw = app.token("cw-1", Role::Caseworker, "UA7102");
+    let other_district = app.token("cw-2", Role::Caseworker, "UA7104");
+    let region = app.token("rc-1", Role::Supervisor, "UA71");
+    let nss = app.token("do-1", Role::DecisionOfficer, "UA-NSS");
+    let (a, etag_a) = to_submitted(&app, &cw).await;
+    let (b, etag_b) = to_submitted(&app, &cw).await;
+    let grant = |no: &str| json!({"occurred_on": DAY, "outcome": "granted", "certificate_no": no});
+    let r = app
+        .act(&nss, &a, "record-decision", &etag_a, &grant("=17/2026"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = app
+        .act(
+            &cw,
+            &a,
+            "hand-over-decision",
+            &r.etag(),
+            &json!({"occurred_on": DAY}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // The same number again at the same authority: 422, nothing written.
+    let events = |id: String| {
+        let app = &app;
+        let cw = cw.clone();
+        async move {
+            let r = app.get(&format!("/api/v1/cases/{id}/events"), &cw).await;
+            r.body["events"].as_array().map(Vec::len)
+        }
+    };
+    let before = events(b.clone()).await;
+    let refused = app
+        .act(&nss, &b, "record-decision", &etag_b, &grant("=17/2026"))
+        .await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (422, "duplicate_certificate_no"),
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body["errors"]["certificate_no"].is_string(),
+        "{}",
+        refused.body
+    );
+    assert_eq!(events(b.clone()).await, before);
+    let r = app
+        .act(&nss, &b, "record-decision", &etag_b, &grant("18/2026"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // The register of certificates: number, date, authority, register number, hand-over date.
+    let certs = app.get("/api/v1/registers/certificates", &region).await;
+    assert_eq!(certs.status, 200, "{}", certs.body);
+    let items = certs.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{}", certs.body);
+    // By date, authority and number: "18/2026" sorts before "=17/2026".
+    assert_eq!(items[1]["certificate_no"], "=17/2026");
+    assert_eq!(items[1]["authority"], "UA-NSS");
+    assert_eq!(items[1]["issued_on"], DAY);
+    assert_eq!(items[1]["handed_over_on"], DAY);
+    assert_eq!(items[1]["case_id"], a.as_str());
+    assert!(items[1]["register_no"]
+        .as_str()
+        .unwrap()
+        .starts_with("UA7102-2026-"));
+    assert_eq!(items[0]["certificate_no"], "18/2026");
+    assert_eq!(items[0]["handed_over_on"], serde_json::Value::Null);
+    // Paged, and in scope: the authority sees what it issued, another district nothing.
+    let page = app
+        .get("/api/v1/registers/certificates?limit=1", &nss)
+        .await;
+    assert_eq!(
+        page.body["items"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        page.body
+    );
+    let cursor = page.body["next_cursor"].as_str().unwrap().to_string();
+    let next = app
+        .get(
+            &format!("/api/v1/registers/certificates?limit=1&cursor={cursor}"),
+            &nss,
+        )
+        .await;
+    assert_eq!(
+        next.body["items"][0]["certificate_no"], "=17/2026",
+        "{}",
+        next.body
+    );
+    assert_eq!(next.body["next_cursor"], serde_json::Value::Null);
+    let none = app
+        .get("/api/v1/registers/certificates", &other_district)
+        .await;
+    assert_eq!(
+        none.body["items"].as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        none.body
+    );
+    // CSV, with a formula-looking cell defused.
+    let csv = app
+        .send(
+            reqwest::Method::GET,
+            "/api/v1/registers/certificates.csv",
+            Some(&region),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(csv.status, 200);
+    assert!(csv.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = csv.body.as_str().unwrap().to_string();
+    let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(
+        lines[0],
+        "certificate_no,issued_on,authority,register_no,case_id,handed_over_on"
+    );
+    assert!(
+        lines[2].starts_with("'=17/2026,2026-03-02,UA-NSS,UA7102-2026-"),
+        "{text}"
+    );
+    assert_eq!(lines.len(), 3, "{text}");
+
+    // The register of applications: register number, date received, office, how filed, outcome.
+    let apps = app.get("/api/v1/registers/applications", &region).await;
+    assert_eq!(apps.status, 200, "{}", apps.body);
+    let items = apps.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{}", apps.body);
+    let row_a = items.iter().find(|i| i["case_id"] == a.as_str()).unwrap();
+    assert_eq!(
+        (
+            &row_a["received_on"],
+            &row_a["office"],
+            &row_a["filed_by"],
+            &row_a["outcome"],
+            &row_a["outcome_on"]
+        ),
+        (
+            &json!(DAY),
+            &json!("UA7102"),
+            &json!("self"),
+            &json!("granted"),
+            &json!(DAY)
+        )
+    );
+    let csv = app
+        .send(
+            reqwest::Method::GET,
+            "/api/v1/registers/applications.csv?from=2026-03-01",
+            Some(&cw),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(csv.status, 200);
+    let text = csv.body.as_str().unwrap().to_string();
+    assert!(
+        text.starts_with("register_no,case_id,received_on,office,filed_by,outcome,outcome_on\r\n"),
+        "{text}"
+    );
+    assert_eq!(text.matches(",granted,").count(), 2, "{text}");
+    // Bad input: 400; an administrator: 403.
+    let r = app
+        .get("/api/v1/registers/applications?from=yesterday", &cw)
+        .await;
+    assert_eq!((r.status, r.code()), (400, "bad_parameter"));
+    let r = app
+        .get("/api/v1/registers/applications?sort=name", &cw)
+        .await;
+    assert_eq!(r.status, 400);
+    let admin = app.token("ad-1", Role::Admin, "UA");
+    assert_eq!(
+        app.get("/api/v1/registers/certificates", &admin)
+            .await
+            .status,
+        403
+    );
+    app
+}
+both!(certificate_numbers_are_unique_per_authority_and_the_registers_list_them);

@@ -18,7 +18,10 @@ use ptl_engine::pipeline::Lookup;
 use ptl_projections::queries::{
     list_cases, list_deadlines, CaseFilter, DeadlineFilter, WorkQueueRow, MAX_LIMIT,
 };
-use ptl_projections::stats::{stats, suppress, GroupBy, Stats, StatsQuery};
+use ptl_projections::stats::{
+    check_public_period, last_complete_month, publish, stats, GroupBy, RoundingKey, Stats,
+    StatsQuery,
+};
 use uuid::Uuid;
 
 use super::{App, Caller, Error};
@@ -356,7 +359,8 @@ impl App {
     ///
     /// # Errors
     /// An administrator, an office outside the caller's scope, a period that ends before it
-    /// starts, the store.
+    /// starts, a public report for anything but a whole month, quarter or year that has ended,
+    /// the store.
     pub async fn statistics(
         &self,
         caller: &Caller,
@@ -372,12 +376,27 @@ impl App {
             .office_filter(caller, q.office)?
             .unwrap_or_else(|| caller.office.clone());
         let (offices, submitted_to) = self.scope_of(&office);
-        let from = q
-            .from
-            .unwrap_or_else(|| NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today));
-        let to = q.to.unwrap_or(today);
+        let public = q.disclosure == Disclosure::Public;
+        let (from, to) = match (public, q.from, q.to) {
+            // Published figures: a whole month, quarter or year that has ended ("Statistics").
+            (true, None, None) => last_complete_month(today),
+            (true, Some(from), Some(to)) => (from, to),
+            (true, from, _) => return Err(Error::parameter(
+                if from.is_none() { "from" } else { "to" },
+                "public figures need both `from` and `to` (or neither: the last complete month)",
+            )),
+            (false, from, to) => (
+                from.unwrap_or_else(|| {
+                    NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today)
+                }),
+                to.unwrap_or(today),
+            ),
+        };
         if from > to {
             return Err(Error::parameter("from", "must not be after `to`"));
+        }
+        if public {
+            check_public_period(from, to, today).map_err(|m| Error::parameter("from", m))?;
         }
         let mut result = stats(
             self.engine.db(),
@@ -392,8 +411,17 @@ impl App {
             },
         )
         .await?;
-        if q.disclosure == Disclosure::Public {
-            result = suppress(result, self.settings.disclosure_threshold);
+        if public {
+            // Keyed from the engine's hash key: the same cell rounds the same way on every
+            // request and every restart, and nobody without the key can undo it.
+            let key = RoundingKey::derive(self.engine.keys().hash_key());
+            result = publish(
+                result,
+                self.settings.disclosure_threshold,
+                &key,
+                &office,
+                q.group_by,
+            );
         }
         Ok((office, result))
     }

@@ -16,13 +16,15 @@
 //!   `statistics`;
 //! - [`search_limit`]: the per-user limit on person searches;
 //! - [`operations`]: the `readiness` of this instance;
-//! - [`rules`]: the procedure definitions and a calendar's year, as the engine uses them.
+//! - [`rules`]: the procedure definitions and a calendar's year, as the engine uses them;
+//! - [`registers`]: Order 366's registers of certificates and applications.
 
 pub mod cases;
 pub mod error;
 pub mod history;
 pub mod lists;
 pub mod operations;
+pub mod registers;
 pub mod rules;
 pub mod search_limit;
 

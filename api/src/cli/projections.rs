@@ -19,13 +19,13 @@ enum ProjectionsCmd {
     /// Bring read models up to date from the event log without clearing them (a read model added
     /// later catches up while the server keeps serving).
     CatchUp {
-        /// Only this read model: work_queue, deadlines or statistics.
+        /// Only this read model: work_queue, deadlines, statistics or registers.
         #[arg(long)]
         only: Option<String>,
     },
     /// Drop and rebuild the read models from the event log.
     Rebuild {
-        /// Only this read model: work_queue, deadlines or statistics.
+        /// Only this read model: work_queue, deadlines, statistics or registers.
         #[arg(long)]
         only: Option<String>,
     },

@@ -13,6 +13,7 @@
 //! - [`lists`]: the work queue (with the person search) and the deadlines;
 //! - [`statistics`]: the regional report's figures, as JSON and CSV;
 //! - [`rules`]: the procedure definitions and a calendar's year, as the engine uses them;
+//! - [`registers`]: Order 366's registers of certificates and applications, as JSON and CSV;
 //! - [`operations`]: health, readiness, metrics, the OpenAPI document, the dashboard page;
 //! - [`extract`]: the extractors, in the order of the error precedence; [`error`]: the problem
 //!   documents; [`openapi`]: the OpenAPI document.
@@ -30,6 +31,7 @@ pub mod history;
 pub mod lists;
 pub mod openapi;
 pub mod operations;
+pub mod registers;
 pub mod rules;
 pub mod statistics;
 
@@ -69,6 +71,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(lists::router())
         .merge(statistics::router())
         .merge(rules::router())
+        .merge(registers::router())
 }
 
 /// The router with every route, the body limit and the request timeout.

@@ -494,10 +494,17 @@ pub fn document() -> OpenApi {
     );
     doc.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
     doc.tags = Some(
-        ["cases", "lists", "stats", "rules", "operations"]
-            .into_iter()
-            .map(|t| TagBuilder::new().name(t).build())
-            .collect(),
+        [
+            "cases",
+            "lists",
+            "stats",
+            "registers",
+            "rules",
+            "operations",
+        ]
+        .into_iter()
+        .map(|t| TagBuilder::new().name(t).build())
+        .collect(),
     );
     doc
 }

@@ -191,7 +191,7 @@ fn stats_request(p: &Params) -> Result<StatsRequest, ApiError> {
         ("from" = Option<NaiveDate>, Query, description = "Default: 1 January of the current year."),
         ("to" = Option<NaiveDate>, Query, description = "Default: today."),
         ("group_by" = inline(Option<GroupByParam>), Query, description = "Breakdown (default none)."),
-        ("disclosure" = inline(Option<DisclosureParam>), Query, description = "`public` suppresses small counts (and complementary cells)."),
+        ("disclosure" = inline(Option<DisclosureParam>), Query, description = "`public`: only a whole calendar month, quarter or year that has ended (400 otherwise; without `from` and `to`, the last complete month); small counts and complementary cells suppressed, every published count rounded to a multiple of 5 by keyed random rounding (the same cell always rounds the same way)."),
         AcceptLanguage,
     ),
     responses(
@@ -226,7 +226,7 @@ async fn json(
         ("from" = Option<NaiveDate>, Query, description = "Default: 1 January of the current year."),
         ("to" = Option<NaiveDate>, Query, description = "Default: today."),
         ("group_by" = inline(Option<GroupByParam>), Query, description = "Breakdown (default none)."),
-        ("disclosure" = inline(Option<DisclosureParam>), Query, description = "`public` suppresses small counts (and complementary cells)."),
+        ("disclosure" = inline(Option<DisclosureParam>), Query, description = "`public`: only a whole calendar month, quarter or year that has ended (400 otherwise; without `from` and `to`, the last complete month); small counts and complementary cells suppressed, every published count rounded to a multiple of 5 by keyed random rounding (the same cell always rounds the same way)."),
         AcceptLanguage,
     ),
     responses(

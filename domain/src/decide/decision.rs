@@ -5,9 +5,11 @@
 use chrono::NaiveDate;
 
 use super::check::{Context, Problems};
+use crate::command::{Action, Command};
 use crate::error::{DomainError, FieldProblem};
 use crate::event::EventBody;
 use crate::procedure::{DeadlineKind, Period, ProcedureDefinition, Unit};
+use crate::state::CaseState;
 use crate::types::RecordRef;
 
 /// Step 6 and 7: the status established by the authority holding the file; a certificate is
@@ -27,6 +29,36 @@ pub(super) fn record_decision_granted(
         valid_until,
         deadlines: vec![c.named(DeadlineKind::RehabilitationPlan, c.on)],
     })
+}
+
+/// Step 7: the certificate a command would issue, as (issuing authority, number): the engine
+/// looks the pair up in the register of certificates and tells the domain through
+/// [`crate::command::Lookups::certificate_no_issued`]. A grant issues it at the authority that
+/// holds the file.
+#[must_use]
+pub fn certificate_to_issue(state: &CaseState, cmd: &Command) -> Option<(String, String)> {
+    match &cmd.action {
+        Action::RecordDecisionGranted { certificate_no, .. } => Some((
+            state.submitted_to.clone().unwrap_or_default(),
+            certificate_no.clone(),
+        )),
+        _ => None,
+    }
+}
+
+/// Step 7: a certificate number is unique per issuing authority (the certificate register):
+/// a number the engine found already issued is refused.
+pub(super) fn certificate_unique(c: &Context, p: &mut Problems) {
+    if let (true, Some((authority, number))) = (
+        c.cmd.lookups.certificate_no_issued,
+        certificate_to_issue(c.state, c.cmd),
+    ) {
+        p.add(
+            "certificate_no",
+            FieldProblem::DuplicateCertificate,
+            format!("certificate {number} was already issued by {authority}"),
+        );
+    }
 }
 
 /// Step 6: a refusal states its grounds (it can be appealed, step 8).

@@ -150,6 +150,7 @@ fn run(child: bool, steps: Vec<(Actor, u8, Action)>) -> (CaseState, Vec<CaseEven
         rules: rules(),
         child: None,
         action: Action::Register(Box::new(reg)),
+        lookups: Default::default(),
     };
     let mut all = vec![(first, 0i64)];
     let mut day = 0i64;
@@ -163,6 +164,7 @@ fn run(child: bool, steps: Vec<(Actor, u8, Action)>) -> (CaseState, Vec<CaseEven
             rules: rules(),
             child: None,
             action,
+            lookups: Default::default(),
         };
         all.push((cmd, day));
     }

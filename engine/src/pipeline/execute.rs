@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex as StdMutex, PoisonError};
 
 use esrs::store::EventStore;
 use esrs::AggregateState;
-use ptl_domain::{Action, CaseState, Command, DomainError};
+use ptl_domain::{Action, CaseState, Command, DomainError, Lookups};
 use uuid::Uuid;
 
 use super::record::{self, Record};
@@ -261,8 +261,9 @@ impl Engine {
                 return Err(EngineError::Conflict { expected, current });
             }
         }
-        let now = command.recorded_at;
         let mut command = command;
+        command.lookups = self.lookups(&cached.state, &command).await?;
+        let now = command.recorded_at;
         if command.child.is_none() && command.action.needs_child_flag() {
             command.child = self
                 .child_on(case_id, &cached.state, command.occurred_on)
@@ -319,6 +320,11 @@ impl Engine {
                     .unwrap_or_else(PoisonError::into_inner)
                     .pop(&case_id);
                 if from_cache && matches!(e, EngineError::Conflict { .. }) {
+                    return Ok(Attempt::StaleCache);
+                }
+                // Another case took the certificate number between the look-up and the commit
+                // (the register's unique index refused it): look again, and the domain refuses.
+                if !checked && is_certificate_taken(&e) {
                     return Ok(Attempt::StaleCache);
                 }
                 if let (EngineError::Conflict { .. }, Some(expected)) = (&e, expected_version) {
@@ -387,6 +393,27 @@ impl Engine {
         Ok(birth.map(|b| ptl_domain::age_on(b, on) < 18))
     }
 
+    /// The facts about other cases the command's rules need, read from the store: whether the
+    /// certificate number a grant would issue is already in the register of certificates of
+    /// its authority (`certificate_register`, written by the projections in the same
+    /// transaction as the events; its unique index on (authority, number) catches a race).
+    async fn lookups(&self, state: &CaseState, command: &Command) -> Result<Lookups, EngineError> {
+        let mut lookups = command.lookups;
+        if let Some((authority, number)) = ptl_domain::certificate_to_issue(state, command) {
+            let mut tx = self.db.read().await?;
+            let row: Option<(i64,)> = fetch_optional!(
+                tx.conn(),
+                (i64,),
+                "SELECT COUNT(*) FROM certificate_register WHERE authority = $1 AND certificate_no = $2",
+                authority,
+                number
+            )?;
+            drop(tx);
+            lookups.certificate_no_issued = row.is_some_and(|(n,)| n > 0);
+        }
+        Ok(lookups)
+    }
+
     /// The cached state without asking the store (the write path's unique index catches a stale
     /// one), or a replay; the flag says whether it came from the cache.
     async fn cached_or_replayed(&self, case_id: Uuid) -> Result<(Arc<Cached>, bool), EngineError> {
@@ -429,5 +456,17 @@ impl Engine {
                     })
             }
         }
+    }
+}
+
+/// Whether a write failed on the certificate register's unique number (index
+/// `certificate_register_number`, migration 0017): the message names the table on SQLite and the
+/// index on PostgreSQL.
+fn is_certificate_taken(e: &EngineError) -> bool {
+    match e {
+        EngineError::Internal(m) | EngineError::Unavailable(m) => {
+            m.contains("certificate_register")
+        }
+        _ => false,
     }
 }

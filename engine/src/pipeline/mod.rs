@@ -521,6 +521,7 @@ impl Engine {
             rules: self.rules.clone(),
             child: None,
             action,
+            lookups: Default::default(),
         }
     }
 }

@@ -511,6 +511,11 @@ fn map_sqlite(e: SqliteStoreError, current: u64) -> EngineError {
 }
 
 fn map_pg(e: PgStoreError, current: u64) -> EngineError {
+    // A certificate number already in the register is not a version conflict (the pipeline
+    // looks again and the domain refuses it).
+    if e.to_string().contains("certificate_register") {
+        return EngineError::Internal(e.to_string());
+    }
     if crate::store::is_unique_violation(&e) {
         return EngineError::Conflict {
             expected: current,
