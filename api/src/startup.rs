@@ -151,7 +151,8 @@ pub struct Started {
 pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<Started, String> {
     // The read models are updated in the same transaction as the events.
     let projector: Option<Arc<dyn Projector>> = Some(Arc::new(ptl_projections::ReadModels));
-    std::fs::create_dir_all(&opts.data_dir).map_err(|e| {
+    // 0700 whatever the umask: the keys, the store and the erasure ledger live here.
+    ptl_engine::open::create_private_dir(&opts.data_dir).map_err(|e| {
         format!(
             "cannot create the data directory {}: {e}",
             opts.data_dir.display()

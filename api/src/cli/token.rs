@@ -59,7 +59,7 @@ pub async fn run(settings: &Settings, args: &Args) -> Result<ExitCode, String> {
         .map_err(|e: ptl_domain::types::UnknownValue| e.to_string())?;
     let ttl = parse_ttl(&args.ttl)?;
     let dir = common::dir(settings);
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    ptl_engine::open::create_private_dir(&dir).map_err(|e| e.to_string())?;
     let (keys, _) = ptl_engine::keys::load_or_create(&dir).map_err(|e| e.to_string())?;
     // The server's own verifier (audience, issuer, lifetime, local tokens), so the token passes.
     let opts = ptl_api::startup::StartOptions::from_settings(settings);
