@@ -415,7 +415,7 @@ scenario_hostile() {
     --rate-per-address "$PTL_RATE_LIMIT_PER_ADDRESS" >"$SDIR/hostile.out" 2>&1; then :
   else bad "hostile input accepted or something written"; fi
   tail -1 "$SDIR/hostile.out" | sed 's/^/  /'
-  local n; n=$(sed -n 's/^hostile: \([0-9]*\) hostile.*/\1/p' "$SDIR/hostile.out"); S_REQ=$((S_REQ + ${n:-0} + 6))
+  local n; n=$(sed -n 's/^hostile: \([0-9]*\) hostile.*/\1/p' "$SDIR/hostile.out"); S_REQ=$((S_REQ + ${n:-0} + 7))
   check_verify
 }
 

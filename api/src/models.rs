@@ -21,10 +21,11 @@ use chrono::{Datelike, NaiveDate};
 use ptl_domain::event::PlannedService;
 use ptl_domain::types::{
     is_valid_country_code, Citizenship, Conclusion, ConsentScope, DecisionOutcome, DocumentKind,
-    ExploitationForm, FiledBy, GivenBy, Need, OfficeCode as DomainOfficeCode, ReferralSource,
-    ReplyOutcome, RulingOutcome, Sex, SkipGround, VerificationTarget,
+    ErasureCategory, ExploitationForm, FiledBy, GivenBy, Need, OfficeCode as DomainOfficeCode,
+    ReferralSource, ReplyOutcome, RulingOutcome, Sex, SkipGround, VerificationTarget,
 };
 use ptl_domain::{Action, ActionName, ApplicantInput, RecordRef, ReferralInput, Register};
+use ptl_engine::vault::ErasureReason;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
@@ -129,9 +130,11 @@ pub struct ParsedAction {
     pub occurred_on: NaiveDate,
     /// The domain action; free text replaced by record ids.
     pub action: Action,
-    /// The free text, for the vault. Usually each record is referenced by `action`; the one
-    /// exception is `erase-personal-data`'s optional `reason`, kept for the server's audit trail.
+    /// The free text, for the vault; each record is referenced by `action`.
     pub texts: Vec<PersonalText>,
+    /// `erase-personal-data`'s optional free-text reason: not for the vault (the erasure destroys
+    /// the case's key) but for the erasure ledger, sealed under the master key.
+    pub erasure_reason: Option<ErasureReason>,
 }
 
 /// The person's identifying data from a registration. `Debug` redacts every field.
@@ -699,6 +702,9 @@ struct AddNoteBody {
     text: Text,
 }
 
+/// A correction of an earlier entry. With `field` = `occurred_on`, `value` is the corrected
+/// business date (`YYYY-MM-DD`): the event carries it, and the deadlines that count from it are
+/// computed again. The reason (and any other value) is stored with the personal data.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CorrectEntryBody {
@@ -711,10 +717,18 @@ struct CorrectEntryBody {
     reason: Text,
 }
 
+/// The field of `correct-entry` that names an entry's business date.
+pub const BUSINESS_DATE_FIELD: &str = "occurred_on";
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ErasePersonalDataBody {
     occurred_on: Day,
+    /// Why the data is erased (kept in the event).
+    #[schema(value_type = crate::schema::domain::ErasureCategory)]
+    category: ErasureCategory,
+    /// The lawful request or other details in free text: kept in the erasure ledger, encrypted
+    /// under the master key, never in the event.
     reason: Option<Text>,
 }
 
@@ -750,7 +764,9 @@ pub(crate) fn action_body_schema(action: ActionName) -> Option<BodySchema> {
         N::RecordAppeal => body_schema::<RecordAppealBody>(),
         N::RecordCourtRuling => body_schema::<RecordCourtRulingBody>(),
         N::ExtendStatus => body_schema::<ExtendStatusBody>(),
-        N::Withdraw | N::ExtendShelter => body_schema::<ReasonBody>(),
+        N::Withdraw | N::ExtendShelter | N::ExplainMissingIdentityDocument => {
+            body_schema::<ReasonBody>()
+        }
         N::Transfer => body_schema::<TransferBody>(),
         N::ReferToSocialServices => body_schema::<ReferToSocialServicesBody>(),
         N::RecordNeedsAssessment => body_schema::<RecordNeedsAssessmentBody>(),
@@ -782,6 +798,7 @@ pub(crate) fn register_body_schema() -> BodySchema {
 pub fn parse_action(action: ActionName, body: &Value) -> Result<ParsedAction, BodyError> {
     use ActionName as N;
     let mut vault = Vault::default();
+    let mut erasure_reason = None;
     let (day, action) = match action {
         N::RecordConsent | N::WithdrawConsent => {
             let b: ConsentBody = deserialize_body(body)?;
@@ -826,6 +843,13 @@ pub fn parse_action(action: ActionName, body: &Value) -> Result<ParsedAction, Bo
             let a = Action::AttachDocument {
                 kind: b.kind,
                 note: vault.opt(b.note),
+            };
+            (b.occurred_on, a)
+        }
+        N::ExplainMissingIdentityDocument => {
+            let b: ReasonBody = deserialize_body(body)?;
+            let a = Action::ExplainMissingIdentityDocument {
+                reason: vault.text(b.reason),
             };
             (b.occurred_on, a)
         }
@@ -1006,6 +1030,13 @@ pub fn parse_action(action: ActionName, body: &Value) -> Result<ParsedAction, Bo
                     "the sequence number of an earlier event (from 1)",
                 ));
             }
+            let corrected_on = if b.field.0 == BUSINESS_DATE_FIELD {
+                let day: Day = serde_json::from_value(b.value.clone())
+                    .map_err(|_| BodyError::field("value", "a business date as YYYY-MM-DD"))?;
+                Some(day.0)
+            } else {
+                None
+            };
             let correction = vault.put(serde_json::json!({
                 "value": b.value,
                 "reason": b.reason.0,
@@ -1013,14 +1044,18 @@ pub fn parse_action(action: ActionName, body: &Value) -> Result<ParsedAction, Bo
             let a = Action::CorrectEntry {
                 supersedes: b.supersedes,
                 field: b.field.0,
+                corrected_on,
                 correction,
             };
             (b.occurred_on, a)
         }
         N::ErasePersonalData => {
             let b: ErasePersonalDataBody = deserialize_body(body)?;
-            let _reason = vault.opt(b.reason);
-            (b.occurred_on, Action::ErasePersonalData)
+            erasure_reason = b.reason.map(|t| ErasureReason(t.0));
+            let a = Action::ErasePersonalData {
+                category: b.category,
+            };
+            (b.occurred_on, a)
         }
         N::Register | N::RecordMissedDeadline | N::RecordStatusExpiry => {
             return Err(BodyError::NotAClientAction(action));
@@ -1030,6 +1065,7 @@ pub fn parse_action(action: ActionName, body: &Value) -> Result<ParsedAction, Bo
         occurred_on: day.0,
         action,
         texts: vault.texts,
+        erasure_reason,
     })
 }
 
@@ -1224,6 +1260,9 @@ pub fn parse_register(body: &Value, register_no: String) -> Result<ParsedRegiste
         person,
     })
 }
+
+mod search;
+pub use search::{parse_person_search, PersonSearchBody, MAX_SEARCH_REASON_CHARS};
 
 #[cfg(test)]
 mod tests;

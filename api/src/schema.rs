@@ -131,6 +131,7 @@ pub mod domain {
         ConsentScope = ptl_domain::types::ConsentScope, "What a consent covers.";
         GivenBy = ptl_domain::types::GivenBy, "Who signed a consent.";
         SkipGround = ptl_domain::types::SkipGround, "A lawful ground to skip the interview.";
+        ErasureCategory = ptl_domain::types::ErasureCategory, "Why a person's data is erased: `retention_ended` (end of the retention period), `person_request` (the person or their legal representative asked), `consent_withdrawn` (the consent the data was processed under was withdrawn), `order` (a court or the Ombudsman ordered it), `other` (say which in `reason`).";
         VerificationTarget = ptl_domain::types::VerificationTarget, "Addressee of a verification request.";
         ReplyOutcome = ptl_domain::types::ReplyOutcome, "What a verification reply said.";
         DocumentKind = ptl_domain::types::DocumentKind, "A kind of document in the personal file.";

@@ -26,6 +26,10 @@ pub struct DeadlineItem {
     pub upcoming: bool,
     /// Open and past its due date.
     pub overdue: bool,
+    /// The confidence mark of the rule that set it (`law` or `default`, `procedure.md`), from
+    /// the case's own definition.
+    #[schema(value_type = Option<crate::schema::domain::Mark>)]
+    pub mark: Option<ptl_domain::procedure::Mark>,
 }
 
 /// One verification request.
@@ -43,6 +47,33 @@ pub struct VerificationItem {
     pub reply: Option<ptl_domain::types::ReplyOutcome>,
     /// Reply deadline.
     pub due_on: NaiveDate,
+}
+
+/// A correction of an earlier entry (`procedure.md`, "Counting days": corrected, never erased).
+/// A corrected business date is not personal data and is always shown with the date it
+/// replaced; the new value and the reason are free text, stored with the personal data, and
+/// appear only with `?include=person` (that read is logged).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CorrectionItem {
+    /// Sequence of the correction.
+    pub sequence: u64,
+    /// Sequence of the entry it supersedes.
+    pub supersedes: u64,
+    /// The field corrected.
+    pub field: String,
+    /// Business date of the correction.
+    pub on: Option<NaiveDate>,
+    /// The business date before the correction (when a business date was corrected).
+    pub original_on: Option<NaiveDate>,
+    /// The corrected business date.
+    pub corrected_on: Option<NaiveDate>,
+    /// The new value, only with `?include=person`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub value: Option<serde_json::Value>,
+    /// The reason, only with `?include=person`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// A referral to a centre of social services.
@@ -233,6 +264,8 @@ pub struct CaseView {
     pub verification_requests: Vec<VerificationItem>,
     /// Deadlines.
     pub deadlines: Vec<DeadlineItem>,
+    /// Corrections of earlier entries, in order.
+    pub corrections: Vec<CorrectionItem>,
     /// What this caller may do now.
     #[schema(value_type = Vec<crate::schema::domain::ClientAction>)]
     pub allowed_actions: Vec<String>,
@@ -292,6 +325,10 @@ pub fn case_view(
             .map(|d| {
                 let open = d.state == DeadlineState::Open;
                 DeadlineItem {
+                    mark: state
+                        .procedure()
+                        .and_then(|p| p.rule(d.kind))
+                        .map(|r| r.mark),
                     upcoming: open && d.days_left >= 0 && d.days_left <= upcoming_days,
                     overdue: d.state == DeadlineState::Missed && d.fulfilled_on.is_none(),
                     name: d.name.into(),
@@ -300,6 +337,20 @@ pub fn case_view(
                     state: d.state,
                     days_left: d.days_left,
                 }
+            })
+            .collect(),
+        corrections: state
+            .corrections
+            .iter()
+            .map(|c| CorrectionItem {
+                sequence: c.sequence,
+                supersedes: c.supersedes,
+                field: c.field.clone(),
+                on: c.on,
+                original_on: c.original_on,
+                corrected_on: c.corrected_on,
+                value: None,
+                reason: None,
             })
             .collect(),
         allowed_actions: allowed_actions_for(state, role, Some(office))

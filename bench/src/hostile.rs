@@ -1,10 +1,10 @@
 //! `ptl-bench hostile`: hostile input (oversized and deep bodies, SQL in every field, forged,
-//! expired and `alg: none` tokens, another office's case, ...) that must be refused with a 4xx
-//! and write nothing; then the hardening of issue 13 (a role at the wrong kind of office, tokens
-//! living too long or from the future, lists and reasons over their caps, a client that never
-//! finishes its headers, a made-up HTTP method in the metrics, the security headers, the file
-//! modes of the data directory, and, when the limits are given, the per-user and per-address
-//! rate limits).
+//! expired and `alg: none` tokens, another office's case, person searches without a reason, ...)
+//! that must be refused with a 4xx and write nothing; then the hardening of issue 13 (a role at
+//! the wrong kind of office, tokens living too long or from the future, lists and reasons over
+//! their caps, a client that never finishes its headers, a made-up HTTP method in the metrics,
+//! the security headers, the file modes of the data directory, and, when the limits are given,
+//! the per-user and per-address rate limits).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -145,7 +145,7 @@ pub async fn run(args: Args) -> Res<()> {
             .map(|_| json!({"kind": "identity_document"}))
             .collect(),
     );
-    let long_reason =
+    let long_withdraw_reason =
         serde_json::to_vec(&json!({"occurred_on": day, "reason": "x".repeat(501)})).unwrap();
     let withdraw = format!("/api/v1/cases/{id}/actions/withdraw");
 
@@ -172,6 +172,27 @@ pub async fn run(args: Args) -> Res<()> {
     )
     .unwrap();
     let sql_date = serde_json::to_vec(&json!({"occurred_on": "2026-01-01'); DELETE FROM events; --", "scope": "status_procedure", "given_by": "person"})).unwrap();
+    let search = "/api/v1/person-search".to_string();
+    let search_body = |v: Value| Some(serde_json::to_vec(&v).unwrap());
+    let no_reason = search_body(json!({"full_name": "Марʼяна Коваль", "birth_date": "1990-04-02"}));
+    let long_reason = search_body(
+        json!({"full_name": "Марʼяна Коваль", "birth_date": "1990-04-02", "reason": "x".repeat(501)}),
+    );
+    let search_extra = search_body(
+        json!({"full_name": "Марʼяна Коваль", "birth_date": "1990-04-02", "reason": "check", "office": "UA"}),
+    );
+    let search_big = search_body(
+        json!({"full_name": "x".repeat(2 * 1024 * 1024), "birth_date": "1990-04-02", "reason": "check"}),
+    );
+    // Erasure: only a supervisor may erase, with a category; a refused erasure must not destroy
+    // the key (checked below: the person still reads).
+    let erase = format!("/api/v1/cases/{id}/actions/erase-personal-data");
+    let erase_body = |category: &str| {
+        serde_json::to_vec(&json!({"occurred_on": day, "category": category, "reason": "hostile"}))
+            .unwrap()
+    };
+    let erase_no_category =
+        serde_json::to_vec(&json!({"occurred_on": day, "reason": "hostile"})).unwrap();
     let m = etag.as_str();
     let ct = ("content-type", "application/json");
     type Case<'a> = (
@@ -208,11 +229,21 @@ pub async fn run(args: Args) -> Res<()> {
         ("another office's case: action", M::POST, action.clone(), Some(other.clone()), vec![ct, ("if-match", m)], Some(consent.clone())),
         ("another office's case: read", M::GET, format!("/api/v1/cases/{id}"), Some(other.clone()), vec![], None),
         ("another office's case: events", M::GET, format!("/api/v1/cases/{id}/events"), Some(other.clone()), vec![], None),
+        ("erasure by a caseworker", M::POST, erase.clone(), Some(cw.clone()), vec![ct, ("if-match", m)], Some(erase_body("person_request"))),
+        ("erasure of another office's case", M::POST, erase.clone(), Some(other.clone()), vec![ct, ("if-match", m)], Some(erase_body("person_request"))),
+        ("erasure without a category", M::POST, erase.clone(), Some(ua.clone()), vec![ct, ("if-match", m)], Some(erase_no_category)),
+        ("SQL in the erasure category", M::POST, erase.clone(), Some(ua.clone()), vec![ct, ("if-match", m)], Some(erase_body("order'; UPDATE case_keys SET wrapped = NULL; --"))),
         ("register for another office", M::POST, register.clone(), Some(other.clone()), vec![ct], Some(app_body.clone())),
         ("wrong content type", M::POST, action.clone(), Some(cw.clone()), vec![("content-type", "text/plain"), ("if-match", m)], Some(consent.clone())),
         ("missing If-Match", M::POST, action.clone(), Some(cw.clone()), vec![ct], Some(consent.clone())),
         ("unknown field", M::POST, action.clone(), Some(cw.clone()), vec![ct, ("if-match", m)], Some(serde_json::to_vec(&json!({"occurred_on": day, "scope": "status_procedure", "given_by": "person", "admin": true})).unwrap())),
         ("future date", M::POST, action.clone(), Some(cw.clone()), vec![ct, ("if-match", m)], Some(serde_json::to_vec(&json!({"occurred_on": "2999-01-01", "scope": "status_procedure", "given_by": "person"})).unwrap())),
+        ("person search without reason", M::POST, search.clone(), Some(cw.clone()), vec![ct], no_reason),
+        ("person search, reason over 500", M::POST, search.clone(), Some(cw.clone()), vec![ct], long_reason),
+        ("person search, unknown field", M::POST, search.clone(), Some(cw.clone()), vec![ct], search_extra),
+        ("oversized person search (2 MiB)", M::POST, search.clone(), Some(cw.clone()), vec![ct], search_big),
+        ("person search as text/plain", M::POST, search.clone(), Some(cw.clone()), vec![("content-type", "text/plain")], search_body(json!({"full_name": "x", "birth_date": "1990-04-02", "reason": "check"}))),
+        ("person search (GET) without reason", M::GET, "/api/v1/cases?full_name=%D0%9C%D0%B0%D1%80&birth_date=1990-04-02".into(), Some(cw.clone()), vec![], None),
         ("path traversal action", M::POST, format!("/api/v1/cases/{id}/actions/..%2F..%2Fadmin"), Some(cw.clone()), vec![ct, ("if-match", m)], Some(consent.clone())),
         ("decision officer of a district", M::GET, format!("/api/v1/cases/{id}"), Some(wrong_kind), vec![], None),
         ("admin of a region", M::GET, "/api/v1/cases".into(), Some(admin_of_region), vec![], None),
@@ -220,7 +251,7 @@ pub async fn run(args: Args) -> Res<()> {
         ("token issued in the future", M::POST, action.clone(), Some(from_the_future), vec![ct, ("if-match", m)], Some(consent.clone())),
         ("token not valid yet (nbf)", M::GET, format!("/api/v1/cases/{id}"), Some(not_yet), vec![], None),
         ("51 documents", M::POST, register.clone(), Some(cw.clone()), vec![ct], Some(serde_json::to_vec(&many_documents).unwrap())),
-        ("reason of 501 characters", M::POST, withdraw.clone(), Some(cw.clone()), vec![ct, ("if-match", m)], Some(long_reason)),
+        ("reason of 501 characters", M::POST, withdraw.clone(), Some(cw.clone()), vec![ct, ("if-match", m)], Some(long_withdraw_reason)),
     ];
     let mut refused = 0;
     let mut failures = Vec::new();
@@ -286,6 +317,18 @@ pub async fn run(args: Args) -> Res<()> {
         failures.push(format!(
             "the target case changed: version {}",
             after.body["version"]
+        ));
+    }
+    let person = api
+        .get(
+            &format!("/api/v1/cases/{id}?include=person&reason=hostile-check"),
+            &cw,
+        )
+        .await?;
+    if person.body["person"].is_null() {
+        failures.push(format!(
+            "the target case's person no longer reads: {} {}",
+            person.status, person.body
         ));
     }
     let stats_after = api.get(stats_path, &ua).await?.body;

@@ -23,6 +23,7 @@ fn thousand_events() -> Vec<CaseEvent> {
         recorded_at: now,
         occurred_on: start,
         rules: rules.clone(),
+        child: None,
         action,
     };
     let reg = Register {

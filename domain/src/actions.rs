@@ -15,6 +15,7 @@ coded_enum! {
         RequestVerification => "request-verification",
         RecordVerificationReply => "record-verification-reply",
         AttachDocument => "attach-document",
+        ExplainMissingIdentityDocument => "explain-missing-identity-document",
         SubmitFile => "submit-file",
         ReturnFile => "return-file",
         RecordDecision => "record-decision",
@@ -68,6 +69,7 @@ impl ActionName {
             | A::RequestVerification
             | A::RecordVerificationReply
             | A::AttachDocument
+            | A::ExplainMissingIdentityDocument
             | A::SubmitFile
             | A::HandOverDecision
             | A::RecordAppeal

@@ -13,9 +13,9 @@ use crate::deadline_name::DeadlineName;
 use crate::event::PlannedService;
 use crate::procedure::RuleBook;
 use crate::types::{
-    Actor, Citizenship, Conclusion, ConsentScope, DocumentKind, ExploitationForm, FiledBy, GivenBy,
-    Need, OfficeCode, RecordRef, ReferralSource, ReplyOutcome, RulingOutcome, Sex, SkipGround,
-    VerificationTarget,
+    Actor, Citizenship, Conclusion, ConsentScope, DocumentKind, ErasureCategory, ExploitationForm,
+    FiledBy, GivenBy, Need, OfficeCode, RecordRef, ReferralSource, ReplyOutcome, RulingOutcome,
+    Sex, SkipGround, VerificationTarget,
 };
 
 /// A request to the case.
@@ -29,6 +29,12 @@ pub struct Command {
     pub occurred_on: NaiveDate,
     /// The rules: procedure definitions and the working-day calendar.
     pub rules: Arc<RuleBook>,
+    /// Whether the person is a child on `occurred_on` (`procedure.md`, "Children"), worked out by
+    /// the engine from the birth date held in the vault for the actions that depend on it
+    /// ([`Action::needs_child_flag`]); `None` when the birth date is absent or erased, or the
+    /// action does not depend on it: the registration's flag stands then. The birth date itself
+    /// never reaches the domain after the registration.
+    pub child: Option<bool>,
     /// What to do.
     pub action: Action,
 }
@@ -119,6 +125,11 @@ pub enum Action {
         kind: DocumentKind,
         note: Option<RecordRef>,
     },
+    /// Why no identity document is in the file, recorded after the registration (the reason
+    /// stays in the vault).
+    ExplainMissingIdentityDocument {
+        reason: RecordRef,
+    },
     SubmitFile {
         conclusion: Conclusion,
     },
@@ -187,9 +198,15 @@ pub enum Action {
     CorrectEntry {
         supersedes: u64,
         field: String,
+        /// The corrected business date, when `field` is `occurred_on`: not personal data, so the
+        /// event carries it and the deadlines counting from it are computed again.
+        corrected_on: Option<NaiveDate>,
+        /// The new value and the reason, in the vault.
         correction: RecordRef,
     },
-    ErasePersonalData,
+    ErasePersonalData {
+        category: ErasureCategory,
+    },
     /// The engine's record of a deadline that passed unmet.
     RecordMissedDeadline {
         name: DeadlineName,
@@ -199,6 +216,20 @@ pub enum Action {
 }
 
 impl Action {
+    /// Whether the decision depends on the person being a child on the act's date (who signs a
+    /// consent, the interview's consent, young age as a ground to skip the interview): the engine
+    /// supplies [`Command::child`] for these only.
+    #[must_use]
+    pub fn needs_child_flag(&self) -> bool {
+        matches!(
+            self,
+            Self::RecordConsent { .. }
+                | Self::WithdrawConsent { .. }
+                | Self::RecordInterview { .. }
+                | Self::SkipInterview { .. }
+        )
+    }
+
     /// The action's client-facing name.
     #[must_use]
     pub fn name(&self) -> ActionName {
@@ -212,6 +243,7 @@ impl Action {
             Self::RequestVerification { .. } => N::RequestVerification,
             Self::RecordVerificationReply { .. } => N::RecordVerificationReply,
             Self::AttachDocument { .. } => N::AttachDocument,
+            Self::ExplainMissingIdentityDocument { .. } => N::ExplainMissingIdentityDocument,
             Self::SubmitFile { .. } => N::SubmitFile,
             Self::ReturnFile { .. } => N::ReturnFile,
             Self::RecordDecisionGranted { .. } | Self::RecordDecisionRefused { .. } => {
@@ -234,7 +266,7 @@ impl Action {
             Self::Assign { .. } => N::Assign,
             Self::AddNote { .. } => N::AddNote,
             Self::CorrectEntry { .. } => N::CorrectEntry,
-            Self::ErasePersonalData => N::ErasePersonalData,
+            Self::ErasePersonalData { .. } => N::ErasePersonalData,
             Self::RecordMissedDeadline { .. } => N::RecordMissedDeadline,
             Self::RecordStatusExpiry => N::RecordStatusExpiry,
         }

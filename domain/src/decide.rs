@@ -173,6 +173,9 @@ fn act(c: &Context, p: &mut Problems) -> Result<Vec<EventBody>, DomainError> {
             outcome,
         } => verification::record_verification_reply(c, p, request_id, *outcome),
         A::AttachDocument { kind, note } => verification::attach_document(*kind, note.as_ref()),
+        A::ExplainMissingIdentityDocument { reason } => {
+            verification::explain_missing_identity_document(reason)
+        }
         A::SubmitFile { conclusion } => submission::submit_file(c, *conclusion),
         A::ReturnFile {
             missing,
@@ -219,9 +222,10 @@ fn act(c: &Context, p: &mut Problems) -> Result<Vec<EventBody>, DomainError> {
         A::CorrectEntry {
             supersedes,
             field,
+            corrected_on,
             correction,
-        } => case_management::correct_entry(c, p, *supersedes, field, correction),
-        A::ErasePersonalData => case_management::erase_personal_data(),
+        } => case_management::correct_entry(c, p, *supersedes, field, *corrected_on, correction),
+        A::ErasePersonalData { category } => case_management::erase_personal_data(*category),
         A::RecordMissedDeadline { name } => system::record_missed_deadline(c, p, name),
         A::RecordStatusExpiry => system::record_status_expiry(c),
     }?;

@@ -159,6 +159,10 @@ pub enum Unavailable {
     /// Step 5: the identity document or the reason it is missing.
     #[error("the file needs a copy of an identity document or the reason it is missing")]
     IdentityDocumentMissing,
+    /// "Identity document": the absence is explained once, while no copy is in the file and
+    /// before the file goes to the deciding authority.
+    #[error("the file already holds a copy of an identity document or the reason it is missing, or is no longer being prepared")]
+    IdentityDocumentSettled,
     /// Step 5: a request still within its reply deadline holds the file back.
     #[error("verification request {request_id} awaits its reply until {due_on}")]
     ReplyAwaited {

@@ -16,9 +16,9 @@ use serde::{Deserialize, Serialize};
 use crate::deadline_name::DeadlineName;
 use crate::procedure::{DeadlineKind, ProcedureDefinition};
 use crate::types::{
-    Actor, Citizenship, Conclusion, ConsentScope, DocumentKind, ExploitationForm, FiledBy, GivenBy,
-    Need, OfficeCode, RecordRef, ReferralSource, ReplyOutcome, RulingOutcome, Sex, SkipGround,
-    VerificationTarget,
+    Actor, Citizenship, Conclusion, ConsentScope, DocumentKind, ErasureCategory, ExploitationForm,
+    FiledBy, GivenBy, Need, OfficeCode, RecordRef, ReferralSource, ReplyOutcome, RulingOutcome,
+    Sex, SkipGround, VerificationTarget,
 };
 
 /// One recorded fact with who recorded it, the business date it happened and when it was typed in.
@@ -140,19 +140,32 @@ pub enum EventBody {
     ConsentGiven {
         scope: ConsentScope,
         given_by: GivenBy,
+        /// The child flag on this act's date (`procedure.md`, "Children"); absent in events
+        /// recorded before it was kept, and when the birth date was absent or erased.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        child: Option<bool>,
     },
     ConsentWithdrawn {
         scope: ConsentScope,
         given_by: GivenBy,
+        /// The child flag on this act's date.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        child: Option<bool>,
     },
     InterviewRecorded {
         consent_signed_by: GivenBy,
         non_disclosure_receipt_signed: bool,
+        /// The child flag on this act's date.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        child: Option<bool>,
     },
     InterviewSkipped {
         ground: SkipGround,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reference: Option<RecordRef>,
+        /// The child flag on this act's date.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        child: Option<bool>,
     },
     VerificationRequested {
         request_id: String,
@@ -165,6 +178,11 @@ pub enum EventBody {
     },
     DocumentAttached {
         document: DocumentFacts,
+    },
+    /// Why no identity document is in the file, recorded after the registration.
+    IdentityDocumentAbsenceExplained {
+        /// The reason, in the vault.
+        reason: RecordRef,
     },
     FileSubmitted {
         conclusion: Conclusion,
@@ -272,8 +290,24 @@ pub enum EventBody {
         field: String,
         /// The new value and the reason, in the vault.
         correction: RecordRef,
+        /// The corrected business date when `field` is `occurred_on` (not personal data:
+        /// `procedure.md`, "Counting days"). Added after the first release as an optional field,
+        /// so earlier `entry_corrected` events read unchanged (no upcaster needed).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        corrected_on: Option<NaiveDate>,
+        /// The date the superseded event carried before this correction.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        original_on: Option<NaiveDate>,
+        /// The deadlines that count from the corrected date, computed again from it.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        deadlines: Vec<DeadlineStarted>,
     },
-    PersonalDataErased {},
+    PersonalDataErased {
+        /// Why (absent in events recorded before the category existed: they read as `None`
+        /// and serialise as before, so their hashes still verify).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        category: Option<ErasureCategory>,
+    },
     DeadlineMissed {
         name: DeadlineName,
         due_on: NaiveDate,
@@ -295,6 +329,7 @@ impl EventBody {
             Self::VerificationRequested { .. } => "verification_requested",
             Self::VerificationReplyRecorded { .. } => "verification_reply_recorded",
             Self::DocumentAttached { .. } => "document_attached",
+            Self::IdentityDocumentAbsenceExplained { .. } => "identity_document_absence_explained",
             Self::FileSubmitted { .. } => "file_submitted",
             Self::FileReturned { .. } => "file_returned",
             Self::StatusGranted { .. } => "status_granted",
@@ -317,7 +352,7 @@ impl EventBody {
             Self::Transferred { .. } => "transferred",
             Self::NoteAdded { .. } => "note_added",
             Self::EntryCorrected { .. } => "entry_corrected",
-            Self::PersonalDataErased {} => "personal_data_erased",
+            Self::PersonalDataErased { .. } => "personal_data_erased",
             Self::DeadlineMissed { .. } => "deadline_missed",
         }
     }
@@ -349,6 +384,7 @@ impl EventBody {
             | Self::ApplicationWithdrawn { reason }
             | Self::ShelterExtended { reason, .. } => out.extend(reason.as_ref()),
             Self::NoteAdded { note } => out.push(note),
+            Self::IdentityDocumentAbsenceExplained { reason } => out.push(reason),
             Self::EntryCorrected { correction, .. } => out.push(correction),
             _ => {}
         }

@@ -47,7 +47,7 @@ pub use calendar::Calendar;
 pub use command::{Action, ApplicantInput, Command, ReferralInput, Register};
 pub use deadline_name::DeadlineName;
 pub use deadlines::{deadlines, explain, DeadlineState, DeadlineView};
-pub use decide::{allowed_actions, allowed_actions_for, decide, kyiv_date};
+pub use decide::{age_on, allowed_actions, allowed_actions_for, decide, kyiv_date};
 pub use error::{DomainError, FieldError, FieldProblem, Unavailable};
 pub use event::{CaseEvent, EventBody};
 pub use procedure::{ProcedureDefinition, RuleBook};

@@ -66,6 +66,9 @@ pub struct VerificationRequest {
     pub reply: Option<ReplyOutcome>,
     /// Date of the reply.
     pub replied_on: Option<NaiveDate>,
+    /// Sequence of the event that sent it (a correction of its date names it).
+    #[serde(default)]
+    pub sequence: u64,
 }
 
 /// The decision on the status.
@@ -155,6 +158,13 @@ pub struct DeadlineRecord {
     /// Finished suspensions: (from, to); the due date moved by their length in calendar days.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub suspensions: Vec<(NaiveDate, NaiveDate)>,
+    /// Sequence of the event that started this instance (a correction of that event's date
+    /// computes the deadline again).
+    #[serde(default)]
+    pub started_by: u64,
+    /// Sequence of the event that fulfilled it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fulfilled_by: Option<u64>,
 }
 
 /// A correction recorded against an earlier event.
@@ -166,6 +176,18 @@ pub struct CorrectionEntry {
     pub field: String,
     /// Sequence of the correction itself.
     pub sequence: u64,
+    /// Business date of the correction.
+    #[serde(default)]
+    pub on: Option<NaiveDate>,
+    /// The date before the correction, when a business date was corrected and known.
+    #[serde(default)]
+    pub original_on: Option<NaiveDate>,
+    /// The corrected business date.
+    #[serde(default)]
+    pub corrected_on: Option<NaiveDate>,
+    /// The new value and the reason, in the vault.
+    #[serde(default)]
+    pub correction: Option<crate::types::RecordRef>,
 }
 
 /// Facts fixed at registration.
@@ -198,7 +220,7 @@ pub struct Registration {
 /// `CaseState` or [`evolve`] changes what a stream folds to: a snapshot of another form is
 /// ignored and the stream replayed. The crate version is part of it, so a release never trusts
 /// snapshots taken by another.
-pub const STATE_FORMAT: &str = concat!("case-state/1/", env!("CARGO_PKG_VERSION"));
+pub const STATE_FORMAT: &str = concat!("case-state/2/", env!("CARGO_PKG_VERSION"));
 
 /// Serde for the shared definition (serde's `rc` feature is not enabled workspace-wide).
 mod shared_definition {
@@ -254,6 +276,9 @@ pub struct CaseState {
     pub ever_submitted_to: Vec<String>,
     /// Last submission date and conclusion.
     pub submission: Option<(NaiveDate, Conclusion)>,
+    /// Sequence of the last submission's event (a correction of its date names it).
+    #[serde(default)]
+    pub submission_sequence: Option<u64>,
     /// Times the file was returned.
     pub returns: u32,
     /// The decision in force.
@@ -337,7 +362,7 @@ impl CaseState {
         self.assistance.shelter.is_some()
     }
 
-    fn start(&mut self, d: DeadlineStarted) {
+    fn start(&mut self, d: DeadlineStarted, sequence: u64) {
         self.deadlines.insert(
             d.name.clone(),
             DeadlineRecord {
@@ -351,6 +376,8 @@ impl CaseState {
                 missed_on: None,
                 suspended_from: None,
                 suspensions: Vec::new(),
+                started_by: sequence,
+                fulfilled_by: None,
             },
         );
     }
@@ -395,10 +422,94 @@ impl CaseState {
         }
     }
 
-    fn fulfil(&mut self, name: &str, on: NaiveDate) {
+    fn fulfil(&mut self, name: &str, on: NaiveDate, sequence: u64) {
         if let Some(d) = self.deadlines.get_mut(name) {
             if d.fulfilled_on.is_none() && d.cancelled_on.is_none() {
                 d.fulfilled_on = Some(on);
+                d.fulfilled_by = Some(sequence);
+            }
+        }
+    }
+
+    /// The business date of the event at `sequence`, where the state knows it: the
+    /// registration, the last submission, a verification request, or the start or fulfilment
+    /// of a deadline it started or fulfilled.
+    #[must_use]
+    pub fn business_date_of(&self, sequence: u64) -> Option<NaiveDate> {
+        if sequence == 1 {
+            return self.registration.as_ref().map(|r| r.received_on);
+        }
+        if self.submission_sequence == Some(sequence) {
+            return self.submission.as_ref().map(|s| s.0);
+        }
+        if let Some(r) = self
+            .verification_requests
+            .iter()
+            .find(|r| r.sequence == sequence)
+        {
+            return Some(r.sent_on);
+        }
+        self.deadlines.values().find_map(|d| {
+            if d.started_by == sequence {
+                Some(d.start)
+            } else if d.fulfilled_by == Some(sequence) {
+                d.fulfilled_on
+            } else {
+                None
+            }
+        })
+    }
+
+    /// A business date corrected ("Counting days"): the facts dated by the event at `sequence`
+    /// take the new date, the deadlines it started take their recomputed due dates (moved by
+    /// any suspension they had), the deadlines it fulfilled take the new fulfilment date, and a
+    /// recorded miss stands only if the deadline is still missed under the new dates as of
+    /// `today` (the correction's recording day). A miss not yet recorded is the engine's to
+    /// record later, with the new due date.
+    fn correct_date(
+        &mut self,
+        sequence: u64,
+        to: NaiveDate,
+        recomputed: Vec<DeadlineStarted>,
+        today: NaiveDate,
+    ) {
+        if sequence == 1 {
+            if let Some(r) = self.registration.as_mut() {
+                r.received_on = to;
+            }
+        }
+        if self.submission_sequence == Some(sequence) {
+            if let Some(s) = self.submission.as_mut() {
+                s.0 = to;
+            }
+        }
+        for d in recomputed {
+            if let Some(r) = self.verification_requests.iter_mut().find(|r| {
+                r.sequence == sequence && d.name == DeadlineName::verification_reply(&r.request_id)
+            }) {
+                r.sent_on = to;
+                r.due_on = d.due_on;
+            }
+            if let Some(rec) = self.deadlines.get_mut(&d.name) {
+                if rec.started_by == sequence {
+                    rec.start = d.start;
+                    rec.due_on = d.due_on;
+                }
+            }
+        }
+        for rec in self.deadlines.values_mut() {
+            if rec.fulfilled_by == Some(sequence) {
+                rec.fulfilled_on = Some(to);
+            }
+            if rec.started_by == sequence || rec.fulfilled_by == Some(sequence) {
+                let still_missed = match rec.fulfilled_on {
+                    Some(f) => f > rec.due_on,
+                    None => today > rec.due_on,
+                };
+                if rec.missed_recorded && !still_missed {
+                    rec.missed_recorded = false;
+                    rec.missed_on = None;
+                }
             }
         }
     }
@@ -453,10 +564,12 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
                 person,
             });
             for d in deadlines {
-                state.start(d);
+                state.start(d, sequence);
             }
         }
-        EventBody::ConsentGiven { scope, given_by } => {
+        EventBody::ConsentGiven {
+            scope, given_by, ..
+        } => {
             state.consents.insert(
                 scope,
                 ConsentEntry {
@@ -466,7 +579,9 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
                 },
             );
         }
-        EventBody::ConsentWithdrawn { scope, given_by } => {
+        EventBody::ConsentWithdrawn {
+            scope, given_by, ..
+        } => {
             state.consents.insert(
                 scope,
                 ConsentEntry {
@@ -484,12 +599,12 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
                 consent_signed_by,
             });
             state.stage = Some(Stage::InterviewDone);
-            state.fulfil(DeadlineKind::Interview.as_str(), on);
+            state.fulfil(DeadlineKind::Interview.as_str(), on, sequence);
         }
         EventBody::InterviewSkipped { ground, .. } => {
             state.interview = Some(InterviewOutcome::Skipped { on, ground });
             state.stage = Some(Stage::InterviewDone);
-            state.fulfil(DeadlineKind::Interview.as_str(), on);
+            state.fulfil(DeadlineKind::Interview.as_str(), on, sequence);
         }
         EventBody::VerificationRequested {
             request_id,
@@ -503,11 +618,12 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
                 due_on: deadline.due_on,
                 reply: None,
                 replied_on: None,
+                sequence,
             });
             if matches!(state.stage, Some(Stage::InterviewDone)) {
                 state.stage = Some(Stage::Verification);
             }
-            state.start(deadline);
+            state.start(deadline, sequence);
         }
         EventBody::VerificationReplyRecorded {
             request_id,
@@ -522,9 +638,12 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
                 r.reply = Some(outcome);
                 r.replied_on = Some(on);
             }
-            state.fulfil(&name, on);
+            state.fulfil(&name, on, sequence);
         }
         EventBody::DocumentAttached { document } => state.documents.push(document.kind),
+        EventBody::IdentityDocumentAbsenceExplained { .. } => {
+            state.id_document_missing_explained = true;
+        }
         EventBody::FileSubmitted {
             conclusion,
             authority,
@@ -538,16 +657,17 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
             }
             state.submitted_to = Some(authority);
             state.submission = Some((on, conclusion));
-            state.fulfil(DeadlineKind::FileSubmission.as_str(), on);
-            state.start(deadline);
+            state.submission_sequence = Some(sequence);
+            state.fulfil(DeadlineKind::FileSubmission.as_str(), on, sequence);
+            state.start(deadline, sequence);
             state.resume(SuspendCondition::FileReturned, on);
         }
         EventBody::FileReturned { deadline, .. } => {
             state.stage = Some(Stage::Returned);
             state.submitted_to = None;
             state.returns += 1;
-            state.fulfil(DeadlineKind::Decision.as_str(), on);
-            state.start(deadline);
+            state.fulfil(DeadlineKind::Decision.as_str(), on, sequence);
+            state.start(deadline, sequence);
             state.suspend(SuspendCondition::FileReturned, on);
         }
         EventBody::StatusGranted {
@@ -568,10 +688,10 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
                 handed_over_on: None,
             });
             state.first_decided_on.get_or_insert(on);
-            state.fulfil(DeadlineKind::Decision.as_str(), on);
-            state.fulfil(DeadlineKind::Overall.as_str(), on);
+            state.fulfil(DeadlineKind::Decision.as_str(), on, sequence);
+            state.fulfil(DeadlineKind::Overall.as_str(), on, sequence);
             for d in deadlines {
-                state.start(d);
+                state.start(d, sequence);
             }
         }
         EventBody::StatusRefused { authority, .. } => {
@@ -586,8 +706,8 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
                 handed_over_on: None,
             });
             state.first_decided_on.get_or_insert(on);
-            state.fulfil(DeadlineKind::Decision.as_str(), on);
-            state.fulfil(DeadlineKind::Overall.as_str(), on);
+            state.fulfil(DeadlineKind::Decision.as_str(), on, sequence);
+            state.fulfil(DeadlineKind::Overall.as_str(), on, sequence);
         }
         EventBody::DecisionHandedOver {} => {
             if let Some(d) = state.decision.as_mut() {
@@ -628,7 +748,7 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
                 }
             }
             for d in deadlines {
-                state.start(d);
+                state.start(d, sequence);
             }
         }
         EventBody::StatusExtended { valid_until, .. } => state.valid_until = Some(valid_until),
@@ -645,15 +765,15 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
         }
         EventBody::ReferredToSocialServices { centre, deadline } => {
             state.assistance.referred_to = Some((centre, on));
-            state.start(deadline);
+            state.start(deadline, sequence);
         }
         EventBody::NeedsAssessed { needs } => {
             state.assistance.needs_assessment = Some((needs, on));
-            state.fulfil(DeadlineKind::NeedsAssessment.as_str(), on);
+            state.fulfil(DeadlineKind::NeedsAssessment.as_str(), on, sequence);
         }
         EventBody::RehabilitationPlanApproved { services, .. } => {
             state.assistance.plan = Some((services, on));
-            state.fulfil(DeadlineKind::RehabilitationPlan.as_str(), on);
+            state.fulfil(DeadlineKind::RehabilitationPlan.as_str(), on, sequence);
         }
         EventBody::ServiceRecorded {
             service,
@@ -675,36 +795,49 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
                 until: deadline.due_on,
                 extensions: 0,
             });
-            state.start(deadline);
+            state.start(deadline, sequence);
         }
         EventBody::ShelterExtended { deadline, .. } => {
             if let Some(s) = state.assistance.shelter.as_mut() {
                 s.until = deadline.due_on;
                 s.extensions += 1;
             }
-            state.start(deadline);
+            state.start(deadline, sequence);
         }
         EventBody::PaymentRequested { deadline } => {
             state.assistance.payment_requested_on = Some(on);
-            state.start(deadline);
+            state.start(deadline, sequence);
         }
         EventBody::PaymentRecorded { amount_kopiyky } => {
             state.assistance.payment = Some((amount_kopiyky, on));
-            state.fulfil(DeadlineKind::Payment.as_str(), on);
+            state.fulfil(DeadlineKind::Payment.as_str(), on, sequence);
         }
         EventBody::Assigned { assignee } => state.assignee = Some(assignee),
         EventBody::Transferred { to_office, .. } => state.office = Some(to_office),
         EventBody::NoteAdded { .. } => state.notes += 1,
         EventBody::EntryCorrected {
-            supersedes, field, ..
+            supersedes,
+            field,
+            correction,
+            corrected_on,
+            original_on,
+            deadlines,
         } => {
+            if let Some(to) = corrected_on {
+                let today = crate::decide::kyiv_date(event.recorded_at);
+                state.correct_date(supersedes, to, deadlines, today);
+            }
             state.corrections.push(CorrectionEntry {
                 supersedes,
                 field,
                 sequence,
+                on: Some(on),
+                original_on,
+                corrected_on,
+                correction: Some(correction),
             });
         }
-        EventBody::PersonalDataErased {} => state.erased = true,
+        EventBody::PersonalDataErased { .. } => state.erased = true,
         EventBody::DeadlineMissed { name, due_on, .. } => {
             if let Some(d) = state.deadlines.get_mut(&name) {
                 if d.due_on == due_on {

@@ -227,6 +227,25 @@ coded_enum! {
 }
 
 coded_enum! {
+    /// Why a person's data was erased (`erase-personal-data`), kept in the event for the audit
+    /// and statistics; the free-text reason goes to the erasure ledger, encrypted under the
+    /// master key. `procedure.md` names the two grounds ("at the end of retention or on a lawful
+    /// request"); the lawful requests are split by who makes them.
+    ErasureCategory {
+        /// The retention period of the case ended.
+        RetentionEnded => "retention_ended",
+        /// The person (or their legal representative) asked for it.
+        PersonRequest => "person_request",
+        /// The person withdrew the consent the data was processed under.
+        ConsentWithdrawn => "consent_withdrawn",
+        /// A court, or the Ombudsman as the data-protection authority, ordered it.
+        Order => "order",
+        /// Another lawful ground, stated in the reason.
+        Other => "other",
+    }
+}
+
+coded_enum! {
     /// Addressee of a verification request.
     VerificationTarget {
         NationalPolice => "national_police",

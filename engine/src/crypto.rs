@@ -46,6 +46,7 @@ pub const SEALED_FORMAT_V1: u8 = 1;
 
 const WRAP_AAD_PREFIX: &[u8] = b"ptl-dk-v1";
 const SEAL_AAD_PREFIX: &[u8] = b"ptl-rec-v1";
+const LEDGER_AAD_PREFIX: &[u8] = b"ptl-erasure-v1";
 
 /// Errors from wrapping, unwrapping, sealing and opening.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -302,6 +303,117 @@ pub fn open(
         .map_err(|_| CryptoError::OpenFailed)
 }
 
+/// Text sealed directly under a master key, as stored in the erasure ledger: the free-text
+/// reason of an erasure, which must outlive the case's data key that the same erasure destroys.
+///
+/// `bytes` is `nonce (12) || ciphertext || tag (16)`, AES-256-GCM with AAD
+/// `"ptl-erasure-v1" || case_id` (so a wrapped data key and a ledger text never open as each
+/// other, and a text copied to another case fails to open).
+#[derive(Clone, PartialEq, Eq)]
+pub struct MasterSealed {
+    /// Id (`mk-<8 hex>`) of the master key it is sealed with.
+    pub master_key_id: String,
+    /// `nonce || ciphertext || tag`.
+    pub bytes: Vec<u8>,
+}
+
+impl fmt::Debug for MasterSealed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MasterSealed")
+            .field("master_key_id", &self.master_key_id)
+            .field("len", &self.bytes.len())
+            .finish()
+    }
+}
+
+fn ledger_aad(case_id: Uuid) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(LEDGER_AAD_PREFIX.len() + 16);
+    aad.extend_from_slice(LEDGER_AAD_PREFIX);
+    aad.extend_from_slice(case_id.as_bytes());
+    aad
+}
+
+/// Seals an erasure-ledger text of case `case_id` under `master` (see [`MasterSealed`]).
+///
+/// # Errors
+///
+/// [`CryptoError::EncryptFailed`] if the plaintext exceeds the AES-GCM limit.
+pub fn seal_for_ledger(
+    master: &MasterKey,
+    case_id: Uuid,
+    plaintext: &[u8],
+) -> Result<MasterSealed, CryptoError> {
+    let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(master.expose()));
+    let nonce = random_nonce();
+    let aad = ledger_aad(case_id);
+    let ct = cipher
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad: &aad,
+            },
+        )
+        .map_err(|_| CryptoError::EncryptFailed)?;
+    let mut bytes = Vec::with_capacity(NONCE_LEN + ct.len());
+    bytes.extend_from_slice(&nonce);
+    bytes.extend_from_slice(&ct);
+    Ok(MasterSealed {
+        master_key_id: master.id().to_owned(),
+        bytes,
+    })
+}
+
+/// Opens a text sealed by [`seal_for_ledger`] for the same case.
+///
+/// # Errors
+///
+/// [`CryptoError::WrongMasterKey`] if it is sealed with another master key,
+/// [`CryptoError::Truncated`] if too short, [`CryptoError::OpenFailed`] if authentication fails
+/// (tampering, another case).
+pub fn open_from_ledger(
+    master: &MasterKey,
+    sealed: &MasterSealed,
+    case_id: Uuid,
+) -> Result<Vec<u8>, CryptoError> {
+    if sealed.master_key_id != master.id() {
+        return Err(CryptoError::WrongMasterKey {
+            wrapped_with: sealed.master_key_id.clone(),
+            given: master.id().to_owned(),
+        });
+    }
+    let len = sealed.bytes.len();
+    if len < NONCE_LEN + TAG_LEN {
+        return Err(CryptoError::Truncated { len });
+    }
+    let (nonce, ct) = sealed.bytes.split_at(NONCE_LEN);
+    let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(master.expose()));
+    let aad = ledger_aad(case_id);
+    cipher
+        .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: &aad })
+        .map_err(|_| CryptoError::OpenFailed)
+}
+
+/// Re-seals a ledger text during master key rotation; idempotent like [`rewrap`] (a text
+/// already sealed with `new` is returned unchanged).
+///
+/// # Errors
+///
+/// [`CryptoError::WrongMasterKey`] if it is sealed with neither master key, and the errors of
+/// [`open_from_ledger`] and [`seal_for_ledger`].
+pub fn reseal_for_ledger(
+    old: &MasterKey,
+    new: &MasterKey,
+    sealed: &MasterSealed,
+    case_id: Uuid,
+) -> Result<MasterSealed, CryptoError> {
+    if sealed.master_key_id == new.id() {
+        return Ok(sealed.clone());
+    }
+    let plain = Zeroizing::new(open_from_ledger(old, sealed, case_id)?);
+    seal_for_ledger(new, case_id, &plain)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -318,6 +430,42 @@ mod tests {
         assert_eq!(sealed[0], SEALED_FORMAT_V1);
         assert_eq!(sealed.len(), 1 + NONCE_LEN + NAME.len() + TAG_LEN);
         assert_eq!(open(&dk, case, "person/name", &sealed).unwrap(), NAME);
+    }
+
+    #[test]
+    fn a_ledger_text_opens_under_its_master_key_and_case_only_and_survives_rotation() {
+        let old = MasterKey::generate();
+        let new = MasterKey::generate();
+        let case = Uuid::new_v4();
+        let sealed = seal_for_ledger(&old, case, b"court order 12/34").unwrap();
+        assert_eq!(
+            open_from_ledger(&old, &sealed, case).unwrap(),
+            b"court order 12/34"
+        );
+        assert_eq!(
+            open_from_ledger(&old, &sealed, Uuid::new_v4()),
+            Err(CryptoError::OpenFailed)
+        );
+        assert!(matches!(
+            open_from_ledger(&new, &sealed, case),
+            Err(CryptoError::WrongMasterKey { .. })
+        ));
+        let resealed = reseal_for_ledger(&old, &new, &sealed, case).unwrap();
+        assert_eq!(resealed.master_key_id, new.id());
+        assert_eq!(
+            open_from_ledger(&new, &resealed, case).unwrap(),
+            b"court order 12/34"
+        );
+        assert_eq!(
+            reseal_for_ledger(&old, &new, &resealed, case).unwrap(),
+            resealed
+        );
+        // Not a wrapped data key: the two never open as each other.
+        let as_key = WrappedKey {
+            master_key_id: sealed.master_key_id.clone(),
+            bytes: sealed.bytes.clone(),
+        };
+        assert!(unwrap(&old, &as_key, case).is_err());
     }
 
     #[test]

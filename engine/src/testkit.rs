@@ -464,6 +464,95 @@ pub async fn register_case(engine: &Engine, on: NaiveDate) -> Uuid {
     }
 }
 
+/// Supervisor `sv-1` of UA7102, who may erase the tests' cases.
+#[must_use]
+pub fn supervisor() -> Actor {
+    Actor::user("sv-1", Role::Supervisor, "UA7102")
+}
+
+/// Erases the personal data of `case_id` by [`supervisor`] on `on`, on the person's request, with
+/// `reason` for the erasure ledger; returns the case's version after it.
+///
+/// # Panics
+/// The engine fails or refuses the erasure.
+pub async fn erase_case(
+    engine: &Engine,
+    case_id: Uuid,
+    on: NaiveDate,
+    reason: Option<&str>,
+) -> u64 {
+    let command = engine.command(
+        supervisor(),
+        on,
+        Action::ErasePersonalData {
+            category: ptl_domain::types::ErasureCategory::PersonRequest,
+        },
+    );
+    let personal = Personal {
+        erasure_reason: reason.map(|r| crate::vault::ErasureReason(r.to_owned())),
+        ..Personal::default()
+    };
+    match engine.execute(case_id, None, command, personal, None).await {
+        Ok(Ok(done)) => done.version,
+        Ok(Err(refused)) => panic!("the erasure was refused: {refused:?}"),
+        Err(e) => panic!("the erasure was not recorded: {e}"),
+    }
+}
+
+/// A case's wrapped data key as stored (master key id, wrapped bytes); `None` once destroyed.
+///
+/// # Panics
+/// The query fails.
+pub async fn stored_key(db: &Db, case_id: Uuid) -> Option<(String, Vec<u8>)> {
+    let mut conn = db
+        .acquire()
+        .await
+        .unwrap_or_else(|e| panic!("no connection: {e}"));
+    let row = crate::fetch_optional!(
+        conn.conn(),
+        (Option<String>, Option<Vec<u8>>),
+        "SELECT master_key_id, wrapped FROM case_keys WHERE case_id = $1",
+        case_id.to_string(),
+    )
+    .unwrap_or_else(|e| panic!("the key does not read: {e}"));
+    match row {
+        Some((Some(id), Some(bytes))) => Some((id, bytes)),
+        _ => None,
+    }
+}
+
+/// Leaves the store as the earlier two-step erasure did when the process died (or the second
+/// step failed) between its two transactions: the case's wrapped key `key` (read with
+/// [`stored_key`] before the erasure) is put back and its erasure-ledger row deleted, while the
+/// `personal_data_erased` event stays. The data directory's `erasures.log` is the caller's.
+///
+/// # Panics
+/// A statement fails.
+pub async fn undo_key_destruction(db: &Db, case_id: Uuid, key: (String, Vec<u8>)) {
+    let mut tx = db
+        .begin()
+        .await
+        .unwrap_or_else(|e| panic!("no transaction: {e}"));
+    crate::run!(
+        tx.conn(),
+        "UPDATE case_keys SET master_key_id = $2, wrapped = $3, erased_at = NULL \
+         WHERE case_id = $1",
+        case_id.to_string(),
+        key.0,
+        key.1,
+    )
+    .unwrap_or_else(|e| panic!("the key is not put back: {e}"));
+    crate::run!(
+        tx.conn(),
+        "DELETE FROM erasure_ledger WHERE case_id = $1",
+        case_id.to_string(),
+    )
+    .unwrap_or_else(|e| panic!("the ledger row is not deleted: {e}"));
+    tx.commit()
+        .await
+        .unwrap_or_else(|e| panic!("no commit: {e}"));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -498,6 +587,7 @@ mod tests {
             recorded_at: chrono::Utc::now(),
             occurred_on: on,
             rules: std::sync::Arc::new(rules),
+            child: None,
             action: Action::Register(Box::new(numbered)),
         };
         let events = ptl_domain::decide(&ptl_domain::CaseState::default(), command);

@@ -14,10 +14,21 @@
 //! events, so the procedural history stays verifiable. Master-key rotation re-wraps the small
 //! keys only, never the records.
 //!
+//! **Erasure is one transaction.** The command pipeline stages the erasure's rows
+//! ([`Vault::stage_erasure`]: the key destroyed, the person-index rows deleted, the erasure-ledger
+//! row) beside the `personal_data_erased` event, in the command's own transaction: the history
+//! never says erased while the key still opens the data, and no caller can forget the second
+//! half. The ledger row keeps the reason category and the free-text reason, sealed under the
+//! **master** key ([`crypto::seal_for_ledger`]; under the case's data key it would be destroyed by
+//! the same erasure), re-sealed by [`Vault::rotate_master`] with the case keys.
+//! [`Vault::pending_erasures`] finds a case whose history says erased but whose key is live (a
+//! store written by the earlier two-step code, or edited by hand); the engine destroys its key at
+//! every start and in `ptl verify`, and marks the ledger row `repaired_at`.
+//!
 //! **Restores.** Restoring an older backup would bring the destroyed wrapped key back. Each
 //! erasure is therefore also appended (and fsync'ed) to `erasures.log` in the data directory,
 //! outside the database, and [`Vault::reapply_erasures`] destroys again, at start, every listed
-//! key that is readable. The line is written before the caller commits, so a crash between the
+//! key that is readable. The line is written before the command commits, so a crash between the
 //! two errs on the side of erasing.
 //!
 //! **Access log.** Every read of personal data appends one entry per call, HMAC-chained per case
@@ -26,7 +37,10 @@
 //!
 //! **Search.** A keyed hash of the normalised name and birth date
 //! ([`integrity::person_search_hash`]) allows exact-match person search and duplicate detection
-//! without decrypting every case; erasure deletes it.
+//! without decrypting every case; erasure deletes it. Every look-up that finds a case is written to
+//! that case's access log ([`Vault::log_lookup`]). The index records the version of the
+//! normalisation it was built with (`vault_meta`); when the code's differs, the engine rebuilds it
+//! from the person records ([`Vault::rebuild_person_index`]).
 //!
 //! Every write function takes a [`Conn`] so the engine can call it inside the same transaction as
 //! the events. On SQLite, call them (including [`Vault::read_records`], which writes the access
@@ -43,20 +57,34 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use ptl_domain::types::RecordRef;
+use ptl_domain::types::{ErasureCategory, RecordRef};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use crate::crypto::{self, CryptoError, WrappedKey};
-use crate::db::{Batch, Conn, Db};
+use crate::crypto::{self, CryptoError, MasterSealed, WrappedKey};
+use crate::db::{Batch, Conn, Db, Value as DbValue};
 use crate::integrity::{self, CanonicalError};
 use crate::keys::{KeyRing, MasterKey};
 use crate::{fetch_all, fetch_optional, run};
 
 /// File name of the erasure log in the data directory.
 pub const ERASURE_LOG_FILE: &str = "erasures.log";
+
+/// `what` of an access-log entry written by a duplicate check at registration: the person index
+/// was consulted for the case, and no record was opened.
+pub const LOOKUP_DUPLICATE_CHECK: &str = r#"["duplicate-check"]"#;
+
+/// `what` of an access-log entry written by a person search that found the case.
+pub const LOOKUP_PERSON_SEARCH: &str = r#"["person-search"]"#;
+
+/// `what` of an access-log entry written when the engine read the person's record to rebuild the
+/// person index.
+pub const LOOKUP_INDEX_REBUILD: &str = r#"["person-index-rebuild"]"#;
+
+/// Name of the [`Vault::normalisation_version`] row in `vault_meta`.
+const NORMALISATION_ROW: &str = "person_index_normalisation";
 
 /// Errors of the vault.
 #[derive(Debug, thiserror::Error)]
@@ -141,7 +169,8 @@ pub struct AccessEntry {
     pub office: Option<String>,
     /// Stated reason.
     pub reason: Option<String>,
-    /// What was read: a JSON array of record ids, e.g. `["r-…","r-…"]`.
+    /// What was read: a JSON array of record ids, e.g. `["r-…","r-…"]`, or a look-up marker
+    /// ([`LOOKUP_DUPLICATE_CHECK`], [`LOOKUP_PERSON_SEARCH`], [`LOOKUP_INDEX_REBUILD`]).
     pub what: String,
     /// Chain hash of this entry.
     pub hash: String,
@@ -153,7 +182,87 @@ struct ErasureLine {
     case_id: Uuid,
     erased_at: DateTime<Utc>,
     by_sub: String,
+    /// The line records a repair: the history said erased but the key was still readable.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    repair: bool,
 }
+
+/// The free-text reason of an erasure, bound for the erasure ledger (sealed under the master
+/// key). `Debug` does not print it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ErasureReason(pub String);
+
+impl fmt::Debug for ErasureReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ErasureReason([REDACTED])")
+    }
+}
+
+/// What an erasure writes (see [`Vault::stage_erasure`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Erasure<'a> {
+    /// The case.
+    pub case_id: Uuid,
+    /// Who erased (the event's actor).
+    pub by_sub: &'a str,
+    /// When (the command's recording time).
+    pub erased_at: DateTime<Utc>,
+    /// The event's reason category (`None` for events recorded before it existed).
+    pub category: Option<ErasureCategory>,
+    /// The free-text reason, sealed under the master key in the ledger.
+    pub reason: Option<&'a ErasureReason>,
+    /// Set when this destroys a key the history had already erased (a repair).
+    pub repaired_at: Option<DateTime<Utc>>,
+}
+
+/// A row of the erasure ledger, its reason opened.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LedgerEntry {
+    /// When the case was erased (the first erasure's time).
+    pub erased_at: DateTime<Utc>,
+    /// Who erased it.
+    pub by_sub: String,
+    /// The reason category, as stored (`None` for older and re-applied rows).
+    pub category: Option<String>,
+    /// The free-text reason, if one was given.
+    pub reason: Option<String>,
+    /// When a repair destroyed the key that the history had already erased.
+    pub repaired_at: Option<DateTime<Utc>>,
+}
+
+impl fmt::Debug for LedgerEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LedgerEntry")
+            .field("erased_at", &self.erased_at)
+            .field("by_sub", &self.by_sub)
+            .field("category", &self.category)
+            .field("reason", &self.reason.as_ref().map(|_| "[REDACTED]"))
+            .field("repaired_at", &self.repaired_at)
+            .finish()
+    }
+}
+
+/// A case whose history says erased while its key is still live ([`Vault::pending_erasures`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingErasure {
+    /// The case.
+    pub case_id: Uuid,
+    /// The erasure event's actor.
+    pub by_sub: String,
+    /// The erasure event's persistence time.
+    pub erased_at: DateTime<Utc>,
+    /// The erasure event's category, if it has one.
+    pub category: Option<ErasureCategory>,
+}
+
+type LedgerRow = (
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<Vec<u8>>,
+    Option<i64>,
+);
 
 /// A case's data key as read in a command's transaction ([`Vault::read_key`]), still wrapped.
 #[derive(Debug)]
@@ -506,7 +615,8 @@ impl Vault {
     }
 
     /// The cases whose person matches exactly after normalisation (Unicode NFC, case,
-    /// whitespace, apostrophe variants; see [`integrity::normalise_identity`]), in id order.
+    /// whitespace, apostrophe variants, invisible characters, Latin look-alikes; see
+    /// [`integrity::normalise_identity`]), in id order.
     ///
     /// Logging the search is the caller's business (it knows the reader and the found cases).
     ///
@@ -549,6 +659,139 @@ impl Vault {
                     .map_err(|e| VaultError::Corrupt(format!("case id {id:?}: {e}")))
             })
             .collect()
+    }
+
+    /// Appends to the access log of each case in `case_ids` one entry saying that `reader` looked
+    /// the case up in the person index (`what`: [`LOOKUP_DUPLICATE_CHECK`] or
+    /// [`LOOKUP_PERSON_SEARCH`]) and why: the office the case belongs to sees who asked about its
+    /// person. Call it in the same write transaction as the look-up. On PostgreSQL each case's key
+    /// row is locked first, in the order given (keep it sorted, as [`Vault::find_person`] returns
+    /// it), as [`Vault::read_records`] does, so appends to one case's chain never race.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Db`] if a statement fails, [`VaultError::Canonical`] if an entry cannot be
+    /// canonicalised.
+    pub async fn log_lookup(
+        &self,
+        mut conn: Conn<'_>,
+        case_ids: &[Uuid],
+        reader: &Reader,
+        what: &str,
+    ) -> Result<(), VaultError> {
+        for case_id in case_ids {
+            self.key_state(conn.reborrow(), *case_id).await?;
+            self.append_access(conn.reborrow(), *case_id, reader, what)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The normalisation version the person index was built with (`None` before the first build,
+    /// as in a store created before versions were recorded).
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Db`] if the query fails.
+    pub async fn normalisation_version(&self, conn: Conn<'_>) -> Result<Option<i64>, VaultError> {
+        let row = fetch_optional!(
+            conn,
+            (i64,),
+            "SELECT value FROM vault_meta WHERE name = $1",
+            NORMALISATION_ROW,
+        )?;
+        Ok(row.map(|(v,)| v))
+    }
+
+    /// The cases whose data key is live (not erased), in id order: those whose person belongs in
+    /// the person index.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Db`] if the query fails, [`VaultError::Corrupt`] for a bad stored id.
+    pub async fn live_cases(&self, conn: Conn<'_>) -> Result<Vec<Uuid>, VaultError> {
+        let rows = fetch_all!(
+            conn,
+            (String,),
+            "SELECT case_id FROM case_keys WHERE wrapped IS NOT NULL ORDER BY case_id",
+        )?;
+        rows.into_iter()
+            .map(|(id,)| {
+                Uuid::parse_str(&id)
+                    .map_err(|e| VaultError::Corrupt(format!("case id {id:?}: {e}")))
+            })
+            .collect()
+    }
+
+    /// Rebuilds the person index with the current normalisation: deletes every entry, then, for
+    /// each `(case, person record)`, opens the record (one access-log entry per case, by `reader`,
+    /// [`LOOKUP_INDEX_REBUILD`]), hashes its `full_name` and `birth_date` again and indexes the
+    /// case; records the version ([`integrity::NORMALISATION_VERSION`]). A case whose record
+    /// no longer opens (erased meanwhile) or lacks the two fields is left out. Returns how many
+    /// cases were indexed. Call it in one write transaction: the old index stays until it commits.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Crypto`] if a key or record fails authentication, [`VaultError::Db`] if a
+    /// statement fails.
+    pub async fn rebuild_person_index(
+        &self,
+        mut conn: Conn<'_>,
+        persons: &[(Uuid, RecordRef)],
+        reader: &Reader,
+    ) -> Result<usize, VaultError> {
+        run!(conn.reborrow(), "DELETE FROM person_index")?;
+        let mut indexed = 0;
+        for (case_id, record) in persons {
+            let state = self.key_state(conn.reborrow(), *case_id).await?;
+            let KeyState::Live(wrapped) = state else {
+                continue;
+            };
+            let dk = crypto::unwrap(self.keys.master(), &wrapped, *case_id)?;
+            let row = fetch_optional!(
+                conn.reborrow(),
+                (Vec<u8>,),
+                "SELECT ciphertext FROM personal_records WHERE case_id = $1 AND record_id = $2",
+                case_text(*case_id),
+                &record.0,
+            )?;
+            let person = match row {
+                Some((sealed,)) => {
+                    let plain = Zeroizing::new(crypto::open(&dk, *case_id, &record.0, &sealed)?);
+                    serde_json::from_slice::<Value>(&plain).ok()
+                }
+                None => None,
+            };
+            drop(dk);
+            self.append_access(conn.reborrow(), *case_id, reader, LOOKUP_INDEX_REBUILD)
+                .await?;
+            let Some(person) = person else { continue };
+            let name = person.get("full_name").and_then(Value::as_str);
+            let birth = person
+                .get("birth_date")
+                .and_then(Value::as_str)
+                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+            let (Some(name), Some(birth)) = (name, birth) else {
+                continue;
+            };
+            let hash = integrity::person_search_hash(self.keys.search_key(), name, birth);
+            run!(
+                conn.reborrow(),
+                "INSERT INTO person_index (search_hash, case_id) VALUES ($1, $2) \
+                 ON CONFLICT (search_hash, case_id) DO NOTHING",
+                hash,
+                case_text(*case_id),
+            )?;
+            indexed += 1;
+        }
+        run!(
+            conn,
+            "INSERT INTO vault_meta (name, value) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            NORMALISATION_ROW,
+            integrity::NORMALISATION_VERSION,
+        )?;
+        Ok(indexed)
     }
 
     /// Opens the given records of a case, in the order asked, and appends **one** access-log
@@ -604,6 +847,49 @@ impl Vault {
         let what = serde_json::to_string(&records.iter().map(|r| &r.0).collect::<Vec<_>>())?;
         self.append_access(conn, case_id, reader, &what).await?;
         Ok(out)
+    }
+
+    /// The engine's own read of one record for the rules (the birth date, from which the child
+    /// flag of each act is worked out: `procedure.md`, "Children"). A system read, not a
+    /// person's: no access-log entry, and the key row is not locked. `None` when the case is
+    /// erased, has no key, or has no such record.
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::read_records`].
+    pub async fn read_for_rules(
+        &self,
+        mut conn: Conn<'_>,
+        case_id: Uuid,
+        record: &RecordRef,
+    ) -> Result<Option<Value>, VaultError> {
+        let case = case_text(case_id);
+        let row = fetch_optional!(
+            conn.reborrow(),
+            KeyRow,
+            "SELECT master_key_id, wrapped, erased_at FROM case_keys WHERE case_id = $1",
+            &case,
+        )?;
+        let Some((master_key_id, Some(bytes), _)) = row else {
+            return Ok(None);
+        };
+        let wrapped = WrappedKey {
+            master_key_id: master_key_id.unwrap_or_default(),
+            bytes,
+        };
+        let dk = crypto::unwrap(self.keys.master(), &wrapped, case_id)?;
+        let sealed = fetch_optional!(
+            conn.reborrow(),
+            (Vec<u8>,),
+            "SELECT ciphertext FROM personal_records WHERE case_id = $1 AND record_id = $2",
+            &case,
+            &record.0,
+        )?;
+        let Some((sealed,)) = sealed else {
+            return Ok(None);
+        };
+        let plain = Zeroizing::new(crypto::open(&dk, case_id, &record.0, &sealed)?);
+        Ok(Some(serde_json::from_slice::<Value>(&plain)?))
     }
 
     async fn append_access(
@@ -738,9 +1024,11 @@ impl Vault {
         ))
     }
 
-    /// Erases the case's personal data: destroys its data key (or records a destroyed one if it
-    /// had none), deletes its person-index rows and writes the erasure ledger row. Ciphertext
-    /// rows, events and the access log stay. Idempotent.
+    /// Erases the case's personal data outside the command pipeline (tools and tests: the
+    /// pipeline erases with the `personal_data_erased` event, see the module docs): destroys its
+    /// data key (or records a destroyed one if it had none), deletes its person-index rows and
+    /// writes the erasure ledger row. Ciphertext rows, events and the access log stay.
+    /// Idempotent.
     ///
     /// With `data_dir`, the erasure is also appended and fsync'ed to `erasures.log` there, after
     /// the statements succeeded and before the caller commits (see the module docs): if the
@@ -760,21 +1048,173 @@ impl Vault {
     ) -> Result<(), VaultError> {
         // Lock the key row first on PostgreSQL (serialises with concurrent puts and reads).
         let _ = self.key_state(conn.reborrow(), case_id).await?;
-        destroy(conn, case_id, by_sub, now.timestamp_micros()).await?;
-        if let Some(dir) = data_dir {
-            let line = ErasureLine {
+        let mut batch = Batch::new();
+        self.stage_erasure(
+            &mut batch,
+            &Erasure {
                 case_id,
-                erased_at: micros_to_datetime(now.timestamp_micros())?,
-                by_sub: by_sub.to_owned(),
-            };
-            let mut text = serde_json::to_string(&line)?;
-            text.push('\n');
-            let dir = dir.to_path_buf();
-            tokio::task::spawn_blocking(move || append_line(&dir, &text))
-                .await
-                .map_err(io::Error::other)??;
+                by_sub,
+                erased_at: now,
+                category: None,
+                reason: None,
+                repaired_at: None,
+            },
+        )?;
+        batch.execute(conn).await?;
+        if let Some(dir) = data_dir {
+            log_erasure(dir, case_id, by_sub, now, false).await?;
         }
         Ok(())
+    }
+
+    /// Adds to `batch` the rows of an erasure: the case's data key destroyed (or a destroyed
+    /// one recorded if it had none), its person-index rows deleted, and its erasure-ledger row
+    /// with the category and the reason sealed under the master key. The first erasure's time,
+    /// author, category and reason are kept; a repair only adds `repaired_at`. Reads nothing:
+    /// the command pipeline runs it in the transaction of the `personal_data_erased` event.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Crypto`] if the reason cannot be sealed.
+    pub fn stage_erasure(&self, batch: &mut Batch, e: &Erasure<'_>) -> Result<(), VaultError> {
+        let case = case_text(e.case_id);
+        let erased_at = e.erased_at.timestamp_micros();
+        let sealed = e
+            .reason
+            .map(|r| crypto::seal_for_ledger(self.keys.master(), e.case_id, r.0.as_bytes()))
+            .transpose()?;
+        let (reason_key_id, reason) = match sealed {
+            Some(MasterSealed {
+                master_key_id,
+                bytes,
+            }) => (Some(master_key_id), Some(bytes)),
+            None => (None, None),
+        };
+        batch.push(
+            "INSERT INTO case_keys (case_id, master_key_id, wrapped, erased_at) \
+             VALUES ($1, NULL, NULL, $2) \
+             ON CONFLICT (case_id) DO UPDATE \
+             SET master_key_id = NULL, wrapped = NULL, \
+                 erased_at = COALESCE(case_keys.erased_at, excluded.erased_at)",
+            vec![case.clone().into(), erased_at.into()],
+        );
+        batch.push(
+            "DELETE FROM person_index WHERE case_id = $1",
+            vec![case.clone().into()],
+        );
+        batch.push(
+            "INSERT INTO erasure_ledger \
+             (case_id, erased_at, by_sub, category, reason_key_id, reason, repaired_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (case_id) DO UPDATE \
+             SET repaired_at = COALESCE(erasure_ledger.repaired_at, excluded.repaired_at)",
+            vec![
+                case.into(),
+                erased_at.into(),
+                e.by_sub.into(),
+                e.category.map(|c| c.as_str().to_owned()).into(),
+                reason_key_id.into(),
+                DbValue::Blob(reason),
+                e.repaired_at.map(|t| t.timestamp_micros()).into(),
+            ],
+        );
+        Ok(())
+    }
+
+    /// The case's erasure-ledger row, its reason opened with the master key; `None` if the case
+    /// was never erased.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Db`] if the query fails, [`VaultError::Crypto`] if the reason does not open
+    /// (tampering, a master key it was not sealed with), [`VaultError::Corrupt`] for a bad row.
+    pub async fn ledger_entry(
+        &self,
+        conn: Conn<'_>,
+        case_id: Uuid,
+    ) -> Result<Option<LedgerEntry>, VaultError> {
+        let row = fetch_optional!(
+            conn,
+            LedgerRow,
+            "SELECT erased_at, by_sub, category, reason_key_id, reason, repaired_at \
+             FROM erasure_ledger WHERE case_id = $1",
+            case_text(case_id),
+        )?;
+        let Some((erased_at, by_sub, category, reason_key_id, reason, repaired_at)) = row else {
+            return Ok(None);
+        };
+        let reason = match reason {
+            None => None,
+            Some(bytes) => {
+                let sealed = MasterSealed {
+                    master_key_id: reason_key_id.unwrap_or_default(),
+                    bytes,
+                };
+                let plain = crypto::open_from_ledger(self.keys.master(), &sealed, case_id)?;
+                Some(String::from_utf8(plain).map_err(|_| {
+                    VaultError::Corrupt(format!("erasure reason of case {case_id} is not UTF-8"))
+                })?)
+            }
+        };
+        Ok(Some(LedgerEntry {
+            erased_at: micros_to_datetime(erased_at)?,
+            by_sub,
+            category,
+            reason,
+            repaired_at: repaired_at.map(micros_to_datetime).transpose()?,
+        }))
+    }
+
+    /// The cases whose history holds a `personal_data_erased` event while their data key is
+    /// still live, in case order: what the earlier two-step erasure left behind when it failed
+    /// or the process died between the event and the key, or what a hand edit brought back.
+    /// One query over the live keys and their erasure events.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Db`] if the query fails, [`VaultError::Corrupt`] for a bad stored row.
+    pub async fn pending_erasures(
+        &self,
+        conn: Conn<'_>,
+    ) -> Result<Vec<PendingErasure>, VaultError> {
+        // `instr` first: a plain substring search skips the JSON parse of almost every event.
+        let sql = match conn {
+            Conn::Sqlite(_) => {
+                "SELECT k.case_id, json_extract(e.payload, '$.actor.sub'), e.occurred_on, \
+                        json_extract(e.payload, '$.body.data.category') \
+                 FROM case_keys k JOIN case_events e ON e.aggregate_id = k.case_id \
+                 WHERE k.wrapped IS NOT NULL \
+                   AND instr(e.payload, 'personal_data_erased') > 0 \
+                   AND json_extract(e.payload, '$.body.type') = 'personal_data_erased' \
+                 ORDER BY k.case_id"
+            }
+            Conn::Postgres(_) => {
+                "SELECT k.case_id, e.payload->'actor'->>'sub', \
+                        (EXTRACT(EPOCH FROM e.occurred_on) * 1000000)::BIGINT, \
+                        e.payload->'body'->'data'->>'category' \
+                 FROM case_keys k JOIN case_events e ON e.aggregate_id = k.case_id::uuid \
+                 WHERE k.wrapped IS NOT NULL \
+                   AND e.payload->'body'->>'type' = 'personal_data_erased' \
+                 ORDER BY k.case_id"
+            }
+        };
+        let rows = fetch_all!(conn, (String, Option<String>, i64, Option<String>), sql,)?;
+        let mut out: Vec<PendingErasure> = Vec::with_capacity(rows.len());
+        for (case, by_sub, erased_at, category) in rows {
+            let case_id = Uuid::parse_str(&case)
+                .map_err(|e| VaultError::Corrupt(format!("case id {case:?}: {e}")))?;
+            if out.last().is_some_and(|p| p.case_id == case_id) {
+                continue;
+            }
+            out.push(PendingErasure {
+                case_id,
+                by_sub: by_sub.unwrap_or_else(|| "system".into()),
+                erased_at: micros_to_datetime(erased_at)?,
+                // An unknown spelling (a category added later) still erases.
+                category: category.and_then(|c| c.parse().ok()),
+            });
+        }
+        Ok(out)
     }
 
     /// Re-applies the erasures listed in `data_dir/erasures.log` (after a restore from an older
@@ -818,13 +1258,19 @@ impl Vault {
             if let KeyState::Live(_) = self.key_state(tx.conn(), line.case_id).await? {
                 destroyed += 1;
             }
-            destroy(
-                tx.conn(),
-                line.case_id,
-                &line.by_sub,
-                line.erased_at.timestamp_micros(),
-            )
-            .await?;
+            let mut batch = Batch::new();
+            self.stage_erasure(
+                &mut batch,
+                &Erasure {
+                    case_id: line.case_id,
+                    by_sub: &line.by_sub,
+                    erased_at: line.erased_at,
+                    category: None,
+                    reason: None,
+                    repaired_at: None,
+                },
+            )?;
+            batch.execute(tx.conn()).await?;
         }
         tx.commit().await?;
         if destroyed > 0 {
@@ -836,8 +1282,9 @@ impl Vault {
         Ok(destroyed)
     }
 
-    /// Re-wraps every live data key under `new_master`, in one transaction, and returns how many
-    /// live keys there are (all now wrapped with `new_master`). Idempotent: keys already wrapped
+    /// Re-wraps every live data key, and re-seals every erasure reason of the ledger, under
+    /// `new_master`, in one transaction, and returns how many live keys there are (all now
+    /// wrapped with `new_master`). Idempotent: keys already wrapped
     /// with `new_master` are left alone, so an interrupted rotation can be run again.
     ///
     /// The caller runs [`crate::keys::prepare_rotation`] before and
@@ -860,6 +1307,31 @@ impl Vault {
              WHERE wrapped IS NOT NULL ORDER BY case_id",
         )?;
         let count = rows.len();
+        let reasons = fetch_all!(
+            tx.conn(),
+            (String, Option<String>, Vec<u8>),
+            "SELECT case_id, reason_key_id, reason FROM erasure_ledger \
+             WHERE reason IS NOT NULL ORDER BY case_id",
+        )?;
+        for (case, master_key_id, bytes) in reasons {
+            let case_id = Uuid::parse_str(&case)
+                .map_err(|e| VaultError::Corrupt(format!("case id {case:?}: {e}")))?;
+            let sealed = MasterSealed {
+                master_key_id: master_key_id.unwrap_or_default(),
+                bytes,
+            };
+            let resealed =
+                crypto::reseal_for_ledger(self.keys.master(), new_master, &sealed, case_id)?;
+            if resealed != sealed {
+                run!(
+                    tx.conn(),
+                    "UPDATE erasure_ledger SET reason_key_id = $2, reason = $3 WHERE case_id = $1",
+                    &case,
+                    resealed.master_key_id,
+                    resealed.bytes,
+                )?;
+            }
+        }
         for (case, master_key_id, bytes) in rows {
             let case_id = Uuid::parse_str(&case)
                 .map_err(|e| VaultError::Corrupt(format!("case id {case:?}: {e}")))?;
@@ -883,38 +1355,32 @@ impl Vault {
     }
 }
 
-/// The database side of an erasure (shared by [`Vault::erase`] and
-/// [`Vault::reapply_erasures`]). Keeps the first erasure time and author.
-async fn destroy(
-    mut conn: Conn<'_>,
+/// Appends the erasure of `case_id` to `data_dir/erasures.log` and fsyncs it (see the module
+/// docs): called before the erasure commits, so a crash in between errs on the side of erasing.
+/// `repair` marks a key destroyed by the start-up check rather than by a command.
+///
+/// # Errors
+///
+/// [`VaultError::Io`] / [`VaultError::Json`] if the line cannot be written.
+pub async fn log_erasure(
+    data_dir: &Path,
     case_id: Uuid,
     by_sub: &str,
-    erased_at: i64,
+    erased_at: DateTime<Utc>,
+    repair: bool,
 ) -> Result<(), VaultError> {
-    let case = case_text(case_id);
-    run!(
-        conn.reborrow(),
-        "INSERT INTO case_keys (case_id, master_key_id, wrapped, erased_at) \
-         VALUES ($1, NULL, NULL, $2) \
-         ON CONFLICT (case_id) DO UPDATE \
-         SET master_key_id = NULL, wrapped = NULL, \
-             erased_at = COALESCE(case_keys.erased_at, excluded.erased_at)",
-        &case,
-        erased_at,
-    )?;
-    run!(
-        conn.reborrow(),
-        "DELETE FROM person_index WHERE case_id = $1",
-        &case,
-    )?;
-    run!(
-        conn,
-        "INSERT INTO erasure_ledger (case_id, erased_at, by_sub) VALUES ($1, $2, $3) \
-         ON CONFLICT (case_id) DO NOTHING",
-        &case,
-        erased_at,
-        by_sub,
-    )?;
+    let line = ErasureLine {
+        case_id,
+        erased_at: micros_to_datetime(erased_at.timestamp_micros())?,
+        by_sub: by_sub.to_owned(),
+        repair,
+    };
+    let mut text = serde_json::to_string(&line)?;
+    text.push('\n');
+    let dir = data_dir.to_path_buf();
+    tokio::task::spawn_blocking(move || append_line(&dir, &text))
+        .await
+        .map_err(io::Error::other)??;
     Ok(())
 }
 

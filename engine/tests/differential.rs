@@ -214,6 +214,7 @@ async fn random_streams_give_identical_results_on_sqlite_postgresql_and_in_memor
             recorded_at: at(0),
             occurred_on: start,
             rules: rules.clone(),
+            child: None,
             action: Action::Register(Box::new(registration())),
         };
         let mut memory = CaseState::default();
@@ -248,6 +249,7 @@ async fn random_streams_give_identical_results_on_sqlite_postgresql_and_in_memor
                 recorded_at: at(day),
                 occurred_on: start + Days::new(day),
                 rules: rules.clone(),
+                child: None,
                 action,
             };
             let m = decide(&memory, cmd.clone());

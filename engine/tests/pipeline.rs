@@ -13,7 +13,7 @@ use ptl_engine::db::Db;
 use ptl_engine::keys::KeyRing;
 use ptl_engine::on_both_stores;
 use ptl_engine::pipeline::{Engine, EngineError, EngineOptions, Executed, Idempotency, Personal};
-use ptl_engine::testkit::{close, Backend, TestStore};
+use ptl_engine::testkit::{self, close, Backend, TestStore};
 use ptl_engine::vault::{PersonalText, Reader};
 use uuid::Uuid;
 
@@ -80,6 +80,7 @@ async fn register_person(f: &Fixture) -> Executed {
             value: serde_json::json!({"full_name": "Марʼяна Коваль", "birth_date": "1990-04-02"}),
         }],
         person_index: Some(("Марʼяна Коваль".into(), d("1990-04-02"))),
+        erasure_reason: None,
     };
     let done = f
         .engine
@@ -328,27 +329,96 @@ async fn an_edited_event_row_is_detected_by_verify(f: Fixture) {
 }
 on_both_stores!(run, an_edited_event_row_is_detected_by_verify);
 
-/// A person who applied many times: each registration names the earlier cases of the person,
-/// the first `SAME_PERSON_LISTED` in id order (the list stays bounded), and register numbers
-/// stay consecutive (one counter statement per registration).
-async fn repeated_registrations_of_one_person_name_a_bounded_list_of_earlier_cases(f: Fixture) {
+/// A person who applied many times: each registration names every earlier case of the person in
+/// id order (the API shows what the caller's scope allows), each check is written to the access
+/// log of every case it found, and register numbers stay consecutive (one counter statement per
+/// registration).
+async fn repeated_registrations_of_one_person_name_every_earlier_case_and_log_each_check(
+    f: Fixture,
+) {
     let limit = ptl_engine::pipeline::SAME_PERSON_LISTED;
     let mut ids = Vec::new();
     for _ in 0..=limit + 1 {
         ids.push(register(&f).await);
     }
     let last = register_person(&f).await;
+    let first = ids[0];
     ids.sort();
-    assert_eq!(last.same_person, ids[..limit].to_vec());
+    assert_eq!(last.same_person, ids);
     let (state, _) = f.engine.load(last.case_id).await.unwrap().unwrap();
     assert_eq!(
         state.registration.as_ref().unwrap().register_no,
         format!("UA7102-2026-{:06}", limit + 3)
     );
+    // The first case was found by each of the later registrations.
+    let mut tx = f.engine.db().read().await.unwrap();
+    let log = f.engine.vault().access_log(tx.conn(), first).await.unwrap();
+    assert_eq!(log.len(), limit + 2);
+    assert!(log
+        .iter()
+        .all(|e| e.what == ptl_engine::vault::LOOKUP_DUPLICATE_CHECK
+            && e.reason.as_deref() == Some(ptl_engine::pipeline::DUPLICATE_CHECK_REASON)
+            && e.office.as_deref() == Some("UA7102")));
+    assert_eq!(
+        f.engine
+            .vault()
+            .verify_access_log(tx.conn(), first)
+            .await
+            .unwrap(),
+        None
+    );
 }
 on_both_stores!(
     run,
-    repeated_registrations_of_one_person_name_a_bounded_list_of_earlier_cases
+    repeated_registrations_of_one_person_name_every_earlier_case_and_log_each_check
+);
+
+/// An index built with another normalisation (here: an older version, whose entries are gone)
+/// is rebuilt from the person records: afterwards a spelling that only the current normalisation
+/// folds (a zero-width space, a Latin `a`) finds the case, the read is in the case's access log,
+/// and a second start finds the index current.
+async fn the_person_index_is_rebuilt_when_the_normalisation_version_changes(f: Fixture) {
+    // A fresh store's index is current: nothing to rebuild.
+    assert_eq!(f.engine.ensure_person_index().await.unwrap(), None);
+    let id = register(&f).await;
+    let variant = "Мар\u{200B}ʼянa Коваль";
+    let mut tx = f.engine.begin_write().await.unwrap();
+    ptl_engine::run!(tx.conn(), "DELETE FROM person_index").unwrap();
+    ptl_engine::run!(
+        tx.conn(),
+        "UPDATE vault_meta SET value = 1 WHERE name = 'person_index_normalisation'"
+    )
+    .unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = f.engine.db().read().await.unwrap();
+    let before = f
+        .engine
+        .vault()
+        .find_person(tx.conn(), variant, d("1990-04-02"))
+        .await
+        .unwrap();
+    drop(tx);
+    assert!(before.is_empty());
+    assert_eq!(f.engine.ensure_person_index().await.unwrap(), Some(1));
+    let mut tx = f.engine.db().read().await.unwrap();
+    let after = f
+        .engine
+        .vault()
+        .find_person(tx.conn(), variant, d("1990-04-02"))
+        .await
+        .unwrap();
+    assert_eq!(after, vec![id]);
+    let log = f.engine.vault().access_log(tx.conn(), id).await.unwrap();
+    assert_eq!(
+        log.last().map(|e| (e.sub.as_str(), e.what.as_str())),
+        Some(("system", ptl_engine::vault::LOOKUP_INDEX_REBUILD))
+    );
+    drop(tx);
+    assert_eq!(f.engine.ensure_person_index().await.unwrap(), None);
+}
+on_both_stores!(
+    run,
+    the_person_index_is_rebuilt_when_the_normalisation_version_changes
 );
 
 async fn personal_data_is_in_the_vault_not_in_events_and_erasure_keeps_history_verifiable(
@@ -382,25 +452,9 @@ async fn personal_data_is_in_the_vault_not_in_events_and_erasure_keeps_history_v
         .unwrap();
     assert_eq!(found, vec![id]);
     drop(tx);
-    // Erase: the event, then the key.
+    // Erase: one command, the event and the key's destruction together.
     f.clock.advance(chrono::Duration::hours(1));
-    let cmd = f.engine.command(
-        Actor::user("sv-1", Role::Supervisor, "UA7102"),
-        d("2026-03-02"),
-        Action::ErasePersonalData,
-    );
-    f.engine
-        .execute(id, None, cmd, Personal::default(), None)
-        .await
-        .unwrap()
-        .unwrap();
-    let mut tx = f.engine.db().begin().await.unwrap();
-    f.engine
-        .vault()
-        .erase(tx.conn(), id, "sv-1", f.clock_now(), None)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    testkit::erase_case(&f.engine, id, d("2026-03-02"), None).await;
     let mut tx = f.engine.db().read().await.unwrap();
     let recs = f
         .engine
@@ -441,6 +495,7 @@ async fn personal_text_on_an_existing_case_is_sealed_in_the_commands_transaction
                 value: serde_json::json!("met her at the shelter"),
             }],
             person_index: None,
+            erasure_reason: None,
         };
         (cmd, personal)
     };
@@ -488,6 +543,198 @@ async fn personal_text_on_an_existing_case_is_sealed_in_the_commands_transaction
 on_both_stores!(
     run,
     personal_text_on_an_existing_case_is_sealed_in_the_commands_transaction
+);
+
+/// The person record of [`register_person`]'s case, read (and logged) as caseworker `cw-1`.
+async fn person_of(f: &Fixture, id: Uuid) -> Option<serde_json::Value> {
+    let reader = Reader {
+        sub: "cw-1".into(),
+        role: "caseworker".into(),
+        office: Some("UA7102".into()),
+        reason: Some("follow-up".into()),
+    };
+    let mut tx = f.engine.db().begin().await.unwrap();
+    let recs = f
+        .engine
+        .vault()
+        .read_records(tx.conn(), id, &[RecordRef("r-person".into())], &reader)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    recs.into_iter().next().and_then(|(_, v)| v)
+}
+
+async fn ledger_of(f: &Fixture, id: Uuid) -> Option<ptl_engine::vault::LedgerEntry> {
+    let mut tx = f.engine.db().read().await.unwrap();
+    f.engine.vault().ledger_entry(tx.conn(), id).await.unwrap()
+}
+
+async fn people_named(f: &Fixture) -> Vec<Uuid> {
+    let mut tx = f.engine.db().read().await.unwrap();
+    f.engine
+        .vault()
+        .find_person(tx.conn(), "Марʼяна Коваль", d("1990-04-02"))
+        .await
+        .unwrap()
+}
+
+/// The erasure command writes its event, destroys the case's key, deletes its person-index entry
+/// and writes its ledger row (category, author, reason sealed under the master key) in ONE
+/// transaction: nothing is left for a caller to do after it.
+async fn an_erasure_destroys_the_key_and_writes_its_ledger_row_with_its_event(f: Fixture) {
+    let id = register_person(&f).await.case_id;
+    assert!(person_of(&f, id).await.is_some());
+    let version =
+        testkit::erase_case(&f.engine, id, d("2026-03-02"), Some("request of 1 March")).await;
+    assert_eq!(version, 2);
+    assert_eq!(person_of(&f, id).await, None);
+    assert_eq!(testkit::stored_key(f.engine.db(), id).await, None);
+    assert!(people_named(&f).await.is_empty());
+    let entry = ledger_of(&f, id).await.expect("a ledger row");
+    assert_eq!(entry.by_sub, "sv-1");
+    assert_eq!(entry.category.as_deref(), Some("person_request"));
+    assert_eq!(entry.reason.as_deref(), Some("request of 1 March"));
+    assert_eq!(entry.repaired_at, None);
+    let history = f.engine.history(id).await.unwrap();
+    assert_eq!(
+        history.last().map(|e| &e.event.body),
+        Some(&ptl_domain::EventBody::PersonalDataErased {
+            category: Some(ErasureCategory::PersonRequest)
+        })
+    );
+    assert!(f.engine.verify(id).await.unwrap().valid);
+    // Nothing is left to repair.
+    assert!(f.engine.repair_erasures().await.unwrap().is_empty());
+}
+on_both_stores!(
+    run,
+    an_erasure_destroys_the_key_and_writes_its_ledger_row_with_its_event
+);
+
+/// Makes every insert into the erasure ledger fail (an injected fault in the erasure's rows).
+async fn break_the_ledger(db: &Db, broken: bool) {
+    let statements: &[&str] = match (db, broken) {
+        (Db::Sqlite(_), true) => &[
+            "CREATE TRIGGER ledger_fails BEFORE INSERT ON erasure_ledger \
+             BEGIN SELECT RAISE(ABORT, 'injected ledger failure'); END",
+        ],
+        (Db::Sqlite(_), false) => &["DROP TRIGGER ledger_fails"],
+        (Db::Postgres(_), true) => &[
+            "CREATE FUNCTION ledger_fails() RETURNS trigger LANGUAGE plpgsql AS \
+             'BEGIN RAISE EXCEPTION ''injected ledger failure''; END'",
+            "CREATE TRIGGER ledger_fails BEFORE INSERT ON erasure_ledger \
+             FOR EACH ROW EXECUTE FUNCTION ledger_fails()",
+        ],
+        (Db::Postgres(_), false) => &[
+            "DROP TRIGGER ledger_fails ON erasure_ledger",
+            "DROP FUNCTION ledger_fails()",
+        ],
+    };
+    for sql in statements {
+        match db {
+            Db::Sqlite(p) => sqlx::query(sql).execute(p).await.map(|_| ()),
+            Db::Postgres(p) => sqlx::query(sql).execute(p).await.map(|_| ()),
+        }
+        .unwrap();
+    }
+}
+
+/// When one of the erasure's rows fails, its event does not commit either and the key is left
+/// alone: the case is not erased, the data still reads, and the supervisor can simply try again.
+async fn an_erasure_whose_ledger_row_fails_writes_no_event_and_keeps_the_key(f: Fixture) {
+    let id = register_person(&f).await.case_id;
+    break_the_ledger(&f.db, true).await;
+    let cmd = f.engine.command(
+        testkit::supervisor(),
+        d("2026-03-02"),
+        Action::ErasePersonalData {
+            category: ErasureCategory::RetentionEnded,
+        },
+    );
+    let failed = f
+        .engine
+        .execute(id, Some(1), cmd, Personal::default(), None)
+        .await;
+    assert!(
+        matches!(failed, Err(EngineError::Internal(_))),
+        "{failed:?}"
+    );
+    f.engine.clear_cache();
+    let (state, version) = f.engine.load(id).await.unwrap().unwrap();
+    assert_eq!(version, 1, "no erasure event");
+    assert!(!state.erased);
+    assert!(testkit::stored_key(f.engine.db(), id).await.is_some());
+    assert!(person_of(&f, id).await.is_some());
+    assert_eq!(people_named(&f).await, vec![id]);
+    assert!(ledger_of(&f, id).await.is_none());
+
+    break_the_ledger(&f.db, false).await;
+    assert_eq!(
+        testkit::erase_case(&f.engine, id, d("2026-03-02"), None).await,
+        2
+    );
+    assert_eq!(person_of(&f, id).await, None);
+    assert!(ledger_of(&f, id).await.is_some());
+    assert!(f.engine.verify(id).await.unwrap().valid);
+}
+on_both_stores!(
+    run,
+    an_erasure_whose_ledger_row_fails_writes_no_event_and_keeps_the_key
+);
+
+/// What the earlier two-step erasure left when the process died between its event and its key's
+/// transaction (the event committed, the key live, no ledger row) is found and repaired: the key
+/// is destroyed, the repair is logged in `erasures.log` and the ledger, and the person can no
+/// longer be read. A second run finds nothing.
+async fn an_erased_case_whose_key_survived_is_repaired_and_its_person_no_longer_reads(f: Fixture) {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::new(
+        f.db.clone(),
+        f.clock.clone(),
+        Arc::new(RuleBook::builtin().unwrap()),
+        f.engine.keys().clone(),
+        None,
+        EngineOptions {
+            data_dir: Some(dir.path().to_path_buf()),
+            ..EngineOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let id = register_person(&f).await.case_id;
+    let untouched = register_person(&f).await.case_id;
+    let key = testkit::stored_key(f.engine.db(), id)
+        .await
+        .expect("a live key");
+    testkit::erase_case(&engine, id, d("2026-03-02"), Some("request of 1 March")).await;
+    let log = dir.path().join(ptl_engine::vault::ERASURE_LOG_FILE);
+    let line = std::fs::read_to_string(&log).unwrap();
+    assert!(line.contains(&id.to_string()), "{line}");
+    // The crash of the earlier code: event committed, key and ledger row not.
+    testkit::undo_key_destruction(f.engine.db(), id, key).await;
+    std::fs::remove_file(&log).unwrap();
+    assert!(person_of(&f, id).await.is_some(), "the broken state reads");
+
+    assert_eq!(engine.repair_erasures().await.unwrap(), vec![id]);
+    assert_eq!(person_of(&f, id).await, None);
+    assert_eq!(testkit::stored_key(f.engine.db(), id).await, None);
+    assert!(person_of(&f, untouched).await.is_some());
+    let entry = ledger_of(&f, id).await.expect("a ledger row");
+    assert_eq!(entry.by_sub, "sv-1");
+    assert_eq!(entry.category.as_deref(), Some("person_request"));
+    assert!(entry.repaired_at.is_some());
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains(&id.to_string()) && logged.contains("\"repair\":true"),
+        "{logged}"
+    );
+    assert!(engine.repair_erasures().await.unwrap().is_empty());
+    assert_eq!(people_named(&f).await, vec![untouched]);
+    assert!(f.engine.verify(id).await.unwrap().valid);
+}
+on_both_stores!(
+    run,
+    an_erased_case_whose_key_survived_is_repaired_and_its_person_no_longer_reads
 );
 
 impl Fixture {

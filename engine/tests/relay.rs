@@ -238,6 +238,7 @@ async fn register(engine: &Engine) -> Uuid {
             value: serde_json::json!({"full_name": NAME, "birth_date": "1990-04-02"}),
         }],
         person_index: Some((NAME.into(), d("1990-04-02"))),
+        erasure_reason: None,
     };
     engine
         .register(cmd, personal, None)

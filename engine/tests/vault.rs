@@ -17,7 +17,9 @@ use ptl_engine::keys::{KeyRing, MasterKey};
 use ptl_engine::on_both_stores;
 use ptl_engine::store::{migrate_postgres, migrate_sqlite, sqlite};
 use ptl_engine::testkit::{self, TestStore};
-use ptl_engine::vault::{CaseRows, PersonalText, Reader, Vault, VaultError, ERASURE_LOG_FILE};
+use ptl_engine::vault::{
+    CaseRows, Erasure, ErasureReason, PersonalText, Reader, Vault, VaultError, ERASURE_LOG_FILE,
+};
 use ptl_engine::{fetch_all, fetch_optional, run};
 use serde_json::{json, Value};
 use sqlx::postgres::PgPoolOptions;
@@ -107,6 +109,10 @@ on_both_stores!(
 on_both_stores!(
     run,
     after_master_rotation_records_open_with_the_new_key_ring_and_not_the_old_one
+);
+on_both_stores!(
+    run,
+    an_erasure_reason_outlives_the_case_key_sealed_under_the_master_key_and_rotation_reseals_it
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -752,4 +758,94 @@ async fn after_master_rotation_records_open_with_the_new_key_ring_and_not_the_ol
         wrapped_key(b, fresh).await.unwrap().0.as_deref(),
         Some(new_master.id())
     );
+}
+
+/// The reason typed with an erasure is kept in the erasure ledger, sealed under the master key
+/// (the case's data key is destroyed by the same rows): it reads back after the erasure, is not
+/// stored in clear, and `rotate_master` re-seals it under the new master key with the case keys.
+async fn an_erasure_reason_outlives_the_case_key_sealed_under_the_master_key_and_rotation_reseals_it(
+    b: &mut Backend,
+) {
+    const REASON: &str = "Запит особи від 1 березня, вх. № 17";
+    let old = vault();
+    let (case, person, _) = seeded_case(b, &old).await;
+    let (kept, _, _) = seeded_case(b, &old).await;
+    let reason = ErasureReason(REASON.to_owned());
+    let mut batch = ptl_engine::db::Batch::new();
+    old.stage_erasure(
+        &mut batch,
+        &Erasure {
+            case_id: case,
+            by_sub: "supervisor-3",
+            erased_at: Utc::now(),
+            category: Some(ptl_domain::types::ErasureCategory::PersonRequest),
+            reason: Some(&reason),
+            repaired_at: None,
+        },
+    )
+    .unwrap();
+    let mut tx = b.db.begin().await.unwrap();
+    batch.execute(tx.conn()).await.unwrap();
+    tx.commit().await.unwrap();
+
+    assert_eq!(
+        read(b, &old, case, std::slice::from_ref(&person))
+            .await
+            .unwrap(),
+        vec![None],
+        "the case's key is destroyed"
+    );
+    let shared: &Backend = b;
+    let entry = |v: Vault| async move {
+        let mut tx = shared.db.begin().await.unwrap();
+        let e = v.ledger_entry(tx.conn(), case).await;
+        tx.commit().await.unwrap();
+        e
+    };
+    let before = entry(old.clone()).await.unwrap().expect("a ledger row");
+    assert_eq!(before.reason.as_deref(), Some(REASON));
+    assert_eq!(before.category.as_deref(), Some("person_request"));
+    assert_eq!(before.by_sub, "supervisor-3");
+    assert_eq!(before.repaired_at, None);
+    let mut tx = b.db.begin().await.unwrap();
+    let (key_id, sealed) = fetch_one_reason(tx.conn(), case).await;
+    tx.commit().await.unwrap();
+    assert_eq!(key_id.as_deref(), Some(MasterKey::from_bytes([1; 32]).id()));
+    assert!(
+        !String::from_utf8_lossy(&sealed).contains("березня"),
+        "the reason is not stored in clear"
+    );
+
+    let new_bytes = [9; 32];
+    let new_master = MasterKey::from_bytes(new_bytes);
+    assert_eq!(old.rotate_master(&b.db, &new_master).await.unwrap(), 1);
+    let new = Vault::new(ring(new_bytes));
+    let after = entry(new.clone()).await.unwrap().expect("a ledger row");
+    assert_eq!(after.reason.as_deref(), Some(REASON));
+    let err = entry(old.clone()).await.unwrap_err();
+    assert!(
+        matches!(err, VaultError::Crypto(CryptoError::WrongMasterKey { .. })),
+        "{err}"
+    );
+    // Running the rotation again changes nothing; the other case keeps its key.
+    assert_eq!(old.rotate_master(&b.db, &new_master).await.unwrap(), 1);
+    assert_eq!(
+        entry(new).await.unwrap().and_then(|e| e.reason).as_deref(),
+        Some(REASON)
+    );
+    assert_eq!(
+        wrapped_key(b, kept).await.unwrap().0.as_deref(),
+        Some(new_master.id())
+    );
+}
+
+async fn fetch_one_reason(conn: ptl_engine::db::Conn<'_>, case: Uuid) -> (Option<String>, Vec<u8>) {
+    fetch_optional!(
+        conn,
+        (Option<String>, Vec<u8>),
+        "SELECT reason_key_id, reason FROM erasure_ledger WHERE case_id = $1",
+        case.to_string(),
+    )
+    .unwrap()
+    .expect("a sealed reason")
 }

@@ -34,6 +34,7 @@ fn template() -> Vec<String> {
         recorded_at: now,
         occurred_on: day,
         rules: rules.clone(),
+        child: None,
         action,
     };
     let reg = Register {

@@ -173,8 +173,13 @@ pub(crate) fn touches_deadlines(body: &EventBody) -> bool {
             | EventBody::ServiceRecorded { .. }
             | EventBody::Assigned { .. }
             | EventBody::NoteAdded { .. }
-            | EventBody::EntryCorrected { .. }
-            | EventBody::PersonalDataErased {}
+            // A corrected business date recomputes deadlines; other corrections do not.
+            | EventBody::EntryCorrected {
+                corrected_on: None,
+                ..
+            }
+            | EventBody::IdentityDocumentAbsenceExplained { .. }
+            | EventBody::PersonalDataErased { .. }
     )
 }
 
@@ -250,6 +255,23 @@ pub(crate) fn apply_milestone(
 ) {
     if !models.statistics || state.registration.is_none() {
         return;
+    }
+    // A corrected business date moves the milestone of the entry it corrects (the statistics
+    // count facts on their business date).
+    if let EventBody::EntryCorrected {
+        supersedes,
+        corrected_on: Some(to),
+        ..
+    } = &event.body
+    {
+        batch.push(
+            "UPDATE case_milestones SET on_date = $1 WHERE case_id = $2 AND sequence = $3",
+            vec![
+                date_text(*to).into(),
+                case_id.to_string().into(),
+                to_i64(*supersedes).into(),
+            ],
+        );
     }
     if let Some(kind) = milestone_of(event, state) {
         batch.push(

@@ -503,6 +503,8 @@ fn dl_row(t: DlTuple, today: NaiveDate) -> Result<DeadlineRow, sqlx::Error> {
         missed_on: None,
         suspended_from: None,
         suspensions: Vec::new(),
+        started_by: 0,
+        fulfilled_by: None,
     };
     Ok(DeadlineRow {
         case_id: Uuid::parse_str(&t.0).map_err(|e| decode_err("case_id", e))?,

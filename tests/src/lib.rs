@@ -72,18 +72,48 @@ impl TestApp {
         let mut opts = StartOptions::new(url, dir.path().join("data"));
         configure(&mut opts);
         let app = start(&opts, clock.clone()).await.expect("app starts");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let router = app.router;
-        // The server loop of `ptl serve`, with its connection limits.
         let limits = app.state.limits.settings.clone();
-        let server = tokio::spawn(async move {
-            let _ = ptl_api::http::serve(listener, router, limits, std::future::pending()).await;
-        });
+        let (base, server) = serve(app.router, limits).await;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap();
+        Self {
+            base,
+            http,
+            state: app.state,
+            clock,
+            dir,
+            store,
+            server,
+        }
+    }
+
+    /// The store's URL (to start a second instance on it, as a restart does).
+    pub fn url(&self) -> &str {
+        self.store.url()
+    }
+
+    /// Stops the server and starts it again on the same store, data directory and clock, as a
+    /// restart after a crash would (migrations, re-applied erasures, repairs at start).
+    pub async fn restart(self) -> Self {
+        let Self {
+            http,
+            state,
+            clock,
+            dir,
+            store,
+            server,
+            ..
+        } = self;
+        server.abort();
+        let _ = server.await;
+        ptl_engine::testkit::close(state.app.engine.db()).await;
+        drop(state);
+        let opts = StartOptions::new(store.url().to_owned(), dir.path().join("data"));
+        let app = start(&opts, clock.clone()).await.expect("app restarts");
+        let limits = app.state.limits.settings.clone();
+        let (base, server) = serve(app.router, limits).await;
         Self {
             base,
             http,
@@ -191,6 +221,20 @@ impl TestApp {
         )
         .await
     }
+}
+
+/// Serves `router` on a free local port: its base URL and the server task.
+async fn serve(
+    router: axum::Router,
+    limits: ptl_api::limits::LimitSettings,
+) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    // The server loop of `ptl serve`, with its connection limits.
+    let server = tokio::spawn(async move {
+        let _ = ptl_api::http::serve(listener, router, limits, std::future::pending()).await;
+    });
+    (base, server)
 }
 
 /// A lawful registration body (an adult Ukrainian citizen, referred by the hotline).

@@ -572,7 +572,7 @@ async fn the_work_queue_lists_cases_in_scope_and_finds_a_person(app: TestApp) ->
     let r = app.get("/api/v1/cases?overdue=true", &region).await;
     assert_eq!(r.body["items"].as_array().unwrap().len(), 2);
     // Person search: exact match after normalisation, only within scope.
-    let r = app.get("/api/v1/cases?full_name=%D0%BC%D0%B0%D1%80%27%D1%8F%D0%BD%D0%B0%20%20%D0%BA%D0%BE%D0%B2%D0%B0%D0%BB%D1%8C&birth_date=1990-04-02", &region).await;
+    let r = app.get("/api/v1/cases?full_name=%D0%BC%D0%B0%D1%80%27%D1%8F%D0%BD%D0%B0%20%20%D0%BA%D0%BE%D0%B2%D0%B0%D0%BB%D1%8C&birth_date=1990-04-02&reason=review", &region).await;
     let ids: Vec<&str> = r.body["items"]
         .as_array()
         .unwrap()
@@ -582,7 +582,7 @@ async fn the_work_queue_lists_cases_in_scope_and_finds_a_person(app: TestApp) ->
     assert_eq!(ids, vec![a.as_str()], "{}", r.body);
     let r = app
         .get(
-            "/api/v1/cases?full_name=Olena%20Shevchenko&birth_date=1990-04-02",
+            "/api/v1/cases?full_name=Olena%20Shevchenko&birth_date=1990-04-02&reason=review",
             &cw,
         )
         .await;
@@ -731,3 +731,194 @@ async fn metrics_count_commands_without_case_ids_and_a_revoked_token_is_refused(
     app
 }
 both!(metrics_count_commands_without_case_ids_and_a_revoked_token_is_refused);
+
+// --- rules decided per act (issue 14 items 3, 6 and 7) ---------------------------------------
+
+async fn a_person_who_turns_18_during_the_procedure_signs_their_own_consent_from_that_day(
+    app: TestApp,
+) -> TestApp {
+    let cw = app.token("cw-1", Role::Caseworker, "UA7102");
+    let mut body = application("UA7102", DAY);
+    body["filed_by"] = json!("legal_representative");
+    body["applicant"]["birth_year"] = json!(2008);
+    body["person"]["birth_date"] = json!("2008-03-10");
+    let (id, etag) = app.register(&cw, &body).await;
+    // The test clock starts on DAY (2026-03-02); the consents are recorded on 03-10.
+    app.clock.advance(chrono::Duration::days(8));
+    let consent =
+        |on: &str| json!({"occurred_on": on, "scope": "status_procedure", "given_by": "person"});
+    let r = app
+        .act(&cw, &id, "record-consent", &etag, &consent("2026-03-09"))
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (422, "legal_representative_required"),
+        "{}",
+        r.body
+    );
+    let r = app
+        .act(&cw, &id, "record-consent", &etag, &consent("2026-03-10"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let events = app.get(&format!("/api/v1/cases/{id}/events"), &cw).await;
+    let last = &events.body["events"][1];
+    assert_eq!(last["type"], "consent_given", "{last}");
+    assert_eq!(last["data"]["child"], false, "{last}");
+    assert!(!events.body.to_string().contains("2008-03-10"));
+    // The engine's read of the birth date is not a person's read: nothing in the access log.
+    let auditor = app.token("au-1", Role::Auditor, "UA");
+    let log = app
+        .get(&format!("/api/v1/cases/{id}/access-log"), &auditor)
+        .await;
+    assert_eq!(log.body["entries"], json!([]), "{}", log.body);
+    app
+}
+both!(a_person_who_turns_18_during_the_procedure_signs_their_own_consent_from_that_day);
+
+async fn the_missing_identity_document_is_explained_later_and_the_file_goes(
+    app: TestApp,
+) -> TestApp {
+    let cw = app.token("cw-1", Role::Caseworker, "UA7102");
+    let mut body = application("UA7102", DAY);
+    body["documents"] = json!([{"kind": "application"}]);
+    let (id, mut etag) = app.register(&cw, &body).await;
+    for (action, body) in [
+        (
+            "record-consent",
+            json!({"occurred_on": DAY, "scope": "status_procedure", "given_by": "person"}),
+        ),
+        (
+            "record-interview",
+            json!({"occurred_on": DAY, "consent_signed_by": "person", "non_disclosure_receipt_signed": true}),
+        ),
+    ] {
+        let r = app.act(&cw, &id, action, &etag, &body).await;
+        assert_eq!(r.status, 200, "{action}: {}", r.body);
+        etag = r.etag();
+    }
+    app.clock.advance(chrono::Duration::days(1));
+    let submit = json!({"occurred_on": "2026-03-03", "conclusion": "recommend_grant"});
+    let r = app.act(&cw, &id, "submit-file", &etag, &submit).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    let r = app
+        .act(
+            &cw,
+            &id,
+            "explain-missing-identity-document",
+            &etag,
+            &json!({"occurred_on": "2026-03-03", "reason": "SECRET-the employer kept her passport", "note": "x"}),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (422, "unknown_field"), "{}", r.body);
+    let r = app
+        .act(
+            &cw,
+            &id,
+            "explain-missing-identity-document",
+            &etag,
+            &json!({"occurred_on": "2026-03-03", "reason": "SECRET-the employer kept her passport"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(!r.body["allowed_actions"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("explain-missing-identity-document")));
+    let r = app.act(&cw, &id, "submit-file", &r.etag(), &submit).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let events = app.get(&format!("/api/v1/cases/{id}/events"), &cw).await;
+    assert_eq!(
+        events.body["events"][3]["type"],
+        "identity_document_absence_explained"
+    );
+    assert!(!events.body.to_string().contains("SECRET"));
+    app
+}
+both!(the_missing_identity_document_is_explained_later_and_the_file_goes);
+
+async fn a_corrected_registration_date_moves_its_deadlines_and_the_view_shows_both_dates(
+    app: TestApp,
+) -> TestApp {
+    let cw = app.token("cw-1", Role::Caseworker, "UA7102");
+    let mut body = application("UA7102", "2026-03-03");
+    body["referral"]["referred_on"] = json!("2026-03-01");
+    app.clock.advance(chrono::Duration::days(2));
+    let (id, etag) = app.register(&cw, &body).await;
+    let r = app.get(&format!("/api/v1/cases/{id}"), &cw).await;
+    let due = |b: &serde_json::Value, name: &str| {
+        b["deadlines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["name"] == name)
+            .map(|d| d["due_on"].clone())
+    };
+    assert_eq!(due(&r.body, "interview"), Some(json!("2026-03-06")));
+    let r = app
+        .act(
+            &cw,
+            &id,
+            "correct-entry",
+            &etag,
+            &json!({"occurred_on": "2026-03-04", "supersedes": 1, "field": "occurred_on", "value": "2026-03-02", "reason": "SECRET-typed the day of entry"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["received_on"], "2026-03-02");
+    assert_eq!(due(&r.body, "interview"), Some(json!("2026-03-05")));
+    assert_eq!(due(&r.body, "file_submission"), Some(json!("2026-03-12")));
+    assert_eq!(due(&r.body, "overall"), Some(json!("2026-04-02")));
+    let c = &r.body["corrections"][0];
+    assert_eq!(
+        (&c["supersedes"], &c["original_on"], &c["corrected_on"]),
+        (&json!(1), &json!("2026-03-03"), &json!("2026-03-02")),
+        "{c}"
+    );
+    assert!(c.get("reason").is_none(), "the reason is personal data");
+    let r = app
+        .get(
+            &format!("/api/v1/cases/{id}?include=person&reason=review"),
+            &cw,
+        )
+        .await;
+    assert_eq!(
+        r.body["corrections"][0]["reason"], "SECRET-typed the day of entry",
+        "{}",
+        r.body
+    );
+    let events = app.get(&format!("/api/v1/cases/{id}/events"), &cw).await;
+    let e = &events.body["events"][1];
+    assert_eq!(
+        (&e["type"], &e["data"]["corrected_on"]),
+        (&json!("entry_corrected"), &json!("2026-03-02")),
+        "{e}"
+    );
+    assert!(!events.body.to_string().contains("SECRET"));
+    // The deadlines read model follows.
+    let r = app.get("/api/v1/deadlines?office=UA7102", &cw).await;
+    let interview = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["case_id"] == json!(id) && d["name"] == "interview")
+        .cloned();
+    assert_eq!(
+        interview.map(|d| d["due_on"].clone()),
+        Some(json!("2026-03-05")),
+        "{}",
+        r.body
+    );
+    // The statistics count the application on its corrected receipt date.
+    for (day, n) in [("2026-03-02", 1), ("2026-03-03", 0)] {
+        let path = format!("/api/v1/stats?office=UA7102&from={day}&to={day}");
+        let r = app.get(&path, &cw).await;
+        assert_eq!(
+            r.body["totals"]["applications"],
+            json!(n),
+            "{day}: {}",
+            r.body
+        );
+    }
+    app
+}
+both!(a_corrected_registration_date_moves_its_deadlines_and_the_view_shows_both_dates);

@@ -15,6 +15,7 @@ use ptl_engine::vault::{PersonalText as VaultText, Reader};
 use uuid::Uuid;
 
 use super::error::store;
+use super::lists::Matches;
 use super::{App, Caller, Error};
 use crate::models::{BodyError, ParsedAction, ParsedRegister, PersonalText};
 use crate::view::{case_view, CaseView};
@@ -49,8 +50,9 @@ pub struct Written {
     pub view: CaseView,
     /// The case's version after the command.
     pub version: u64,
-    /// Other cases of the same person (registration only): their ids.
-    pub possible_duplicates: Vec<Uuid>,
+    /// Other cases of the same person (registration only): ids within the caller's scope (at
+    /// most [`ptl_engine::pipeline::SAME_PERSON_LISTED`]), counts per office outside it.
+    pub possible_duplicates: Matches,
 }
 
 /// Which state of a case to show.
@@ -153,7 +155,7 @@ impl App {
                 case_id: done.case_id,
                 view: self.view(caller, done.case_id, &done.state, done.version),
                 version: done.version,
-                possible_duplicates: Vec::new(),
+                possible_duplicates: Matches::default(),
             });
         }
         if !ActionName::Register.allows(caller.role) {
@@ -169,12 +171,29 @@ impl App {
                 parsed.register.office, caller.office
             )));
         }
-        if self.offices.get(&parsed.register.office).is_none() {
+        let Some(office) = self.offices.get(&parsed.register.office) else {
             return Err(BodyError::field(
                 "office",
                 format!("{} is not a known office", parsed.register.office),
             )
             .into());
+        };
+        if !office.open_on(parsed.received_on) {
+            let message = match (office.closed_on, &office.successor) {
+                (Some(closed), Some(successor)) if closed <= parsed.received_on => format!(
+                    "{} closed on {closed} and accepts no new registrations; register with its successor {successor}",
+                    office.code
+                ),
+                (Some(closed), None) if closed <= parsed.received_on => format!(
+                    "{} closed on {closed} and accepts no new registrations",
+                    office.code
+                ),
+                _ => format!(
+                    "{} did not exist yet on {}",
+                    office.code, parsed.received_on
+                ),
+            };
+            return Err(BodyError::field("office", message).into());
         }
         let actor = Actor::user(caller.sub.clone(), caller.role, caller.office.clone());
         let command =
@@ -183,17 +202,30 @@ impl App {
         let personal = Personal {
             texts: to_vault(parsed.texts),
             person_index: Some((parsed.person.full_name.clone(), parsed.person.birth_date)),
+            erasure_reason: None,
         };
         let started = std::time::Instant::now();
         let result = self.engine.register(command, personal, idem).await;
         let done = self.record_command("register", started, result)?;
         let mut view = self.view(caller, done.case_id, &done.state, done.version);
         view.person = None;
+        // The case is recorded: a store hiccup while sorting the other cases by scope loses only
+        // the warning, never the registration.
+        let mut possible_duplicates = match self.split_by_scope(caller, &done.same_person).await {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(error = %e, "possible duplicates could not be sorted by scope");
+                Matches::default()
+            }
+        };
+        possible_duplicates
+            .in_scope
+            .truncate(ptl_engine::pipeline::SAME_PERSON_LISTED);
         Ok(Written {
             case_id: done.case_id,
             view,
             version: done.version,
-            possible_duplicates: done.same_person.clone(),
+            possible_duplicates,
         })
     }
 
@@ -225,7 +257,7 @@ impl App {
                 case_id: case.id,
                 view: self.view(caller, case.id, &done.state, done.version),
                 version: done.version,
-                possible_duplicates: Vec::new(),
+                possible_duplicates: Matches::default(),
             });
         }
         if !name.allows(caller.role) {
@@ -242,9 +274,11 @@ impl App {
         let command = self
             .engine
             .command(actor, parsed.occurred_on, parsed.action);
+        // An erasure's key destruction and ledger row are written by the engine with its event.
         let personal = Personal {
             texts: to_vault(parsed.texts),
             person_index: None,
+            erasure_reason: parsed.erasure_reason,
         };
         let started = std::time::Instant::now();
         let result = self
@@ -252,26 +286,11 @@ impl App {
             .execute(case.id, Some(expected), command, personal, idem)
             .await;
         let done: Executed = self.record_command(name.as_str(), started, result)?;
-        if name == ActionName::ErasePersonalData {
-            let mut tx = self.engine.begin_write().await?;
-            self.engine
-                .vault()
-                .erase(
-                    tx.conn(),
-                    case.id,
-                    &caller.sub,
-                    self.engine.clock().now(),
-                    self.engine.data_dir(),
-                )
-                .await
-                .map_err(store)?;
-            tx.commit().await.map_err(store)?;
-        }
         Ok(Written {
             case_id: case.id,
             view: self.view(caller, case.id, &done.state, done.version),
             version: done.version,
-            possible_duplicates: Vec::new(),
+            possible_duplicates: Matches::default(),
         })
     }
 
@@ -369,7 +388,23 @@ impl App {
             view.allowed_actions.clear();
         }
         if let Some(reason) = person {
-            view.person = Some(self.read_person(caller, id, &state, reason).await?);
+            let (person, corrections) = self.read_personal(caller, id, &state, reason).await?;
+            view.person = Some(person);
+            for (item, record) in view.corrections.iter_mut().zip(&state.corrections) {
+                let Some(found) = record
+                    .correction
+                    .as_ref()
+                    .and_then(|r| corrections.iter().find(|(k, _)| k == r))
+                    .and_then(|(_, v)| v.as_ref())
+                else {
+                    continue;
+                };
+                item.value = found.get("value").cloned();
+                item.reason = found
+                    .get("reason")
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_string);
+            }
         }
         Ok(Shown {
             view,
@@ -393,6 +428,24 @@ impl App {
         state: &CaseState,
         reason: Option<String>,
     ) -> Result<serde_json::Value, Error> {
+        Ok(self.read_personal(caller, id, state, reason).await?.0)
+    }
+
+    /// The person's data and the records of the case's corrections (new value and reason),
+    /// read in one access-log entry.
+    async fn read_personal(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        state: &CaseState,
+        reason: Option<String>,
+    ) -> Result<
+        (
+            serde_json::Value,
+            Vec<(RecordRef, Option<serde_json::Value>)>,
+        ),
+        Error,
+    > {
         if matches!(caller.role, Role::Auditor | Role::Admin) {
             return Err(Error::Forbidden(format!(
                 "the role {} never sees personal data",
@@ -408,9 +461,17 @@ impl App {
                     .into(),
             ));
         }
-        let Some(person) = person_ref(state) else {
-            return Ok(serde_json::Value::Null);
-        };
+        let person = person_ref(state);
+        let mut wanted: Vec<RecordRef> = person.iter().cloned().collect();
+        wanted.extend(
+            state
+                .corrections
+                .iter()
+                .filter_map(|c| c.correction.clone()),
+        );
+        if wanted.is_empty() {
+            return Ok((serde_json::Value::Null, Vec::new()));
+        }
         let reader = Reader {
             sub: caller.sub.clone(),
             role: caller.role.to_string(),
@@ -421,14 +482,14 @@ impl App {
         let records = self
             .engine
             .vault()
-            .read_records(tx.conn(), id, &[person], &reader)
+            .read_records(tx.conn(), id, &wanted, &reader)
             .await
             .map_err(store)?;
         tx.commit().await.map_err(store)?;
-        Ok(records
-            .into_iter()
-            .next()
-            .and_then(|(_, v)| v)
-            .unwrap_or(serde_json::Value::Null))
+        let person = person
+            .and_then(|p| records.iter().find(|(k, _)| *k == p))
+            .and_then(|(_, v)| v.clone())
+            .unwrap_or(serde_json::Value::Null);
+        Ok((person, records))
     }
 }

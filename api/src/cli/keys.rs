@@ -1,4 +1,5 @@
-//! `ptl keys rotate`: re-wrap every case's data key under a new master key.
+//! `ptl keys rotate`: re-wrap every case's data key, and re-seal every erasure reason of the
+//! erasure ledger, under a new master key.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -17,13 +18,14 @@ pub struct Args {
 
 #[derive(Debug, Subcommand)]
 enum KeysCmd {
-    /// Re-wrap every case's data key under a new master key (back up master.key first).
+    /// Re-wrap every case's data key and erasure reason under a new master key (back up
+    /// master.key first).
     Rotate,
 }
 
 /// Rotates in two phases, so that a crash in between loses no key: the next master key is
-/// written first (reused if an earlier rotation crashed), every data key is re-wrapped in one
-/// transaction, then the next key replaces the old one.
+/// written first (reused if an earlier rotation crashed), every data key is re-wrapped (and every
+/// erasure reason re-sealed) in one transaction, then the next key replaces the old one.
 ///
 /// # Errors
 /// A sentence: the store or the key files cannot be used, or the re-wrapping failed (nothing
@@ -47,7 +49,8 @@ pub async fn run(settings: &Settings, args: &Args) -> Result<ExitCode, String> {
         .map_err(|e| e.to_string())?;
     ptl_engine::keys::commit_rotation(&dir, new.id()).map_err(|e| e.to_string())?;
     println!(
-        "re-wrapped {n} case key(s) under master key {}; back up the new master.key now",
+        "re-wrapped {n} case key(s) and the erasure reasons under master key {}; back up the new \
+         master.key now",
         new.id()
     );
     Ok(ExitCode::SUCCESS)

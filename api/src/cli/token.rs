@@ -64,10 +64,10 @@ pub async fn run(settings: &Settings, args: &Args) -> Result<ExitCode, String> {
     // The server's own verifier (audience, issuer, lifetime, local tokens), so the token passes.
     let opts = ptl_api::startup::StartOptions::from_settings(settings);
     let auth = ptl_api::startup::authenticator(&opts, keys.jwt_secret())?;
-    let offices = match &settings.offices_file {
-        Some(path) => ptl_api::offices::OfficeTree::load(path).map_err(|e| e.to_string())?,
-        None => ptl_api::offices::OfficeTree::default(),
-    };
+    // The server's own office tree (the configured file, or the reorganised one in the data
+    // directory).
+    let offices = ptl_api::reorganise::load_tree(settings.offices_file.as_deref(), &dir)
+        .map_err(|e| e.to_string())?;
     if !offices.role_fits(role, office) {
         return Err(format!(
             "the role {role} does not belong to the office {office} (caseworkers, supervisors and social workers: district and region offices; decision officers: a deciding authority; admins: UA; auditors: any office)"

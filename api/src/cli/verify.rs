@@ -1,4 +1,5 @@
-//! `ptl verify`: recompute the hash chain of one case or of all cases.
+//! `ptl verify`: recompute the hash chain of one case or of all cases, after repairing any
+//! erasure whose key was still readable.
 
 use std::process::ExitCode;
 
@@ -15,13 +16,20 @@ pub struct Args {
     case: Option<Uuid>,
 }
 
-/// Prints one line per case and a total. Exit code 2 when a chain is broken, so that a cron job
-/// or a script tells a damaged log from a failure to check it (1).
+/// First destroys the key of every case whose history says erased but whose key still opens
+/// its data (one line per repaired case; the repair is logged in `erasures.log` and the erasure
+/// ledger), then prints one line per case and a total. Exit code 2 when a chain is broken, so
+/// that a cron job or a script tells a damaged log from a failure to check it (1); a repair alone
+/// does not change the exit code (the data is erased once it is printed).
 ///
 /// # Errors
 /// A sentence: the store cannot be read, or the given case does not exist.
 pub async fn run(settings: &Settings, args: &Args) -> Result<ExitCode, String> {
     let engine = common::engine(settings).await?;
+    let repaired = engine.repair_erasures().await.map_err(|e| e.to_string())?;
+    for id in &repaired {
+        println!("{id}  REPAIRED erased in its history but its key was readable: key destroyed");
+    }
     let ids = match args.case {
         Some(c) => vec![c],
         None => engine.case_ids().await.map_err(|e| e.to_string())?,

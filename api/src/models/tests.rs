@@ -117,6 +117,10 @@ fn sample_bodies() -> Vec<(ActionName, Value)> {
             N::ExtendShelter,
             json!({"occurred_on": D, "reason": "SECRET-witness in trial"}),
         ),
+        (
+            N::ExplainMissingIdentityDocument,
+            json!({"occurred_on": D, "reason": "SECRET-passport kept by the employer"}),
+        ),
         (N::RequestPayment, json!({"occurred_on": D})),
         (
             N::RecordPayment,
@@ -133,7 +137,7 @@ fn sample_bodies() -> Vec<(ActionName, Value)> {
         ),
         (
             N::ErasePersonalData,
-            json!({"occurred_on": D, "reason": "SECRET-request of 1 March"}),
+            json!({"occurred_on": D, "category": "person_request", "reason": "SECRET-request of 1 March"}),
         ),
     ]
 }
@@ -168,7 +172,15 @@ fn free_text_never_appears_in_the_actions_debug_output() {
             .iter()
             .map(|t| t.value.to_string().matches("SECRET").count())
             .sum();
-        assert_eq!(stored, secrets, "{name}: every free text goes to the vault");
+        let ledger = parsed
+            .erasure_reason
+            .as_ref()
+            .map_or(0, |r| r.0.matches("SECRET").count());
+        assert_eq!(
+            stored + ledger,
+            secrets,
+            "{name}: every free text goes to the vault (an erasure's reason to the ledger)"
+        );
     }
 }
 
@@ -206,6 +218,29 @@ fn lists_of_text_become_one_record_and_a_count() {
 }
 
 #[test]
+fn a_corrected_business_date_travels_in_the_action_and_a_non_date_is_refused() {
+    let parsed = ok(
+        ActionName::CorrectEntry,
+        json!({"occurred_on": D, "supersedes": 1, "field": "occurred_on", "value": "2024-03-01", "reason": "typo"}),
+    );
+    let Action::CorrectEntry { corrected_on, .. } = &parsed.action else {
+        panic!("{:?}", parsed.action)
+    };
+    assert_eq!(
+        *corrected_on,
+        Some(NaiveDate::from_ymd_opt(2024, 3, 1).unwrap_or_default())
+    );
+    let e = err(
+        ActionName::CorrectEntry,
+        json!({"occurred_on": D, "supersedes": 1, "field": "occurred_on", "value": "1 March", "reason": "typo"}),
+    );
+    let BodyError::Invalid { errors } = e else {
+        panic!("{e:?}")
+    };
+    assert!(errors.contains_key("value"), "{errors:?}");
+}
+
+#[test]
 fn a_correction_stores_value_and_reason_together() {
     let parsed = ok(
         ActionName::CorrectEntry,
@@ -215,6 +250,43 @@ fn a_correction_stores_value_and_reason_together() {
         parsed.texts[0].value,
         json!({"value": {"a": 1}, "reason": "typo"})
     );
+}
+
+#[test]
+fn an_erasure_keeps_its_category_in_the_action_and_its_reason_for_the_ledger_not_the_vault() {
+    let parsed = ok(
+        ActionName::ErasePersonalData,
+        json!({"occurred_on": D, "category": "order", "reason": "  court ruling 2-17/26  "}),
+    );
+    assert_eq!(
+        parsed.action,
+        Action::ErasePersonalData {
+            category: ErasureCategory::Order
+        }
+    );
+    assert!(
+        parsed.texts.is_empty(),
+        "nothing sealed under the key the erasure destroys"
+    );
+    assert_eq!(
+        parsed.erasure_reason,
+        Some(ErasureReason("court ruling 2-17/26".into()))
+    );
+    let without_reason = ok(
+        ActionName::ErasePersonalData,
+        json!({"occurred_on": D, "category": "retention_ended"}),
+    );
+    assert_eq!(without_reason.erasure_reason, None);
+    let e = err(
+        ActionName::ErasePersonalData,
+        json!({"occurred_on": D, "reason": "asked by phone"}),
+    );
+    assert_eq!(invalid_fields(&e), ["category"]);
+    let e = err(
+        ActionName::ErasePersonalData,
+        json!({"occurred_on": D, "category": "because"}),
+    );
+    assert_eq!(invalid_fields(&e), ["category"]);
 }
 
 #[test]

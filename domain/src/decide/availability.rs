@@ -56,6 +56,15 @@ pub fn availability(state: &CaseState, action: ActionName) -> Result<(), Unavail
         A::CorrectEntry => need(state.version > 0, U::NothingToCorrect),
         // Step 3.
         A::RecordInterview | A::SkipInterview => need(stage == Stage::Registered, U::InterviewDone),
+        // Step 4 / "Identity document": explained while neither a copy nor a reason is in the
+        // file, before the decision.
+        A::ExplainMissingIdentityDocument => need(
+            status == Status::Pending
+                && !matches!(stage, Stage::Submitted)
+                && !state.has_identity_document()
+                && !state.id_document_missing_explained,
+            U::IdentityDocumentSettled,
+        ),
         // Step 4.
         A::RequestVerification => need(before_submission, U::NotVerifying),
         A::RecordVerificationReply => need(

@@ -96,6 +96,13 @@ pub(super) struct Context<'a> {
 }
 
 impl Context<'_> {
+    /// Whether the person is a child on the act's date ("Children"): the flag the engine worked
+    /// out from the birth date in the vault, or, when it could not (no birth date, erased), the
+    /// registration's flag.
+    pub(super) fn child(&self) -> bool {
+        self.cmd.child.unwrap_or_else(|| self.state.is_child())
+    }
+
     /// The deadline of `kind` starting on `start`, under the case's definition.
     pub(super) fn named(&self, kind: DeadlineKind, start: NaiveDate) -> DeadlineStarted {
         named(self.def, self.cmd, kind, start)
@@ -136,9 +143,9 @@ pub(super) fn deadline(
     name: DeadlineName,
     start: NaiveDate,
 ) -> DeadlineStarted {
-    let due_on = def
-        .rule(kind)
-        .map_or(start, |rule| rule.due(start, cmd.rules.calendar()).due_on);
+    let due_on = def.rule(kind).map_or(start, |rule| {
+        rule.due(start, cmd.rules.calendar_for(def)).due_on
+    });
     DeadlineStarted {
         name,
         kind,

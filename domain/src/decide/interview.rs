@@ -7,14 +7,15 @@ use crate::event::EventBody;
 use crate::types::{ConsentScope, GivenBy, RecordRef, SkipGround};
 
 /// Consent is given by the person, or for a child by the legal representative ("Children": the
-/// child flag of the act decides); a scope in force is not given twice.
+/// child flag on the act's date decides, so a person who turned 18 during the procedure signs
+/// their own consent from their birthday); a scope in force is not given twice.
 pub(super) fn record_consent(
     c: &Context,
     p: &mut Problems,
     scope: ConsentScope,
     given_by: GivenBy,
 ) -> Result<EventBody, DomainError> {
-    if c.state.is_child() && given_by == GivenBy::Person {
+    if c.child() && given_by == GivenBy::Person {
         p.add(
             "given_by",
             FieldProblem::LegalRepresentativeRequired,
@@ -27,7 +28,11 @@ pub(super) fn record_consent(
         FieldProblem::AlreadyDone,
         "this consent is already in force",
     );
-    Ok(EventBody::ConsentGiven { scope, given_by })
+    Ok(EventBody::ConsentGiven {
+        scope,
+        given_by,
+        child: c.cmd.child,
+    })
 }
 
 /// A consent in force may be withdrawn; withdrawing the consent to the status procedure itself
@@ -50,7 +55,11 @@ pub(super) fn withdraw_consent(
         FieldProblem::NotFound,
         "this consent is not in force",
     );
-    Ok(EventBody::ConsentWithdrawn { scope, given_by })
+    Ok(EventBody::ConsentWithdrawn {
+        scope,
+        given_by,
+        child: c.cmd.child,
+    })
 }
 
 /// Step 3, the compulsory interview: the official signs a non-disclosure receipt first, and for a
@@ -67,7 +76,7 @@ pub(super) fn record_interview(
         FieldProblem::MustBeTrue,
         "the official signs a non-disclosure receipt before the interview",
     );
-    if c.state.is_child() && consent_signed_by == GivenBy::Person {
+    if c.child() && consent_signed_by == GivenBy::Person {
         p.add(
             "consent_signed_by",
             FieldProblem::LegalRepresentativeRequired,
@@ -77,6 +86,7 @@ pub(super) fn record_interview(
     Ok(EventBody::InterviewRecorded {
         consent_signed_by,
         non_disclosure_receipt_signed,
+        child: c.cmd.child,
     })
 }
 
@@ -99,7 +109,7 @@ pub(super) fn skip_interview(
     }
     if ground == SkipGround::ImpossibleYoungAge {
         p.check(
-            c.state.is_child(),
+            c.child(),
             "ground",
             FieldProblem::Invalid,
             "young age applies only to a child",
@@ -108,5 +118,6 @@ pub(super) fn skip_interview(
     Ok(EventBody::InterviewSkipped {
         ground,
         reference: reference.cloned(),
+        child: c.cmd.child,
     })
 }

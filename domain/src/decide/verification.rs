@@ -78,3 +78,14 @@ pub(super) fn attach_document(
         },
     })
 }
+
+/// "Identity document": its absence may be explained after the registration (the reason stays
+/// in the vault); with the explanation, or a copy attached later, the file may be submitted.
+/// Availability ([`super::availability`]) allows it only while neither is in the file.
+pub(super) fn explain_missing_identity_document(
+    reason: &RecordRef,
+) -> Result<EventBody, DomainError> {
+    Ok(EventBody::IdentityDocumentAbsenceExplained {
+        reason: reason.clone(),
+    })
+}

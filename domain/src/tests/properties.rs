@@ -115,7 +115,17 @@ fn action() -> impl Strategy<Value = Action> {
         }),
         pick(DeadlineKind::ALL).prop_map(|k| Action::RecordMissedDeadline { name: k.into() }),
         Just(Action::RecordStatusExpiry),
-        Just(Action::ErasePersonalData),
+        pick(ErasureCategory::ALL).prop_map(|category| Action::ErasePersonalData { category }),
+        Just(Action::ExplainMissingIdentityDocument {
+            reason: RecordRef("why".into())
+        }),
+        (1..6u64, 0..4i64).prop_map(|(supersedes, back)| Action::CorrectEntry {
+            supersedes,
+            field: "occurred_on".into(),
+            corrected_on: chrono::NaiveDate::from_ymd_opt(2026, 1, 8)
+                .and_then(|d| d.checked_sub_signed(chrono::Duration::days(back))),
+            correction: RecordRef("c".into()),
+        }),
     ]
 }
 
@@ -138,6 +148,7 @@ fn run(child: bool, steps: Vec<(Actor, u8, Action)>) -> (CaseState, Vec<CaseEven
         recorded_at: noon("2026-01-05"),
         occurred_on: start,
         rules: rules(),
+        child: None,
         action: Action::Register(Box::new(reg)),
     };
     let mut all = vec![(first, 0i64)];
@@ -150,6 +161,7 @@ fn run(child: bool, steps: Vec<(Actor, u8, Action)>) -> (CaseState, Vec<CaseEven
             recorded_at: noon(&on.to_string()),
             occurred_on: on,
             rules: rules(),
+            child: None,
             action,
         };
         all.push((cmd, day));
@@ -228,7 +240,7 @@ proptest! {
         }
         if let Some(pos) = history.iter().position(|e| matches!(e.body, EventBody::ApplicationWithdrawn { .. })) {
             for e in &history[pos + 1..] {
-                prop_assert!(matches!(e.body, EventBody::PersonalDataErased {}), "after withdrawal: {}", e.body.type_name());
+                prop_assert!(matches!(e.body, EventBody::PersonalDataErased { .. }), "after withdrawal: {}", e.body.type_name());
             }
         }
     }

@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use super::record::{self, Record};
 use super::{
-    Cached, CaseStore, Engine, EngineError, Executed, Idempotency, Personal, CASE_LOCK_STRIPES,
-    SAME_PERSON_LISTED,
+    Cached, CaseStore, Engine, EngineError, Executed, Idempotency, Lookup, Personal,
+    CASE_LOCK_STRIPES,
 };
 use crate::fetch_optional;
 use crate::store::PgStoreError;
@@ -69,13 +69,12 @@ impl Engine {
                 .await?;
         }
         let case_id = Uuid::new_v4();
+        // The duplicate check: every other case of the person, each logged in its access log
+        // (the office that holds it sees who asked); the caller shows what its scope allows.
         let same_person = match &personal.person_index {
             Some((name, birth)) => {
-                let mut conn = self.db.acquire().await?;
-                self.vault
-                    .find_person_up_to(conn.conn(), name, *birth, SAME_PERSON_LISTED)
-                    .await
-                    .map_err(EngineError::from)?
+                self.find_person(&command.actor, name, *birth, &Lookup::DuplicateCheck)
+                    .await?
             }
             None => Vec::new(),
         };
@@ -263,6 +262,12 @@ impl Engine {
             }
         }
         let now = command.recorded_at;
+        let mut command = command;
+        if command.child.is_none() && command.action.needs_child_flag() {
+            command.child = self
+                .child_on(case_id, &cached.state, command.occurred_on)
+                .await?;
+        }
         let events = match ptl_domain::decide(&cached.state, command) {
             Ok(events) => events,
             Err(e) => return Ok(Attempt::Done(Err(e))),
@@ -290,6 +295,8 @@ impl Engine {
             states,
             snapshot,
         };
+        // An erasure is logged outside the database before it commits (see `erasure.rs`).
+        self.log_erasures(case_id, &events, now).await?;
         let mut aggregate_state: AggregateState<CaseState> = AggregateState::with_id(case_id);
         for _ in 0..current {
             aggregate_state.next_sequence_number();
@@ -349,6 +356,35 @@ impl Engine {
             replayed: false,
             same_person: Vec::new(),
         })))
+    }
+
+    /// Whether the person is a child on `on` (`procedure.md`, "Children"), from the birth date
+    /// held in the vault: a system read, not an access-log entry. `None` (the registration's flag
+    /// stands) when the case holds no readable birth date (none recorded, or erased).
+    async fn child_on(
+        &self,
+        case_id: Uuid,
+        state: &CaseState,
+        on: chrono::NaiveDate,
+    ) -> Result<Option<bool>, EngineError> {
+        let Some(person) = state.registration.as_ref().and_then(|r| r.person.as_ref()) else {
+            return Ok(None);
+        };
+        if state.erased {
+            return Ok(None);
+        }
+        let mut conn = self.db.acquire().await?;
+        let value = self
+            .vault
+            .read_for_rules(conn.conn(), case_id, person)
+            .await
+            .map_err(EngineError::from)?;
+        let birth = value
+            .as_ref()
+            .and_then(|v| v.get("birth_date"))
+            .and_then(serde_json::Value::as_str)
+            .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
+        Ok(birth.map(|b| ptl_domain::age_on(b, on) < 18))
     }
 
     /// The cached state without asking the store (the write path's unique index catches a stale

@@ -9,7 +9,11 @@
 //!   the rules accept;
 //! - `record.rs`: the rows a command adds beside its events, built by ONE function
 //!   (`RowWriter::rows`), and how they reach each store (below);
-//! - `read.rs`: replay (from the cache, a snapshot or the stream), `load*`, `history`, `verify`.
+//! - `read.rs`: replay (from the cache, a snapshot or the stream), `load*`, `history`, `verify`;
+//! - `person.rs`: person look-ups written to the matched cases' access logs, and the rebuild of
+//!   the person index when the name normalisation changes;
+//! - `erasure.rs`: the erasure log line written before an erasure commits, and the repair of a
+//!   case whose history says erased while its key is live.
 //!
 //! The deny list of revoked tokens, which shares only the database with the pipeline, is in
 //! [`crate::tokens`].
@@ -27,8 +31,8 @@
 //!
 //! # How a command's rows travel
 //!
-//! The rows beside the events (vault records, idempotency record, outbox, hash chain, snapshot,
-//! read models) need the events' ids and persistence time, which the store gives them inside
+//! The rows beside the events (vault records, an erasure's key destruction and ledger row,
+//! idempotency record, outbox, hash chain, snapshot, read models) need the events' ids and persistence time, which the store gives them inside
 //! `persist`. So the pipeline hands the store the command's record, and the store calls
 //! `RowWriter::rows` once the events have their ids; that one function builds every row, as one
 //! value (`CommandRows`), in the order they are written. The only read some rows need is an
@@ -61,7 +65,9 @@
 //! "could not record" ([`EngineError`]), the inner one "refused"
 //! ([`DomainError`](ptl_domain::DomainError)).
 
+mod erasure;
 mod execute;
+mod person;
 mod read;
 mod record;
 mod register;
@@ -81,8 +87,9 @@ use crate::clock::Clock;
 use crate::db::{Batch, Conn, Db};
 use crate::keys::KeyRing;
 use crate::store::{PgStore, SqliteStore, WriteGate};
-use crate::vault::{PersonalText, Vault};
+use crate::vault::{ErasureReason, PersonalText, Vault};
 
+pub use person::{Lookup, DUPLICATE_CHECK_REASON};
 use record::RowWriter;
 
 /// Why a command could not be recorded (as opposed to refused by the rules).
@@ -154,10 +161,14 @@ pub struct Personal {
     pub texts: Vec<PersonalText>,
     /// Name and birth date for the keyed person index (registration only).
     pub person_index: Option<(String, NaiveDate)>,
+    /// The free-text reason of an erasure (`erase-personal-data` only): it goes to the erasure
+    /// ledger, sealed under the master key, in the command's transaction.
+    pub erasure_reason: Option<ErasureReason>,
 }
 
-/// How many other cases of the same person a registration names at most (the HTTP answer
-/// carries them in a header, which must stay small however often a person applied).
+/// How many other cases of the same person in the caller's scope a registration names at most
+/// (the HTTP answer carries them in a header, which must stay small however often a person
+/// applied; cases outside the scope are only counted per office).
 pub const SAME_PERSON_LISTED: usize = 20;
 
 /// A recorded command.
@@ -173,8 +184,10 @@ pub struct Executed {
     pub events: Vec<CaseEvent>,
     /// This was a repeat of an earlier success: nothing was written.
     pub replayed: bool,
-    /// Other cases of the same person (duplicate warning, registration only): the first
-    /// [`SAME_PERSON_LISTED`] in id order; a person search lists them all.
+    /// Other cases of the same person (duplicate warning, registration only), every one in id
+    /// order, whoever's scope they are in: the caller decides what to show (ids only within the
+    /// registering user's scope, at most [`SAME_PERSON_LISTED`]). Each is written to that case's
+    /// access log as a duplicate check.
     pub same_person: Vec<Uuid>,
 }
 
@@ -506,6 +519,7 @@ impl Engine {
             recorded_at: self.clock.now(),
             occurred_on,
             rules: self.rules.clone(),
+            child: None,
             action,
         }
     }

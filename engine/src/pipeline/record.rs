@@ -7,7 +7,10 @@
 //! fixed by the store) into [`CommandRows`], every row in the order it is written:
 //!
 //! 1. vault: a new case's data key, the personal records sealed under the case's key, the
-//!    person-index entry ([`crate::vault::Vault::stage_with_key`]);
+//!    person-index entry ([`crate::vault::Vault::stage_with_key`]); for a `personal_data_erased`
+//!    event, the key destroyed, the person-index rows deleted and the erasure-ledger row with
+//!    the category and the reason sealed under the master key
+//!    ([`crate::vault::Vault::stage_erasure`]): the erasure commits or rolls back with its event;
 //! 2. the idempotency record;
 //! 3. the outbox, one row per event (when a relay is configured);
 //! 4. the hash chain, one statement for all the events;
@@ -34,7 +37,7 @@ use crate::db::{Batch, Conn};
 use crate::integrity::{canonical_json, canonical_timestamp, chain_hash};
 use crate::keys::KeyRing;
 use crate::store::{PgStoreError, SqliteStoreError};
-use crate::vault::{CaseRows, StoredKey, Vault};
+use crate::vault::{CaseRows, Erasure, StoredKey, Vault};
 
 /// What a command's rows need besides its stored events, fixed once `decide` has run.
 #[derive(Debug)]
@@ -140,6 +143,21 @@ impl RowWriter {
             .map_err(RowsError::vault)?
         {
             return Ok(None);
+        }
+        for event in events {
+            if let ptl_domain::EventBody::PersonalDataErased { category } = &event.payload.body {
+                let erasure = Erasure {
+                    case_id,
+                    by_sub: &event.payload.actor.sub,
+                    erased_at: record.now,
+                    category: *category,
+                    reason: record.personal.erasure_reason.as_ref(),
+                    repaired_at: None,
+                };
+                self.vault
+                    .stage_erasure(&mut batch, &erasure)
+                    .map_err(RowsError::vault)?;
+            }
         }
         let case = case_id.to_string();
         let now = record.now.timestamp_micros();
@@ -682,6 +700,7 @@ mod rows_tests {
                 value: serde_json::json!("a note"),
             }],
             person_index: None,
+            erasure_reason: None,
         };
         let events = [note(Uuid::new_v4(), 5)];
         let rows = writer(&keys)

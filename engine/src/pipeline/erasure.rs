@@ -1,0 +1,115 @@
+//! Erasure around the command pipeline: the `erasures.log` line written before an erasure
+//! commits, and the repair of a case whose history says erased while its key is still live.
+//!
+//! The erasure itself (key destroyed, person-index rows deleted, ledger row) is a row of the
+//! command, written in the transaction of its `personal_data_erased` event (`record.rs`). What
+//! is left here is what happens outside that transaction:
+//!
+//! - before it commits, the line in `erasures.log` (outside the database, fsync'ed), so that a
+//!   restored backup cannot bring the key back ([`crate::vault::Vault::reapply_erasures`]). A
+//!   crash or a failed commit after the line errs on the side of erasing: the next start
+//!   destroys the key of a case whose erasure was asked for but not recorded;
+//! - [`Engine::repair_erasures`], run at every start and by `ptl verify`: a case whose history
+//!   holds the erasure event but whose key is live (left by the earlier code, which destroyed the
+//!   key in a second transaction after the event, or by a hand edit) gets its key destroyed, a
+//!   `repair` line in `erasures.log`, `repaired_at` in its ledger row and a warning in the log.
+
+use chrono::{DateTime, Utc};
+use ptl_domain::{CaseEvent, EventBody};
+use uuid::Uuid;
+
+use super::{Engine, EngineError};
+use crate::db::Batch;
+use crate::vault::{self, Erasure, VaultError};
+
+/// A failure to write the erasure log is a passing condition of the machine (a full or failing
+/// disk): nothing was recorded, the caller may retry.
+fn log_failed(e: VaultError) -> EngineError {
+    match e {
+        VaultError::Io(e) => EngineError::Unavailable(format!("erasure log: {e}")),
+        other => EngineError::from(other),
+    }
+}
+
+impl Engine {
+    /// Appends a line to `erasures.log` for each `personal_data_erased` event of a command about
+    /// to be persisted (nothing without a data directory).
+    ///
+    /// # Errors
+    /// [`EngineError::Unavailable`] if the line cannot be written: the command is not persisted.
+    pub(super) async fn log_erasures(
+        &self,
+        case_id: Uuid,
+        events: &[CaseEvent],
+        now: DateTime<Utc>,
+    ) -> Result<(), EngineError> {
+        let Some(dir) = self.data_dir() else {
+            return Ok(());
+        };
+        for event in events {
+            if matches!(event.body, EventBody::PersonalDataErased { .. }) {
+                vault::log_erasure(dir, case_id, &event.actor.sub, now, false)
+                    .await
+                    .map_err(log_failed)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Destroys the key of every case whose history says erased while its key is still live,
+    /// and returns those cases (see the module docs). Each is logged (`erasures.log` line before
+    /// the commit, a warning after it) and its ledger row gets `repaired_at`; all in one
+    /// transaction, after which no such case remains.
+    ///
+    /// # Errors
+    /// The store, or the erasure log cannot be written (nothing is destroyed then).
+    pub async fn repair_erasures(&self) -> Result<Vec<Uuid>, EngineError> {
+        let pending = {
+            let mut tx = self.db.read().await?;
+            self.vault
+                .pending_erasures(tx.conn())
+                .await
+                .map_err(EngineError::from)?
+        };
+        if pending.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = self.clock.now();
+        if let Some(dir) = self.data_dir() {
+            for p in &pending {
+                vault::log_erasure(dir, p.case_id, &p.by_sub, p.erased_at, true)
+                    .await
+                    .map_err(log_failed)?;
+            }
+        }
+        let mut tx = self.begin_write().await?;
+        for p in &pending {
+            let mut batch = Batch::new();
+            self.vault
+                .stage_erasure(
+                    &mut batch,
+                    &Erasure {
+                        case_id: p.case_id,
+                        by_sub: &p.by_sub,
+                        erased_at: p.erased_at,
+                        category: p.category,
+                        reason: None,
+                        repaired_at: Some(now),
+                    },
+                )
+                .map_err(EngineError::from)?;
+            batch.execute(tx.conn()).await?;
+        }
+        tx.commit().await?;
+        for p in &pending {
+            tracing::warn!(
+                case_id = %p.case_id,
+                erased_by = %p.by_sub,
+                erased_at = %p.erased_at,
+                "repaired an erasure: the history said erased but the key was still readable; \
+                 the key is destroyed now"
+            );
+        }
+        Ok(pending.into_iter().map(|p| p.case_id).collect())
+    }
+}
