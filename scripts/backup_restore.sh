@@ -17,7 +17,7 @@
 # "renumbered the xact_id" warning, required in the logs of R1's `ptl verify` and R2's server):
 #   R1  `ptl verify` must pass, then `ptl projections rebuild` rebuilds the read models from the log;
 #   R2  nothing is run: the read models are the live ones as B copied them.
-# A server on R1 and one on R2 must answer GET /api/v1/stats?office=UA and the whole work queue
+# A server on R1 and one on R2 must answer GET /api/v1/stats?office=UA71 and the whole work queue
 # identically; B must hold at least as many events as writes acknowledged before the backup began,
 # and each of those writes at its acknowledged version (`ptl-bench check` against R2).
 #
@@ -140,7 +140,7 @@ copy_keys() {
 }
 
 # stats <token> / queue <token>: the figures and the whole work queue (all pages), normalised.
-stats() { curl -fsS -H "Authorization: Bearer $1" "$BASE/api/v1/stats?office=UA" | jq -S .; }
+stats() { curl -fsS -H "Authorization: Bearer $1" "$BASE/api/v1/stats?office=UA71" | jq -S .; }
 queue() {
   local cursor='' page items
   items=$(mktemp "$WORK/queue.XXXXXX")
@@ -202,7 +202,7 @@ scenario() {
   local cw nss sup aud
   cw=$(ptl_on "$url" "$dir/orig" token --sub cw-bak --role caseworker --office UA7102)
   nss=$(ptl_on "$url" "$dir/orig" token --sub do-bak --role decision_officer --office UA-NSS)
-  sup=$(ptl_on "$url" "$dir/orig" token --sub su-bak --role supervisor --office UA)
+  sup=$(ptl_on "$url" "$dir/orig" token --sub su-bak --role supervisor --office UA71)
   aud=$(ptl_on "$url" "$dir/orig" token --sub au-bak --role auditor --office UA)
 
   local acks=$dir/acks.tsv

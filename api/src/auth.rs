@@ -7,6 +7,12 @@
 //! secret) and unconfigured algorithms are all 401. Claims are required in full (`api.md`): `sub`,
 //! `name`, `role`, `office`, `exp`; the engine's own role `system` is never accepted from a token.
 //!
+//! When the server is configured with an audience or an issuer, `aud` or `iss` is required and
+//! must match. A token's lifetime (`exp - iat`, or `exp` - now without `iat`) may not exceed the
+//! configured maximum (12 hours by default), `iat` may not lie in the future and `nbf` is
+//! honoured. The locally signed tokens (the HS256 secret) can be switched off when an identity
+//! provider issues them.
+//!
 //! Revocation is a deny list of `jti`s shared with the server ([`Authenticator::revocations`]),
 //! which refreshes it from its store; this module only checks it.
 
@@ -21,6 +27,9 @@ use serde::{Deserialize, Serialize};
 
 /// Clock skew tolerated on `exp`, in seconds.
 pub const LEEWAY_SECS: u64 = 30;
+
+/// Longest token lifetime accepted by default (12 hours).
+pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(12 * 3600);
 
 /// Shortest accepted HS256 secret, in bytes (RFC 7518 §3.2: at least the hash size).
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -83,6 +92,28 @@ pub enum MintError {
     /// Signing failed.
     #[error("the token could not be signed: {0}")]
     Signing(String),
+    /// The lifetime asked for is longer than the server accepts.
+    #[error(
+        "a token may live at most {max_secs} s (jwt_max_lifetime_secs); ask for a shorter --ttl"
+    )]
+    TooLong {
+        /// The configured maximum, in seconds.
+        max_secs: u64,
+    },
+    /// The server does not accept locally signed tokens.
+    #[error("locally signed tokens are switched off (jwt_local_tokens = false): the identity provider issues the tokens")]
+    LocalTokensOff,
+}
+
+/// What a minted token carries besides the [`Claims`]: the configured audience and issuer.
+#[derive(Serialize)]
+struct Minted<'a> {
+    #[serde(flatten)]
+    claims: &'a Claims,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aud: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iss: Option<&'a str>,
 }
 
 /// Verifies (and, with the shared secret, mints) bearer tokens. Cheap to clone.
@@ -93,6 +124,8 @@ pub struct Authenticator {
     public: Option<(Algorithm, DecodingKey)>,
     audience: Option<Vec<String>>,
     issuer: Option<Vec<String>>,
+    local_tokens: bool,
+    max_lifetime: Duration,
     revoked: Arc<RwLock<HashSet<String>>>,
 }
 
@@ -103,6 +136,8 @@ impl fmt::Debug for Authenticator {
             .field("public_key_alg", &self.public.as_ref().map(|(a, _)| *a))
             .field("audience", &self.audience)
             .field("issuer", &self.issuer)
+            .field("local_tokens", &self.local_tokens)
+            .field("max_lifetime", &self.max_lifetime)
             .finish_non_exhaustive()
     }
 }
@@ -123,6 +158,8 @@ impl Authenticator {
             public: None,
             audience: None,
             issuer: None,
+            local_tokens: true,
+            max_lifetime: DEFAULT_MAX_LIFETIME,
             revoked: Arc::new(RwLock::new(HashSet::new())),
         })
     }
@@ -145,18 +182,33 @@ impl Authenticator {
         Ok(self)
     }
 
-    /// Requires `aud` to be one of `audience` (identity providers set it). Without this, a
-    /// token carrying `aud` is accepted whatever its value.
+    /// Requires `aud` (one of `audience`); tokens minted here carry the first. Without this, a
+    /// token carrying `aud` is accepted whatever its value. An empty list changes nothing.
     #[must_use]
     pub fn with_audience(mut self, audience: Vec<String>) -> Self {
-        self.audience = Some(audience);
+        self.audience = (!audience.is_empty()).then_some(audience);
         self
     }
 
-    /// Requires `iss` to be one of `issuer`.
+    /// Requires `iss` (one of `issuer`); tokens minted here carry the first. An empty list
+    /// changes nothing.
     #[must_use]
     pub fn with_issuer(mut self, issuer: Vec<String>) -> Self {
-        self.issuer = Some(issuer);
+        self.issuer = (!issuer.is_empty()).then_some(issuer);
+        self
+    }
+
+    /// Refuses the locally signed (HS256) tokens: only the identity provider's are accepted.
+    #[must_use]
+    pub fn without_local_tokens(mut self) -> Self {
+        self.local_tokens = false;
+        self
+    }
+
+    /// The longest lifetime a token may have (default [`DEFAULT_MAX_LIFETIME`]).
+    #[must_use]
+    pub fn with_max_lifetime(mut self, max: Duration) -> Self {
+        self.max_lifetime = max;
         self
     }
 
@@ -201,14 +253,20 @@ impl Authenticator {
         let mut v = Validation::new(alg);
         v.leeway = LEEWAY_SECS;
         v.validate_exp = true;
-        v.set_required_spec_claims(&["exp", "sub"]);
+        v.validate_nbf = true;
+        let mut required = vec!["exp", "sub"];
         match &self.audience {
-            Some(aud) => v.set_audience(aud),
+            Some(aud) => {
+                v.set_audience(aud);
+                required.push("aud");
+            }
             None => v.validate_aud = false,
         }
         if let Some(iss) = &self.issuer {
             v.set_issuer(iss);
+            required.push("iss");
         }
+        v.set_required_spec_claims(&required);
         v
     }
 
@@ -232,6 +290,11 @@ impl Authenticator {
         // `alg: none` and unknown algorithms fail here: jsonwebtoken has no such variant.
         let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
         let key = match header.alg {
+            Algorithm::HS256 if !self.local_tokens => {
+                return Err(Unauthorized::new(
+                    "locally signed tokens are not accepted; use the identity provider's",
+                ))
+            }
             Algorithm::HS256 => &self.hs_decoding,
             alg => match &self.public {
                 Some((configured, key)) if *configured == alg => key,
@@ -243,9 +306,22 @@ impl Authenticator {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
                     Unauthorized::new("token expired")
                 }
+                jsonwebtoken::errors::ErrorKind::ImmatureSignature => {
+                    Unauthorized::new("token not valid yet (nbf)")
+                }
+                jsonwebtoken::errors::ErrorKind::InvalidAudience => {
+                    Unauthorized::new("token audience not accepted")
+                }
+                jsonwebtoken::errors::ErrorKind::InvalidIssuer => {
+                    Unauthorized::new("token issuer not accepted")
+                }
+                jsonwebtoken::errors::ErrorKind::MissingRequiredClaim(claim) => {
+                    Unauthorized::new(format!("token without the required claim `{claim}`"))
+                }
                 _ => invalid(),
             })?;
         let claims = data.claims;
+        self.check_lifetime(&claims)?;
         if claims.role == Role::System {
             return Err(Unauthorized::new("the role `system` is not a user role"));
         }
@@ -258,12 +334,34 @@ impl Authenticator {
         Ok(claims)
     }
 
-    /// Mints an HS256 token valid for `ttl` from now (the CLI's default is 8 hours).
+    /// `iat` not in the future, and a lifetime (`exp - iat`, or `exp` - now) within the maximum.
+    fn check_lifetime(&self, claims: &Claims) -> Result<(), Unauthorized> {
+        let now = i64::try_from(jsonwebtoken::get_current_timestamp()).unwrap_or(i64::MAX);
+        let leeway = i64::try_from(LEEWAY_SECS).unwrap_or(0);
+        let max = i64::try_from(self.max_lifetime.as_secs()).unwrap_or(i64::MAX);
+        if let Some(iat) = claims.iat {
+            if iat > now.saturating_add(leeway) {
+                return Err(Unauthorized::new("token issued in the future (iat)"));
+            }
+        }
+        let from = claims.iat.unwrap_or(now);
+        if claims.exp.saturating_sub(from) > max.saturating_add(leeway) {
+            return Err(Unauthorized::new(format!(
+                "token lifetime over the maximum of {max} s"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Mints an HS256 token valid for `ttl` from now (the CLI's default is 8 hours), with the
+    /// configured audience and issuer (the first of each).
     ///
     /// # Errors
     ///
     /// [`MintError::SystemRole`] for `system`, [`MintError::BadOffice`] for a malformed office
-    /// code, [`MintError::Signing`] if signing fails.
+    /// code, [`MintError::LocalTokensOff`] when local tokens are switched off,
+    /// [`MintError::TooLong`] for a `ttl` over the maximum lifetime, [`MintError::Signing`] if
+    /// signing fails.
     pub fn mint(
         &self,
         sub: &str,
@@ -279,6 +377,14 @@ impl Authenticator {
         if !ptl_domain::types::is_valid_office_code(office) {
             return Err(MintError::BadOffice(office.chars().take(40).collect()));
         }
+        if !self.local_tokens {
+            return Err(MintError::LocalTokensOff);
+        }
+        if ttl > self.max_lifetime {
+            return Err(MintError::TooLong {
+                max_secs: self.max_lifetime.as_secs(),
+            });
+        }
         let now = i64::try_from(jsonwebtoken::get_current_timestamp()).unwrap_or(i64::MAX);
         let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
         let claims = Claims {
@@ -290,7 +396,20 @@ impl Authenticator {
             iat: Some(now),
             jti,
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.hs_encoding)
+        let minted = Minted {
+            claims: &claims,
+            aud: self
+                .audience
+                .as_ref()
+                .and_then(|a| a.first())
+                .map(String::as_str),
+            iss: self
+                .issuer
+                .as_ref()
+                .and_then(|i| i.first())
+                .map(String::as_str),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &minted, &self.hs_encoding)
             .map_err(|e| MintError::Signing(e.to_string()))
     }
 }
@@ -467,6 +586,121 @@ mod tests {
         assert!(auth().verify(Some(&bearer(&token))).is_ok());
         let a = auth().with_audience(vec!["ptl".into()]);
         assert_401(a.verify(Some(&bearer(&token))));
+    }
+
+    #[test]
+    fn a_configured_audience_or_issuer_is_required_and_checked() {
+        let a = auth()
+            .with_audience(vec!["ptl".into()])
+            .with_issuer(vec!["https://idp.example".into()]);
+        // without aud
+        let mut c = claims_json();
+        c["iss"] = json!("https://idp.example");
+        assert_eq!(
+            a.verify(Some(&bearer(&sign(Algorithm::HS256, &c, SECRET))))
+                .unwrap_err(),
+            Unauthorized::new("token without the required claim `aud`")
+        );
+        // without iss
+        let mut c = claims_json();
+        c["aud"] = json!("ptl");
+        assert_eq!(
+            a.verify(Some(&bearer(&sign(Algorithm::HS256, &c, SECRET))))
+                .unwrap_err(),
+            Unauthorized::new("token without the required claim `iss`")
+        );
+        c["iss"] = json!("https://evil.example");
+        assert_eq!(
+            a.verify(Some(&bearer(&sign(Algorithm::HS256, &c, SECRET))))
+                .unwrap_err(),
+            Unauthorized::new("token issuer not accepted")
+        );
+        c["iss"] = json!("https://idp.example");
+        assert!(a
+            .verify(Some(&bearer(&sign(Algorithm::HS256, &c, SECRET))))
+            .is_ok());
+        // a minted token carries both and passes
+        let minted = a
+            .mint("u1", "Olena", Role::Caseworker, "UA7102", HOUR, None)
+            .unwrap();
+        assert!(a.verify(Some(&bearer(&minted))).is_ok());
+    }
+
+    #[test]
+    fn locally_signed_tokens_can_be_switched_off() {
+        let a = auth()
+            .with_public_key_pem(ED_PUBLIC.as_bytes())
+            .unwrap()
+            .without_local_tokens();
+        let hs = sign(Algorithm::HS256, &claims_json(), SECRET);
+        assert_eq!(
+            a.verify(Some(&bearer(&hs))).unwrap_err(),
+            Unauthorized::new(
+                "locally signed tokens are not accepted; use the identity provider's"
+            )
+        );
+        assert_eq!(
+            a.mint("u1", "Olena", Role::Caseworker, "UA7102", HOUR, None),
+            Err(MintError::LocalTokensOff)
+        );
+        let key = EncodingKey::from_ed_pem(ED_PRIVATE.as_bytes()).unwrap();
+        let ed =
+            jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims_json(), &key).unwrap();
+        assert!(a.verify(Some(&bearer(&ed))).is_ok());
+    }
+
+    #[test]
+    fn a_token_living_longer_than_the_maximum_is_401() {
+        // 13 hours by iat
+        let mut c = claims_json();
+        c["iat"] = json!(now());
+        c["exp"] = json!(now() + 13 * 3600);
+        assert_eq!(
+            auth()
+                .verify(Some(&bearer(&sign(Algorithm::HS256, &c, SECRET))))
+                .unwrap_err(),
+            Unauthorized::new("token lifetime over the maximum of 43200 s")
+        );
+        // without iat, from now
+        let mut c = claims_json();
+        c["exp"] = json!(now() + 30 * 86_400);
+        assert_401(auth().verify(Some(&bearer(&sign(Algorithm::HS256, &c, SECRET)))));
+        // a shorter configured maximum
+        let a = auth().with_max_lifetime(Duration::from_secs(600));
+        assert_401(a.verify(Some(&bearer(&sign(
+            Algorithm::HS256,
+            &claims_json(),
+            SECRET,
+        )))));
+        assert_eq!(
+            a.mint("u1", "Olena", Role::Caseworker, "UA7102", HOUR, None),
+            Err(MintError::TooLong { max_secs: 600 })
+        );
+    }
+
+    #[test]
+    fn a_token_issued_in_the_future_or_not_valid_yet_is_401() {
+        let mut c = claims_json();
+        c["iat"] = json!(now() + 600);
+        assert_eq!(
+            auth()
+                .verify(Some(&bearer(&sign(Algorithm::HS256, &c, SECRET))))
+                .unwrap_err(),
+            Unauthorized::new("token issued in the future (iat)")
+        );
+        let mut c = claims_json();
+        c["nbf"] = json!(now() + 600);
+        assert_eq!(
+            auth()
+                .verify(Some(&bearer(&sign(Algorithm::HS256, &c, SECRET))))
+                .unwrap_err(),
+            Unauthorized::new("token not valid yet (nbf)")
+        );
+        let mut c = claims_json();
+        c["nbf"] = json!(now() - 60);
+        assert!(auth()
+            .verify(Some(&bearer(&sign(Algorithm::HS256, &c, SECRET))))
+            .is_ok());
     }
 
     #[test]

@@ -2,8 +2,12 @@
 //! environment variables (`PTL_LISTEN`, `PTL_DATABASE_URL`, ...: the key in capitals).
 //!
 //! Hand-rolled on `toml` so every error is one sentence naming the key and where it came from.
-//! Values that may embed credentials (the database and broker URLs, the JWT secret) are
+//! Values that may embed credentials (the database and broker URLs, the webhook secret) are
 //! [`SecretString`]s and are redacted in `Debug`, so a logged configuration leaks nothing.
+//!
+//! The HS256 token secret is not a setting: it is the key file `jwt.secret` in the data
+//! directory, or `PTL_JWT_SECRET` (hex) in the environment (`ptl_engine::keys`). A `jwt_secret`
+//! in the file is refused with an error that says so, rather than silently ignored.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -41,10 +45,28 @@ pub struct Settings {
     pub offices_file: Option<PathBuf>,
     /// Message broker for eventual handlers (may hold a password).
     pub rabbitmq_url: Option<SecretString>,
-    /// HS256 shared secret for tokens (`PTL_JWT_SECRET`; at least 32 bytes).
-    pub jwt_secret: Option<SecretString>,
     /// Identity provider's RS256 or EdDSA public key (PEM).
     pub jwt_public_key_file: Option<PathBuf>,
+    /// Accepted token audiences (`aud` required and checked when not empty; comma-separated).
+    pub jwt_audience: Vec<String>,
+    /// Accepted token issuers (`iss` required and checked when not empty; comma-separated).
+    pub jwt_issuer: Vec<String>,
+    /// Whether tokens signed with the local HS256 secret are accepted (true).
+    pub jwt_local_tokens: bool,
+    /// Longest token lifetime accepted, seconds (43,200: 12 hours).
+    pub jwt_max_lifetime_secs: u64,
+    /// Time a client has to send a request's headers, seconds (10).
+    pub header_read_timeout_secs: u64,
+    /// A connection idle this long is closed, seconds (60).
+    pub idle_timeout_secs: u64,
+    /// Connections served at once (1,024).
+    pub max_connections: usize,
+    /// Requests per minute from one client address (120,000; 0 switches the limit off).
+    pub rate_limit_per_address: u32,
+    /// Requests per minute from one user (60,000; 0 switches the limit off).
+    pub rate_limit_per_user: u32,
+    /// Proxies whose `X-Forwarded-For` is believed (comma-separated IP addresses).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Per-request timeout, seconds (10).
     pub request_timeout_secs: u64,
     /// Public statistics suppress counts below this (5).
@@ -87,11 +109,17 @@ impl fmt::Debug for Settings {
                 "rabbitmq_url",
                 &self.rabbitmq_url.as_ref().map(redacted_url),
             )
-            .field(
-                "jwt_secret",
-                &self.jwt_secret.as_ref().map(|_| "[redacted]"),
-            )
             .field("jwt_public_key_file", &self.jwt_public_key_file)
+            .field("jwt_audience", &self.jwt_audience)
+            .field("jwt_issuer", &self.jwt_issuer)
+            .field("jwt_local_tokens", &self.jwt_local_tokens)
+            .field("jwt_max_lifetime_secs", &self.jwt_max_lifetime_secs)
+            .field("header_read_timeout_secs", &self.header_read_timeout_secs)
+            .field("idle_timeout_secs", &self.idle_timeout_secs)
+            .field("max_connections", &self.max_connections)
+            .field("rate_limit_per_address", &self.rate_limit_per_address)
+            .field("rate_limit_per_user", &self.rate_limit_per_user)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("request_timeout_secs", &self.request_timeout_secs)
             .field("disclosure_threshold", &self.disclosure_threshold)
             .field("upcoming_working_days", &self.upcoming_working_days)
@@ -124,8 +152,17 @@ impl Default for Settings {
             calendars_dir: None,
             offices_file: None,
             rabbitmq_url: None,
-            jwt_secret: None,
             jwt_public_key_file: None,
+            jwt_audience: Vec::new(),
+            jwt_issuer: Vec::new(),
+            jwt_local_tokens: true,
+            jwt_max_lifetime_secs: 12 * 3600,
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            max_connections: 1024,
+            rate_limit_per_address: 120_000,
+            rate_limit_per_user: 60_000,
+            trusted_proxies: Vec::new(),
             request_timeout_secs: 10,
             disclosure_threshold: 5,
             upcoming_working_days: 3,
@@ -187,8 +224,17 @@ pub const KEYS: &[&str] = &[
     "calendars_dir",
     "offices_file",
     "rabbitmq_url",
-    "jwt_secret",
     "jwt_public_key_file",
+    "jwt_audience",
+    "jwt_issuer",
+    "jwt_local_tokens",
+    "jwt_max_lifetime_secs",
+    "header_read_timeout_secs",
+    "idle_timeout_secs",
+    "max_connections",
+    "rate_limit_per_address",
+    "rate_limit_per_user",
+    "trusted_proxies",
     "request_timeout_secs",
     "disclosure_threshold",
     "upcoming_working_days",
@@ -228,6 +274,24 @@ fn parse_positive<T: std::str::FromStr + PartialEq + Default>(raw: &str) -> Resu
     }
 }
 
+fn parse_count(raw: &str) -> Result<u32, String> {
+    raw.trim()
+        .parse()
+        .map_err(|_| "expected a whole number (0 switches the limit off)".to_string())
+}
+
+/// A comma-separated list, without empty entries.
+fn list(raw: &str) -> Vec<String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// Why `jwt_secret` is refused in the file.
+pub const JWT_SECRET_NOT_A_SETTING: &str = "the token secret is not read from the configuration file: it is the key file jwt.secret in the data directory, or PTL_JWT_SECRET (hex) in the environment; remove this key";
+
 /// Applies one `key = raw` to `s`; the message explains what was expected.
 fn apply(s: &mut Settings, key: &str, raw: &str) -> Result<(), String> {
     match key {
@@ -259,14 +323,20 @@ fn apply(s: &mut Settings, key: &str, raw: &str) -> Result<(), String> {
             }
             s.rabbitmq_url = Some(SecretString::from(v));
         }
-        "jwt_secret" => {
-            if raw.len() < crate::auth::MIN_SECRET_BYTES {
-                return Err(format!(
-                    "the secret must be at least {} bytes long",
-                    crate::auth::MIN_SECRET_BYTES
-                ));
-            }
-            s.jwt_secret = Some(SecretString::from(raw));
+        "jwt_audience" => s.jwt_audience = list(raw),
+        "jwt_issuer" => s.jwt_issuer = list(raw),
+        "jwt_local_tokens" => s.jwt_local_tokens = parse_bool(raw)?,
+        "jwt_max_lifetime_secs" => s.jwt_max_lifetime_secs = parse_positive(raw)?,
+        "header_read_timeout_secs" => s.header_read_timeout_secs = parse_positive(raw)?,
+        "idle_timeout_secs" => s.idle_timeout_secs = parse_positive(raw)?,
+        "max_connections" => s.max_connections = parse_positive(raw)?,
+        "rate_limit_per_address" => s.rate_limit_per_address = parse_count(raw)?,
+        "rate_limit_per_user" => s.rate_limit_per_user = parse_count(raw)?,
+        "trusted_proxies" => {
+            s.trusted_proxies = list(raw)
+                .iter()
+                .map(|a| a.parse().map_err(|_| format!("`{a}` is not an IP address")))
+                .collect::<Result<_, _>>()?;
         }
         "request_timeout_secs" => s.request_timeout_secs = parse_positive(raw)?,
         "disclosure_threshold" => s.disclosure_threshold = parse_positive(raw)?,
@@ -312,6 +382,18 @@ fn toml_scalar(value: &toml::Value) -> Option<String> {
     }
 }
 
+/// An array of strings, as the comma-separated text the list settings read.
+fn toml_string_list(value: &toml::Value) -> Option<String> {
+    let toml::Value::Array(items) = value else {
+        return None;
+    };
+    items
+        .iter()
+        .map(|v| v.as_str().map(String::from))
+        .collect::<Option<Vec<_>>>()
+        .map(|v| v.join(","))
+}
+
 /// Loads the settings: defaults, then `config_file` (if given; it must exist), then the
 /// `PTL_<KEY>` variables that `env` returns. Pass `&|k| std::env::var(k).ok()` in production.
 ///
@@ -336,6 +418,13 @@ pub fn load(
                     message: e.message().to_string(),
                 })?;
         for (key, value) in &table {
+            if key == "jwt_secret" {
+                return Err(ConfigError::Invalid {
+                    key: key.clone(),
+                    source_name: shown.clone(),
+                    message: JWT_SECRET_NOT_A_SETTING.into(),
+                });
+            }
             if !KEYS.contains(&key.as_str()) {
                 return Err(ConfigError::UnknownKey {
                     key: key.clone(),
@@ -348,6 +437,7 @@ pub fn load(
                 message,
             };
             let raw = toml_scalar(value)
+                .or_else(|| toml_string_list(value))
                 .ok_or_else(|| invalid("expected a string, number or boolean".into()))?;
             apply(&mut settings, key, &raw).map_err(invalid)?;
         }
@@ -459,7 +549,10 @@ mod tests {
         let env: HashMap<&str, &str> = HashMap::from([
             ("PTL_DATABASE_URL", "postgres://ptl:s3cret@db/ptl"),
             ("PTL_RABBITMQ_URL", "amqp://guest:hunter2@mq:5672"),
-            ("PTL_JWT_SECRET", "a-very-long-shared-secret-of-40-bytes!!"),
+            (
+                "PTL_WEBHOOK_SECRET",
+                "a-very-long-shared-secret-of-40-bytes!!",
+            ),
         ]);
         let s = load(None, &|k| env.get(k).map(|v| (*v).to_string())).unwrap();
         let debug = format!("{s:?}");
@@ -496,7 +589,7 @@ mod tests {
             ("PTL_ALLOW_NON_DURABLE", "maybe"),
             ("PTL_REQUEST_TIMEOUT_SECS", "0"),
             ("PTL_DATABASE_URL", "mysql://x"),
-            ("PTL_JWT_SECRET", "short"),
+            ("PTL_MAX_CONNECTIONS", "0"),
         ];
         for (name, value) in bad_env {
             let e = load(None, &|k| (k == name).then(|| value.to_string())).unwrap_err();
@@ -507,6 +600,53 @@ mod tests {
             );
             assert!(!e.to_string().contains("short"), "{e}");
         }
+    }
+
+    #[test]
+    fn jwt_secret_in_the_file_is_refused_with_the_reason() {
+        let f = write("jwt_secret = \"0123456789abcdef0123456789abcdef0123\"\n");
+        let e = load(Some(f.path()), &no_env).unwrap_err();
+        assert!(matches!(&e, ConfigError::Invalid { key, .. } if key == "jwt_secret"));
+        assert!(
+            e.to_string().contains("jwt.secret in the data directory"),
+            "{e}"
+        );
+        assert!(!e.to_string().contains("0123456789abcdef"), "{e}");
+    }
+
+    #[test]
+    fn token_and_connection_limits_have_defaults_and_can_be_set() {
+        let s = load(None, &no_env).unwrap();
+        assert_eq!(s.jwt_max_lifetime_secs, 43_200);
+        assert!(s.jwt_local_tokens && s.jwt_audience.is_empty() && s.jwt_issuer.is_empty());
+        assert_eq!(s.max_connections, 1024);
+        assert!(s.trusted_proxies.is_empty());
+        let f = write(
+            r#"
+            jwt_audience = ["ptl", "ptl-web"]
+            jwt_issuer = "https://idp.example"
+            jwt_local_tokens = false
+            jwt_max_lifetime_secs = 3600
+            header_read_timeout_secs = 5
+            idle_timeout_secs = 30
+            max_connections = 64
+            rate_limit_per_address = 600
+            rate_limit_per_user = 0
+            trusted_proxies = "10.0.0.1, ::1"
+            "#,
+        );
+        let s = load(Some(f.path()), &no_env).unwrap();
+        assert_eq!(
+            s.jwt_audience,
+            vec!["ptl".to_string(), "ptl-web".to_string()]
+        );
+        assert_eq!(s.jwt_issuer, vec!["https://idp.example".to_string()]);
+        assert!(!s.jwt_local_tokens);
+        assert_eq!(s.jwt_max_lifetime_secs, 3600);
+        assert_eq!((s.header_read_timeout_secs, s.idle_timeout_secs), (5, 30));
+        assert_eq!(s.max_connections, 64);
+        assert_eq!((s.rate_limit_per_address, s.rate_limit_per_user), (600, 0));
+        assert_eq!(s.trusted_proxies.len(), 2);
     }
 
     #[test]

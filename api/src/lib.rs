@@ -20,6 +20,8 @@
 //! - [`config`]: typed settings from `ptl.toml` and `PTL_*` environment variables;
 //! - [`startup`]: opening the store, keys, engine and router the same way for `ptl serve` and the
 //!   tests;
+//! - [`limits`]: connection-level limits: header-read and idle timeouts, the connection cap, the
+//!   per-address and per-user rate limits, and the server loop that applies them;
 //! - [`metrics`]: Prometheus counters by route (never by case);
 //! - [`demo`]: the demo scenarios (`ptl demo`); [`rebuild_cli`]: the read-model rebuild with a
 //!   progress bar (`ptl projections rebuild`);
@@ -31,6 +33,7 @@ pub mod config;
 pub mod demo;
 pub mod fuzzing;
 pub mod http;
+pub mod limits;
 pub mod metrics;
 pub mod models;
 pub mod offices;

@@ -39,6 +39,12 @@ pub const MAX_DEPTH: usize = 32;
 /// Longest string (or object key) accepted in a body, in characters.
 pub const MAX_STRING_CHARS: usize = 10_000;
 
+/// Most entries in a list inside a body (documents, services, grounds, missing items, ...).
+pub const MAX_LIST_ITEMS: usize = 50;
+
+/// Longest `reason` (or `..._reason`) in a body, in characters.
+pub const MAX_REASON_CHARS: usize = 500;
+
 /// Largest integer an event may carry: 2^53 - 1, the largest that every JSON reader keeps exact
 /// (the hash chain's canonical JSON refuses larger ones).
 pub const MAX_SAFE_INTEGER: u64 = 9_007_199_254_740_991;
@@ -412,8 +418,45 @@ fn translate(error: serde_path_to_error::Error<serde_json::Error>) -> BodyError 
     BodyError::field(shown, reword(&message))
 }
 
+/// The contract's caps (`api.md`, Conventions): every list at most [`MAX_LIST_ITEMS`] entries,
+/// every `reason` at most [`MAX_REASON_CHARS`] characters; each breach is a field error.
+fn check_caps(value: &Value, path: &str, errors: &mut BTreeMap<String, String>) {
+    match value {
+        Value::Array(items) => {
+            if items.len() > MAX_LIST_ITEMS {
+                let shown = if path.is_empty() { "body" } else { path };
+                errors.insert(
+                    shown.to_string(),
+                    format!("at most {MAX_LIST_ITEMS} entries"),
+                );
+            }
+            for (i, item) in items.iter().enumerate().take(MAX_LIST_ITEMS) {
+                check_caps(item, &format!("{path}[{i}]"), errors);
+            }
+        }
+        Value::Object(map) => {
+            for (k, v) in map {
+                let p = child_path(path, k);
+                let is_reason = k == "reason" || k.ends_with("_reason");
+                if let (true, Value::String(text)) = (is_reason, v) {
+                    if text.chars().count() > MAX_REASON_CHARS {
+                        errors.insert(p.clone(), format!("at most {MAX_REASON_CHARS} characters"));
+                    }
+                }
+                check_caps(v, &p, errors);
+            }
+        }
+        _ => {}
+    }
+}
+
 fn deserialize_body<T: DeserializeOwned>(body: &Value) -> Result<T, BodyError> {
     check_limits(body, 0, "")?;
+    let mut errors = BTreeMap::new();
+    check_caps(body, "", &mut errors);
+    if !errors.is_empty() {
+        return Err(BodyError::Invalid { errors });
+    }
     if !body.is_object() {
         return Err(BodyError::field("body", "expected a JSON object"));
     }

@@ -416,6 +416,28 @@ impl OfficeTree {
             .is_some_and(|o| o.kind == OfficeKind::Authority)
     }
 
+    /// Whether `role` belongs to the kind of `office` (`api.md`, Scope): caseworkers,
+    /// supervisors and social workers at district and region offices, decision officers at a
+    /// deciding authority, auditors anywhere, admins at the national office. An office the tree
+    /// does not know fits no role.
+    #[must_use]
+    pub fn role_fits(&self, role: ptl_domain::Role, office: &str) -> bool {
+        use ptl_domain::Role as R;
+        use OfficeKind as K;
+        let Some(kind) = self.get(office).map(|o| o.kind) else {
+            return false;
+        };
+        match role {
+            R::Caseworker | R::Supervisor | R::SocialWorker => {
+                matches!(kind, K::District | K::Region)
+            }
+            R::DecisionOfficer => kind == K::Authority,
+            R::Auditor => true,
+            R::Admin => kind == K::National,
+            R::System => false,
+        }
+    }
+
     /// `code` and its ancestors up to the root; `None` on a cycle or an unknown code.
     fn ancestors(&self, code: &str) -> Option<Vec<&str>> {
         let mut chain = Vec::new();
@@ -530,6 +552,31 @@ mod tests {
 
     fn tree() -> OfficeTree {
         OfficeTree::default()
+    }
+
+    #[test]
+    fn a_role_fits_only_the_office_kinds_that_have_it() {
+        use ptl_domain::Role as R;
+        let t = tree();
+        for (role, office, fits) in [
+            (R::Caseworker, "UA7102", true),
+            (R::Caseworker, "UA71", true),
+            (R::Caseworker, "UA", false),
+            (R::Caseworker, "UA-NSS", false),
+            (R::Supervisor, "UA", false),
+            (R::SocialWorker, "UA-MSP", false),
+            (R::DecisionOfficer, "UA-NSS", true),
+            (R::DecisionOfficer, "UA7102", false),
+            (R::DecisionOfficer, "UA", false),
+            (R::Auditor, "UA", true),
+            (R::Auditor, "UA7104", true),
+            (R::Admin, "UA", true),
+            (R::Admin, "UA71", false),
+            (R::System, "UA", false),
+            (R::Auditor, "UA99", false),
+        ] {
+            assert_eq!(t.role_fits(role, office), fits, "{role} at {office}");
+        }
     }
 
     #[test]

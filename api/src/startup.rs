@@ -12,6 +12,7 @@ use ptl_engine::pipeline::{Engine, EngineOptions, Projector};
 use crate::app::{App, Settings};
 use crate::auth::Authenticator;
 use crate::http::{router, AppState};
+use crate::limits::{LimitSettings, Limits};
 use crate::metrics::Metrics;
 
 /// What the application needs to start.
@@ -35,6 +36,16 @@ pub struct StartOptions {
     pub offices_file: Option<PathBuf>,
     /// An identity provider's public key (RS256 or EdDSA PEM) besides the shared secret.
     pub jwt_public_key_file: Option<PathBuf>,
+    /// Accepted `aud` values (required when not empty).
+    pub jwt_audience: Vec<String>,
+    /// Accepted `iss` values (required when not empty).
+    pub jwt_issuer: Vec<String>,
+    /// Whether the locally signed (HS256) tokens are accepted.
+    pub jwt_local_tokens: bool,
+    /// Longest accepted token lifetime.
+    pub jwt_max_lifetime: Duration,
+    /// Connection-level limits (timeouts, connection cap, rate limits).
+    pub limits: LimitSettings,
     /// Disclosure-control threshold for `disclosure=public`.
     pub disclosure_threshold: u64,
     /// RabbitMQ URL: when set, every committed event goes through the outbox to the exchange.
@@ -61,6 +72,11 @@ impl StartOptions {
             calendars_dir: None,
             offices_file: None,
             jwt_public_key_file: None,
+            jwt_audience: Vec::new(),
+            jwt_issuer: Vec::new(),
+            jwt_local_tokens: true,
+            jwt_max_lifetime: crate::auth::DEFAULT_MAX_LIFETIME,
+            limits: LimitSettings::default(),
             disclosure_threshold: 5,
             rabbitmq_url: None,
             webhook: None,
@@ -83,6 +99,18 @@ impl StartOptions {
             calendars_dir: s.calendars_dir.clone(),
             offices_file: s.offices_file.clone(),
             jwt_public_key_file: s.jwt_public_key_file.clone(),
+            jwt_audience: s.jwt_audience.clone(),
+            jwt_issuer: s.jwt_issuer.clone(),
+            jwt_local_tokens: s.jwt_local_tokens,
+            jwt_max_lifetime: Duration::from_secs(s.jwt_max_lifetime_secs),
+            limits: LimitSettings {
+                header_read_timeout: Duration::from_secs(s.header_read_timeout_secs.max(1)),
+                idle_timeout: Duration::from_secs(s.idle_timeout_secs.max(1)),
+                max_connections: s.max_connections.max(1),
+                per_address_per_minute: s.rate_limit_per_address,
+                per_user_per_minute: s.rate_limit_per_user,
+                trusted_proxies: s.trusted_proxies.clone(),
+            },
             disclosure_threshold: u64::from(s.disclosure_threshold),
             rabbitmq_url: s
                 .rabbitmq_url
@@ -127,7 +155,8 @@ pub struct Started {
 pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<Started, String> {
     // The read models are updated in the same transaction as the events.
     let projector: Option<Arc<dyn Projector>> = Some(Arc::new(ptl_projections::ReadModels));
-    std::fs::create_dir_all(&opts.data_dir).map_err(|e| {
+    // 0700 whatever the umask: the keys, the store and the erasure ledger live here.
+    ptl_engine::open::create_private_dir(&opts.data_dir).map_err(|e| {
         format!(
             "cannot create the data directory {}: {e}",
             opts.data_dir.display()
@@ -157,12 +186,7 @@ pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<Started
             tracing::warn!(%last, "the working-day calendar ends within 90 days: add the next year's file to the calendars directory");
         }
     }
-    let mut auth = Authenticator::new(keys.jwt_secret()).map_err(|e| e.to_string())?;
-    if let Some(path) = &opts.jwt_public_key_file {
-        let pem = std::fs::read(path)
-            .map_err(|e| format!("cannot read the JWT public key {}: {e}", path.display()))?;
-        auth = auth.with_public_key_pem(&pem).map_err(|e| e.to_string())?;
-    }
+    let auth = authenticator(opts, keys.jwt_secret())?;
     let offices = crate::reorganise::load_tree(opts.offices_file.as_deref(), &opts.data_dir)
         .map_err(|e| e.to_string())?;
     let keys = Arc::new(keys);
@@ -252,6 +276,7 @@ pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<Started
     let state = AppState {
         app: Arc::new(app),
         auth: Arc::new(auth),
+        limits: Arc::new(Limits::new(opts.limits.clone())),
     };
     Ok(Started {
         router: router(state.clone(), opts.request_timeout),
@@ -261,6 +286,33 @@ pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<Started
         relay,
         webhook,
     })
+}
+
+/// The token verifier the options describe: the HS256 `secret` (unless local tokens are switched
+/// off), the identity provider's public key, the audience, the issuer and the longest lifetime.
+/// `ptl token` mints with the same, so its tokens pass.
+///
+/// # Errors
+/// A sentence: the secret is too short, the public key cannot be read or used, or local tokens
+/// are switched off without a public key (no token could ever pass).
+pub fn authenticator(opts: &StartOptions, secret: &[u8]) -> Result<Authenticator, String> {
+    let mut auth = Authenticator::new(secret)
+        .map_err(|e| e.to_string())?
+        .with_audience(opts.jwt_audience.clone())
+        .with_issuer(opts.jwt_issuer.clone())
+        .with_max_lifetime(opts.jwt_max_lifetime);
+    if let Some(path) = &opts.jwt_public_key_file {
+        let pem = std::fs::read(path)
+            .map_err(|e| format!("cannot read the JWT public key {}: {e}", path.display()))?;
+        auth = auth.with_public_key_pem(&pem).map_err(|e| e.to_string())?;
+    }
+    if !opts.jwt_local_tokens {
+        if opts.jwt_public_key_file.is_none() {
+            return Err("jwt_local_tokens = false needs jwt_public_key_file (the identity provider's key): otherwise no token is accepted".into());
+        }
+        auth = auth.without_local_tokens();
+    }
+    Ok(auth)
 }
 
 /// The built-in procedure definitions and calendars, with the directories' additions and

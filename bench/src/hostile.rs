@@ -1,8 +1,13 @@
 //! `ptl-bench hostile`: hostile input (oversized and deep bodies, SQL in every field, forged,
 //! expired and `alg: none` tokens, another office's case, person searches without a reason, ...)
-//! that must be refused with a 4xx and write nothing.
+//! that must be refused with a 4xx and write nothing; then the hardening of issue 13 (a role at
+//! the wrong kind of office, tokens living too long or from the future, lists and reasons over
+//! their caps, a client that never finishes its headers, a made-up HTTP method in the metrics,
+//! the security headers, the file modes of the data directory, and, when the limits are given,
+//! the per-user and per-address rate limits).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::{json, Value};
@@ -18,6 +23,13 @@ fn b64(v: &[u8]) -> String {
 fn claims(exp_offset: i64) -> Value {
     let now = chrono::Utc::now().timestamp();
     json!({"sub": "cw-evil", "name": "cw-evil", "role": "caseworker", "office": "UA", "exp": now + exp_offset, "iat": now, "jti": uuid::Uuid::new_v4().simple().to_string()})
+}
+
+/// Claims of a well-formed token for `role` at `office`, with `iat` and `exp` from now.
+fn claims_for(sub: &str, role: &str, office: &str, iat_offset: i64, exp_offset: i64) -> Value {
+    let now = chrono::Utc::now().timestamp();
+    json!({"sub": sub, "name": sub, "role": role, "office": office, "iat": now + iat_offset,
+           "exp": now + exp_offset, "jti": uuid::Uuid::new_v4().simple().to_string()})
 }
 
 fn sign(secret: &[u8], c: &Value) -> String {
@@ -40,12 +52,20 @@ pub struct Args {
     /// A caseworker of another office (UA7104).
     #[arg(long)]
     token_other: String,
-    /// A supervisor of `UA` (to read the statistics before and after).
+    /// A supervisor of the region `UA71` (to read the statistics before and after).
     #[arg(long)]
     token_ua: String,
-    /// The server's data directory (for the real JWT secret: expired tokens).
+    /// The server's data directory (for the real JWT secret: expired tokens; its file modes).
     #[arg(long)]
     data_dir: PathBuf,
+    /// The server's per-user limit (requests a minute): when given, one user floods past it and
+    /// must get 429.
+    #[arg(long)]
+    rate_per_user: Option<u32>,
+    /// The server's per-address limit (requests a minute): when given, this client floods past
+    /// it last and must get 429.
+    #[arg(long)]
+    rate_per_address: Option<u32>,
 }
 
 /// Registers a target case, sends every hostile request, and checks that each was refused with
@@ -57,6 +77,8 @@ pub async fn run(args: Args) -> Res<()> {
         token_other: other,
         token_ua: ua,
         data_dir,
+        rate_per_user,
+        rate_per_address,
     } = args;
     let api = Api::new(&base);
     let day = today();
@@ -68,7 +90,7 @@ pub async fn run(args: Args) -> Res<()> {
     }
     let id = r.body["id"].as_str().unwrap_or_default().to_string();
     let etag = r.etag.clone();
-    let stats_path = "/api/v1/stats?office=UA";
+    let stats_path = "/api/v1/stats?office=UA71";
     let stats_before = api.get(stats_path, &ua).await?.body;
     let queue_before = api.get("/api/v1/cases?limit=200", &ua).await?.body;
 
@@ -94,6 +116,38 @@ pub async fn run(args: Args) -> Res<()> {
         );
         parts.join(".")
     };
+
+    // Signed with the real key, refused all the same (issue 13, item 5).
+    let wrong_kind = sign(
+        &real_secret,
+        &claims_for("do-evil", "decision_officer", OFFICE, 0, 3600),
+    );
+    let admin_of_region = sign(
+        &real_secret,
+        &claims_for("ad-evil", "admin", "UA71", 0, 3600),
+    );
+    let too_long = sign(
+        &real_secret,
+        &claims_for("cw-long", "caseworker", OFFICE, 0, 30 * 86_400),
+    );
+    let from_the_future = sign(
+        &real_secret,
+        &claims_for("cw-future", "caseworker", OFFICE, 3600, 7200),
+    );
+    let not_yet = {
+        let mut c = claims_for("cw-nbf", "caseworker", OFFICE, 0, 3600);
+        c["nbf"] = json!(chrono::Utc::now().timestamp() + 1800);
+        sign(&real_secret, &c)
+    };
+    let mut many_documents = application(OFFICE, &day);
+    many_documents["documents"] = Value::Array(
+        (0..51)
+            .map(|_| json!({"kind": "identity_document"}))
+            .collect(),
+    );
+    let long_withdraw_reason =
+        serde_json::to_vec(&json!({"occurred_on": day, "reason": "x".repeat(501)})).unwrap();
+    let withdraw = format!("/api/v1/cases/{id}/actions/withdraw");
 
     let register = "/api/v1/cases".to_string();
     let action = format!("/api/v1/cases/{id}/actions/record-consent");
@@ -193,6 +247,13 @@ pub async fn run(args: Args) -> Res<()> {
         ("public statistics, part of a month", M::GET, "/api/v1/stats?disclosure=public&from=2026-01-01&to=2026-01-15".into(), Some(cw.clone()), vec![], None),
         ("public statistics, one bound only", M::GET, "/api/v1/stats?disclosure=public&from=2026-01-01".into(), Some(cw.clone()), vec![], None),
         ("path traversal action", M::POST, format!("/api/v1/cases/{id}/actions/..%2F..%2Fadmin"), Some(cw.clone()), vec![ct, ("if-match", m)], Some(consent.clone())),
+        ("decision officer of a district", M::GET, format!("/api/v1/cases/{id}"), Some(wrong_kind), vec![], None),
+        ("admin of a region", M::GET, "/api/v1/cases".into(), Some(admin_of_region), vec![], None),
+        ("token living 30 days (real key)", M::POST, action.clone(), Some(too_long), vec![ct, ("if-match", m)], Some(consent.clone())),
+        ("token issued in the future", M::POST, action.clone(), Some(from_the_future), vec![ct, ("if-match", m)], Some(consent.clone())),
+        ("token not valid yet (nbf)", M::GET, format!("/api/v1/cases/{id}"), Some(not_yet), vec![], None),
+        ("51 documents", M::POST, register.clone(), Some(cw.clone()), vec![ct], Some(serde_json::to_vec(&many_documents).unwrap())),
+        ("reason of 501 characters", M::POST, withdraw.clone(), Some(cw.clone()), vec![ct, ("if-match", m)], Some(long_withdraw_reason)),
     ];
     let mut refused = 0;
     let mut failures = Vec::new();
@@ -287,15 +348,234 @@ pub async fn run(args: Args) -> Res<()> {
             n(&queue_after)
         ));
     }
+    let (checked, more) = hardening(
+        &base,
+        &id,
+        &cw,
+        &real_secret,
+        &data_dir,
+        rate_per_user,
+        rate_per_address,
+    )
+    .await;
+    failures.extend(more);
     for f in &failures {
         println!("FAIL {f}");
     }
     println!(
-        "hostile: {total} hostile requests, {refused} refused with 4xx, failures {}",
+        "hostile: {total} hostile requests, {refused} refused with 4xx, {checked} hardening checks, failures {}",
         failures.len()
     );
     if !failures.is_empty() {
         return Err("hostile input accepted or something written".into());
     }
     Ok(())
+}
+
+/// The connection, header, metric and file checks of issue 13 (items 6 and 7); returns how many
+/// ran and what failed. The per-address flood, when asked for, runs last (it blocks this address
+/// for a while).
+async fn hardening(
+    base: &str,
+    id: &str,
+    cw: &str,
+    secret: &[u8],
+    data_dir: &Path,
+    rate_per_user: Option<u32>,
+    rate_per_address: Option<u32>,
+) -> (usize, Vec<String>) {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    let mut check = |name: &str, ok: bool, detail: String| {
+        checked += 1;
+        if ok {
+            println!("  {name:<34} ok");
+        } else {
+            failures.push(format!("{name}: {detail}"));
+        }
+    };
+    let http = reqwest::Client::new();
+
+    // Slow-loris: headers begun and never finished; the server must close the connection.
+    let host = base.trim_start_matches("http://").trim_end_matches('/');
+    let closed = match tokio::net::TcpStream::connect(host).await {
+        Ok(mut s) => {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let _ = s
+                .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                .await;
+            let mut buf = [0u8; 512];
+            let read = async {
+                loop {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => return true,
+                        Ok(_) => {}
+                    }
+                }
+            };
+            tokio::time::timeout(Duration::from_secs(90), read)
+                .await
+                .unwrap_or(false)
+        }
+        Err(_) => false,
+    };
+    check(
+        "unfinished headers (slow-loris)",
+        closed,
+        "the server kept the connection open".into(),
+    );
+
+    // A made-up method counts as `other` in the metrics.
+    if let Ok(method) = reqwest::Method::from_bytes(b"FROBNICATE") {
+        let _ = http
+            .request(method, format!("{base}/api/v1/cases"))
+            .send()
+            .await;
+    }
+    let metrics = match http.get(format!("{base}/metrics")).send().await {
+        Ok(r) => r.text().await.unwrap_or_default(),
+        Err(e) => e.to_string(),
+    };
+    check(
+        "made-up HTTP method in metrics",
+        !metrics.contains("FROBNICATE") && metrics.contains("method=\"other\""),
+        "the method became a label".into(),
+    );
+
+    // Headers: nosniff everywhere, no-store on case data, the dashboard's CSP.
+    match http
+        .get(format!("{base}/api/v1/cases/{id}"))
+        .bearer_auth(cw)
+        .send()
+        .await
+    {
+        Ok(r) => {
+            let h = r.headers();
+            let nosniff = h
+                .get("x-content-type-options")
+                .and_then(|v| v.to_str().ok());
+            let cache = h.get("cache-control").and_then(|v| v.to_str().ok());
+            check(
+                "case read headers",
+                nosniff == Some("nosniff") && cache == Some("no-store"),
+                format!("nosniff {nosniff:?}, cache-control {cache:?}"),
+            );
+        }
+        Err(e) => check("case read headers", false, e.to_string()),
+    }
+    match http.get(format!("{base}/dashboard")).send().await {
+        Ok(r) => {
+            let csp = r
+                .headers()
+                .get("content-security-policy")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            let script_src = csp
+                .split(';')
+                .map(str::trim)
+                .find(|d| d.starts_with("script-src"))
+                .unwrap_or("")
+                .to_string();
+            check(
+                "dashboard CSP",
+                !script_src.contains("unsafe-inline")
+                    && !script_src.is_empty()
+                    && csp.contains("frame-ancestors 'none'"),
+                csp,
+            );
+        }
+        Err(e) => check("dashboard CSP", false, e.to_string()),
+    }
+
+    // File modes: the data directory 0700, the store's files in it 0600.
+    let mode = |p: &Path| {
+        std::fs::metadata(p)
+            .ok()
+            .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777)
+    };
+    check(
+        "data directory mode",
+        mode(data_dir) == Some(0o700),
+        format!("{:o}", mode(data_dir).unwrap_or(0)),
+    );
+    let mut loose = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(data_dir) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let p = e.path();
+            let sensitive = name.ends_with(".db")
+                || name.ends_with(".db-wal")
+                || name.ends_with(".db-shm")
+                || name.ends_with(".key")
+                || name == "jwt.secret";
+            if sensitive && p.is_file() && mode(&p).is_some_and(|m| m & 0o077 != 0) {
+                loose.push(format!("{name} {:o}", mode(&p).unwrap_or(0)));
+            }
+        }
+    }
+    check(
+        "store and key file modes",
+        loose.is_empty(),
+        loose.join(", "),
+    );
+
+    // One user past the per-user limit.
+    if let Some(limit) = rate_per_user {
+        let flood = sign(
+            secret,
+            &claims_for("flood-user", "caseworker", OFFICE, 0, 3600),
+        );
+        let mut limited = None;
+        // The bucket refills while we send: up to twice the limit.
+        for _ in 0..=(2 * limit + 10) {
+            match http
+                .get(format!("{base}/api/v1/deadlines?limit=1"))
+                .bearer_auth(&flood)
+                .send()
+                .await
+            {
+                Ok(r) if r.status().as_u16() == 429 => {
+                    limited = Some(r.headers().contains_key("retry-after"));
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    limited = Some(false);
+                    println!("  per-user flood: {e}");
+                    break;
+                }
+            }
+        }
+        check(
+            "per-user rate limit",
+            limited == Some(true),
+            format!("no 429 with Retry-After within {} requests", 2 * limit + 11),
+        );
+    }
+    // This address past the per-address limit (last: it blocks the address for a while).
+    if let Some(limit) = rate_per_address {
+        let mut limited = None;
+        // The bucket refills while we send: up to twice the limit.
+        for _ in 0..=(2 * limit + 10) {
+            match http.get(format!("{base}/healthz")).send().await {
+                Ok(r) if r.status().as_u16() == 429 => {
+                    limited = Some(r.headers().contains_key("retry-after"));
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    limited = Some(false);
+                    println!("  per-address flood: {e}");
+                    break;
+                }
+            }
+        }
+        check(
+            "per-address rate limit",
+            limited == Some(true),
+            format!("no 429 with Retry-After within {} requests", 2 * limit + 11),
+        );
+    }
+    (checked, failures)
 }

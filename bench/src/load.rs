@@ -189,7 +189,7 @@ async fn reader(l: Arc<Load>, token: String, n: usize) {
                 "GET /cases/{id}/events",
             ),
             (2, _) => ("/api/v1/deadlines?limit=20".to_string(), "GET /deadlines"),
-            (3, _) => ("/api/v1/stats?office=UA".to_string(), "GET /stats"),
+            (3, _) => ("/api/v1/stats?office=UA71".to_string(), "GET /stats"),
             _ => ("/api/v1/cases?limit=20".to_string(), "GET /cases"),
         };
         i += 1;

@@ -17,7 +17,7 @@ pub struct Args {
     token_cw: String,
     #[arg(long)]
     token_nss: String,
-    /// A token for the reads (e.g. a supervisor of `UA`).
+    /// A token for the reads (e.g. a supervisor of `UA71`).
     #[arg(long)]
     token_read: String,
     #[arg(long)]

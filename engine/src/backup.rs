@@ -117,19 +117,34 @@ pub async fn backup_sqlite(db: &Db, path: &Path) -> Result<BackupReport, BackupE
     if !dir.is_dir() {
         return Err(BackupError::NoDirectory(path.to_path_buf()));
     }
-    let target = path
-        .to_str()
-        .ok_or_else(|| BackupError::NotUtf8(path.to_path_buf()))?;
-    // Bound as a parameter (SQLite takes any expression there): no quoting of the path.
-    if let Err(e) = sqlx::query("VACUUM INTO ?1")
-        .bind(target)
-        .execute(pool)
-        .await
-    {
-        // The file did not exist before: whatever is there now is our partial copy.
-        let _ = std::fs::remove_file(path);
-        return Err(BackupError::Copy(e));
+    if path.to_str().is_none() {
+        return Err(BackupError::NotUtf8(path.to_path_buf()));
     }
+    // SQLite creates the copy with mode 0644: it is written inside a private (0700) directory
+    // beside the target, set to 0600, and only then linked to its name (which fails if the name
+    // was taken meanwhile), so the copy is never readable by others, whatever the umask.
+    let io = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| BackupError::Io { path: p, source }
+    };
+    let staging = dir.join(format!(".ptl-backup-{}", uuid::Uuid::new_v4().simple()));
+    crate::open::create_private_dir(&staging).map_err(io(&staging))?;
+    let staged = staging.join("copy.db");
+    let result = stage_copy(pool, &staged).await.and_then(|()| {
+        std::fs::hard_link(&staged, path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                BackupError::Exists(path.to_path_buf())
+            } else {
+                BackupError::Io {
+                    path: path.to_path_buf(),
+                    source: e,
+                }
+            }
+        })
+    });
+    let _ = std::fs::remove_file(&staged);
+    let _ = std::fs::remove_dir(&staging);
+    result?;
     let file = path.to_path_buf();
     tokio::task::spawn_blocking(move || sync_file_and_dir(&file, &dir))
         .await
@@ -138,6 +153,29 @@ pub async fn backup_sqlite(db: &Db, path: &Path) -> Result<BackupReport, BackupE
             source: std::io::Error::other(e),
         })??;
     check_sqlite_copy(path).await
+}
+
+/// `VACUUM INTO` the (new) file `staged`, then mode 0600 on it.
+async fn stage_copy(pool: &sqlx::SqlitePool, staged: &Path) -> Result<(), BackupError> {
+    let target = staged
+        .to_str()
+        .ok_or_else(|| BackupError::NotUtf8(staged.to_path_buf()))?;
+    // Bound as a parameter (SQLite takes any expression there): no quoting of the path.
+    if let Err(e) = sqlx::query("VACUUM INTO ?1")
+        .bind(target)
+        .execute(pool)
+        .await
+    {
+        return Err(BackupError::Copy(e));
+    }
+    std::fs::set_permissions(
+        staged,
+        <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600),
+    )
+    .map_err(|source| BackupError::Io {
+        path: staged.to_path_buf(),
+        source,
+    })
 }
 
 /// Opens a copy read-only, runs `PRAGMA integrity_check` and counts its events and cases.

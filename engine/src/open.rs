@@ -2,6 +2,10 @@
 //! Migrations run here (`ptl migrate` and at start), and the durability settings are checked:
 //! an acknowledged command must survive a crash.
 
+use std::fs::{self, DirBuilder, Permissions};
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::Path;
 use std::time::Duration;
 
 use sqlx::postgres::PgPoolOptions;
@@ -12,6 +16,35 @@ use crate::pipeline::EngineError;
 /// Pool size for PostgreSQL (the write gate admits half as many writers).
 pub const PG_POOL_SIZE: u32 = 16;
 
+/// Creates `dir` (and missing parents) with mode 0700 whatever the umask, so the data directory
+/// (keys, store, erasure ledger) is its owner's alone. An existing directory is left as it is.
+///
+/// # Errors
+/// The directory cannot be created or its mode set.
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    fs::set_permissions(dir, Permissions::from_mode(0o700))
+}
+
+/// Sets mode 0600 on the SQLite file at `path` and on its `-wal` and `-shm` files where they
+/// exist (SQLite creates the latter two with the database file's mode, so they stay 0600).
+///
+/// # Errors
+/// A mode cannot be set.
+pub fn restrict_sqlite_files(path: &Path) -> io::Result<()> {
+    let name = path.as_os_str().to_string_lossy().into_owned();
+    for file in [name.clone(), format!("{name}-wal"), format!("{name}-shm")] {
+        match fs::set_permissions(&file, Permissions::from_mode(0o600)) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            other => other?,
+        }
+    }
+    Ok(())
+}
+
 /// Connects to the store a URL names.
 ///
 /// # Errors
@@ -20,7 +53,7 @@ pub async fn connect(url: &str) -> Result<Db, EngineError> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         if let Some(parent) = std::path::Path::new(path).parent() {
             if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent).map_err(|e| {
+                create_private_dir(parent).map_err(|e| {
                     EngineError::Unavailable(format!("cannot create {}: {e}", parent.display()))
                 })?;
             }
@@ -28,6 +61,10 @@ pub async fn connect(url: &str) -> Result<Db, EngineError> {
         let pool = crate::store::sqlite::open(path)
             .await
             .map_err(EngineError::from)?;
+        // SQLite creates the file 0644 (less the umask); the store holds the case history.
+        restrict_sqlite_files(Path::new(path)).map_err(|e| {
+            EngineError::Unavailable(format!("cannot set the mode of {path} to 0600: {e}"))
+        })?;
         Ok(Db::Sqlite(pool))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let pool = PgPoolOptions::new()

@@ -58,15 +58,22 @@ impl Resp {
 impl TestApp {
     /// Starts the server on a fresh store; the clock stands at noon Kyiv on 2026-03-02.
     pub async fn spawn(store: Store) -> Self {
+        Self::spawn_with(store, |_| {}).await
+    }
+
+    /// [`TestApp::spawn`] with start options changed by `configure` (limits, token settings).
+    pub async fn spawn_with(store: Store, configure: impl FnOnce(&mut StartOptions)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = TestStore::create(store).await;
         let url = store.url().to_owned();
         let clock = Arc::new(SettableClock::new(
             Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap(),
         ));
-        let opts = StartOptions::new(url, dir.path().join("data"));
+        let mut opts = StartOptions::new(url, dir.path().join("data"));
+        configure(&mut opts);
         let app = start(&opts, clock.clone()).await.expect("app starts");
-        let (base, server) = serve(app.router).await;
+        let limits = app.state.limits.settings.clone();
+        let (base, server) = serve(app.router, limits).await;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
@@ -105,7 +112,8 @@ impl TestApp {
         drop(state);
         let opts = StartOptions::new(store.url().to_owned(), dir.path().join("data"));
         let app = start(&opts, clock.clone()).await.expect("app restarts");
-        let (base, server) = serve(app.router).await;
+        let limits = app.state.limits.settings.clone();
+        let (base, server) = serve(app.router, limits).await;
         Self {
             base,
             http,
@@ -216,11 +224,15 @@ impl TestApp {
 }
 
 /// Serves `router` on a free local port: its base URL and the server task.
-async fn serve(router: axum::Router) -> (String, tokio::task::JoinHandle<()>) {
+async fn serve(
+    router: axum::Router,
+    limits: ptl_api::limits::LimitSettings,
+) -> (String, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    // The server loop of `ptl serve`, with its connection limits.
     let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
+        let _ = ptl_api::http::serve(listener, router, limits, std::future::pending()).await;
     });
     (base, server)
 }

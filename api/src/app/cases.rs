@@ -418,7 +418,9 @@ impl App {
     /// erasure).
     ///
     /// # Errors
-    /// A role that never sees personal data (auditor, admin), the vault, the store.
+    /// A role that never sees personal data (auditor, admin), a social worker without the
+    /// consent `share_with_social_services` in force (`consent_not_in_force`), the vault, the
+    /// store.
     pub async fn read_person(
         &self,
         caller: &Caller,
@@ -449,6 +451,15 @@ impl App {
                 "the role {} never sees personal data",
                 caller.role
             )));
+        }
+        if caller.role == Role::SocialWorker
+            && !state.consent_in_force(ptl_domain::types::ConsentScope::ShareWithSocialServices)
+        {
+            return Err(Error::ConsentNotInForce(
+                "a social worker sees the person's data only while the consent \
+                 share_with_social_services is in force"
+                    .into(),
+            ));
         }
         let person = person_ref(state);
         let mut wanted: Vec<RecordRef> = person.iter().cloned().collect();

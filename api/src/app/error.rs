@@ -22,6 +22,10 @@ pub enum Error {
     /// In scope, but the caller's role may not do this (or an office outside the caller's).
     #[error("{0}")]
     Forbidden(String),
+    /// A social worker asked for the person's data while the consent
+    /// `share_with_social_services` is not in force.
+    #[error("{0}")]
+    ConsentNotInForce(String),
     /// A parameter of the request names something that does not fit (a point in history before
     /// the case, an office outside the caller's scope, a cursor this server did not give out).
     #[error("bad parameter `{parameter}`: {detail}")]

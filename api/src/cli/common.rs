@@ -29,7 +29,7 @@ pub fn dir(settings: &Settings) -> PathBuf {
 /// store cannot be reached or migrated, or the rules (built-in or configured) do not load.
 pub async fn engine(settings: &Settings) -> Result<Engine, String> {
     let dir = dir(settings);
-    std::fs::create_dir_all(&dir)
+    ptl_engine::open::create_private_dir(&dir)
         .map_err(|e| format!("cannot create the data directory {}: {e}", dir.display()))?;
     let (keys, created) = ptl_engine::keys::load_or_create(&dir).map_err(|e| e.to_string())?;
     for f in created {

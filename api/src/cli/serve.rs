@@ -83,12 +83,18 @@ pub async fn run(settings: &Settings, args: &Args) -> Result<ExitCode, String> {
         }))
     });
     let mut server_stop = stop_rx.clone();
-    let mut server = tokio::spawn(ptl_api::http::serve(listener, app.router, async move {
-        tokio::select! {
-            () = shutdown_signal() => {},
-            _ = server_stop.changed() => {},
-        }
-    }));
+    let limits = app.state.limits.settings.clone();
+    let mut server = tokio::spawn(ptl_api::http::serve(
+        listener,
+        app.router,
+        limits,
+        async move {
+            tokio::select! {
+                () = shutdown_signal() => {},
+                _ = server_stop.changed() => {},
+            }
+        },
+    ));
     let outcome = tokio::select! {
         r = &mut server => match r {
             Ok(Ok(())) => Ok(()),

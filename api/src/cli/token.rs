@@ -59,9 +59,20 @@ pub async fn run(settings: &Settings, args: &Args) -> Result<ExitCode, String> {
         .map_err(|e: ptl_domain::types::UnknownValue| e.to_string())?;
     let ttl = parse_ttl(&args.ttl)?;
     let dir = common::dir(settings);
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    ptl_engine::open::create_private_dir(&dir).map_err(|e| e.to_string())?;
     let (keys, _) = ptl_engine::keys::load_or_create(&dir).map_err(|e| e.to_string())?;
-    let auth = ptl_api::auth::Authenticator::new(keys.jwt_secret()).map_err(|e| e.to_string())?;
+    // The server's own verifier (audience, issuer, lifetime, local tokens), so the token passes.
+    let opts = ptl_api::startup::StartOptions::from_settings(settings);
+    let auth = ptl_api::startup::authenticator(&opts, keys.jwt_secret())?;
+    // The server's own office tree (the configured file, or the reorganised one in the data
+    // directory).
+    let offices = ptl_api::reorganise::load_tree(settings.offices_file.as_deref(), &dir)
+        .map_err(|e| e.to_string())?;
+    if !offices.role_fits(role, office) {
+        return Err(format!(
+            "the role {role} does not belong to the office {office} (caseworkers, supervisors and social workers: district and region offices; decision officers: a deciding authority; admins: UA; auditors: any office)"
+        ));
+    }
     let jti = Uuid::new_v4().simple().to_string();
     let token = auth
         .mint(

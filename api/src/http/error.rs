@@ -143,6 +143,19 @@ pub enum ApiError {
         /// Why.
         detail: String,
     },
+    /// 403 `consent_not_in_force`: a social worker asked for the person's data while the consent
+    /// `share_with_social_services` is not in force.
+    #[error("{detail}")]
+    ConsentNotInForce {
+        /// Which consent.
+        detail: String,
+    },
+    /// 429 `too_many_requests`: past the per-address or per-user rate limit.
+    #[error("too many requests; retry after {retry_after_secs} s")]
+    TooManyRequests {
+        /// Value of `Retry-After`, in seconds.
+        retry_after_secs: u64,
+    },
     /// 412 `version_mismatch`: the `If-Match` version is stale; read the case again.
     #[error("the case is at version {current}; read it again")]
     VersionMismatch {
@@ -273,7 +286,8 @@ impl ApiError {
             Self::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::IfMatchRequired => StatusCode::PRECONDITION_REQUIRED,
-            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::Forbidden { .. } | Self::ConsentNotInForce { .. } => StatusCode::FORBIDDEN,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::VersionMismatch { .. } => StatusCode::PRECONDITION_FAILED,
             Self::ActionNotAllowed { .. }
             | Self::ConsentRequired { .. }
@@ -301,6 +315,8 @@ impl ApiError {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::IfMatchRequired => "if_match_required",
             Self::Forbidden { .. } => "forbidden",
+            Self::ConsentNotInForce { .. } => "consent_not_in_force",
+            Self::TooManyRequests { .. } => "too_many_requests",
             Self::VersionMismatch { .. } => "version_mismatch",
             Self::ActionNotAllowed { .. } => "action_not_allowed",
             Self::ConsentRequired { .. } => "consent_required",
@@ -328,6 +344,10 @@ impl ApiError {
             Self::UnsupportedMediaType => ("Unsupported media type", "Непідтримуваний тип вмісту"),
             Self::IfMatchRequired => ("If-Match required", "Потрібен заголовок If-Match"),
             Self::Forbidden { .. } => ("Forbidden", "Дію заборонено для вашої ролі"),
+            Self::ConsentNotInForce { .. } => {
+                ("The person's consent is not in force", "Згода особи не діє")
+            }
+            Self::TooManyRequests { .. } => ("Too many requests", "Забагато запитів"),
             Self::VersionMismatch { .. } => (
                 "The case has changed",
                 "Справа змінилася, прочитайте її знову",
@@ -403,6 +423,7 @@ impl ApiError {
         );
         match self {
             Self::StoreUnavailable { retry_after_secs }
+            | Self::TooManyRequests { retry_after_secs }
             | Self::TooManySearches { retry_after_secs } => {
                 headers.insert(RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
@@ -460,6 +481,7 @@ impl From<app::Error> for ApiError {
             app::Error::CaseNotFound => Self::CaseNotFound,
             app::Error::NotFound(detail) => Self::NotFound { detail },
             app::Error::Forbidden(detail) => Self::Forbidden { detail },
+            app::Error::ConsentNotInForce(detail) => Self::ConsentNotInForce { detail },
             app::Error::Parameter { parameter, detail } => Self::BadParameter { parameter, detail },
             app::Error::VersionMismatch { current } => Self::VersionMismatch { current },
             app::Error::ActionNotAllowed { reason, allowed } => Self::ActionNotAllowed {
@@ -654,6 +676,20 @@ mod tests {
                 },
                 403,
                 "forbidden",
+            ),
+            (
+                ApiError::ConsentNotInForce {
+                    detail: "no".into(),
+                },
+                403,
+                "consent_not_in_force",
+            ),
+            (
+                ApiError::TooManyRequests {
+                    retry_after_secs: 3,
+                },
+                429,
+                "too_many_requests",
             ),
             (
                 ApiError::VersionMismatch { current: 7 },

@@ -1,7 +1,7 @@
 //! The extractors: each turns one part of a request into a typed value or an [`ApiError`].
 //!
 //! Handlers list them in the order of `api.md`'s error precedence, so the first failing check
-//! answers: the caller ([`Caller`], 401), the case in the caller's scope ([`CaseAccess`], 404),
+//! answers: the caller ([`Caller`], 401, then the per-user rate limit's 429), the case in the caller's scope ([`CaseAccess`], 404),
 //! the action segment ([`ActionSegment`], 404), typed query strings (400), and last the body with
 //! what must be read after it ([`Create`], [`Act`]: 413, 400, 415, then 428 and the
 //! `Idempotency-Key`'s 400). Checks that need the application (idempotent replay, role, version,
@@ -34,6 +34,16 @@ impl FromRequestParts<AppState> for Caller {
                 .get(header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok()),
         )?;
+        // A role belongs to office kinds (`api.md`, Scope): a decision officer of a district
+        // office, an admin of a region, or an office the tree does not know is no valid token.
+        if !s.app.offices.role_fits(claims.role, &claims.office) {
+            return Err(ApiError::unauthorized(format!(
+                "the role {} does not belong to the office {}",
+                claims.role, claims.office
+            )));
+        }
+        // The per-user rate limit, right after authentication.
+        s.limits.check_user(&claims.sub)?;
         let caller = Self {
             sub: claims.sub,
             role: claims.role,

@@ -40,8 +40,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -59,6 +59,8 @@ pub struct AppState {
     pub app: Arc<App>,
     /// Bearer token verification.
     pub auth: Arc<Authenticator>,
+    /// Connection-level limits and the rate tables.
+    pub limits: Arc<crate::limits::Limits>,
 }
 
 /// Every route with its documentation: the resource modules' routers merged.
@@ -77,6 +79,7 @@ pub fn api() -> OpenApiRouter<AppState> {
 /// The router with every route, the body limit and the request timeout.
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
     let metrics = state.app.metrics.clone();
+    let limits = state.limits.clone();
     let (routes, _) = api().split_for_parts();
     routes
         .fallback(|| async {
@@ -110,19 +113,45 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             tower_http::request_id::MakeRequestUuid,
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(security_headers))
+        // Outermost: the per-address rate limit comes before everything else.
+        .layer(axum::middleware::from_fn_with_state(
+            limits,
+            crate::limits::per_address,
+        ))
         .with_state(state)
 }
 
-/// Serves until `shutdown` completes, then finishes in-flight requests.
+/// Middleware: `X-Content-Type-Options: nosniff` on every response, and `Cache-Control:
+/// no-store` on every response of the API (`/api/...`: case data, personal data, statistics and
+/// their errors), so that no browser or proxy cache keeps them.
+pub async fn security_headers(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if api {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+/// Serves until `shutdown` completes, then finishes in-flight requests, with the connection
+/// limits ([`crate::limits::serve`]).
 ///
 /// # Errors
 /// The listener fails.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
+    limits: crate::limits::LimitSettings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    crate::limits::serve(listener, app, limits, shutdown).await
 }

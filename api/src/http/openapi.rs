@@ -381,7 +381,7 @@ pub mod problems {
     problems! {
         BadRequest = 400, "`malformed_json` (the body is not JSON) or `bad_parameter` (a query, path or header parameter is unreadable).";
         Unauthorized = 401, "`unauthorized`: missing, invalid, expired, unsigned or revoked token.";
-        Forbidden = 403, "`forbidden`: in scope, but the role may not do this.";
+        Forbidden = 403, "`forbidden`: in scope, but the role may not do this; `consent_not_in_force`: a social worker asked for the person's data without the consent `share_with_social_services` in force.";
         NotFound = 404, "`case_not_found` (no such case, or outside the caller's scope), `not_found` (another resource) or `unknown_action`.";
         Conflict = 409, "`action_not_allowed` in the case's current stage (with `allowed_actions`), `consent_required`, or `request_in_progress` (same `Idempotency-Key` still running).";
         PreconditionFailed = 412, "`version_mismatch`: the `If-Match` version is stale; read the case again.";
@@ -389,6 +389,7 @@ pub mod problems {
         UnsupportedMediaType = 415, "`unsupported_media_type`: the body is not `application/json`.";
         UnprocessableEntity = 422, "`validation_failed` or a field problem's own code such as `date_in_future` (with `errors`: field -> message), `unknown_field`, or `idempotency_key_reused`.";
         PreconditionRequired = 428, "`if_match_required`: an action without `If-Match`.";
+        TooManyRequests = 429, "`too_many_requests`: past the per-address or per-user rate limit; retry after `Retry-After` seconds.";
         TooManySearches = 429, "`too_many_searches`: the caller made as many person searches as a minute allows; retry after `Retry-After` seconds.";
         InternalError = 500, "`internal`: an unexpected failure (logged).";
         ServiceUnavailable = 503, "`store_unavailable` (or the request timed out); retry after `Retry-After` seconds.";
@@ -493,6 +494,24 @@ pub fn document() -> OpenApi {
         ),
     );
     doc.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
+    // Every route is behind the per-address rate limit (`api.md`: 429 before everything else).
+    for item in doc.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            op.responses
+                .responses
+                .entry("429".to_string())
+                .or_insert_with(|| RefOr::Ref(Ref::from_response_name("TooManyRequests")));
+        }
+    }
     doc.tags = Some(
         [
             "cases",

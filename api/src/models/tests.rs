@@ -639,3 +639,52 @@ fn type_errors_speak_json_not_rust() {
     };
     assert!(errors["needs"].contains("expected a list"), "{e:?}");
 }
+
+#[test]
+fn a_list_of_more_than_50_entries_is_a_field_error() {
+    let items: Vec<String> = (0..51).map(|i| format!("item {i}")).collect();
+    let e = err(
+        ActionName::ReturnFile,
+        json!({"occurred_on": D, "missing": items}),
+    );
+    assert_eq!(invalid_fields(&e), vec!["missing".to_string()]);
+    let e = err(
+        ActionName::RecordDecision,
+        json!({"occurred_on": D, "outcome": "refused", "grounds": items}),
+    );
+    assert_eq!(invalid_fields(&e), vec!["grounds".to_string()]);
+    let services: Vec<Value> = (0..51)
+        .map(|_| json!({"service": "medical", "provider": "p"}))
+        .collect();
+    let e = err(
+        ActionName::ApproveRehabilitationPlan,
+        json!({"occurred_on": D, "written_consent": true, "services": services}),
+    );
+    assert_eq!(invalid_fields(&e), vec!["services".to_string()]);
+    let mut body = register_body();
+    body["documents"] = Value::Array(
+        (0..51)
+            .map(|_| json!({"kind": "identity_document"}))
+            .collect(),
+    );
+    let e = parse_register(&body, "n".into()).unwrap_err();
+    assert_eq!(invalid_fields(&e), vec!["documents".to_string()]);
+    // 50 is still fine
+    ok(
+        ActionName::ReturnFile,
+        json!({"occurred_on": D, "missing": items[..50]}),
+    );
+}
+
+#[test]
+fn a_reason_of_more_than_500_characters_is_a_field_error() {
+    let e = err(
+        ActionName::Withdraw,
+        json!({"occurred_on": D, "reason": "ї".repeat(501)}),
+    );
+    assert_eq!(invalid_fields(&e), vec!["reason".to_string()]);
+    ok(
+        ActionName::Withdraw,
+        json!({"occurred_on": D, "reason": "ї".repeat(500)}),
+    );
+}
