@@ -49,7 +49,7 @@ pub use deadline_name::DeadlineName;
 pub use deadlines::{deadlines, explain, DeadlineState, DeadlineView};
 pub use decide::{allowed_actions, allowed_actions_for, decide, kyiv_date};
 pub use error::{DomainError, FieldError, FieldProblem, Unavailable};
-pub use event::{CaseEvent, EventBody};
+pub use event::{upcast, CaseEvent, EventBody, UpcastError};
 pub use procedure::{ProcedureDefinition, RuleBook};
 pub use state::{evolve, CaseState, STATE_FORMAT};
 pub use types::{Actor, OfficeCode, RecordRef, Role, Stage, Status};
