@@ -58,13 +58,19 @@ impl Resp {
 impl TestApp {
     /// Starts the server on a fresh store; the clock stands at noon Kyiv on 2026-03-02.
     pub async fn spawn(store: Store) -> Self {
+        Self::spawn_with(store, |_| {}).await
+    }
+
+    /// [`TestApp::spawn`] with the start options adjusted by `adjust`.
+    pub async fn spawn_with(store: Store, adjust: impl FnOnce(&mut StartOptions)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = TestStore::create(store).await;
         let url = store.url().to_owned();
         let clock = Arc::new(SettableClock::new(
             Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap(),
         ));
-        let opts = StartOptions::new(url, dir.path().join("data"));
+        let mut opts = StartOptions::new(url, dir.path().join("data"));
+        adjust(&mut opts);
         let app = start(&opts, clock.clone()).await.expect("app starts");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

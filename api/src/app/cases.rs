@@ -369,7 +369,12 @@ impl App {
             view.allowed_actions.clear();
         }
         if let Some(reason) = person {
-            view.person = Some(self.read_person(caller, id, &state, reason).await?);
+            let names = view.assistance.name_records();
+            let (person, names) = self
+                .read_person(caller, id, &state, &names, reason)
+                .await?;
+            view.person = Some(person);
+            view.assistance.show_names(&names);
         }
         Ok(Shown {
             view,
@@ -378,9 +383,10 @@ impl App {
         })
     }
 
-    /// The person's data of a case, written to the case's access log with the caller and the
-    /// reason in the same transaction as the read (`Null` when the case holds none, e.g. after
-    /// erasure).
+    /// The person's data of a case, and the names typed by caseworkers that the case view shows
+    /// with it (`names`: the centre, providers and shelter, which locate the person), written to
+    /// the case's access log with the caller and the reason in the same transaction as the read
+    /// (`Null` and no names when the case holds none, e.g. after erasure).
     ///
     /// # Errors
     /// A role that never sees personal data (auditor, admin), the vault, the store.
@@ -389,17 +395,21 @@ impl App {
         caller: &Caller,
         id: Uuid,
         state: &CaseState,
+        names: &[RecordRef],
         reason: Option<String>,
-    ) -> Result<serde_json::Value, Error> {
+    ) -> Result<(serde_json::Value, crate::view::Names), Error> {
         if matches!(caller.role, Role::Auditor | Role::Admin) {
             return Err(Error::Forbidden(format!(
                 "the role {} never sees personal data",
                 caller.role
             )));
         }
-        let Some(person) = person_ref(state) else {
-            return Ok(serde_json::Value::Null);
-        };
+        let person = person_ref(state);
+        let mut records: Vec<RecordRef> = person.iter().cloned().collect();
+        records.extend(names.iter().cloned());
+        if records.is_empty() {
+            return Ok((serde_json::Value::Null, crate::view::Names::new()));
+        }
         let reader = Reader {
             sub: caller.sub.clone(),
             role: caller.role.to_string(),
@@ -410,14 +420,20 @@ impl App {
         let records = self
             .engine
             .vault()
-            .read_records(tx.conn(), id, &[person], &reader)
+            .read_records(tx.conn(), id, &records, &reader)
             .await
             .map_err(store)?;
         tx.commit().await.map_err(store)?;
-        Ok(records
-            .into_iter()
-            .next()
-            .and_then(|(_, v)| v)
-            .unwrap_or(serde_json::Value::Null))
+        let mut shown = serde_json::Value::Null;
+        let mut found = crate::view::Names::new();
+        for (record, value) in records {
+            let Some(value) = value else { continue };
+            if person.as_ref() == Some(&record) {
+                shown = value;
+            } else {
+                found.insert(record, value);
+            }
+        }
+        Ok((shown, found))
     }
 }
