@@ -249,7 +249,11 @@ impl Assistance {
             .iter()
             .filter_map(|r| r.centre_record.clone())
             .chain(plan.filter_map(|s| s.provider_record.clone()))
-            .chain(self.services.iter().filter_map(|s| s.provider_record.clone()))
+            .chain(
+                self.services
+                    .iter()
+                    .filter_map(|s| s.provider_record.clone()),
+            )
             .chain(self.shelter.iter().filter_map(|s| s.shelter_record.clone()))
             .collect()
     }

@@ -449,7 +449,9 @@ impl TryFrom<StoredEvent> for CaseEvent {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UpcastError {
     /// The version is newer than this build knows (written by a later release).
-    #[error("event type {type_name:?} version {version} is newer than this build reads ({current})")]
+    #[error(
+        "event type {type_name:?} version {version} is newer than this build reads ({current})"
+    )]
     TooNew {
         /// The stored `type`.
         type_name: String,
@@ -484,7 +486,10 @@ pub fn upcast(mut body: serde_json::Value, version: u32) -> Result<serde_json::V
         });
     }
     if version < 2 {
-        if let Some(data) = body.get_mut("data").and_then(serde_json::Value::as_object_mut) {
+        if let Some(data) = body
+            .get_mut("data")
+            .and_then(serde_json::Value::as_object_mut)
+        {
             match type_name.as_str() {
                 "referred_to_social_services" => {
                     data.remove("centre");
@@ -500,7 +505,10 @@ pub fn upcast(mut body: serde_json::Value, version: u32) -> Result<serde_json::V
                         .get_mut("services")
                         .and_then(serde_json::Value::as_array_mut)
                     {
-                        for s in services.iter_mut().filter_map(serde_json::Value::as_object_mut) {
+                        for s in services
+                            .iter_mut()
+                            .filter_map(serde_json::Value::as_object_mut)
+                        {
                             s.remove("provider");
                         }
                     }

@@ -843,13 +843,15 @@ async fn store_as_written_by_an_older_build(
                 .execute(p)
                 .await
                 .unwrap();
-            sqlx::query("UPDATE event_integrity SET hash = ?1 WHERE case_id = ?2 AND sequence = ?3")
-                .bind(&hash)
-                .bind(case.to_string())
-                .bind(seq)
-                .execute(p)
-                .await
-                .unwrap();
+            sqlx::query(
+                "UPDATE event_integrity SET hash = ?1 WHERE case_id = ?2 AND sequence = ?3",
+            )
+            .bind(&hash)
+            .bind(case.to_string())
+            .bind(seq)
+            .execute(p)
+            .await
+            .unwrap();
         }
         Db::Postgres(p) => {
             sqlx::query("UPDATE case_events SET payload = CAST($1 AS jsonb) WHERE id = $2")
@@ -858,13 +860,15 @@ async fn store_as_written_by_an_older_build(
                 .execute(p)
                 .await
                 .unwrap();
-            sqlx::query("UPDATE event_integrity SET hash = $1 WHERE case_id = $2 AND sequence = $3")
-                .bind(&hash)
-                .bind(case.to_string())
-                .bind(seq)
-                .execute(p)
-                .await
-                .unwrap();
+            sqlx::query(
+                "UPDATE event_integrity SET hash = $1 WHERE case_id = $2 AND sequence = $3",
+            )
+            .bind(&hash)
+            .bind(case.to_string())
+            .bind(seq)
+            .execute(p)
+            .await
+            .unwrap();
         }
     }
     f.engine.clear_cache();
@@ -910,9 +914,14 @@ async fn an_event_stored_in_its_old_shape_still_replays_and_still_verifies(f: Fi
     assert_eq!(state.deadlines["shelter"].due_on, d("2026-06-02"));
     // ... it verifies (the hash covers the stored text, which nothing rewrote) ...
     let v = f.engine.verify(id).await.unwrap();
-    assert_eq!((v.valid, v.events, v.first_invalid_sequence), (true, 2, None));
+    assert_eq!(
+        (v.valid, v.events, v.first_invalid_sequence),
+        (true, 2, None)
+    );
     let stored = ptl_engine::testkit::column_texts(&f.db, "case_events", "payload").await;
-    assert!(stored.iter().any(|p| p.contains("Shelter Sonechko, 5 Shevchenko St")));
+    assert!(stored
+        .iter()
+        .any(|p| p.contains("Shelter Sonechko, 5 Shevchenko St")));
     // ... and the case goes on after it, the chain too.
     let end = f
         .engine

@@ -370,9 +370,7 @@ impl App {
         }
         if let Some(reason) = person {
             let names = view.assistance.name_records();
-            let (person, names) = self
-                .read_person(caller, id, &state, &names, reason)
-                .await?;
+            let (person, names) = self.read_person(caller, id, &state, &names, reason).await?;
             view.person = Some(person);
             view.assistance.show_names(&names);
         }

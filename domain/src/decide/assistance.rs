@@ -5,8 +5,8 @@
 use chrono::NaiveDate;
 
 use super::check::{Context, Problems};
-use crate::error::{DomainError, FieldProblem};
 use crate::deadline_name::DeadlineName;
+use crate::error::{DomainError, FieldProblem};
 use crate::event::{EventBody, PlannedService, Responsible};
 use crate::procedure::DeadlineKind;
 use crate::types::{Need, RecordRef};

@@ -74,7 +74,10 @@ fn a_stay_ended_before_its_due_date_meets_the_accommodation_deadline() {
     assert_eq!(stay.ended_on, Some(d("2026-04-01")));
     let deadline = &c.state.deadlines["shelter"];
     assert_eq!(deadline.fulfilled_on, Some(d("2026-04-01")));
-    assert_eq!(deadline_state(deadline, d("2026-12-01")), DeadlineState::Met);
+    assert_eq!(
+        deadline_state(deadline, d("2026-12-01")),
+        DeadlineState::Met
+    );
 }
 
 #[test]
@@ -253,8 +256,12 @@ fn only_a_social_worker_or_a_supervisor_ends_a_stay() {
         }
         other => panic!("expected a role refusal, got {other:?}"),
     }
-    assert!(c.when(supervisor(), "2026-03-02", Action::EndShelterStay).is_ok());
-    assert!(c.when(social(), "2026-03-02", Action::EndShelterStay).is_ok());
+    assert!(c
+        .when(supervisor(), "2026-03-02", Action::EndShelterStay)
+        .is_ok());
+    assert!(c
+        .when(social(), "2026-03-02", Action::EndShelterStay)
+        .is_ok());
 }
 
 // --- versions ----------------------------------------------------------------------------------
