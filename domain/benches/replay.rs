@@ -78,7 +78,7 @@ fn thousand_events() -> Vec<CaseEvent> {
         cmd(
             &cw,
             Action::ReferToSocialServices {
-                centre: "CSS".into(),
+                centre: RecordRef("r-css".into()),
             },
         ),
     );
@@ -92,7 +92,7 @@ fn thousand_events() -> Vec<CaseEvent> {
         } else {
             Action::RecordService {
                 service: Need::Psychological,
-                provider: "CSS".into(),
+                provider: RecordRef("r-css".into()),
                 to: None,
             }
         };

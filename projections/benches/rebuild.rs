@@ -88,7 +88,7 @@ fn template() -> Vec<String> {
         cmd(
             &cw,
             Action::ReferToSocialServices {
-                centre: "CSS".into(),
+                centre: RecordRef("r-css".into()),
             },
         ),
         &mut out,
@@ -103,7 +103,7 @@ fn template() -> Vec<String> {
         } else {
             Action::RecordService {
                 service: Need::Psychological,
-                provider: "CSS".into(),
+                provider: RecordRef("r-css".into()),
                 to: None,
             }
         };
