@@ -193,7 +193,8 @@ fn a_new_placement_is_refused_until_the_previous_stay_ended() {
         events,
         [EventBody::PlacedInShelter {
             shelter: Some(RecordRef("r-other".into())),
-            deadline: shelter_deadline("2026-03-20", "2026-06-20"),
+            // Three months end on Saturday 2026-06-20: the next working day.
+            deadline: shelter_deadline("2026-03-20", "2026-06-22"),
         }]
     );
 }
