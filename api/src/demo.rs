@@ -1129,13 +1129,14 @@ impl Writer<'_> {
         .await?;
         if spec.shelter {
             let on = self.after(reg_on, 0, 1);
-            let shelter = "Центр соціально-психологічної допомоги (притулок), м. Черкаси".into();
+            let (shelter, texts) =
+                self.text("Центр соціально-психологічної допомоги (притулок), м. Черкаси");
             self.act(
                 &mut c,
                 sw.clone(),
                 on,
                 Action::PlaceInShelter { shelter },
-                Vec::new(),
+                texts,
             )
             .await?;
         }
@@ -1216,14 +1217,15 @@ impl Writer<'_> {
             )
             .await?;
             let centre = centre(c.office);
+            let (centre_record, texts) = self.text(&centre);
             self.act(
                 &mut c,
                 cw.clone(),
                 on,
                 Action::ReferToSocialServices {
-                    centre: centre.clone(),
+                    centre: centre_record,
                 },
-                Vec::new(),
+                texts,
             )
             .await?;
             let assessed = self.after(on, 1, 4);
@@ -1248,13 +1250,13 @@ impl Writer<'_> {
             )
             .await?;
             let served = self.after(assessed, 1, 3);
+            let (provider, texts) = self.text(&centre);
             let action = Action::RecordService {
                 service: Need::Psychological,
-                provider: centre,
+                provider,
                 to: None,
             };
-            self.act(&mut c, sw.clone(), served, action, Vec::new())
-                .await?;
+            self.act(&mut c, sw.clone(), served, action, texts).await?;
         }
 
         // Verification.
@@ -1455,16 +1457,22 @@ impl Writer<'_> {
         }
         if help.plan {
             let on = self.after(decided, 3, 8);
+            let mut texts = Vec::new();
+            let css = self.record(&mut texts, Value::String(centre(c.office)));
+            let employment = self.record(
+                &mut texts,
+                Value::String("Черкаський обласний центр зайнятості".into()),
+            );
             let services = vec![
                 PlannedService {
                     service: Need::Psychological,
-                    provider: centre(c.office),
+                    provider: Some(css),
                     from: Some(on),
                     to: on.checked_add_days(Days::new(90)),
                 },
                 PlannedService {
                     service: Need::Employment,
-                    provider: "Черкаський обласний центр зайнятості".into(),
+                    provider: Some(employment),
                     from: Some(on),
                     to: None,
                 },
@@ -1473,7 +1481,7 @@ impl Writer<'_> {
                 written_consent: true,
                 services,
             };
-            self.act(&mut c, sw.clone(), on, action, Vec::new()).await?;
+            self.act(&mut c, sw.clone(), on, action, texts).await?;
         }
         if help.payment != Pay::No {
             let requested = self.after(last, 1, 4);

@@ -466,6 +466,9 @@ fn deserialize_body<T: DeserializeOwned>(body: &Value) -> Result<T, BodyError> {
 // ---------------------------------------------------------------------------------------------
 // Personal text collection.
 
+/// The longest name of an institution (centre, provider, shelter).
+const MAX_INSTITUTION_CHARS: usize = 200;
+
 /// Collects free text into records while an action is built.
 #[derive(Debug, Default)]
 struct Vault {
@@ -484,6 +487,18 @@ impl Vault {
 
     fn text(&mut self, text: Text) -> RecordRef {
         self.put(Value::String(text.0))
+    }
+
+    /// The name of an institution (a centre, a provider, a shelter): personal data like any free
+    /// text (a shelter's name locates the person), at most 200 characters.
+    fn institution(&mut self, field: &str, text: Text) -> Result<RecordRef, BodyError> {
+        if text.0.chars().count() > MAX_INSTITUTION_CHARS {
+            return Err(BodyError::field(
+                field,
+                format!("longer than {MAX_INSTITUTION_CHARS} characters"),
+            ));
+        }
+        Ok(self.text(text))
     }
 
     fn opt(&mut self, text: Option<Text>) -> Option<RecordRef> {
@@ -760,7 +775,9 @@ pub(crate) fn action_body_schema(action: ActionName) -> Option<BodySchema> {
         N::SubmitFile => body_schema::<SubmitFileBody>(),
         N::ReturnFile => body_schema::<ReturnFileBody>(),
         N::RecordDecision => body_schema::<RecordDecisionBody>(),
-        N::HandOverDecision | N::RequestPayment => body_schema::<DateOnlyBody>(),
+        N::HandOverDecision | N::RequestPayment | N::EndShelterStay => {
+            body_schema::<DateOnlyBody>()
+        }
         N::RecordAppeal => body_schema::<RecordAppealBody>(),
         N::RecordCourtRuling => body_schema::<RecordCourtRulingBody>(),
         N::ExtendStatus => body_schema::<ExtendStatusBody>(),
@@ -930,10 +947,8 @@ pub fn parse_action(action: ActionName, body: &Value) -> Result<ParsedAction, Bo
         }
         N::ReferToSocialServices => {
             let b: ReferToSocialServicesBody = deserialize_body(body)?;
-            (
-                b.occurred_on,
-                Action::ReferToSocialServices { centre: b.centre.0 },
-            )
+            let centre = vault.institution("centre", b.centre)?;
+            (b.occurred_on, Action::ReferToSocialServices { centre })
         }
         N::RecordNeedsAssessment => {
             let b: RecordNeedsAssessmentBody = deserialize_body(body)?;
@@ -945,16 +960,17 @@ pub fn parse_action(action: ActionName, body: &Value) -> Result<ParsedAction, Bo
         N::ApproveRehabilitationPlan => {
             let b: ApproveRehabilitationPlanBody = deserialize_body(body)?;
             // That a service ends after it starts is the domain's rule (`decide::assistance`).
-            let services = b
-                .services
-                .into_iter()
-                .map(|s| PlannedService {
+            let mut services = Vec::with_capacity(b.services.len());
+            for (i, s) in b.services.into_iter().enumerate() {
+                services.push(PlannedService {
                     service: s.service,
-                    provider: s.provider.0,
+                    provider: Some(
+                        vault.institution(&format!("services[{i}].provider"), s.provider)?,
+                    ),
                     from: s.from.map(|d| d.0),
                     to: s.to.map(|d| d.0),
-                })
-                .collect();
+                });
+            }
             let a = Action::ApproveRehabilitationPlan {
                 written_consent: b.written_consent,
                 services,
@@ -966,19 +982,15 @@ pub fn parse_action(action: ActionName, body: &Value) -> Result<ParsedAction, Bo
             // That a service ends after it starts is the domain's rule (`decide::assistance`).
             let a = Action::RecordService {
                 service: b.service,
-                provider: b.provider.0,
+                provider: vault.institution("provider", b.provider)?,
                 to: b.to.map(|d| d.0),
             };
             (b.occurred_on, a)
         }
         N::PlaceInShelter => {
             let b: PlaceInShelterBody = deserialize_body(body)?;
-            (
-                b.occurred_on,
-                Action::PlaceInShelter {
-                    shelter: b.shelter.0,
-                },
-            )
+            let shelter = vault.institution("shelter", b.shelter)?;
+            (b.occurred_on, Action::PlaceInShelter { shelter })
         }
         N::ExtendShelter => {
             let b: ReasonBody = deserialize_body(body)?;
@@ -990,6 +1002,10 @@ pub fn parse_action(action: ActionName, body: &Value) -> Result<ParsedAction, Bo
         N::RequestPayment => {
             let b: DateOnlyBody = deserialize_body(body)?;
             (b.occurred_on, Action::RequestPayment)
+        }
+        N::EndShelterStay => {
+            let b: DateOnlyBody = deserialize_body(body)?;
+            (b.occurred_on, Action::EndShelterStay)
         }
         N::RecordPayment => {
             let b: RecordPaymentBody = deserialize_body(body)?;

@@ -54,6 +54,8 @@ pub struct StartOptions {
     pub webhook: Option<(String, Vec<u8>)>,
     /// Working days after a miss before the regional office sees the case escalated.
     pub escalate_after_working_days: u32,
+    /// A snapshot of a case's state after every this many events (0: never).
+    pub snapshot_every: u64,
     /// Person searches one user may make in a minute.
     pub person_searches_per_minute: u32,
 }
@@ -81,6 +83,7 @@ impl StartOptions {
             rabbitmq_url: None,
             webhook: None,
             escalate_after_working_days: 3,
+            snapshot_every: EngineOptions::default().snapshot_every,
             person_searches_per_minute: 30,
         }
     }
@@ -126,6 +129,7 @@ impl StartOptions {
                 )
             }),
             escalate_after_working_days: s.escalate_after_working_days,
+            snapshot_every: EngineOptions::default().snapshot_every,
             person_searches_per_minute: s.person_searches_per_minute,
         }
     }
@@ -199,6 +203,7 @@ pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<Started
         EngineOptions {
             data_dir: Some(opts.data_dir.clone()),
             outbox: opts.rabbitmq_url.is_some(),
+            snapshot_every: opts.snapshot_every,
             ..EngineOptions::default()
         },
     )

@@ -1,10 +1,12 @@
 //! The case view (`api.md`, "Case view"): what clients see of a case's state. Every part is a
 //! serde type built from the domain's state, so the OpenAPI document describes what is sent.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
 use ptl_domain::deadlines::{deadlines, DeadlineState};
 use ptl_domain::types::Need;
-use ptl_domain::{allowed_actions_for, CaseState, Role};
+use ptl_domain::{allowed_actions_for, CaseState, RecordRef, Role};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -76,11 +78,25 @@ pub struct CorrectionItem {
     pub reason: Option<String>,
 }
 
+/// Names typed by caseworkers (centres, providers, shelters) read from the vault, by record: the
+/// view shows them only with the personal data (`?include=person`).
+pub type Names = HashMap<RecordRef, serde_json::Value>;
+
+fn name_of(record: Option<&RecordRef>, names: &Names) -> Option<String> {
+    record
+        .and_then(|r| names.get(r))
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+}
+
 /// A referral to a centre of social services.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Referral {
-    /// The centre.
-    pub centre: String,
+    /// The centre: personal data, only with `?include=person`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub centre: Option<String>,
+    #[serde(skip)]
+    centre_record: Option<RecordRef>,
     /// Referral date.
     pub on: NaiveDate,
 }
@@ -101,8 +117,11 @@ pub struct PlannedService {
     /// The need it meets.
     #[schema(value_type = crate::schema::domain::Need)]
     pub service: Need,
-    /// Responsible institution.
-    pub provider: String,
+    /// Responsible institution: personal data, only with `?include=person`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    #[serde(skip)]
+    provider_record: Option<RecordRef>,
     /// Planned start.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<NaiveDate>,
@@ -115,7 +134,8 @@ impl From<&ptl_domain::event::PlannedService> for PlannedService {
     fn from(s: &ptl_domain::event::PlannedService) -> Self {
         Self {
             service: s.service,
-            provider: s.provider.clone(),
+            provider: None,
+            provider_record: s.provider.clone(),
             from: s.from,
             to: s.to,
         }
@@ -137,8 +157,11 @@ pub struct DeliveredService {
     /// The need it met.
     #[schema(value_type = crate::schema::domain::Need)]
     pub service: Need,
-    /// Provider.
-    pub provider: String,
+    /// Provider: personal data, only with `?include=person`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    #[serde(skip)]
+    provider_record: Option<RecordRef>,
     /// First day.
     pub from: NaiveDate,
     /// Last day, once known.
@@ -149,7 +172,8 @@ impl From<&ptl_domain::state::DeliveredService> for DeliveredService {
     fn from(s: &ptl_domain::state::DeliveredService) -> Self {
         Self {
             service: s.service,
-            provider: s.provider.clone(),
+            provider: None,
+            provider_record: s.provider.clone(),
             from: s.from,
             to: s.to,
         }
@@ -159,23 +183,32 @@ impl From<&ptl_domain::state::DeliveredService> for DeliveredService {
 /// A shelter stay.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ShelterStay {
-    /// The shelter (institution).
-    pub shelter: String,
+    /// The shelter (institution): personal data (it locates the person), only with
+    /// `?include=person`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shelter: Option<String>,
+    #[serde(skip)]
+    shelter_record: Option<RecordRef>,
     /// Placement date.
     pub since: NaiveDate,
     /// End of the current period.
     pub until: NaiveDate,
     /// Number of extensions.
     pub extensions: u32,
+    /// The date the stay ended (absent while the person is in the shelter).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_on: Option<NaiveDate>,
 }
 
 impl From<&ptl_domain::state::ShelterStay> for ShelterStay {
     fn from(s: &ptl_domain::state::ShelterStay) -> Self {
         Self {
-            shelter: s.shelter.clone(),
+            shelter: None,
+            shelter_record: s.shelter.clone(),
             since: s.since,
             until: s.until,
             extensions: s.extensions,
+            ended_on: s.ended_on,
         }
     }
 }
@@ -230,9 +263,45 @@ impl From<&ptl_domain::state::Assistance> for Assistance {
                 amount_kopiyky: a.payment.as_ref().map(|p| p.0),
             },
             referred_to: a.referred_to.as_ref().map(|(centre, on)| Referral {
-                centre: centre.clone(),
+                centre: None,
+                centre_record: centre.clone(),
                 on: *on,
             }),
+        }
+    }
+}
+
+impl Assistance {
+    /// The vault records of the names this view leaves out without `?include=person`.
+    #[must_use]
+    pub fn name_records(&self) -> Vec<RecordRef> {
+        let plan = self.plan.iter().flat_map(|p| &p.services);
+        self.referred_to
+            .iter()
+            .filter_map(|r| r.centre_record.clone())
+            .chain(plan.filter_map(|s| s.provider_record.clone()))
+            .chain(
+                self.services
+                    .iter()
+                    .filter_map(|s| s.provider_record.clone()),
+            )
+            .chain(self.shelter.iter().filter_map(|s| s.shelter_record.clone()))
+            .collect()
+    }
+
+    /// Fills in the names read from the vault (with the personal data).
+    pub fn show_names(&mut self, names: &Names) {
+        if let Some(r) = self.referred_to.as_mut() {
+            r.centre = name_of(r.centre_record.as_ref(), names);
+        }
+        for s in self.plan.iter_mut().flat_map(|p| p.services.iter_mut()) {
+            s.provider = name_of(s.provider_record.as_ref(), names);
+        }
+        for s in &mut self.services {
+            s.provider = name_of(s.provider_record.as_ref(), names);
+        }
+        if let Some(s) = self.shelter.as_mut() {
+            s.shelter = name_of(s.shelter_record.as_ref(), names);
         }
     }
 }
@@ -377,8 +446,13 @@ mod tests {
     use ptl_domain::state::ShelterStay as DomainShelter;
     use ptl_domain::state::{Assistance as DomainAssistance, DeliveredService as DomainDelivered};
     use ptl_domain::types::Need;
+    use ptl_domain::RecordRef;
 
-    use super::Assistance;
+    use super::{Assistance, Names};
+
+    fn r(s: &str) -> Option<RecordRef> {
+        Some(RecordRef(s.into()))
+    }
 
     fn day(d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 3, d).unwrap_or_default()
@@ -398,12 +472,12 @@ mod tests {
         );
 
         let full = DomainAssistance {
-            referred_to: Some(("CSS Cherkasy".into(), day(1))),
+            referred_to: Some((r("r-css"), day(1))),
             needs_assessment: Some((vec![Need::Shelter, Need::Medical], day(2))),
             plan: Some((
                 vec![DomainPlanned {
                     service: Need::Shelter,
-                    provider: "Shelter 1".into(),
+                    provider: r("r-plan"),
                     from: Some(day(3)),
                     to: None,
                 }],
@@ -411,21 +485,39 @@ mod tests {
             )),
             services: vec![DomainDelivered {
                 service: Need::Medical,
-                provider: "Clinic".into(),
+                provider: r("r-clinic"),
                 from: day(4),
                 to: None,
             }],
             shelter: Some(DomainShelter {
-                shelter: "Shelter 1".into(),
+                shelter: r("r-shelter"),
                 since: day(5),
                 until: day(20),
                 extensions: 1,
+                ended_on: None,
             }),
             payment_requested_on: Some(day(6)),
             payment: Some((150_000, day(7))),
         };
+        // Without the personal data: no names, not even the references.
+        let without = serde_json::to_value(Assistance::from(&full)).unwrap_or_default();
+        assert!(!without.to_string().contains("r-"), "{without}");
+        assert!(without["shelter"].get("shelter").is_none());
+        assert!(without["referred_to"].get("centre").is_none());
+        let mut shown = Assistance::from(&full);
+        let names: Names = [
+            ("r-css", "CSS Cherkasy"),
+            ("r-plan", "Shelter 1"),
+            ("r-clinic", "Clinic"),
+            ("r-shelter", "Shelter 1"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (RecordRef(k.into()), serde_json::json!(v)))
+        .collect();
+        assert_eq!(shown.name_records().len(), 4);
+        shown.show_names(&names);
         assert_eq!(
-            serde_json::to_value(Assistance::from(&full)).unwrap_or_default(),
+            serde_json::to_value(shown).unwrap_or_default(),
             serde_json::json!({
                 "needs_assessment": {"needs": ["shelter", "medical"], "on": "2026-03-02"},
                 "plan": {

@@ -238,6 +238,8 @@ pub async fn run(args: Args) -> Res<()> {
         ("missing If-Match", M::POST, action.clone(), Some(cw.clone()), vec![ct], Some(consent.clone())),
         ("unknown field", M::POST, action.clone(), Some(cw.clone()), vec![ct, ("if-match", m)], Some(serde_json::to_vec(&json!({"occurred_on": day, "scope": "status_procedure", "given_by": "person", "admin": true})).unwrap())),
         ("future date", M::POST, action.clone(), Some(cw.clone()), vec![ct, ("if-match", m)], Some(serde_json::to_vec(&json!({"occurred_on": "2999-01-01", "scope": "status_procedure", "given_by": "person"})).unwrap())),
+        ("shelter name of 201 characters", M::POST, format!("/api/v1/cases/{id}/actions/place-in-shelter"), Some(cw.clone()), vec![ct, ("if-match", m)], Some(serde_json::to_vec(&json!({"occurred_on": day, "shelter": "x".repeat(201)})).unwrap())),
+        ("end a stay as a caseworker", M::POST, format!("/api/v1/cases/{id}/actions/end-shelter-stay"), Some(cw.clone()), vec![ct, ("if-match", m)], Some(serde_json::to_vec(&json!({"occurred_on": day})).unwrap())),
         ("person search without reason", M::POST, search.clone(), Some(cw.clone()), vec![ct], no_reason),
         ("person search, reason over 500", M::POST, search.clone(), Some(cw.clone()), vec![ct], long_reason),
         ("person search, unknown field", M::POST, search.clone(), Some(cw.clone()), vec![ct], search_extra),

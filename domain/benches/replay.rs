@@ -80,7 +80,7 @@ fn thousand_events() -> Vec<CaseEvent> {
         cmd(
             &cw,
             Action::ReferToSocialServices {
-                centre: "CSS".into(),
+                centre: RecordRef("r-css".into()),
             },
         ),
     );
@@ -94,7 +94,7 @@ fn thousand_events() -> Vec<CaseEvent> {
         } else {
             Action::RecordService {
                 service: Need::Psychological,
-                provider: "CSS".into(),
+                provider: RecordRef("r-css".into()),
                 to: None,
             }
         };

@@ -31,6 +31,7 @@ coded_enum! {
         RecordService => "record-service",
         PlaceInShelter => "place-in-shelter",
         ExtendShelter => "extend-shelter",
+        EndShelterStay => "end-shelter-stay",
         RequestPayment => "request-payment",
         RecordPayment => "record-payment",
         Assign => "assign",
@@ -84,7 +85,8 @@ impl ActionName {
             | A::ApproveRehabilitationPlan
             | A::RecordService
             | A::PlaceInShelter
-            | A::ExtendShelter => &[R::SocialWorker, R::Supervisor],
+            | A::ExtendShelter
+            | A::EndShelterStay => &[R::SocialWorker, R::Supervisor],
             A::AddNote => &[R::Caseworker, R::Supervisor, R::SocialWorker],
             A::RecordDecision | A::ReturnFile => &[R::DecisionOfficer],
             A::RecordMissedDeadline | A::RecordStatusExpiry => &[R::System],

@@ -176,7 +176,8 @@ pub enum Action {
         to_office: OfficeCode,
     },
     ReferToSocialServices {
-        centre: String,
+        /// The centre, in the vault.
+        centre: RecordRef,
     },
     RecordNeedsAssessment {
         needs: Vec<Need>,
@@ -187,15 +188,18 @@ pub enum Action {
     },
     RecordService {
         service: Need,
-        provider: String,
+        /// The provider, in the vault.
+        provider: RecordRef,
         to: Option<NaiveDate>,
     },
     PlaceInShelter {
-        shelter: String,
+        /// The shelter, in the vault (its name locates the person).
+        shelter: RecordRef,
     },
     ExtendShelter {
         reason: Option<RecordRef>,
     },
+    EndShelterStay,
     RequestPayment,
     RecordPayment {
         amount_kopiyky: u64,
@@ -272,6 +276,7 @@ impl Action {
             Self::RecordService { .. } => N::RecordService,
             Self::PlaceInShelter { .. } => N::PlaceInShelter,
             Self::ExtendShelter { .. } => N::ExtendShelter,
+            Self::EndShelterStay => N::EndShelterStay,
             Self::RequestPayment => N::RequestPayment,
             Self::RecordPayment { .. } => N::RecordPayment,
             Self::Assign { .. } => N::Assign,

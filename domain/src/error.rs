@@ -144,8 +144,8 @@ pub enum Unavailable {
     /// Services follow the referral.
     #[error("services follow the referral to social services")]
     NotReferred,
-    /// One shelter stay at a time.
-    #[error("the person is already in a shelter")]
+    /// One shelter stay at a time: a new placement after the previous stay ended.
+    #[error("the person is already in a shelter (end the current stay first)")]
     InShelter,
     /// An extension needs a stay.
     #[error("the person is not in a shelter")]

@@ -9,6 +9,14 @@
 //! No personal data in clear: the registration keeps the child flag and the birth year (not the
 //! date); free text is a [`RecordRef`] into the engine's encrypted vault. Derived facts (due dates)
 //! are in the events, so projections and replays need no rules.
+//!
+//! **Versions.** An event type whose data changed shape carries its version in the stored JSON
+//! (`"version": 2` beside `body`; absent means 1, see [`EventBody::version`]). Reading an event
+//! goes through [`upcast`], which turns every older shape into the current one, so a history
+//! written before a change still replays; the stored JSON (and the hash chain over it) is never
+//! rewritten. Version 2 of `referred_to_social_services`, `rehabilitation_plan_approved`,
+//! `service_recorded` and `placed_in_shelter` moved the centre, the providers and the shelter
+//! (typed by caseworkers, and a shelter's name locates the person) from clear text to the vault.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -23,6 +31,7 @@ use crate::types::{
 
 /// One recorded fact with who recorded it, the business date it happened and when it was typed in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "StoredEvent", try_from = "StoredEvent")]
 pub struct CaseEvent {
     /// Who did it (the engine for its own records).
     pub actor: Actor,
@@ -91,8 +100,9 @@ pub struct DocumentFacts {
 pub struct PlannedService {
     /// The need it meets.
     pub service: Need,
-    /// Responsible entity (an institution).
-    pub provider: String,
+    /// Responsible entity (an institution), in the vault (none in a version-1 event).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<RecordRef>,
     /// Planned start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<NaiveDate>,
@@ -240,26 +250,33 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<RecordRef>,
     },
+    /// Version 2: the centre in the vault (version 1 had it in clear; upcast without it).
     ReferredToSocialServices {
-        centre: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        centre: Option<RecordRef>,
         deadline: DeadlineStarted,
     },
     NeedsAssessed {
         needs: Vec<Need>,
     },
+    /// Version 2: each service's provider in the vault.
     RehabilitationPlanApproved {
         written_consent: bool,
         services: Vec<PlannedService>,
     },
+    /// Version 2: the provider in the vault.
     ServiceRecorded {
         service: Need,
-        provider: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        provider: Option<RecordRef>,
         from: NaiveDate,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         to: Option<NaiveDate>,
     },
+    /// Version 2: the shelter in the vault (its name locates the person).
     PlacedInShelter {
-        shelter: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        shelter: Option<RecordRef>,
         deadline: DeadlineStarted,
     },
     ShelterExtended {
@@ -267,6 +284,9 @@ pub enum EventBody {
         reason: Option<RecordRef>,
         deadline: DeadlineStarted,
     },
+    /// The current shelter stay ended (the person left, moved on, or the term ended) on the
+    /// event's business date; it fulfils the `shelter` deadline.
+    ShelterStayEnded {},
     PaymentRequested {
         deadline: DeadlineStarted,
     },
@@ -346,6 +366,7 @@ impl EventBody {
             Self::ServiceRecorded { .. } => "service_recorded",
             Self::PlacedInShelter { .. } => "placed_in_shelter",
             Self::ShelterExtended { .. } => "shelter_extended",
+            Self::ShelterStayEnded {} => "shelter_stay_ended",
             Self::PaymentRequested { .. } => "payment_requested",
             Self::PaymentRecorded { .. } => "payment_recorded",
             Self::Assigned { .. } => "assigned",
@@ -383,6 +404,12 @@ impl EventBody {
             Self::StatusExtended { reason, .. }
             | Self::ApplicationWithdrawn { reason }
             | Self::ShelterExtended { reason, .. } => out.extend(reason.as_ref()),
+            Self::ReferredToSocialServices { centre, .. } => out.extend(centre.as_ref()),
+            Self::RehabilitationPlanApproved { services, .. } => {
+                out.extend(services.iter().filter_map(|s| s.provider.as_ref()));
+            }
+            Self::ServiceRecorded { provider, .. } => out.extend(provider.as_ref()),
+            Self::PlacedInShelter { shelter, .. } => out.extend(shelter.as_ref()),
             Self::NoteAdded { note } => out.push(note),
             Self::IdentityDocumentAbsenceExplained { reason } => out.push(reason),
             Self::EntryCorrected { correction, .. } => out.push(correction),
@@ -390,4 +417,141 @@ impl EventBody {
         }
         out
     }
+}
+
+impl EventBody {
+    /// The version of this event type's data shape that [`CaseEvent`]s are written in now (1 for
+    /// a type that never changed).
+    #[must_use]
+    pub fn version(&self) -> u32 {
+        Self::version_of(self.type_name())
+    }
+
+    /// The current version of the event type named `type_name` (as stored).
+    #[must_use]
+    pub fn version_of(type_name: &str) -> u32 {
+        match type_name {
+            "referred_to_social_services"
+            | "rehabilitation_plan_approved"
+            | "service_recorded"
+            | "placed_in_shelter" => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// The stored form of a [`CaseEvent`]: the envelope with the body's version (absent when 1) and
+/// the body as JSON, upcast on reading.
+#[derive(Serialize, Deserialize)]
+struct StoredEvent {
+    actor: Actor,
+    occurred_on: NaiveDate,
+    recorded_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    version: Option<u32>,
+    body: serde_json::Value,
+}
+
+impl From<CaseEvent> for StoredEvent {
+    fn from(e: CaseEvent) -> Self {
+        let version = e.body.version();
+        // An `EventBody` is plain data (strings, numbers, dates as strings): it always converts.
+        let body = serde_json::to_value(&e.body).unwrap_or(serde_json::Value::Null);
+        Self {
+            actor: e.actor,
+            occurred_on: e.occurred_on,
+            recorded_at: e.recorded_at,
+            version: (version > 1).then_some(version),
+            body,
+        }
+    }
+}
+
+impl TryFrom<StoredEvent> for CaseEvent {
+    type Error = String;
+
+    fn try_from(s: StoredEvent) -> Result<Self, Self::Error> {
+        let body = upcast(s.body, s.version.unwrap_or(1)).map_err(|e| e.to_string())?;
+        Ok(Self {
+            actor: s.actor,
+            occurred_on: s.occurred_on,
+            recorded_at: s.recorded_at,
+            body: serde_json::from_value(body).map_err(|e| e.to_string())?,
+        })
+    }
+}
+
+/// Why a stored body cannot be upcast.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UpcastError {
+    /// The version is newer than this build knows (written by a later release).
+    #[error(
+        "event type {type_name:?} version {version} is newer than this build reads ({current})"
+    )]
+    TooNew {
+        /// The stored `type`.
+        type_name: String,
+        /// The stored version.
+        version: u32,
+        /// The version this build writes.
+        current: u32,
+    },
+}
+
+/// The upcaster: turns a stored body (`{"type":..,"data":..}`) written in `version` of its type
+/// into the current shape. Pure JSON to JSON; the stored text is not changed.
+///
+/// Version 1 to 2 of the assistance events: the clear-text centre, providers and shelter are
+/// dropped (version 2 keeps them in the vault; a version-1 event has no vault record, so the
+/// upcast event has none either and the case view shows no name for it).
+///
+/// # Errors
+/// [`UpcastError::TooNew`] for a version this build does not know.
+pub fn upcast(mut body: serde_json::Value, version: u32) -> Result<serde_json::Value, UpcastError> {
+    let type_name = body
+        .get("type")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let current = EventBody::version_of(&type_name);
+    if version > current {
+        return Err(UpcastError::TooNew {
+            type_name,
+            version,
+            current,
+        });
+    }
+    if version < 2 {
+        if let Some(data) = body
+            .get_mut("data")
+            .and_then(serde_json::Value::as_object_mut)
+        {
+            match type_name.as_str() {
+                "referred_to_social_services" => {
+                    data.remove("centre");
+                }
+                "service_recorded" => {
+                    data.remove("provider");
+                }
+                "placed_in_shelter" => {
+                    data.remove("shelter");
+                }
+                "rehabilitation_plan_approved" => {
+                    if let Some(services) = data
+                        .get_mut("services")
+                        .and_then(serde_json::Value::as_array_mut)
+                    {
+                        for s in services
+                            .iter_mut()
+                            .filter_map(serde_json::Value::as_object_mut)
+                        {
+                            s.remove("provider");
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(body)
 }

@@ -51,7 +51,7 @@ pub use decide::{
     age_on, allowed_actions, allowed_actions_for, certificate_to_issue, decide, kyiv_date,
 };
 pub use error::{DomainError, FieldError, FieldProblem, Unavailable};
-pub use event::{CaseEvent, EventBody};
+pub use event::{upcast, CaseEvent, EventBody, UpcastError};
 pub use procedure::{ProcedureDefinition, RuleBook};
 pub use state::{evolve, CaseState, STATE_FORMAT};
 pub use types::{Actor, OfficeCode, RecordRef, Role, Stage, Status};

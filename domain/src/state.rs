@@ -89,14 +89,17 @@ pub struct DecisionFacts {
 /// Temporary accommodation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShelterStay {
-    /// Shelter (institution).
-    pub shelter: String,
+    /// Shelter (institution), in the vault (none for a version-1 event).
+    pub shelter: Option<crate::types::RecordRef>,
     /// Placement date.
     pub since: NaiveDate,
     /// End of the current period.
     pub until: NaiveDate,
     /// Number of extensions.
     pub extensions: u32,
+    /// The date the stay ended (none while the person is in the shelter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_on: Option<NaiveDate>,
 }
 
 /// A service delivered.
@@ -104,8 +107,8 @@ pub struct ShelterStay {
 pub struct DeliveredService {
     /// The need met.
     pub service: Need,
-    /// Provider.
-    pub provider: String,
+    /// Provider, in the vault (none for a version-1 event).
+    pub provider: Option<crate::types::RecordRef>,
     /// From.
     pub from: NaiveDate,
     /// To.
@@ -115,8 +118,8 @@ pub struct DeliveredService {
 /// The assistance track (beside the status track).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Assistance {
-    /// Centre of social services and referral date.
-    pub referred_to: Option<(String, NaiveDate)>,
+    /// Centre of social services (in the vault; none for a version-1 event) and referral date.
+    pub referred_to: Option<(Option<crate::types::RecordRef>, NaiveDate)>,
     /// Needs and assessment date.
     pub needs_assessment: Option<(Vec<Need>, NaiveDate)>,
     /// Plan and approval date.
@@ -359,7 +362,10 @@ impl CaseState {
     /// Whether the person is in a shelter now.
     #[must_use]
     pub fn in_shelter(&self) -> bool {
-        self.assistance.shelter.is_some()
+        self.assistance
+            .shelter
+            .as_ref()
+            .is_some_and(|s| s.ended_on.is_none())
     }
 
     fn start(&mut self, d: DeadlineStarted, sequence: u64) {
@@ -794,6 +800,7 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
                 since: on,
                 until: deadline.due_on,
                 extensions: 0,
+                ended_on: None,
             });
             state.start(deadline, sequence);
         }
@@ -803,6 +810,12 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
                 s.extensions += 1;
             }
             state.start(deadline, sequence);
+        }
+        EventBody::ShelterStayEnded {} => {
+            if let Some(s) = state.assistance.shelter.as_mut() {
+                s.ended_on = Some(on);
+            }
+            state.fulfil(DeadlineKind::Shelter.as_str(), on, sequence);
         }
         EventBody::PaymentRequested { deadline } => {
             state.assistance.payment_requested_on = Some(on);

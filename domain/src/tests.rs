@@ -456,7 +456,7 @@ fn a_referral_to_social_services_needs_its_consent() {
         caseworker(),
         "2026-03-02",
         Action::ReferToSocialServices {
-            centre: "Cherkasy CSS".into(),
+            centre: RecordRef("Cherkasy CSS".into()),
         },
     );
     assert!(matches!(
@@ -1052,7 +1052,7 @@ fn referred() -> Case {
             caseworker(),
             "2026-03-02",
             Action::ReferToSocialServices {
-                centre: "Zvenyhorodka CSS".into(),
+                centre: RecordRef("Zvenyhorodka CSS".into()),
             },
         )
 }
@@ -1075,7 +1075,7 @@ fn help_does_not_wait_for_the_decision() {
         social(),
         "2026-03-02",
         Action::PlaceInShelter {
-            shelter: "Cherkasy shelter".into(),
+            shelter: RecordRef("Cherkasy shelter".into()),
         },
     );
     assert_eq!(c.state.deadlines["shelter"].due_on, d("2026-06-02"));
@@ -1084,7 +1084,7 @@ fn help_does_not_wait_for_the_decision() {
         "2026-03-02",
         Action::RecordService {
             service: Need::Medical,
-            provider: "Hospital 3".into(),
+            provider: RecordRef("Hospital 3".into()),
             to: None,
         },
     );
@@ -1097,7 +1097,7 @@ fn a_rehabilitation_plan_needs_a_granted_status_and_written_consent() {
         written_consent: consent,
         services: vec![PlannedService {
             service: Need::Psychological,
-            provider: "CSS".into(),
+            provider: Some(RecordRef("CSS".into())),
             from: None,
             to: None,
         }],
@@ -1153,7 +1153,7 @@ fn shelter_beyond_three_months_needs_an_extension_with_a_reason() {
         social(),
         "2026-03-02",
         Action::PlaceInShelter {
-            shelter: "S".into(),
+            shelter: RecordRef("S".into()),
         },
     );
     assert_eq!(
@@ -1218,7 +1218,7 @@ fn a_planned_or_delivered_service_that_ends_before_it_starts_is_refused() {
             caseworker(),
             "2026-03-10",
             Action::ReferToSocialServices {
-                centre: "CSS".into(),
+                centre: RecordRef("CSS".into()),
             },
         )
         .given(
@@ -1235,7 +1235,7 @@ fn a_planned_or_delivered_service_that_ends_before_it_starts_is_refused() {
             written_consent: true,
             services: vec![PlannedService {
                 service: Need::Medical,
-                provider: "Hospital".into(),
+                provider: Some(RecordRef("Hospital".into())),
                 from: Some(d("2026-03-20")),
                 to: Some(d("2026-03-19")),
             }],
@@ -1250,7 +1250,7 @@ fn a_planned_or_delivered_service_that_ends_before_it_starts_is_refused() {
         "2026-03-10",
         Action::RecordService {
             service: Need::Medical,
-            provider: "Hospital".into(),
+            provider: RecordRef("Hospital".into()),
             to: Some(d("2026-03-09")),
         },
     );
@@ -1513,7 +1513,7 @@ fn documents_can_be_attached_and_services_follow_the_referral() {
         "2026-03-02",
         Action::RecordService {
             service: Need::Medical,
-            provider: "H".into(),
+            provider: RecordRef("H".into()),
             to: None,
         },
     );
@@ -1746,3 +1746,4 @@ fn the_certificate_a_grant_would_issue_is_its_number_at_the_authority_holding_th
     );
     assert_eq!(crate::certificate_to_issue(&c.state, &note), None);
 }
+mod shelter;

@@ -12,9 +12,11 @@
 //! - message id: the event id (a UUID); `type`: the event type; `app_id`: `ptl`;
 //! - content type `application/json`, delivery mode 2 (persistent), timestamp: the commit time
 //!   in seconds;
-//! - headers `case_id` (text) and `sequence` (the event's version in its case, an integer);
-//! - body: the event JSON (events carry no personal data: names and other personal values stay
-//!   in the vault, sealed per case).
+//! - headers `case_id` (text), `sequence` (the event's version in its case, an integer) and
+//!   `event_version` (the version of the event type's data shape the body carries, an integer:
+//!   the body's `version`, 1 when absent; see `ptl_domain::event`);
+//! - body: the event JSON (events carry no personal data: names, free text and the institutions
+//!   caseworkers type stay in the vault, sealed per case).
 //!
 //! # Delivery guarantee: at least once
 //! The broker's confirm comes before the `UPDATE ... SET published_at`. A crash, a lost
@@ -449,6 +451,20 @@ impl Relay {
     }
 }
 
+/// The version of its type's data shape that a stored event's JSON carries (`version` beside its
+/// body; 1 when absent, as events of a type that never changed are written).
+fn event_version(payload: &str) -> i64 {
+    #[derive(serde::Deserialize)]
+    struct Version {
+        #[serde(default)]
+        version: Option<i64>,
+    }
+    serde_json::from_str::<Version>(payload)
+        .ok()
+        .and_then(|v| v.version)
+        .unwrap_or(1)
+}
+
 /// The AMQP properties of one row (see the module docs).
 fn properties(row: &Row) -> BasicProperties {
     let (_, event_id, case_id, sequence, event_type, _, created_at) = row;
@@ -458,6 +474,10 @@ fn properties(row: &Row) -> BasicProperties {
         AMQPValue::LongString(LongString::from(case_id.as_str())),
     );
     headers.insert("sequence".into(), AMQPValue::LongLongInt(*sequence));
+    headers.insert(
+        "event_version".into(),
+        AMQPValue::LongLongInt(event_version(&row.5)),
+    );
     BasicProperties::default()
         .with_message_id(ShortString::from(event_id.as_str()))
         .with_type(ShortString::from(event_type.as_str()))
@@ -466,4 +486,41 @@ fn properties(row: &Row) -> BasicProperties {
         .with_delivery_mode(2)
         .with_timestamp(u64::try_from(created_at.div_euclid(1_000_000)).unwrap_or(0))
         .with_headers(headers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(props: &BasicProperties, name: &str) -> Option<AMQPValue> {
+        props
+            .headers()
+            .as_ref()
+            .and_then(|h| h.inner().get(name).cloned())
+    }
+
+    #[test]
+    fn a_message_says_which_version_of_its_event_type_it_carries() {
+        let row = |payload: &str| -> Row {
+            (
+                1,
+                "e-1".into(),
+                "c-1".into(),
+                4,
+                "placed_in_shelter".into(),
+                payload.into(),
+                0,
+            )
+        };
+        let v2 = properties(&row(r#"{"version":2,"body":{"type":"placed_in_shelter"}}"#));
+        assert_eq!(
+            header(&v2, "event_version"),
+            Some(AMQPValue::LongLongInt(2))
+        );
+        let v1 = properties(&row(r#"{"body":{"type":"consent_given"}}"#));
+        assert_eq!(
+            header(&v1, "event_version"),
+            Some(AMQPValue::LongLongInt(1))
+        );
+    }
 }

@@ -364,6 +364,25 @@ impl TestStore {
     }
 }
 
+/// Every value of `column` in `table`, as text (`jsonb` cast to its text): what a reader of the
+/// database (or of a backup) sees there. Identifiers are the caller's constants (lower-case
+/// letters and `_` only, else nothing is read).
+pub async fn column_texts(db: &Db, table: &str, column: &str) -> Vec<String> {
+    let plain = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    if !plain(table) || !plain(column) {
+        return Vec::new();
+    }
+    let sql = format!("SELECT CAST({column} AS TEXT) FROM {table}");
+    let rows: Result<Vec<(Option<String>,)>, sqlx::Error> = match db {
+        Db::Sqlite(p) => sqlx::query_as(&sql).fetch_all(p).await,
+        Db::Postgres(p) => sqlx::query_as(&sql).fetch_all(p).await,
+    };
+    rows.unwrap_or_else(|e| panic!("{table}.{column} does not read: {e}"))
+        .into_iter()
+        .filter_map(|r| r.0)
+        .collect()
+}
+
 /// Closes a pool, so that its connections end before the store is removed.
 pub async fn close(db: &Db) {
     match db {

@@ -125,7 +125,7 @@ fn random_action(rng: &mut StdRng) -> (Actor, Action) {
         13 => (
             cw,
             Action::ReferToSocialServices {
-                centre: "CSS".into(),
+                centre: RecordRef("CSS".into()),
             },
         ),
         14 => (
@@ -137,7 +137,7 @@ fn random_action(rng: &mut StdRng) -> (Actor, Action) {
         15 => (
             sw,
             Action::PlaceInShelter {
-                shelter: "S".into(),
+                shelter: RecordRef("S".into()),
             },
         ),
         16 => (sw, Action::ExtendShelter { reason: r() }),

@@ -1054,3 +1054,158 @@ on_both_stores!(
     run,
     a_batch_writes_every_statement_or_its_transaction_leaves_nothing
 );
+
+/// Rewrites event `sequence` of `case` as an older build would have stored it (`payload`), with
+/// the chain hash that build would have computed over it: the store then holds a history written
+/// before the event's type changed shape.
+async fn store_as_written_by_an_older_build(
+    f: &Fixture,
+    case: Uuid,
+    sequence: u64,
+    payload: &serde_json::Value,
+) {
+    use ptl_engine::integrity::{canonical_json, canonical_timestamp, chain_hash};
+    let history = f.engine.history(case).await.unwrap();
+    let e = &history[usize::try_from(sequence - 1).unwrap()];
+    let canonical = canonical_json(&serde_json::json!({
+        "case_id": case.to_string(),
+        "sequence": sequence,
+        "event_id": e.id.to_string(),
+        "stored_at": canonical_timestamp(e.stored_at),
+        "payload": payload,
+    }))
+    .unwrap();
+    let hash = chain_hash(
+        f.engine.keys().hash_key(),
+        e.prev_hash.as_deref(),
+        &canonical,
+    );
+    let text = payload.to_string();
+    let seq = i64::try_from(sequence).unwrap();
+    match &f.db {
+        Db::Sqlite(p) => {
+            sqlx::query("UPDATE case_events SET payload = ?1 WHERE id = ?2")
+                .bind(&text)
+                .bind(e.id.to_string())
+                .execute(p)
+                .await
+                .unwrap();
+            sqlx::query(
+                "UPDATE event_integrity SET hash = ?1 WHERE case_id = ?2 AND sequence = ?3",
+            )
+            .bind(&hash)
+            .bind(case.to_string())
+            .bind(seq)
+            .execute(p)
+            .await
+            .unwrap();
+        }
+        Db::Postgres(p) => {
+            sqlx::query("UPDATE case_events SET payload = CAST($1 AS jsonb) WHERE id = $2")
+                .bind(&text)
+                .bind(e.id)
+                .execute(p)
+                .await
+                .unwrap();
+            sqlx::query(
+                "UPDATE event_integrity SET hash = $1 WHERE case_id = $2 AND sequence = $3",
+            )
+            .bind(&hash)
+            .bind(case.to_string())
+            .bind(seq)
+            .execute(p)
+            .await
+            .unwrap();
+        }
+    }
+    f.engine.clear_cache();
+}
+
+async fn an_event_stored_in_its_old_shape_still_replays_and_still_verifies(f: Fixture) {
+    let id = register(&f).await;
+    let sw = Actor::user("sw-1", Role::SocialWorker, "UA7102");
+    let shelter = RecordRef("r-shelter".into());
+    let cmd = f.engine.command(
+        sw.clone(),
+        d("2026-03-02"),
+        Action::PlaceInShelter {
+            shelter: shelter.clone(),
+        },
+    );
+    let personal = Personal {
+        texts: vec![PersonalText {
+            record: shelter,
+            value: serde_json::json!("Shelter Sonechko"),
+        }],
+        ..Personal::default()
+    };
+    f.engine
+        .execute(id, Some(1), cmd, personal, None)
+        .await
+        .unwrap()
+        .expect("lawful");
+    // Version 1 of `placed_in_shelter`: the shelter in clear, no `version` beside the body.
+    let history = f.engine.history(id).await.unwrap();
+    let mut old = serde_json::to_value(&history[1].event).unwrap();
+    assert_eq!(old["version"], 2, "written as version 2 now");
+    old.as_object_mut().unwrap().remove("version");
+    old["body"]["data"]["shelter"] = "Shelter Sonechko, 5 Shevchenko St".into();
+    store_as_written_by_an_older_build(&f, id, 2, &old).await;
+
+    // It replays (upcast: no name, the stay and its deadline as they were) ...
+    let (state, version) = f.engine.load(id).await.unwrap().expect("exists");
+    assert_eq!(version, 2);
+    assert!(state.in_shelter());
+    let stay = state.assistance.shelter.as_ref().unwrap();
+    assert_eq!((stay.shelter.clone(), stay.since), (None, d("2026-03-02")));
+    assert_eq!(state.deadlines["shelter"].due_on, d("2026-06-02"));
+    // ... it verifies (the hash covers the stored text, which nothing rewrote) ...
+    let v = f.engine.verify(id).await.unwrap();
+    assert_eq!(
+        (v.valid, v.events, v.first_invalid_sequence),
+        (true, 2, None)
+    );
+    let stored = ptl_engine::testkit::column_texts(&f.db, "case_events", "payload").await;
+    assert!(stored
+        .iter()
+        .any(|p| p.contains("Shelter Sonechko, 5 Shevchenko St")));
+    // ... and the case goes on after it, the chain too.
+    let end = f
+        .engine
+        .command(sw, d("2026-03-02"), Action::EndShelterStay);
+    f.engine
+        .execute(id, Some(2), end, Personal::default(), None)
+        .await
+        .unwrap()
+        .expect("lawful");
+    let v = f.engine.verify(id).await.unwrap();
+    assert_eq!((v.valid, v.events), (true, 3));
+    // An old-shape event edited afterwards is still caught at its sequence.
+    let mut edited = old.clone();
+    edited["body"]["data"]["shelter"] = "elsewhere".into();
+    let text = edited.to_string();
+    match &f.db {
+        Db::Sqlite(p) => {
+            sqlx::query("UPDATE case_events SET payload = ?1 WHERE sequence_number = 2")
+                .bind(&text)
+                .execute(p)
+                .await
+                .unwrap();
+        }
+        Db::Postgres(p) => {
+            sqlx::query(
+                "UPDATE case_events SET payload = CAST($1 AS jsonb) WHERE sequence_number = 2",
+            )
+            .bind(&text)
+            .execute(p)
+            .await
+            .unwrap();
+        }
+    }
+    let v = f.engine.verify(id).await.unwrap();
+    assert_eq!((v.valid, v.first_invalid_sequence), (false, Some(2)));
+}
+on_both_stores!(
+    run,
+    an_event_stored_in_its_old_shape_still_replays_and_still_verifies
+);

@@ -90,7 +90,7 @@ fn template() -> Vec<String> {
         cmd(
             &cw,
             Action::ReferToSocialServices {
-                centre: "CSS".into(),
+                centre: RecordRef("r-css".into()),
             },
         ),
         &mut out,
@@ -105,7 +105,7 @@ fn template() -> Vec<String> {
         } else {
             Action::RecordService {
                 service: Need::Psychological,
-                provider: "CSS".into(),
+                provider: RecordRef("r-css".into()),
                 to: None,
             }
         };

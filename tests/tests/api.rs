@@ -1247,3 +1247,249 @@ async fn certificate_numbers_are_unique_per_authority_and_the_registers_list_the
     app
 }
 both!(certificate_numbers_are_unique_per_authority_and_the_registers_list_them);
+
+/// Every text typed in [`no_text_a_caseworker_typed_reaches_the_events_the_outbox_or_the_snapshots`]
+/// (beside the registration's own: the referring organisation, the document note, the person).
+const TYPED: [&str; 12] = [
+    "La Strada hotline 527",
+    "passport copy",
+    "Марʼяна Коваль",
+    "+380 67 000 0000",
+    "FE123456",
+    "Zvenyhorodka centre of social services",
+    "Shelter Sonechko, 5 Shevchenko St",
+    "Cherkasy psychological clinic",
+    "Free legal aid centre no. 2",
+    "witness in the criminal proceedings",
+    "moved to her sister in Uman",
+    "called from a new number",
+];
+
+async fn no_text_a_caseworker_typed_reaches_the_events_the_outbox_or_the_snapshots(
+    app: TestApp,
+) -> TestApp {
+    let cw = app.token("cw-1", Role::Caseworker, "UA7102");
+    let sw = app.token("sw-1", Role::SocialWorker, "UA7102");
+    let nss = app.token("do-1", Role::DecisionOfficer, "UA-NSS");
+    let (id, mut etag) = app.register(&cw, &application("UA7102", DAY)).await;
+    let steps: Vec<(&str, &str, serde_json::Value)> = vec![
+        (
+            &cw,
+            "record-consent",
+            json!({"occurred_on": DAY, "scope": "status_procedure", "given_by": "person"}),
+        ),
+        (
+            &cw,
+            "record-consent",
+            json!({"occurred_on": DAY, "scope": "share_with_social_services", "given_by": "person"}),
+        ),
+        (
+            &cw,
+            "record-interview",
+            json!({"occurred_on": DAY, "consent_signed_by": "person", "non_disclosure_receipt_signed": true}),
+        ),
+        (
+            &cw,
+            "refer-to-social-services",
+            json!({"occurred_on": DAY, "centre": TYPED[5]}),
+        ),
+        (
+            &sw,
+            "record-needs-assessment",
+            json!({"occurred_on": DAY, "needs": ["shelter", "psychological", "legal_aid"]}),
+        ),
+        (
+            &sw,
+            "place-in-shelter",
+            json!({"occurred_on": DAY, "shelter": TYPED[6]}),
+        ),
+        (
+            &sw,
+            "record-service",
+            json!({"occurred_on": DAY, "service": "psychological", "provider": TYPED[7]}),
+        ),
+        (
+            &cw,
+            "submit-file",
+            json!({"occurred_on": DAY, "conclusion": "recommend_grant"}),
+        ),
+        (
+            &nss,
+            "record-decision",
+            json!({"occurred_on": DAY, "outcome": "granted", "certificate_no": "NSS-2026-0042"}),
+        ),
+        (&cw, "hand-over-decision", json!({"occurred_on": DAY})),
+        (
+            &sw,
+            "approve-rehabilitation-plan",
+            json!({"occurred_on": DAY, "written_consent": true, "services": [{"service": "legal_aid", "provider": TYPED[8]}]}),
+        ),
+        (
+            &sw,
+            "extend-shelter",
+            json!({"occurred_on": DAY, "reason": TYPED[9]}),
+        ),
+        (&sw, "end-shelter-stay", json!({"occurred_on": DAY})),
+        (
+            &sw,
+            "add-note",
+            json!({"occurred_on": DAY, "text": TYPED[10]}),
+        ),
+        (
+            &cw,
+            "add-note",
+            json!({"occurred_on": DAY, "text": TYPED[11]}),
+        ),
+    ];
+    for (token, action, body) in steps {
+        let r = app.act(token, &id, action, &etag, &body).await;
+        assert_eq!(r.status, 200, "{action}: {}", r.body);
+        etag = r.etag();
+    }
+    let db = app.state.app.engine.db();
+    let events = ptl_engine::testkit::column_texts(db, "case_events", "payload").await;
+    let outbox = ptl_engine::testkit::column_texts(db, "outbox", "payload").await;
+    let snapshots = ptl_engine::testkit::column_texts(db, "case_snapshots", "state").await;
+    assert_eq!(events.len(), 16);
+    assert_eq!(outbox.len(), 16, "every event went to the outbox");
+    assert!(!snapshots.is_empty(), "snapshots were taken");
+    for (table, rows) in [
+        ("case_events", &events),
+        ("outbox", &outbox),
+        ("case_snapshots", &snapshots),
+    ] {
+        for row in rows {
+            for text in TYPED {
+                assert!(!row.contains(text), "{table} holds {text:?}: {row}");
+            }
+        }
+    }
+    // The certificate number is an official identifier: it stays in the events.
+    assert!(events.iter().any(|e| e.contains("NSS-2026-0042")));
+    // The case view names the institutions only with the personal data.
+    let plain = app.get(&format!("/api/v1/cases/{id}"), &cw).await;
+    assert_eq!(plain.status, 200);
+    for text in TYPED {
+        assert!(
+            !plain.body.to_string().contains(text),
+            "{text:?}: {}",
+            plain.body
+        );
+    }
+    assert_eq!(plain.body["assistance"]["shelter"]["ended_on"], DAY);
+    let shown = app
+        .get(
+            &format!("/api/v1/cases/{id}?include=person&reason=placement"),
+            &cw,
+        )
+        .await;
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    let a = &shown.body["assistance"];
+    assert_eq!(a["referred_to"]["centre"], TYPED[5]);
+    assert_eq!(a["shelter"]["shelter"], TYPED[6]);
+    assert_eq!(a["services"][0]["provider"], TYPED[7]);
+    assert_eq!(a["plan"]["services"][0]["provider"], TYPED[8]);
+    assert_eq!(shown.body["person"]["full_name"], TYPED[2]);
+    app
+}
+
+mod no_text_a_caseworker_typed_reaches_the_events_the_outbox_or_the_snapshots {
+    async fn with_outbox_and_snapshots(store: ptl_tests::Store) {
+        let app = ptl_tests::TestApp::spawn_with(store, |o| {
+            // The outbox is written when a broker is configured (the relay is not started).
+            o.rabbitmq_url = Some("amqp://127.0.0.1:1/%2f".into());
+            o.snapshot_every = 4;
+        })
+        .await;
+        let app =
+            super::no_text_a_caseworker_typed_reaches_the_events_the_outbox_or_the_snapshots(app)
+                .await;
+        app.stop().await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        with_outbox_and_snapshots(ptl_tests::Store::Sqlite).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        with_outbox_and_snapshots(ptl_tests::Store::Postgres).await;
+    }
+}
+
+async fn a_shelter_stay_ends_on_its_date_and_only_then_a_new_placement_is_possible(
+    app: TestApp,
+) -> TestApp {
+    let cw = app.token("cw-1", Role::Caseworker, "UA7102");
+    let sw = app.token("sw-1", Role::SocialWorker, "UA7102");
+    let sv = app.token("sv-1", Role::Supervisor, "UA7102");
+    let (id, etag) = app.register(&cw, &application("UA7102", DAY)).await;
+    let r = app
+        .act(
+            &sw,
+            &id,
+            "place-in-shelter",
+            &etag,
+            &json!({"occurred_on": DAY, "shelter": "S-1"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let placed = r.etag();
+    assert!(r.body["allowed_actions"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("end-shelter-stay")));
+    // One stay at a time.
+    let again = json!({"occurred_on": DAY, "shelter": "S-2"});
+    let r = app.act(&sw, &id, "place-in-shelter", &placed, &again).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (409, "action_not_allowed"),
+        "{}",
+        r.body
+    );
+    // A caseworker does not end a stay; a field the action does not define is refused.
+    let end = json!({"occurred_on": DAY});
+    let r = app.act(&cw, &id, "end-shelter-stay", &placed, &end).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = app
+        .act(
+            &sw,
+            &id,
+            "end-shelter-stay",
+            &placed,
+            &json!({"occurred_on": DAY, "shelter": "S-1"}),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (422, "unknown_field"), "{}", r.body);
+    let r = app.act(&sv, &id, "end-shelter-stay", &placed, &end).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["assistance"]["shelter"]["ended_on"], DAY);
+    let shelter = r.body["deadlines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "shelter")
+        .cloned()
+        .unwrap();
+    assert_eq!(shelter["state"], "met", "{shelter}");
+    let ended = r.etag();
+    let r = app.act(&sw, &id, "end-shelter-stay", &ended, &end).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (409, "action_not_allowed"),
+        "{}",
+        r.body
+    );
+    let r = app.act(&sw, &id, "place-in-shelter", &ended, &again).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let history = app.get(&format!("/api/v1/cases/{id}/events"), &sv).await;
+    let types: Vec<&str> = history.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["type"].as_str())
+        .collect();
+    assert!(types.contains(&"shelter_stay_ended"), "{}", history.body);
+    app
+}
+both!(a_shelter_stay_ends_on_its_date_and_only_then_a_new_placement_is_possible);

@@ -388,8 +388,12 @@ impl App {
             view.allowed_actions.clear();
         }
         if let Some(reason) = person {
-            let (person, corrections) = self.read_personal(caller, id, &state, reason).await?;
+            let names = view.assistance.name_records();
+            let (person, names, corrections) = self
+                .read_personal(caller, id, &state, &names, reason)
+                .await?;
             view.person = Some(person);
+            view.assistance.show_names(&names);
             for (item, record) in view.corrections.iter_mut().zip(&state.corrections) {
                 let Some(found) = record
                     .correction
@@ -413,9 +417,10 @@ impl App {
         })
     }
 
-    /// The person's data of a case, written to the case's access log with the caller and the
-    /// reason in the same transaction as the read (`Null` when the case holds none, e.g. after
-    /// erasure).
+    /// The person's data of a case, and the names typed by caseworkers that the case view shows
+    /// with it (`names`: the centre, providers and shelter, which locate the person), written to
+    /// the case's access log with the caller and the reason in the same transaction as the read
+    /// (`Null` and no names when the case holds none, e.g. after erasure).
     ///
     /// # Errors
     /// A role that never sees personal data (auditor, admin), a social worker without the
@@ -426,22 +431,26 @@ impl App {
         caller: &Caller,
         id: Uuid,
         state: &CaseState,
+        names: &[RecordRef],
         reason: Option<String>,
-    ) -> Result<serde_json::Value, Error> {
-        Ok(self.read_personal(caller, id, state, reason).await?.0)
+    ) -> Result<(serde_json::Value, crate::view::Names), Error> {
+        let (person, names, _) = self.read_personal(caller, id, state, names, reason).await?;
+        Ok((person, names))
     }
 
-    /// The person's data and the records of the case's corrections (new value and reason),
-    /// read in one access-log entry.
+    /// The person's data, the names the view shows with it, and the records of the case's
+    /// corrections (new value and reason), read in one access-log entry.
     async fn read_personal(
         &self,
         caller: &Caller,
         id: Uuid,
         state: &CaseState,
+        names: &[RecordRef],
         reason: Option<String>,
     ) -> Result<
         (
             serde_json::Value,
+            crate::view::Names,
             Vec<(RecordRef, Option<serde_json::Value>)>,
         ),
         Error,
@@ -463,6 +472,7 @@ impl App {
         }
         let person = person_ref(state);
         let mut wanted: Vec<RecordRef> = person.iter().cloned().collect();
+        wanted.extend(names.iter().cloned());
         wanted.extend(
             state
                 .corrections
@@ -470,7 +480,11 @@ impl App {
                 .filter_map(|c| c.correction.clone()),
         );
         if wanted.is_empty() {
-            return Ok((serde_json::Value::Null, Vec::new()));
+            return Ok((
+                serde_json::Value::Null,
+                crate::view::Names::new(),
+                Vec::new(),
+            ));
         }
         let reader = Reader {
             sub: caller.sub.clone(),
@@ -486,10 +500,16 @@ impl App {
             .await
             .map_err(store)?;
         tx.commit().await.map_err(store)?;
-        let person = person
-            .and_then(|p| records.iter().find(|(k, _)| *k == p))
-            .and_then(|(_, v)| v.clone())
-            .unwrap_or(serde_json::Value::Null);
-        Ok((person, records))
+        let mut shown = serde_json::Value::Null;
+        let mut found = crate::view::Names::new();
+        for (record, value) in &records {
+            let Some(value) = value else { continue };
+            if person.as_ref() == Some(record) {
+                shown = value.clone();
+            } else if names.contains(record) {
+                found.insert(record.clone(), value.clone());
+            }
+        }
+        Ok((shown, found, records))
     }
 }

@@ -92,7 +92,7 @@ fn sample_bodies() -> Vec<(ActionName, Value)> {
         ),
         (
             N::ReferToSocialServices,
-            json!({"occurred_on": D, "centre": "Cherkasy regional centre"}),
+            json!({"occurred_on": D, "centre": "SECRET-Cherkasy regional centre"}),
         ),
         (
             N::RecordNeedsAssessment,
@@ -101,18 +101,19 @@ fn sample_bodies() -> Vec<(ActionName, Value)> {
         (
             N::ApproveRehabilitationPlan,
             json!({"occurred_on": D, "written_consent": true, "services": [
-                {"service": "medical", "provider": "Hospital 3", "from": D, "to": "2024-04-01"},
-                {"service": "legal_aid", "provider": "Free legal aid centre"}
+                {"service": "medical", "provider": "SECRET-Hospital 3", "from": D, "to": "2024-04-01"},
+                {"service": "legal_aid", "provider": "SECRET-Free legal aid centre"}
             ]}),
         ),
         (
             N::RecordService,
-            json!({"occurred_on": D, "service": "psychological", "provider": "Centre", "to": "2024-03-20"}),
+            json!({"occurred_on": D, "service": "psychological", "provider": "SECRET-Centre", "to": "2024-03-20"}),
         ),
         (
             N::PlaceInShelter,
-            json!({"occurred_on": D, "shelter": "Shelter 1"}),
+            json!({"occurred_on": D, "shelter": "SECRET-Shelter 1"}),
         ),
+        (N::EndShelterStay, json!({"occurred_on": D})),
         (
             N::ExtendShelter,
             json!({"occurred_on": D, "reason": "SECRET-witness in trial"}),
@@ -687,4 +688,22 @@ fn a_reason_of_more_than_500_characters_is_a_field_error() {
         ActionName::Withdraw,
         json!({"occurred_on": D, "reason": "ї".repeat(500)}),
     );
+}
+
+#[test]
+fn an_institution_name_longer_than_200_characters_is_refused_with_its_path() {
+    let long = "x".repeat(201);
+    let e = err(
+        ActionName::PlaceInShelter,
+        json!({"occurred_on": D, "shelter": long}),
+    );
+    assert_eq!(invalid_fields(&e), ["shelter"]);
+    let e = err(
+        ActionName::ApproveRehabilitationPlan,
+        json!({"occurred_on": D, "written_consent": true, "services": [
+            {"service": "medical", "provider": "ok"},
+            {"service": "medical", "provider": "x".repeat(201)}
+        ]}),
+    );
+    assert_eq!(invalid_fields(&e), ["services[1].provider"]);
 }

@@ -5,8 +5,9 @@
 use chrono::NaiveDate;
 
 use super::check::{Context, Problems};
+use crate::deadline_name::DeadlineName;
 use crate::error::{DomainError, FieldProblem};
-use crate::event::{EventBody, PlannedService};
+use crate::event::{EventBody, PlannedService, Responsible};
 use crate::procedure::DeadlineKind;
 use crate::types::{Need, RecordRef};
 
@@ -14,12 +15,10 @@ use crate::types::{Need, RecordRef};
 /// before): the needs assessment's deadline starts.
 pub(super) fn refer_to_social_services(
     c: &Context,
-    p: &mut Problems,
-    centre: &str,
+    centre: &RecordRef,
 ) -> Result<EventBody, DomainError> {
-    p.text("centre", centre, 200);
     Ok(EventBody::ReferredToSocialServices {
-        centre: centre.to_string(),
+        centre: Some(centre.clone()),
         deadline: c.named(DeadlineKind::NeedsAssessment, c.on),
     })
 }
@@ -60,7 +59,12 @@ pub(super) fn approve_rehabilitation_plan(
         "a plan lists its services",
     );
     for (i, s) in services.iter().enumerate() {
-        p.text(&format!("services[{i}].provider"), &s.provider, 200);
+        p.check(
+            s.provider.is_some(),
+            &format!("services[{i}].provider"),
+            FieldProblem::Required,
+            "each service names its responsible entity",
+        );
         if let (Some(f), Some(t)) = (s.from, s.to) {
             p.check(
                 f <= t,
@@ -81,10 +85,9 @@ pub(super) fn record_service(
     c: &Context,
     p: &mut Problems,
     service: Need,
-    provider: &str,
+    provider: &RecordRef,
     to: Option<NaiveDate>,
 ) -> Result<EventBody, DomainError> {
-    p.text("provider", provider, 200);
     if let Some(t) = to {
         p.check(
             t >= c.on,
@@ -95,48 +98,77 @@ pub(super) fn record_service(
     }
     Ok(EventBody::ServiceRecorded {
         service,
-        provider: provider.to_string(),
+        provider: Some(provider.clone()),
         from: c.on,
         to,
     })
 }
 
-/// "Temporary accommodation": a placement for up to the definition's period (its deadline).
-pub(super) fn place_in_shelter(
-    c: &Context,
-    p: &mut Problems,
-    shelter: &str,
-) -> Result<EventBody, DomainError> {
-    p.text("shelter", shelter, 200);
+/// "Temporary accommodation": a placement for up to the definition's period (its deadline); a
+/// new placement only after the previous stay ended (`availability`).
+pub(super) fn place_in_shelter(c: &Context, shelter: &RecordRef) -> Result<EventBody, DomainError> {
     Ok(EventBody::PlacedInShelter {
-        shelter: shelter.to_string(),
+        shelter: Some(shelter.clone()),
         deadline: c.named(DeadlineKind::Shelter, c.on),
     })
 }
 
 /// "Temporary accommodation": extendable, with a reason; the new period runs from the end of the
-/// current one.
+/// current one. The accommodation deadline is met by an extension on or before its due date; an
+/// extension after it is recorded (late is never refused), but the period it extends was missed:
+/// unless the engine already recorded that, the miss is recorded first, in the same command, so
+/// the new period cannot hide it.
 pub(super) fn extend_shelter(
     c: &Context,
     p: &mut Problems,
     reason: Option<&RecordRef>,
-) -> Result<EventBody, DomainError> {
+) -> Result<Vec<EventBody>, DomainError> {
     p.check(
         reason.is_some(),
         "reason",
         FieldProblem::Required,
         "a stay beyond the period needs a reason",
     );
-    let from = c
-        .state
-        .assistance
-        .shelter
-        .as_ref()
-        .map_or(c.on, |s| s.until);
-    Ok(EventBody::ShelterExtended {
+    let stay = c.state.assistance.shelter.as_ref();
+    let from = stay.map_or(c.on, |s| s.until);
+    let mut events = Vec::new();
+    let name = DeadlineName::of(DeadlineKind::Shelter);
+    if let Some(d) = c.state.deadlines.get(&name) {
+        let running =
+            d.fulfilled_on.is_none() && d.cancelled_on.is_none() && d.suspended_from.is_none();
+        if running && !d.missed_recorded && c.on > d.due_on {
+            events.push(EventBody::DeadlineMissed {
+                name: d.name.clone(),
+                due_on: d.due_on,
+                responsible: Responsible {
+                    assignee: c.state.assignee.clone(),
+                    office: c.office.to_string(),
+                },
+                detected_at: c.cmd.recorded_at,
+            });
+        }
+    }
+    events.push(EventBody::ShelterExtended {
         reason: reason.cloned(),
         deadline: c.named(DeadlineKind::Shelter, from),
-    })
+    });
+    Ok(events)
+}
+
+/// "Temporary accommodation": a stay ends (the person leaves, moves on, or the term ends) on its
+/// end date, not before the placement. It fulfils the accommodation deadline: met on or before
+/// the due date, missed (as the engine records it) after.
+pub(super) fn end_shelter_stay(c: &Context, p: &mut Problems) -> Result<EventBody, DomainError> {
+    if let Some(stay) = c.state.assistance.shelter.as_ref() {
+        if c.on < stay.since {
+            p.add(
+                "occurred_on",
+                FieldProblem::Invalid,
+                format!("{} is before the placement on {}", c.on, stay.since),
+            );
+        }
+    }
+    Ok(EventBody::ShelterStayEnded {})
 }
 
 /// "One-time material assistance": the application starts the payment deadline.

@@ -116,7 +116,7 @@ pub fn availability(state: &CaseState, action: ActionName) -> Result<(), Unavail
         ),
         A::RecordService => need(state.assistance.referred_to.is_some(), U::NotReferred),
         A::PlaceInShelter => need(!state.in_shelter(), U::InShelter),
-        A::ExtendShelter => need(state.in_shelter(), U::NotInShelter),
+        A::ExtendShelter | A::EndShelterStay => need(state.in_shelter(), U::NotInShelter),
         A::RequestPayment => need(
             status == Status::Granted && state.assistance.payment_requested_on.is_none(),
             U::NoPaymentDue,

@@ -79,7 +79,7 @@ fn action() -> impl Strategy<Value = Action> {
             to_office: "UA7108".parse().unwrap()
         }),
         Just(Action::ReferToSocialServices {
-            centre: "CSS".into()
+            centre: RecordRef("CSS".into())
         }),
         proptest::collection::vec(pick(Need::ALL), 0..3)
             .prop_map(|needs| Action::RecordNeedsAssessment { needs }),
@@ -87,18 +87,19 @@ fn action() -> impl Strategy<Value = Action> {
             written_consent: c,
             services: vec![PlannedService {
                 service: Need::Medical,
-                provider: "H".into(),
+                provider: Some(RecordRef("H".into())),
                 from: None,
                 to: None
             }]
         }),
         Just(Action::RecordService {
             service: Need::LegalAid,
-            provider: "P".into(),
+            provider: RecordRef("P".into()),
             to: None
         }),
+        Just(Action::EndShelterStay),
         Just(Action::PlaceInShelter {
-            shelter: "S".into()
+            shelter: RecordRef("S".into())
         }),
         any::<bool>().prop_map(move |has| Action::ExtendShelter {
             reason: if has { r() } else { None }

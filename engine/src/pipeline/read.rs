@@ -10,7 +10,7 @@ use esrs::store::{EventStore, StoreEvent};
 use ptl_domain::{CaseEvent, CaseState};
 use uuid::Uuid;
 
-use super::record::event_canonical;
+use super::record::{event_canonical, stored_canonical};
 use super::{Cached, CaseStore, Engine, EngineError, RecordedEvent, Verification};
 use crate::db::{Conn, Db};
 use crate::store::PgStoreError;
@@ -270,6 +270,7 @@ impl Engine {
     /// The store cannot be read.
     pub async fn verify(&self, case_id: Uuid) -> Result<Verification, EngineError> {
         let history = self.history(case_id).await?;
+        let mut stored = self.stored_payloads(case_id).await?;
         let mut canonical = Vec::with_capacity(history.len());
         for e in &history {
             let store_event = StoreEvent {
@@ -280,8 +281,15 @@ impl Engine {
                 sequence_number: i32::try_from(e.sequence).unwrap_or(i32::MAX),
                 version: None,
             };
-            canonical
-                .push(event_canonical(&store_event).map_err(|x| EngineError::Internal(x.message))?);
+            let text = match stored.remove(&i64::from(store_event.sequence_number)) {
+                // A payload that is not JSON cannot be what was hashed: it fails as edited.
+                Some(raw) => {
+                    let payload = serde_json::from_str(&raw).unwrap_or(serde_json::Value::Null);
+                    stored_canonical(&store_event, payload)
+                }
+                None => event_canonical(&store_event),
+            };
+            canonical.push(text.map_err(|x| EngineError::Internal(x.message))?);
         }
         let first_invalid = crate::integrity::verify_chain(
             self.keys.hash_key(),
@@ -300,6 +308,31 @@ impl Engine {
             events: history.len() as u64,
             first_invalid_sequence: first_invalid,
         })
+    }
+
+    /// The case's event payloads as stored (JSON text by sequence), before any upcasting.
+    async fn stored_payloads(&self, case_id: Uuid) -> Result<HashMap<i64, String>, EngineError> {
+        let mut tx = self.db.read().await?;
+        let rows: Vec<(i64, String)> = match tx.conn() {
+            Conn::Sqlite(c) => {
+                sqlx::query_as(
+                    "SELECT sequence_number, payload FROM case_events WHERE aggregate_id = ?1",
+                )
+                .bind(case_id.to_string())
+                .fetch_all(&mut *c)
+                .await?
+            }
+            Conn::Postgres(c) => {
+                sqlx::query_as(
+                    "SELECT sequence_number::bigint, payload::text FROM case_events \
+                     WHERE aggregate_id = $1",
+                )
+                .bind(case_id)
+                .fetch_all(&mut *c)
+                .await?
+            }
+        };
+        Ok(rows.into_iter().collect())
     }
 
     /// Every case id in the store.

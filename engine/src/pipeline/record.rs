@@ -433,12 +433,23 @@ fn event_hash(
 
 /// The text an event's chain hash covers (see [`event_hash`]); `verify` recomputes it.
 pub(super) fn event_canonical(event: &StoreEvent<CaseEvent>) -> Result<String, RowsError> {
+    let payload = serde_json::to_value(&event.payload).map_err(RowsError::custom)?;
+    stored_canonical(event, payload)
+}
+
+/// [`event_canonical`] over the payload as stored (`verify` hashes what the store holds, not
+/// the event it decodes to: an event of an older version is upcast when read, and its stored
+/// JSON, which the hash covers, is never rewritten).
+pub(super) fn stored_canonical(
+    event: &StoreEvent<CaseEvent>,
+    payload: serde_json::Value,
+) -> Result<String, RowsError> {
     let content = serde_json::json!({
         "case_id": event.aggregate_id.to_string(),
         "sequence": event.sequence_number,
         "event_id": event.id.to_string(),
         "stored_at": canonical_timestamp(event.occurred_on),
-        "payload": serde_json::to_value(&event.payload).map_err(RowsError::custom)?,
+        "payload": payload,
     });
     canonical_json(&content).map_err(RowsError::custom)
 }
