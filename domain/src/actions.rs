@@ -38,6 +38,7 @@ coded_enum! {
         ErasePersonalData => "erase-personal-data",
         RecordMissedDeadline => "record-missed-deadline",
         RecordStatusExpiry => "record-status-expiry",
+        HandOverToSuccessor => "hand-over-to-successor",
     }
 }
 
@@ -48,7 +49,10 @@ impl ActionName {
     pub fn is_client_action(self) -> bool {
         !matches!(
             self,
-            Self::Register | Self::RecordMissedDeadline | Self::RecordStatusExpiry
+            Self::Register
+                | Self::RecordMissedDeadline
+                | Self::RecordStatusExpiry
+                | Self::HandOverToSuccessor
         )
     }
 
@@ -85,7 +89,9 @@ impl ActionName {
             | A::ExtendShelter => &[R::SocialWorker, R::Supervisor],
             A::AddNote => &[R::Caseworker, R::Supervisor, R::SocialWorker],
             A::RecordDecision | A::ReturnFile => &[R::DecisionOfficer],
-            A::RecordMissedDeadline | A::RecordStatusExpiry => &[R::System],
+            A::RecordMissedDeadline | A::RecordStatusExpiry | A::HandOverToSuccessor => {
+                &[R::System]
+            }
         }
     }
 

@@ -48,7 +48,7 @@ pub use command::{Action, ApplicantInput, Command, ReferralInput, Register};
 pub use deadline_name::DeadlineName;
 pub use deadlines::{deadlines, explain, DeadlineState, DeadlineView};
 pub use decide::{allowed_actions, allowed_actions_for, decide, kyiv_date};
-pub use error::{DomainError, FieldError, FieldProblem, Unavailable};
+pub use error::{DomainError, FieldError, FieldProblem, PriorStep, Unavailable};
 pub use event::{CaseEvent, EventBody};
 pub use procedure::{ProcedureDefinition, RuleBook};
 pub use state::{evolve, CaseState, STATE_FORMAT};

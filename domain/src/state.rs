@@ -75,7 +75,8 @@ pub struct DecisionFacts {
     pub granted: bool,
     /// Date of the decision.
     pub on: NaiveDate,
-    /// The deciding authority (or `court`).
+    /// The deciding authority (`court` only in rulings recorded before a court ruling sent the
+    /// file back to an authority).
     pub authority: String,
     /// Certificate number on a grant.
     pub certificate_no: Option<String>,
@@ -198,7 +199,7 @@ pub struct Registration {
 /// `CaseState` or [`evolve`] changes what a stream folds to: a snapshot of another form is
 /// ignored and the stream replayed. The crate version is part of it, so a release never trusts
 /// snapshots taken by another.
-pub const STATE_FORMAT: &str = concat!("case-state/1/", env!("CARGO_PKG_VERSION"));
+pub const STATE_FORMAT: &str = concat!("case-state/2/", env!("CARGO_PKG_VERSION"));
 
 /// Serde for the shared definition (serde's `rc` feature is not enabled workspace-wide).
 mod shared_definition {
@@ -250,12 +251,28 @@ pub struct CaseState {
     pub id_document_missing_explained: bool,
     /// The authority the file is with now (while submitted).
     pub submitted_to: Option<String>,
-    /// Every authority the file was ever submitted to (scope of the deciding authority).
+    /// Since when that authority holds the file: the submission, the court ruling that sent it
+    /// there, or the hand-over to a successor (its decision follows this date).
+    #[serde(default)]
+    pub held_since: Option<NaiveDate>,
+    /// Every authority that ever held the file: submitted to it, sent to it by a court ruling,
+    /// or handed to it as successor (the scope of a deciding authority, `api.md`). The name is
+    /// older than the last two ways.
     pub ever_submitted_to: Vec<String>,
     /// Last submission date and conclusion.
     pub submission: Option<(NaiveDate, Conclusion)>,
     /// Times the file was returned.
     pub returns: u32,
+    /// Date of the last return of the file.
+    #[serde(default)]
+    pub returned_on: Option<NaiveDate>,
+    /// Date of the appeal pending or last filed.
+    #[serde(default)]
+    pub appeal_filed_on: Option<NaiveDate>,
+    /// A court annulled the refusal and established the status: the authority holding the file
+    /// records the grant and issues the certificate; it may not refuse again.
+    #[serde(default)]
+    pub status_ordered_by_court: bool,
     /// The decision in force.
     pub decision: Option<DecisionFacts>,
     /// Date of the first decision (for the median time to decision).
@@ -393,6 +410,15 @@ impl CaseState {
                 d.suspended_from = None;
             }
         }
+    }
+
+    /// The file reaches `authority` on `on` (submission, court ruling, hand-over).
+    fn hold(&mut self, authority: String, on: NaiveDate) {
+        if !self.ever_submitted_to.contains(&authority) {
+            self.ever_submitted_to.push(authority.clone());
+        }
+        self.submitted_to = Some(authority);
+        self.held_since = Some(on);
     }
 
     fn fulfil(&mut self, name: &str, on: NaiveDate) {
@@ -533,10 +559,7 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
         } => {
             state.stage = Some(Stage::Submitted);
             state.status = Some(Status::Pending);
-            if !state.ever_submitted_to.contains(&authority) {
-                state.ever_submitted_to.push(authority.clone());
-            }
-            state.submitted_to = Some(authority);
+            state.hold(authority, on);
             state.submission = Some((on, conclusion));
             state.fulfil(DeadlineKind::FileSubmission.as_str(), on);
             state.start(deadline);
@@ -545,7 +568,9 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
         EventBody::FileReturned { deadline, .. } => {
             state.stage = Some(Stage::Returned);
             state.submitted_to = None;
+            state.held_since = None;
             state.returns += 1;
+            state.returned_on = Some(on);
             state.fulfil(DeadlineKind::Decision.as_str(), on);
             state.start(deadline);
             state.suspend(SuspendCondition::FileReturned, on);
@@ -559,6 +584,8 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
             state.stage = Some(Stage::Decided);
             state.status = Some(Status::Granted);
             state.submitted_to = None;
+            state.held_since = None;
+            state.status_ordered_by_court = false;
             state.valid_until = valid_until;
             state.decision = Some(DecisionFacts {
                 granted: true,
@@ -578,6 +605,7 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
             state.stage = Some(Stage::Decided);
             state.status = Some(Status::Refused);
             state.submitted_to = None;
+            state.held_since = None;
             state.decision = Some(DecisionFacts {
                 granted: false,
                 on,
@@ -596,6 +624,7 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
         }
         EventBody::AppealFiled { .. } => {
             state.stage = Some(Stage::Appeal);
+            state.appeal_filed_on = Some(on);
             state.suspend(SuspendCondition::AppealPending, on);
         }
         EventBody::CourtRulingRecorded {
@@ -603,12 +632,24 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
             certificate_no,
             valid_until,
             deadlines,
+            authority,
         } => {
             use crate::types::RulingOutcome as R;
             state.resume(SuspendCondition::AppealPending, on);
-            match outcome {
-                R::Upheld => state.stage = Some(Stage::Decided),
-                R::AnnulledStatusEstablished => {
+            match (outcome, authority) {
+                (R::Upheld, _) => state.stage = Some(Stage::Decided),
+                // Step 8: the refusal is annulled and the file goes to the authority competent on
+                // the day of the ruling, which records the decision (and, when the court
+                // established the status, grants it and issues the certificate).
+                (R::AnnulledNewDecision | R::AnnulledStatusEstablished, Some(authority)) => {
+                    state.stage = Some(Stage::Submitted);
+                    state.status = Some(Status::Pending);
+                    state.decision = None;
+                    state.status_ordered_by_court = outcome == R::AnnulledStatusEstablished;
+                    state.hold(authority, on);
+                }
+                // Rulings recorded before the `authority` field, as they were recorded.
+                (R::AnnulledStatusEstablished, None) => {
                     state.stage = Some(Stage::Decided);
                     state.status = Some(Status::Granted);
                     state.valid_until = valid_until;
@@ -620,11 +661,12 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
                         handed_over_on: None,
                     });
                 }
-                R::AnnulledNewDecision => {
+                (R::AnnulledNewDecision, None) => {
                     state.stage = Some(Stage::Submitted);
                     state.status = Some(Status::Pending);
                     state.decision = None;
                     state.submitted_to = state.ever_submitted_to.last().cloned();
+                    state.held_since = Some(on);
                 }
             }
             for d in deadlines {
@@ -641,6 +683,7 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
             state.status = Some(Status::Withdrawn);
             state.stage = Some(Stage::Closed);
             state.submitted_to = None;
+            state.held_since = None;
             state.cancel_open(on);
         }
         EventBody::ReferredToSocialServices { centre, deadline } => {
@@ -705,6 +748,10 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
             });
         }
         EventBody::PersonalDataErased {} => state.erased = true,
+        EventBody::FileHandedToSuccessor { to, deadline, .. } => {
+            state.hold(to, on);
+            state.start(deadline);
+        }
         EventBody::DeadlineMissed { name, due_on, .. } => {
             if let Some(d) = state.deadlines.get_mut(&name) {
                 if d.due_on == due_on {
