@@ -795,6 +795,35 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_date_out_of_order_names_the_date_it_must_not_precede_and_the_step() {
+        let e: ApiError = DomainError::DateOutOfOrder {
+            date: chrono::NaiveDate::from_ymd_opt(2026, 3, 4).unwrap(),
+            follows: ptl_domain::PriorStep::FileReceived,
+            not_before: chrono::NaiveDate::from_ymd_opt(2026, 3, 5).unwrap(),
+        }
+        .into();
+        assert_eq!(e.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body = body_json(e.into_response()).await;
+        assert_eq!(body["code"], "date_out_of_order");
+        assert_eq!(body["type"], "urn:ptl:problem:date_out_of_order");
+        assert_eq!(body["not_before"], "2026-03-05");
+        assert_eq!(body["follows"], "file_received");
+        assert_eq!(body["errors"]["occurred_on"], "must not precede 2026-03-05");
+        // The registration bound keeps its older code.
+        let e: ApiError = DomainError::DateOutOfOrder {
+            date: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+            follows: ptl_domain::PriorStep::Registration,
+            not_before: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+        }
+        .into();
+        let body = body_json(e.into_response()).await;
+        assert_eq!(
+            (body["code"].as_str(), body["not_before"].as_str()),
+            (Some("date_before_registration"), Some("2026-03-02"))
+        );
+    }
+
+    #[tokio::test]
     async fn a_ukrainian_accept_language_gives_ukrainian_titles() {
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT_LANGUAGE, HeaderValue::from_static("uk-UA,uk;q=0.9"));
