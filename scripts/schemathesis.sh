@@ -7,7 +7,7 @@
 # Starts `ptl serve` on a fresh store (SQLite in a temporary data directory, or with
 # `--store postgres` a fresh database on PTL_TEST_PG_URL, default
 # postgres://postgres@127.0.0.1:5432/test, dropped at the end) on a free port, fills it with
-# `ptl demo --scenario cherkasy` (24 cases in the districts of UA71), mints tokens and runs
+# `ptl demo --scenario cherkasy-today` (24 cases in the districts of UA71, over the last 90 days), mints tokens and runs
 # `schemathesis run <base>/openapi.json` twice: as a caseworker of UA71 (every operation) and as
 # an auditor of UA71 (the GET operations), phases examples, coverage and fuzzing, with the checks
 # not_a_server_error, status_code_conformance, content_type_conformance and
@@ -77,7 +77,7 @@ trap cleanup EXIT
 ptl() { "$PTL" --database-url "$URL" --data-dir "$DATA" "$@"; }
 
 echo "$("$ST" --version); store $STORE; ptl $PTL; work $WORK"
-ptl demo --scenario cherkasy 2>&1 | grep -v '^created key file' || true
+ptl demo --scenario cherkasy-today 2>&1 | grep -v '^created key file' || true
 RUST_LOG=warn "$PTL" --database-url "$URL" --data-dir "$DATA" serve --listen "127.0.0.1:$PORT" \
   >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!

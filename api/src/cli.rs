@@ -14,6 +14,7 @@
 //! - [`keys`]: re-wrap every case's data key under a new master key;
 //! - [`procedures`]: the procedure definitions and their deadline tables;
 //! - [`calendar`]: the working-day calendars;
+//! - [`offices`]: the office tree, and closing an office with its successor;
 //! - [`common`]: what several of them share (the store's URL, the data directory, the engine).
 //!
 //! These modules belong to the binary, not to the `ptl_api` library: nothing else calls them.
@@ -27,6 +28,7 @@ pub mod deadlines;
 pub mod demo;
 pub mod keys;
 pub mod migrate;
+pub mod offices;
 pub mod procedures;
 pub mod projections;
 pub mod replay;

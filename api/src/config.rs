@@ -61,6 +61,8 @@ pub struct Settings {
     pub webhook_secret: Option<SecretString>,
     /// Working days after a miss before the case is escalated to the regional office.
     pub escalate_after_working_days: u32,
+    /// Person searches one user may make in a minute (30).
+    pub person_searches_per_minute: u32,
 }
 
 /// Shows a URL's scheme only: user names, passwords and hosts stay out of logs.
@@ -104,6 +106,10 @@ impl fmt::Debug for Settings {
                 "escalate_after_working_days",
                 &self.escalate_after_working_days,
             )
+            .field(
+                "person_searches_per_minute",
+                &self.person_searches_per_minute,
+            )
             .finish()
     }
 }
@@ -128,6 +134,7 @@ impl Default for Settings {
             webhook_url: None,
             webhook_secret: None,
             escalate_after_working_days: 3,
+            person_searches_per_minute: 30,
         }
     }
 }
@@ -190,6 +197,7 @@ pub const KEYS: &[&str] = &[
     "webhook_url",
     "webhook_secret",
     "escalate_after_working_days",
+    "person_searches_per_minute",
 ];
 
 fn env_name(key: &str) -> String {
@@ -287,6 +295,7 @@ fn apply(s: &mut Settings, key: &str, raw: &str) -> Result<(), String> {
             s.webhook_secret = Some(SecretString::from(non_empty(raw)?.to_string()))
         }
         "escalate_after_working_days" => s.escalate_after_working_days = parse_positive(raw)?,
+        "person_searches_per_minute" => s.person_searches_per_minute = parse_positive(raw)?,
         _ => return Err("unknown setting".into()),
     }
     Ok(())
@@ -422,6 +431,27 @@ mod tests {
             s.database_url.expose_secret(),
             "postgres://ptl:s3cret@db/ptl"
         );
+    }
+
+    #[test]
+    fn the_person_search_limit_is_30_a_minute_unless_configured() {
+        assert_eq!(load(None, &no_env).unwrap().person_searches_per_minute, 30);
+        let f = write("person_searches_per_minute = 12\n");
+        assert_eq!(
+            load(Some(f.path()), &no_env)
+                .unwrap()
+                .person_searches_per_minute,
+            12
+        );
+        let env = |k: &str| (k == "PTL_PERSON_SEARCHES_PER_MINUTE").then(|| "5".to_string());
+        assert_eq!(
+            load(Some(f.path()), &env)
+                .unwrap()
+                .person_searches_per_minute,
+            5
+        );
+        let zero = |k: &str| (k == "PTL_PERSON_SEARCHES_PER_MINUTE").then(|| "0".to_string());
+        assert!(load(None, &zero).is_err());
     }
 
     #[test]

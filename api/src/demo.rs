@@ -25,11 +25,17 @@
 //! through [`Personal`] (the person record, referral organisations, notes, reasons, references),
 //! never into event payloads.
 //!
-//! # `Cherkasy`: the figures of the regional report
+//! # `Cherkasy` and `CherkasyToday`: the figures of the regional report
 //!
-//! 24 applications, 7 statuses granted, 3 files at the deciding authority (`UA-NSS`, the authority
-//! of `ua-417-2021`), as in the Cherkasy report. The distribution (offsets are days before
-//! `today`; `G` granted, `P` pending at the authority):
+//! 24 applications, 7 statuses granted, 3 files at the deciding authority, as in the Cherkasy
+//! report. `CherkasyToday` spreads them over the 90 days to `today` in today's four districts, so
+//! its files go to `UA-NSS` (the authority of `ua-417-2021`). `Cherkasy` puts them where the report
+//! was written (`procedure.md`, "Reporting"): the 90 days to [`CHERKASY_PERIOD_END`] (30.06.2020),
+//! under `ua-417-2012`, each case in one of the 20 districts that the 2020 reform later merged into
+//! the row's district (in turn, so every old district has a case), the files at the Ministry of
+//! Social Policy (`UA-MSP`); the legal clock hands the 3 pending files to the National Social
+//! Service on 2021-06-01. The distribution (offsets are days before the period's last day; the
+//! district is today's; `G` granted, `P` pending at the authority):
 //!
 //! | # | days ago | district | applicant | referral | where the case stands |
 //! | --- | --- | --- | --- | --- | --- |
@@ -95,13 +101,18 @@ use uuid::Uuid;
 pub enum Scenario {
     /// Eight cases: a small mix of every stage.
     Basic,
-    /// The 24 cases of the Cherkasy regional report (7 granted, 3 pending at the authority).
+    /// The 24 cases of the Cherkasy regional report in its own period (90 days to
+    /// [`CHERKASY_PERIOD_END`]), in the 20 districts of the time, under `ua-417-2012`: 7 granted,
+    /// 3 files pending at the Ministry of Social Policy.
     Cherkasy,
+    /// The same 24 cases over the 90 days to today, in today's four districts, the files at the
+    /// National Social Service.
+    CherkasyToday,
 }
 
 impl Scenario {
     /// Every scenario, in declaration order.
-    pub const ALL: [Scenario; 2] = [Scenario::Basic, Scenario::Cherkasy];
+    pub const ALL: [Scenario; 3] = [Scenario::Basic, Scenario::Cherkasy, Scenario::CherkasyToday];
 
     /// The spelling used on the command line.
     #[must_use]
@@ -109,13 +120,14 @@ impl Scenario {
         match self {
             Self::Basic => "basic",
             Self::Cherkasy => "cherkasy",
+            Self::CherkasyToday => "cherkasy-today",
         }
     }
 
     const fn seed(self) -> u64 {
         match self {
             Self::Basic => 0x5EED_0000_0000_0008,
-            Self::Cherkasy => 0x5EED_0000_0000_0071,
+            Self::Cherkasy | Self::CherkasyToday => 0x5EED_0000_0000_0071,
         }
     }
 }
@@ -135,7 +147,7 @@ impl FromStr for Scenario {
             .find(|x| x.as_str() == s)
             .ok_or_else(|| {
                 format!(
-                    "`{}` is not a demo scenario; expected one of: basic, cherkasy",
+                    "`{}` is not a demo scenario; expected one of: basic, cherkasy, cherkasy-today",
                     s.chars().take(64).collect::<String>()
                 )
             })
@@ -179,13 +191,17 @@ pub async fn demo(
             existing.len()
         ));
     }
-    let specs = match scenario {
-        Scenario::Basic => basic(),
-        Scenario::Cherkasy => cherkasy(),
+    let (specs, end) = match scenario {
+        Scenario::Basic => (basic(), today),
+        Scenario::Cherkasy => (
+            in_the_districts_of_the_time(cherkasy()),
+            CHERKASY_PERIOD_END,
+        ),
+        Scenario::CherkasyToday => (cherkasy(), today),
     };
     let mut w = Writer {
         engine,
-        today,
+        today: end,
         rng: Rng(scenario.seed()),
         events: 0,
         certificates: 0,
@@ -340,6 +356,43 @@ const fn foreigner(female: bool, stateless: bool, interpreter: bool, no_id: bool
         interpreter,
         no_id,
     }
+}
+
+/// The last day of the period of the Cherkasy report in the `cherkasy` scenario: before the 2020
+/// reform of the districts and before the 2021 definition, so its files went to the Ministry of
+/// Social Policy in the 20 districts of the time.
+pub const CHERKASY_PERIOD_END: NaiveDate = match NaiveDate::from_ymd_opt(2020, 6, 30) {
+    Some(d) => d,
+    None => panic!("a valid date"),
+};
+
+/// The same cases in the districts that existed before the 2020 reform: each case of a current
+/// district goes to one of the districts it succeeded, in turn, so every one of the 20 has a case
+/// and the figures by today's successor are those of the table.
+fn in_the_districts_of_the_time(mut specs: Vec<Spec>) -> Vec<Spec> {
+    let mut turn: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for s in &mut specs {
+        let old: Vec<&'static str> = crate::offices::CHERKASY_OLD_DISTRICTS
+            .iter()
+            .filter(|d| d.3 == s.office)
+            .map(|d| d.0)
+            .collect();
+        if old.is_empty() {
+            continue;
+        }
+        let k = turn.entry(s.office).or_default();
+        s.office = old[*k % old.len()];
+        *k += 1;
+    }
+    specs
+}
+
+/// The district that holds an office's cases today (itself for the current four).
+fn today_district(office: &str) -> &str {
+    crate::offices::CHERKASY_OLD_DISTRICTS
+        .iter()
+        .find(|d| d.0 == office)
+        .map_or(office, |d| d.3)
 }
 
 /// The distribution of the module docs' table, row by row.
@@ -641,7 +694,7 @@ const ADULT_FORMS: &[ExploitationForm] = &[
 ];
 
 fn town(office: &str) -> &'static str {
-    match office {
+    match today_district(office) {
         "UA7102" => "м. Звенигородка",
         "UA7104" => "м. Золотоноша",
         "UA7106" => "м. Умань",
@@ -650,7 +703,7 @@ fn town(office: &str) -> &'static str {
 }
 
 fn centre(office: &str) -> String {
-    let name = match office {
+    let name = match today_district(office) {
         "UA7102" => "Звенигородський",
         "UA7104" => "Золотоніський",
         "UA7106" => "Уманський",
@@ -746,7 +799,12 @@ impl Case {
             .submitted_to
             .clone()
             .unwrap_or_else(|| "UA-NSS".into());
-        Actor::user("nss-wg-1", Role::DecisionOfficer, authority)
+        let officer = if authority == "UA-MSP" {
+            "msp-1"
+        } else {
+            "nss-wg-1"
+        };
+        Actor::user(officer, Role::DecisionOfficer, authority)
     }
     /// Who signs for the person: the legal representative for a child.
     fn by(&self) -> GivenBy {

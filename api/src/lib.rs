@@ -14,8 +14,9 @@
 //! - [`view`]: the case view; [`schema`]: the schemas the OpenAPI document is made of;
 //! - [`auth`]: bearer JWT verification (HS256 shared secret, optionally an identity provider's
 //!   RS256 or EdDSA key), minting for the CLI, and the revocation hook;
-//! - [`offices`]: the office tree (national, deciding authorities, regions, districts) and who
-//!   may see which case;
+//! - [`offices`]: the office tree (national, deciding authorities, regions, districts, with the
+//!   dates they existed and their successors) and who may see which case; [`reorganise`]: an
+//!   office that closes and the transfer of its cases (`ptl offices close`);
 //! - [`config`]: typed settings from `ptl.toml` and `PTL_*` environment variables;
 //! - [`startup`]: opening the store, keys, engine and router the same way for `ptl serve` and the
 //!   tests;
@@ -34,6 +35,7 @@ pub mod metrics;
 pub mod models;
 pub mod offices;
 pub mod rebuild_cli;
+pub mod reorganise;
 pub mod schema;
 pub mod startup;
 pub mod view;

@@ -70,6 +70,8 @@ enum Cmd {
     Procedures,
     /// Working-day calendars.
     Calendar(cli::calendar::Args),
+    /// The office tree; closing an office and moving its cases to its successor.
+    Offices(cli::offices::Args),
 }
 
 #[tokio::main]
@@ -139,7 +141,8 @@ async fn run(settings: &Settings, command: &Cmd) -> Result<ExitCode, String> {
         Cmd::Demo(args) => cli::demo::run(settings, args).await,
         Cmd::Projections(args) => cli::projections::run(settings, args).await,
         Cmd::Keys(args) => cli::keys::run(settings, args).await,
-        Cmd::Procedures => cli::procedures::run(),
-        Cmd::Calendar(args) => cli::calendar::run(args),
+        Cmd::Procedures => cli::procedures::run(settings),
+        Cmd::Calendar(args) => cli::calendar::run(settings, args),
+        Cmd::Offices(args) => cli::offices::run(settings, args).await,
     }
 }

@@ -1179,5 +1179,8 @@ pub fn parse_register(body: &Value, register_no: String) -> Result<ParsedRegiste
     })
 }
 
+mod search;
+pub use search::{parse_person_search, PersonSearchBody, MAX_SEARCH_REASON_CHARS};
+
 #[cfg(test)]
 mod tests;

@@ -6,10 +6,17 @@
 //! own, `UA` everything, and a deciding authority the cases whose file was ever submitted to it.
 //! The tree is data: the default ships the Cherkasy region, and an administrator can load another
 //! from a TOML file (`offices_file`).
+//!
+//! Offices change over time (`procedure.md`, "Procedure versions"): an office may have opened on a
+//! date, closed on a date, and name its successor. A closed office accepts no new registrations,
+//! and whoever sees the successor sees the closed office's cases too. The default tree ships the
+//! 20 districts of Cherkasy region that the 2020 reform (resolution 807-IX of 17.07.2020) merged
+//! into the current four.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 /// What an office is.
@@ -41,6 +48,23 @@ pub struct Office {
     pub parent: Option<String>,
     /// Kind.
     pub kind: OfficeKind,
+    /// The first day it existed, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opened_on: Option<NaiveDate>,
+    /// The day it closed: from that day it accepts no new registrations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_on: Option<NaiveDate>,
+    /// The office that took over its cases when it closed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub successor: Option<String>,
+}
+
+impl Office {
+    /// Whether the office accepts a registration received on `on`.
+    #[must_use]
+    pub fn open_on(&self, on: NaiveDate) -> bool {
+        self.opened_on.is_none_or(|d| d <= on) && self.closed_on.is_none_or(|d| on < d)
+    }
 }
 
 /// A tree that cannot be used.
@@ -77,6 +101,20 @@ pub enum OfficeError {
     /// A parent chain that loops.
     #[error("the office `{0}` is its own ancestor")]
     Cycle(String),
+    /// A successor that is not defined, or one given without a closing date.
+    #[error("the office `{code}` names the successor `{successor}`, which is not a known office, or has no `closed_on`")]
+    BadSuccessor {
+        /// The closed office.
+        code: String,
+        /// Its successor.
+        successor: String,
+    },
+    /// A successor chain that loops.
+    #[error("the office `{0}` is its own successor")]
+    SuccessorCycle(String),
+    /// Closed before it opened.
+    #[error("the office `{0}` closes before it opens")]
+    ClosedBeforeOpened(String),
 }
 
 #[derive(Deserialize)]
@@ -104,14 +142,60 @@ fn office(
         name_uk: name_uk.into(),
         parent: parent.map(Into::into),
         kind,
+        opened_on: None,
+        closed_on: None,
+        successor: None,
     }
 }
 
+/// The day resolution 807-IX of 17.07.2020 merged Cherkasy region's 20 districts into 4 (the old
+/// district administrations accepted nothing new from it) [default].
+pub(crate) const CHERKASY_REFORM: NaiveDate = match NaiveDate::from_ymd_opt(2020, 7, 17) {
+    Some(d) => d,
+    None => panic!("a valid date"),
+};
+
+/// The 20 districts of Cherkasy region before the 2020 reform: (code, English stem, Ukrainian stem,
+/// successor among the current four). The codes are ours (`procedure.md`).
+pub(crate) const CHERKASY_OLD_DISTRICTS: [(&str, &str, &str, &str); 20] = [
+    ("UA7121", "Cherkaskyi", "Черкаська", "UA7108"),
+    ("UA7122", "Chornobaivskyi", "Чорнобаївська", "UA7104"),
+    ("UA7123", "Chyhyrynskyi", "Чигиринська", "UA7108"),
+    ("UA7124", "Drabivskyi", "Драбівська", "UA7104"),
+    ("UA7125", "Horodyshchenskyi", "Городищенська", "UA7108"),
+    ("UA7126", "Kamianskyi", "Кам'янська", "UA7108"),
+    ("UA7127", "Kanivskyi", "Канівська", "UA7108"),
+    ("UA7128", "Katerynopilskyi", "Катеринопільська", "UA7102"),
+    ("UA7129", "Khrystynivskyi", "Христинівська", "UA7106"),
+    (
+        "UA7130",
+        "Korsun-Shevchenkivskyi",
+        "Корсунь-Шевченківська",
+        "UA7108",
+    ),
+    ("UA7131", "Lysianskyi", "Лисянська", "UA7102"),
+    ("UA7132", "Mankivskyi", "Маньківська", "UA7106"),
+    (
+        "UA7133",
+        "Monastyryshchenskyi",
+        "Монастирищенська",
+        "UA7106",
+    ),
+    ("UA7134", "Shpolianskyi", "Шполянська", "UA7102"),
+    ("UA7135", "Smilianskyi", "Смілянська", "UA7108"),
+    ("UA7136", "Talnivskyi", "Тальнівська", "UA7102"),
+    ("UA7137", "Umanskyi", "Уманська", "UA7106"),
+    ("UA7138", "Zhashkivskyi", "Жашківська", "UA7106"),
+    ("UA7139", "Zolotoniskyi", "Золотоніська", "UA7104"),
+    ("UA7140", "Zvenyhorodskyi", "Звенигородська", "UA7102"),
+];
+
 impl Default for OfficeTree {
-    /// Ukraine, the two deciding authorities, and the Cherkasy region with its four districts.
+    /// Ukraine, the two deciding authorities, and the Cherkasy region with its four districts and
+    /// the 20 districts they succeeded in 2020.
     fn default() -> Self {
         use OfficeKind as K;
-        let list = vec![
+        let mut list = vec![
             office("UA", "Ukraine", "Україна", None, K::National),
             office(
                 "UA-MSP",
@@ -163,6 +247,23 @@ impl Default for OfficeTree {
                 K::District,
             ),
         ];
+        for o in &mut list {
+            if o.kind == K::District {
+                o.opened_on = Some(CHERKASY_REFORM);
+            }
+        }
+        for (code, en, uk, successor) in CHERKASY_OLD_DISTRICTS {
+            let mut o = office(
+                code,
+                &format!("{en} District State Administration (until 2020)"),
+                &format!("{uk} районна державна адміністрація (до 2020 року)"),
+                Some("UA71"),
+                K::District,
+            );
+            o.closed_on = Some(CHERKASY_REFORM);
+            o.successor = Some(successor.to_string());
+            list.push(o);
+        }
         Self {
             offices: list.into_iter().map(|o| (o.code.clone(), o)).collect(),
         }
@@ -201,13 +302,62 @@ impl OfficeTree {
         if roots != 1 {
             return Err(OfficeError::Roots(roots));
         }
+        for o in offices.values() {
+            if let Some(s) = &o.successor {
+                if !offices.contains_key(s) || o.closed_on.is_none() {
+                    return Err(OfficeError::BadSuccessor {
+                        code: o.code.clone(),
+                        successor: s.clone(),
+                    });
+                }
+            }
+            if let (Some(open), Some(close)) = (o.opened_on, o.closed_on) {
+                if close < open {
+                    return Err(OfficeError::ClosedBeforeOpened(o.code.clone()));
+                }
+            }
+        }
         let tree = Self { offices };
         for code in tree.offices.keys() {
             if tree.ancestors(code).is_none() {
                 return Err(OfficeError::Cycle(code.clone()));
             }
+            if tree.successors(code).is_none() {
+                return Err(OfficeError::SuccessorCycle(code.clone()));
+            }
         }
         Ok(tree)
+    }
+
+    /// Closes `code` on `on` with `successor` taking over (`ptl offices close`).
+    ///
+    /// # Errors
+    /// An unknown office or successor, a successor that is closed itself or not a district or
+    /// region, an office that is already closed, or a tree that would no longer be valid.
+    pub fn close(&self, code: &str, on: NaiveDate, successor: &str) -> Result<Self, OfficeError> {
+        let bad = || OfficeError::BadSuccessor {
+            code: code.to_string(),
+            successor: successor.to_string(),
+        };
+        let office = self.get(code).ok_or_else(bad)?;
+        let next = self.get(successor).ok_or_else(bad)?;
+        let closable = |k: OfficeKind| matches!(k, OfficeKind::District | OfficeKind::Region);
+        if code == successor
+            || office.closed_on.is_some()
+            || next.closed_on.is_some()
+            || !closable(office.kind)
+            || !closable(next.kind)
+        {
+            return Err(bad());
+        }
+        let mut list: Vec<Office> = self.offices.values().cloned().collect();
+        for o in &mut list {
+            if o.code == code {
+                o.closed_on = Some(on);
+                o.successor = Some(successor.to_string());
+            }
+        }
+        Self::from_offices(list)
     }
 
     /// Parses a TOML document of `[[office]]` tables (`code`, `name_en`, `name_uk`, `parent`,
@@ -282,9 +432,44 @@ impl OfficeTree {
         }
     }
 
+    /// `code` and the offices that succeeded it, in order; `None` on a loop or an unknown code.
+    fn successors(&self, code: &str) -> Option<Vec<&str>> {
+        let mut chain = Vec::new();
+        let mut current = self.offices.get(code)?;
+        loop {
+            chain.push(current.code.as_str());
+            if chain.len() > self.offices.len() {
+                return None;
+            }
+            match &current.successor {
+                None => return Some(chain),
+                Some(s) => current = self.offices.get(s)?,
+            }
+        }
+    }
+
+    /// The office that holds `code`'s cases today: the last of its successors (itself when it is
+    /// open), for statistics grouped by today's offices.
+    #[must_use]
+    pub fn current_successor<'a>(&'a self, code: &'a str) -> &'a str {
+        self.successors(code)
+            .and_then(|chain| chain.last().copied())
+            .unwrap_or(code)
+    }
+
+    /// Every closed office with the office that holds its cases today.
+    #[must_use]
+    pub fn successor_map(&self) -> BTreeMap<String, String> {
+        self.offices
+            .values()
+            .filter(|o| o.successor.is_some())
+            .map(|o| (o.code.clone(), self.current_successor(&o.code).to_string()))
+            .collect()
+    }
+
     /// Whether a user of `user_office` sees the cases of `case_office` through the tree: its own
-    /// office, any office below it, and everything for a national office. Unknown user offices
-    /// see nothing.
+    /// office, any office below it, the offices that these succeeded, and everything for a
+    /// national office. Unknown user offices see nothing.
     #[must_use]
     pub fn covers(&self, user_office: &str, case_office: &str) -> bool {
         let Some(user) = self.get(user_office) else {
@@ -293,21 +478,34 @@ impl OfficeTree {
         if user.kind == OfficeKind::National || user_office == case_office {
             return true;
         }
-        self.ancestors(case_office)
-            .is_some_and(|chain| chain.contains(&user_office))
+        self.successors(case_office).is_some_and(|offices| {
+            offices.iter().any(|o| {
+                self.ancestors(o)
+                    .is_some_and(|chain| chain.contains(&user_office))
+            })
+        })
     }
 
-    /// `code` and every office below it (sorted), for `office IN (...)` filters. Empty for an
-    /// unknown code.
+    /// `code`, every office below it, and the closed offices that these succeeded (sorted), for
+    /// `office IN (...)` filters. Empty for an unknown code.
     #[must_use]
     pub fn descendants(&self, code: &str) -> Vec<&str> {
         if !self.offices.contains_key(code) {
             return Vec::new();
         }
-        self.offices
+        let below: BTreeSet<&str> = self
+            .offices
             .keys()
             .filter(|c| self.ancestors(c).is_some_and(|chain| chain.contains(&code)))
             .map(String::as_str)
+            .collect();
+        self.offices
+            .keys()
+            .map(String::as_str)
+            .filter(|c| {
+                self.successors(c)
+                    .is_some_and(|chain| chain.iter().any(|o| below.contains(o)))
+            })
             .collect()
     }
 
@@ -346,7 +544,78 @@ mod tests {
             t.get("UA7108").unwrap().name_en,
             "Cherkaskyi District State Administration"
         );
-        assert_eq!(t.iter().count(), 8);
+        assert_eq!(t.iter().count(), 28);
+    }
+
+    #[test]
+    fn the_default_tree_ships_the_twenty_districts_merged_in_2020_with_their_successors() {
+        let t = tree();
+        let old: Vec<&Office> = t.iter().filter(|o| o.closed_on.is_some()).collect();
+        assert_eq!(old.len(), 20);
+        let reform = NaiveDate::from_ymd_opt(2020, 7, 17).unwrap();
+        let mut by_successor: BTreeMap<&str, usize> = BTreeMap::new();
+        for o in &old {
+            assert_eq!(o.closed_on, Some(reform), "{}", o.code);
+            assert_eq!(o.parent.as_deref(), Some("UA71"));
+            *by_successor
+                .entry(o.successor.as_deref().unwrap())
+                .or_default() += 1;
+        }
+        // procedure.md: Zvenyhorodskyi <- 5, Zolotoniskyi <- 3, Umanskyi <- 5, Cherkaskyi <- 7.
+        assert_eq!(
+            by_successor.into_iter().collect::<Vec<_>>(),
+            [("UA7102", 5), ("UA7104", 3), ("UA7106", 5), ("UA7108", 7)]
+        );
+        let day_before = reform.pred_opt().unwrap();
+        let drabiv = t.get("UA7124").unwrap();
+        assert!(drabiv.open_on(day_before) && !drabiv.open_on(reform));
+        let zolotonosha = t.get("UA7104").unwrap();
+        assert!(!zolotonosha.open_on(day_before) && zolotonosha.open_on(reform));
+        assert_eq!(t.current_successor("UA7124"), "UA7104");
+        assert_eq!(t.current_successor("UA7104"), "UA7104");
+    }
+
+    #[test]
+    fn a_successor_sees_the_cases_of_the_offices_it_succeeded_and_no_others() {
+        let t = tree();
+        assert!(t.covers("UA7104", "UA7124"));
+        assert!(!t.covers("UA7104", "UA7137"));
+        assert!(
+            !t.covers("UA7124", "UA7104"),
+            "a closed office does not see its successor's"
+        );
+        assert!(t.covers("UA71", "UA7124"));
+        assert_eq!(
+            t.descendants("UA7104"),
+            ["UA7104", "UA7122", "UA7124", "UA7139"]
+        );
+    }
+
+    #[test]
+    fn closing_an_office_names_its_successor_and_checks_it() {
+        let t = tree();
+        let on = NaiveDate::from_ymd_opt(2027, 1, 1).unwrap();
+        let closed = t.close("UA7104", on, "UA7108").unwrap();
+        assert_eq!(closed.current_successor("UA7124"), "UA7108");
+        assert!(closed.covers("UA7108", "UA7124"));
+        assert!(!closed.get("UA7104").unwrap().open_on(on));
+        for (code, successor) in [
+            ("UA7104", "UA7104"),
+            ("UA7124", "UA7108"),
+            ("UA7104", "UA7124"),
+            ("UA7104", "UA99"),
+            ("UA71", "UA-NSS"),
+        ] {
+            assert!(
+                matches!(
+                    t.close(code, on, successor),
+                    Err(OfficeError::BadSuccessor { .. })
+                ),
+                "{code} -> {successor}"
+            );
+        }
+        let back = OfficeTree::from_toml_str(&closed.to_toml()).unwrap();
+        assert_eq!(back, closed);
     }
 
     #[test]
@@ -395,12 +664,14 @@ mod tests {
     #[test]
     fn descendants_include_the_office_itself() {
         let t = tree();
+        let region = t.descendants("UA71");
+        assert_eq!(region.len(), 25);
         assert_eq!(
-            t.descendants("UA71"),
+            region[..5],
             ["UA71", "UA7102", "UA7104", "UA7106", "UA7108"]
         );
-        assert_eq!(t.descendants("UA7104"), ["UA7104"]);
-        assert_eq!(t.descendants("UA").len(), 8);
+        assert_eq!(t.descendants("UA7121"), ["UA7121"]);
+        assert_eq!(t.descendants("UA").len(), 28);
         assert!(t.descendants("UA99").is_empty());
     }
 
@@ -450,6 +721,28 @@ mod tests {
         assert!(matches!(
             OfficeTree::from_offices(bad),
             Err(OfficeError::BadCode(_))
+        ));
+
+        let mut no_date = base.clone();
+        no_date[0].successor = Some("UA71".into());
+        assert!(matches!(
+            OfficeTree::from_offices(no_date),
+            Err(OfficeError::BadSuccessor { .. })
+        ));
+
+        let mut looped = vec![
+            office("UA", "x", "x", None, OfficeKind::National),
+            office("UA1", "x", "x", Some("UA"), OfficeKind::Region),
+            office("UA2", "x", "x", Some("UA"), OfficeKind::Region),
+        ];
+        let day = NaiveDate::from_ymd_opt(2020, 1, 1);
+        looped[1].closed_on = day;
+        looped[1].successor = Some("UA2".into());
+        looped[2].closed_on = day;
+        looped[2].successor = Some("UA1".into());
+        assert!(matches!(
+            OfficeTree::from_offices(looped),
+            Err(OfficeError::SuccessorCycle(_))
         ));
 
         let cycle = vec![

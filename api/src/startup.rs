@@ -1,5 +1,5 @@
 //! Starting the application: keys, store, migrations, durability check, erasure ledger, engine,
-//! authenticator and router. `ptl serve` and the end-to-end tests start it the same way.
+//! person index (rebuilt when the name normalisation changed), authenticator and router. `ptl serve` and the end-to-end tests start it the same way.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,7 +12,6 @@ use crate::app::{App, Settings};
 use crate::auth::Authenticator;
 use crate::http::{router, AppState};
 use crate::metrics::Metrics;
-use crate::offices::OfficeTree;
 
 /// What the application needs to start.
 #[derive(Debug, Clone)]
@@ -43,6 +42,8 @@ pub struct StartOptions {
     pub webhook: Option<(String, Vec<u8>)>,
     /// Working days after a miss before the regional office sees the case escalated.
     pub escalate_after_working_days: u32,
+    /// Person searches one user may make in a minute.
+    pub person_searches_per_minute: u32,
 }
 
 impl StartOptions {
@@ -63,6 +64,7 @@ impl StartOptions {
             rabbitmq_url: None,
             webhook: None,
             escalate_after_working_days: 3,
+            person_searches_per_minute: 30,
         }
     }
 
@@ -95,6 +97,7 @@ impl StartOptions {
                 )
             }),
             escalate_after_working_days: s.escalate_after_working_days,
+            person_searches_per_minute: s.person_searches_per_minute,
         }
     }
 }
@@ -159,10 +162,8 @@ pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<Started
             .map_err(|e| format!("cannot read the JWT public key {}: {e}", path.display()))?;
         auth = auth.with_public_key_pem(&pem).map_err(|e| e.to_string())?;
     }
-    let offices = match &opts.offices_file {
-        Some(path) => OfficeTree::load(path).map_err(|e| e.to_string())?,
-        None => OfficeTree::default(),
-    };
+    let offices = crate::reorganise::load_tree(opts.offices_file.as_deref(), &opts.data_dir)
+        .map_err(|e| e.to_string())?;
     let keys = Arc::new(keys);
     let engine = Engine::new(
         db,
@@ -189,6 +190,12 @@ pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<Started
             "re-applied erasures from the ledger (a restored backup had brought them back)"
         );
     }
+    // A person index built with an older name normalisation would miss names that the current
+    // one matches: rebuild it from the vault before the first search.
+    engine
+        .ensure_person_index()
+        .await
+        .map_err(|e| format!("cannot rebuild the person index: {e}"))?;
     for jti in engine.revoked_tokens().await.map_err(|e| e.to_string())? {
         auth.revoke(jti);
     }
@@ -224,10 +231,12 @@ pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<Started
             upcoming_days: opts.upcoming_days,
             disclosure_threshold: opts.disclosure_threshold,
             escalate_after_working_days: opts.escalate_after_working_days,
+            person_searches_per_minute: opts.person_searches_per_minute,
         },
         metrics: Arc::new(Metrics::default()),
         deadline_poke: scheduler.notifier(),
         relay_poke: relay.as_ref().map(ptl_engine::relay::Relay::notifier),
+        searches: crate::app::search_limit::SearchLimiter::new(opts.person_searches_per_minute),
     };
     let state = AppState {
         app: Arc::new(app),
@@ -244,19 +253,60 @@ pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<Started
 }
 
 /// The built-in procedure definitions and calendars, with the directories' additions and
-/// corrections.
+/// corrections. In the calendars directory, year files directly in it correct or extend the
+/// built-in `ua` calendar, and each subdirectory `<id>/` holds the years of calendar `<id>`
+/// (`ua/` extends the built-in one; another id is a calendar of its own that a definition may
+/// name). A definition naming a calendar that is missing, or that lacks a year it needs, is refused.
 ///
 /// # Errors
 /// A sentence naming the broken file.
 pub fn rule_book(opts: &StartOptions) -> Result<ptl_domain::RuleBook, String> {
-    let mut calendar = ptl_domain::Calendar::builtin().map_err(|e| e.to_string())?;
-    if let Some(dir) = &opts.calendars_dir {
-        calendar = calendar.with_dir(dir).map_err(|e| e.to_string())?;
+    rule_book_from(
+        opts.procedures_dir.as_deref(),
+        opts.calendars_dir.as_deref(),
+    )
+}
+
+/// [`rule_book`] from the two directories (`ptl procedures`, `ptl calendar show`).
+///
+/// # Errors
+/// A sentence naming the broken file.
+pub fn rule_book_from(
+    procedures_dir: Option<&std::path::Path>,
+    calendars_dir: Option<&std::path::Path>,
+) -> Result<ptl_domain::RuleBook, String> {
+    let mut ua = ptl_domain::Calendar::builtin().map_err(|e| e.to_string())?;
+    let mut others = Vec::new();
+    if let Some(dir) = calendars_dir {
+        ua = ua.with_dir(dir).map_err(|e| e.to_string())?;
+        let entries =
+            std::fs::read_dir(dir).map_err(|e| format!("{}: cannot read: {e}", dir.display()))?;
+        let mut subdirs = Vec::new();
+        for entry in entries {
+            let path = entry
+                .map_err(|e| format!("{}: cannot read: {e}", dir.display()))?
+                .path();
+            if path.is_dir() {
+                subdirs.push(path);
+            }
+        }
+        subdirs.sort();
+        for sub in subdirs {
+            if sub.file_name().is_some_and(|n| n == ua.id()) {
+                ua = ua.with_dir(&sub).map_err(|e| e.to_string())?;
+            } else {
+                others.push(ptl_domain::Calendar::from_dir(&sub).map_err(|e| e.to_string())?);
+            }
+        }
     }
-    match &opts.procedures_dir {
-        Some(dir) => ptl_domain::RuleBook::with_dir(dir, calendar).map_err(|e| e.to_string()),
+    let mut calendars = vec![ua];
+    calendars.extend(others);
+    match procedures_dir {
+        Some(dir) => {
+            ptl_domain::RuleBook::with_dir_and_calendars(dir, calendars).map_err(|e| e.to_string())
+        }
         None => {
-            ptl_domain::RuleBook::from_builtin_with_calendar(calendar).map_err(|e| e.to_string())
+            ptl_domain::RuleBook::from_builtin_with_calendars(calendars).map_err(|e| e.to_string())
         }
     }
 }

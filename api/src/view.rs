@@ -26,6 +26,10 @@ pub struct DeadlineItem {
     pub upcoming: bool,
     /// Open and past its due date.
     pub overdue: bool,
+    /// The confidence mark of the rule that set it (`law` or `default`, `procedure.md`), from
+    /// the case's own definition.
+    #[schema(value_type = Option<crate::schema::domain::Mark>)]
+    pub mark: Option<ptl_domain::procedure::Mark>,
 }
 
 /// One verification request.
@@ -292,6 +296,10 @@ pub fn case_view(
             .map(|d| {
                 let open = d.state == DeadlineState::Open;
                 DeadlineItem {
+                    mark: state
+                        .procedure()
+                        .and_then(|p| p.rule(d.kind))
+                        .map(|r| r.mark),
                     upcoming: open && d.days_left >= 0 && d.days_left <= upcoming_days,
                     overdue: d.state == DeadlineState::Missed && d.fulfilled_on.is_none(),
                     name: d.name.into(),

@@ -40,9 +40,16 @@ async fn sqlite_app(clock: Arc<SettableClock>) -> (tempfile::TempDir, App) {
     (dir, app)
 }
 
-/// The report for the Cherkasy region (`UA71` and its districts) over the 90 days to today.
+/// The report for the Cherkasy region (`UA71` and its districts, today's and those they
+/// succeeded) over the 90 days to today.
 async fn region(app: &App, group_by: GroupBy) -> Stats {
-    let offices = OfficeTree::default()
+    region_to(app, today(), group_by).await
+}
+
+/// The report for the Cherkasy region over the 90 days to `to`.
+async fn region_to(app: &App, to: NaiveDate, group_by: GroupBy) -> Stats {
+    let tree = OfficeTree::default();
+    let offices = tree
         .descendants("UA71")
         .into_iter()
         .map(String::from)
@@ -50,12 +57,73 @@ async fn region(app: &App, group_by: GroupBy) -> Stats {
     let q = StatsQuery {
         offices,
         submitted_to: None,
-        from: today().checked_sub_days(Days::new(89)).unwrap(),
-        to: today(),
+        from: to.checked_sub_days(Days::new(89)).unwrap(),
+        to,
         today: today(),
         group_by,
+        successors: tree.successor_map(),
     };
     stats(app.state.app.engine.db(), &q).await.expect("stats")
+}
+
+/// Applications by group.
+fn applications(s: &Stats) -> BTreeMap<String, Option<u64>> {
+    s.groups
+        .iter()
+        .map(|g| (g.key.clone(), g.figures.applications))
+        .collect()
+}
+
+/// The historic scenario: the report's figures in its own period, in the 20 districts of the
+/// time (each with at least one case), by today's successors as in the table, with the 3 pending
+/// files at the Ministry of Social Policy.
+async fn assert_cherkasy_in_its_own_period(app: &App, report: DemoReport) {
+    let end = ptl_api::demo::CHERKASY_PERIOD_END;
+    assert_cherkasy(report, &region_to(app, end, GroupBy::None).await);
+    let by_office = applications(&region_to(app, end, GroupBy::Office).await);
+    assert_eq!(by_office.len(), 20, "{by_office:?}");
+    let tree = OfficeTree::default();
+    for office in by_office.keys() {
+        let o = tree.get(office).expect("an office of the tree");
+        assert!(
+            o.closed_on.is_some(),
+            "{office} is one of the old districts"
+        );
+    }
+    assert_eq!(
+        applications(&region_to(app, end, GroupBy::Successor).await),
+        BTreeMap::from([
+            ("UA7102".to_string(), Some(5)),
+            ("UA7104".to_string(), Some(5)),
+            ("UA7106".to_string(), Some(6)),
+            ("UA7108".to_string(), Some(8)),
+        ])
+    );
+    let msp = stats(
+        app.state.app.engine.db(),
+        &StatsQuery {
+            offices: Vec::new(),
+            submitted_to: Some("UA-MSP".into()),
+            ..StatsQuery {
+                offices: Vec::new(),
+                submitted_to: None,
+                from: end.checked_sub_days(Days::new(89)).unwrap(),
+                to: end,
+                today: today(),
+                group_by: GroupBy::None,
+                successors: BTreeMap::new(),
+            }
+        },
+    )
+    .await
+    .expect("stats");
+    assert_eq!(msp.totals.pending_decision, Some(3));
+    assert_eq!(msp.totals.granted, Some(7));
+    for id in app.state.app.engine.case_ids().await.unwrap() {
+        let (state, _) = app.state.app.engine.load(id).await.unwrap().unwrap();
+        assert_eq!(state.procedure().unwrap().id, "ua-417-2012");
+        assert_ne!(state.submitted_to.as_deref(), Some("UA-NSS"));
+    }
 }
 
 fn sources(s: &Stats) -> BTreeMap<String, u64> {
@@ -100,9 +168,18 @@ fn assert_cherkasy(report: DemoReport, s: &Stats) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cherkasy_reproduces_the_regional_report_on_sqlite() {
+async fn cherkasy_reproduces_the_regional_report_in_its_own_period_on_sqlite() {
     let (_dir, app) = sqlite_app(noon_kyiv()).await;
     let report = demo(&app.state.app.engine, Scenario::Cherkasy, today())
+        .await
+        .expect("demo");
+    assert_cherkasy_in_its_own_period(&app, report).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cherkasy_today_reproduces_the_regional_report_over_the_last_90_days_on_sqlite() {
+    let (_dir, app) = sqlite_app(noon_kyiv()).await;
+    let report = demo(&app.state.app.engine, Scenario::CherkasyToday, today())
         .await
         .expect("demo");
     let s = region(&app, GroupBy::None).await;
@@ -150,10 +227,10 @@ async fn cherkasy_reproduces_the_regional_report_on_sqlite() {
 async fn the_same_scenario_writes_the_same_facts_twice() {
     let (_a, first) = sqlite_app(noon_kyiv()).await;
     let (_b, second) = sqlite_app(noon_kyiv()).await;
-    let r1 = demo(&first.state.app.engine, Scenario::Cherkasy, today())
+    let r1 = demo(&first.state.app.engine, Scenario::CherkasyToday, today())
         .await
         .expect("demo");
-    let r2 = demo(&second.state.app.engine, Scenario::Cherkasy, today())
+    let r2 = demo(&second.state.app.engine, Scenario::CherkasyToday, today())
         .await
         .expect("demo");
     assert_eq!(r1, r2);
@@ -198,6 +275,10 @@ async fn a_clock_behind_today_is_refused_before_anything_is_written() {
     assert_eq!(
         "cherkasy".parse::<Scenario>().ok(),
         Some(Scenario::Cherkasy)
+    );
+    assert_eq!(
+        "cherkasy-today".parse::<Scenario>().ok(),
+        Some(Scenario::CherkasyToday)
     );
     assert!("kyiv".parse::<Scenario>().is_err());
 }
@@ -251,8 +332,8 @@ async fn cherkasy_reproduces_the_regional_report_on_postgres() {
     let report = demo(&app.state.app.engine, Scenario::Cherkasy, today())
         .await
         .expect("demo");
-    let s = region(&app, GroupBy::None).await;
-    assert_cherkasy(report, &s);
+    assert_cherkasy_in_its_own_period(&app, report).await;
+    let s = region_to(&app, ptl_api::demo::CHERKASY_PERIOD_END, GroupBy::None).await;
     // The log holds back events above the cluster's oldest running transaction, which another
     // test run on the same server may own for a while: an incomplete rebuild must say so, and a
     // later attempt completes it.
@@ -272,7 +353,10 @@ async fn cherkasy_reproduces_the_regional_report_on_postgres() {
         report.events
     );
     assert!(line.starts_with(&expected), "{line}");
-    assert_eq!(region(&app, GroupBy::None).await, s);
+    assert_eq!(
+        region_to(&app, ptl_api::demo::CHERKASY_PERIOD_END, GroupBy::None).await,
+        s
+    );
 
     // A transaction left open elsewhere in the cluster while one more event is written: the
     // global log holds that event back until the transaction ends, and the rebuild waits for it

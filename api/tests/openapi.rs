@@ -264,9 +264,9 @@ fn document_is_openapi_3_1_with_every_action_body() {
         serde_json::json!([])
     );
     // The header's description (a literal in the path attribute) states the engine's number.
-    let duplicates = register_ok["X-Possible-Duplicates"]["description"]
+    let duplicates = register_ok["Possible-Duplicates"]["description"]
         .as_str()
-        .expect("X-Possible-Duplicates description");
+        .expect("Possible-Duplicates description");
     assert!(
         duplicates.contains(&format!(
             "the first {} in id order",

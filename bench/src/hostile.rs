@@ -1,6 +1,6 @@
 //! `ptl-bench hostile`: hostile input (oversized and deep bodies, SQL in every field, forged,
-//! expired and `alg: none` tokens, another office's case, ...) that must be refused with a 4xx
-//! and write nothing.
+//! expired and `alg: none` tokens, another office's case, person searches without a reason, ...)
+//! that must be refused with a 4xx and write nothing.
 
 use std::path::PathBuf;
 
@@ -118,6 +118,18 @@ pub async fn run(args: Args) -> Res<()> {
     )
     .unwrap();
     let sql_date = serde_json::to_vec(&json!({"occurred_on": "2026-01-01'); DELETE FROM events; --", "scope": "status_procedure", "given_by": "person"})).unwrap();
+    let search = "/api/v1/person-search".to_string();
+    let search_body = |v: Value| Some(serde_json::to_vec(&v).unwrap());
+    let no_reason = search_body(json!({"full_name": "Марʼяна Коваль", "birth_date": "1990-04-02"}));
+    let long_reason = search_body(
+        json!({"full_name": "Марʼяна Коваль", "birth_date": "1990-04-02", "reason": "x".repeat(501)}),
+    );
+    let search_extra = search_body(
+        json!({"full_name": "Марʼяна Коваль", "birth_date": "1990-04-02", "reason": "check", "office": "UA"}),
+    );
+    let search_big = search_body(
+        json!({"full_name": "x".repeat(2 * 1024 * 1024), "birth_date": "1990-04-02", "reason": "check"}),
+    );
     let m = etag.as_str();
     let ct = ("content-type", "application/json");
     type Case<'a> = (
@@ -159,6 +171,12 @@ pub async fn run(args: Args) -> Res<()> {
         ("missing If-Match", M::POST, action.clone(), Some(cw.clone()), vec![ct], Some(consent.clone())),
         ("unknown field", M::POST, action.clone(), Some(cw.clone()), vec![ct, ("if-match", m)], Some(serde_json::to_vec(&json!({"occurred_on": day, "scope": "status_procedure", "given_by": "person", "admin": true})).unwrap())),
         ("future date", M::POST, action.clone(), Some(cw.clone()), vec![ct, ("if-match", m)], Some(serde_json::to_vec(&json!({"occurred_on": "2999-01-01", "scope": "status_procedure", "given_by": "person"})).unwrap())),
+        ("person search without reason", M::POST, search.clone(), Some(cw.clone()), vec![ct], no_reason),
+        ("person search, reason over 500", M::POST, search.clone(), Some(cw.clone()), vec![ct], long_reason),
+        ("person search, unknown field", M::POST, search.clone(), Some(cw.clone()), vec![ct], search_extra),
+        ("oversized person search (2 MiB)", M::POST, search.clone(), Some(cw.clone()), vec![ct], search_big),
+        ("person search as text/plain", M::POST, search.clone(), Some(cw.clone()), vec![("content-type", "text/plain")], search_body(json!({"full_name": "x", "birth_date": "1990-04-02", "reason": "check"}))),
+        ("person search (GET) without reason", M::GET, "/api/v1/cases?full_name=%D0%9C%D0%B0%D1%80&birth_date=1990-04-02".into(), Some(cw.clone()), vec![], None),
         ("path traversal action", M::POST, format!("/api/v1/cases/{id}/actions/..%2F..%2Fadmin"), Some(cw.clone()), vec![ct, ("if-match", m)], Some(consent.clone())),
     ];
     let mut refused = 0;

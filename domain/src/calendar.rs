@@ -1,8 +1,9 @@
 //! Working-day calendar of Ukraine and the day arithmetic of deadlines.
 //!
 //! Why data and not rules: which days are working days in Ukraine is decided by the Labour Code
-//! (art. 67 shifts, art. 73 holidays), by yearly Cabinet orders transferring working days, and since
-//! 24.02.2022 by martial law, which suspends the holiday days off altogether. None of that can be
+//! (art. 67 shifts, art. 73 holidays), by yearly Cabinet orders transferring working days (each
+//! file cites the order of each transfer), and since 24.03.2022 by martial law (Law 2136-IX in
+//! force), which suspends the holiday days off altogether. None of that can be
 //! computed reliably, so every year is a TOML file (`calendars/ua/<year>.toml`) that is embedded in
 //! the binary and that an administrator can replace or extend from a directory without a release.
 //! A case records [`Calendar::content_hash`] so an auditor can tell which calendar content computed
@@ -387,27 +388,16 @@ impl Calendar {
     /// corrected 2025) or adds one (2028), so an administrator changes the calendar without a
     /// release. The files must carry this calendar's id. Any bad file refuses the whole directory.
     pub fn with_dir(mut self, dir: &Path) -> Result<Calendar, CalendarError> {
-        let io_err = |path: &Path, e: std::io::Error| CalendarError::Io {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        };
-        let mut paths: Vec<PathBuf> = Vec::new();
-        for entry in std::fs::read_dir(dir).map_err(|e| io_err(dir, e))? {
-            let path = entry.map_err(|e| io_err(dir, e))?.path();
-            if path.is_file() && path.extension().is_some_and(|x| x == "toml") {
-                paths.push(path);
-            }
-        }
-        // Sorted so that errors (and DuplicateYear's "other") do not depend on directory order.
-        paths.sort();
-        let mut files = Vec::with_capacity(paths.len());
-        for path in paths {
-            let content = std::fs::read_to_string(&path).map_err(|e| io_err(&path, e))?;
-            files.push((path.display().to_string(), content));
-        }
+        let files = read_toml_files(dir)?;
         let (_, years) = parse_set(&files, Some(&self.id))?;
         self.years.extend(years);
         Ok(self)
+    }
+
+    /// A calendar of its own from the `*.toml` files of `dir` (an administrator's calendar that
+    /// a procedure definition names by its id, e.g. `calendars/pl/2026.toml`).
+    pub fn from_dir(dir: &Path) -> Result<Calendar, CalendarError> {
+        Calendar::from_files(&read_toml_files(dir)?)
     }
 
     /// The calendar's id (`"ua"`), which procedure definitions refer to.
@@ -430,6 +420,29 @@ impl Calendar {
     pub fn last_day(&self) -> Option<NaiveDate> {
         let year = *self.years.keys().next_back()?;
         NaiveDate::from_ymd_opt(year, 12, 31)
+    }
+
+    /// The file a year was read from (`calendars/ua/2021.toml` for a built-in year, the path in
+    /// the calendar directory for an administrator's), `None` for a year without a file.
+    pub fn year_source(&self, year: i32) -> Option<&str> {
+        self.years.get(&year).map(|y| y.source.as_str())
+    }
+
+    /// The holidays of `year` that are not days off (martial law), listed for documentation.
+    pub fn unobserved_holidays(&self, year: i32) -> Vec<(NaiveDate, String)> {
+        self.years.get(&year).map_or_else(Vec::new, |y| {
+            y.unobserved.iter().map(|(d, n)| (*d, n.clone())).collect()
+        })
+    }
+
+    /// The Saturdays and Sundays of `year` made working days by a transfer, with the reason.
+    pub fn worked_weekend_days(&self, year: i32) -> Vec<(NaiveDate, String)> {
+        self.years.get(&year).map_or_else(Vec::new, |y| {
+            y.working_days
+                .iter()
+                .map(|(d, r)| (*d, r.clone()))
+                .collect()
+        })
     }
 
     /// Whether the calendar has a file for the year of `d`.
@@ -577,6 +590,29 @@ impl Calendar {
     }
 }
 
+/// The `(path, content)` of every `*.toml` file directly in `dir`, sorted by path so that errors
+/// (and DuplicateYear's "other") do not depend on directory order.
+fn read_toml_files(dir: &Path) -> Result<Vec<(String, String)>, CalendarError> {
+    let io_err = |path: &Path, e: std::io::Error| CalendarError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| io_err(dir, e))? {
+        let path = entry.map_err(|e| io_err(dir, e))?.path();
+        if path.is_file() && path.extension().is_some_and(|x| x == "toml") {
+            paths.push(path);
+        }
+    }
+    paths.sort();
+    let mut files = Vec::with_capacity(paths.len());
+    for path in paths {
+        let content = std::fs::read_to_string(&path).map_err(|e| io_err(&path, e))?;
+        files.push((path.display().to_string(), content));
+    }
+    Ok(files)
+}
+
 /// Keeps the canonical rendering unambiguous when a name contains a tab or newline.
 fn escape(s: &str) -> String {
     s.replace('\\', "\\\\")
@@ -695,12 +731,21 @@ mod tests {
                 "2021-05-05",
                 "May 2021: two shifted days off",
             ),
-            // Mon 7.3.2022: Tue 8.3.2022 is a working day under martial law.
+            // Fri 4.3.2022: Sat 5, Sun 6; Mon 7.3 transferred day off (worked Sat 12.3); Tue 8.3
+            // International Women's Day, still a day off (martial law suspends holidays only from
+            // 24.03.2022); Wed 9.3 is the 1st.
             (
-                "2022-03-07",
+                "2022-03-04",
                 1,
-                "2022-03-08",
-                "8 March 2022 is a working day (martial law)",
+                "2022-03-09",
+                "8 March 2022 is still a holiday, 7 March a transferred day off",
+            ),
+            // Fri 11.3.2022: Sat 12.3 is worked (for 7 March) and counts.
+            (
+                "2022-03-11",
+                1,
+                "2022-03-12",
+                "worked Saturday 12 March 2022",
             ),
             // Fri 6.5.2022: Sat 7, Sun 8; Mon 9.5.2022 works under martial law.
             (
@@ -754,7 +799,13 @@ mod tests {
         assert_eq!(reasons[1], (d("2021-08-22"), "Sunday"));
         assert_eq!(reasons[2].0, d("2021-08-23"));
         assert!(reasons[2].1.contains("transferred"), "{}", reasons[2].1);
-        assert_eq!(reasons[3], (d("2021-08-24"), "Independence Day"));
+        assert_eq!(
+            reasons[3],
+            (
+                d("2021-08-24"),
+                "Independence Day (День Незалежності України)"
+            )
+        );
         assert_eq!(reasons.len(), 4);
     }
 
@@ -763,7 +814,7 @@ mod tests {
         let cal = ua();
         assert_eq!(
             cal.day_kind(d("2021-08-24")),
-            DayKind::Holiday("Independence Day".into())
+            DayKind::Holiday("Independence Day (День Незалежності України)".into())
         );
         assert!(matches!(cal.day_kind(d("2021-08-23")), DayKind::DayOff(_)));
         assert_eq!(cal.day_kind(d("2021-08-28")), DayKind::Working);
@@ -772,7 +823,7 @@ mod tests {
         // Easter on a Sunday is reported as the holiday, its Monday as the shifted day off.
         assert_eq!(
             cal.day_kind(d("2019-04-28")),
-            DayKind::Holiday("Orthodox Easter".into())
+            DayKind::Holiday("Easter (Пасха, Великдень)".into())
         );
         assert!(matches!(cal.day_kind(d("2019-04-29")), DayKind::DayOff(_)));
         // Under martial law a holiday on a weekday is a plain working day.
@@ -800,7 +851,7 @@ mod tests {
             let e = d(easter);
             assert_eq!(
                 cal.day_kind(e),
-                DayKind::Holiday("Orthodox Easter".into()),
+                DayKind::Holiday("Easter (Пасха, Великдень)".into()),
                 "{easter}"
             );
         }
@@ -854,7 +905,10 @@ mod tests {
         let cal = ua();
         let days = cal.non_working_days(2021);
         assert!(days.windows(2).all(|w| w[0].0 < w[1].0));
-        assert_eq!(days[0], (d("2021-01-01"), "New Year".to_string()));
+        assert_eq!(
+            days[0],
+            (d("2021-01-01"), "New Year (Новий рік)".to_string())
+        );
         assert_eq!(days[1], (d("2021-01-02"), "Saturday".to_string()));
         assert!(days
             .iter()
@@ -879,6 +933,99 @@ mod tests {
             .non_working_days(2024)
             .iter()
             .all(|(x, _)| is_weekend(*x)));
+    }
+
+    #[test]
+    fn the_cabinet_transfers_of_2013_2018_and_2019_are_those_the_orders_set() {
+        let cal = ua();
+        // 2013: no order moved working days in January; May 3 and 10 went to Saturdays 18 May and
+        // 1 June.
+        for day in ["2013-01-02", "2013-01-03", "2013-01-04"] {
+            assert_eq!(cal.day_kind(d(day)), DayKind::Working, "{day}");
+        }
+        for day in ["2013-01-19", "2013-02-02", "2013-02-16"] {
+            assert_eq!(cal.day_kind(d(day)), DayKind::Weekend, "{day}");
+        }
+        assert!(
+            matches!(cal.day_kind(d("2013-05-03")), DayKind::DayOff(r) if r.contains("2013-05-18"))
+        );
+        assert_eq!(cal.day_kind(d("2013-06-01")), DayKind::Working);
+        // 2018, order 1-р of 11.01.2018: Monday 31 December off, Saturday 29 December worked.
+        assert!(
+            matches!(cal.day_kind(d("2018-12-31")), DayKind::DayOff(r) if r.contains("1-р of 11.01.2018"))
+        );
+        assert_eq!(cal.day_kind(d("2018-12-29")), DayKind::Working);
+        // 2019, order 7-р of 10.01.2019: 30 April and 31 December off, Saturdays 11 May and
+        // 28 December worked (and 30 December / 21 December as before).
+        for day in ["2019-04-30", "2019-12-30", "2019-12-31"] {
+            assert!(
+                matches!(cal.day_kind(d(day)), DayKind::DayOff(r) if r.contains("7-р of 10.01.2019")),
+                "{day}"
+            );
+        }
+        for day in ["2019-05-11", "2019-12-21", "2019-12-28"] {
+            assert_eq!(cal.day_kind(d(day)), DayKind::Working, "{day}");
+        }
+    }
+
+    #[test]
+    fn martial_law_suspends_holidays_from_24_march_2022_not_from_24_february() {
+        let cal = ua();
+        assert!(
+            matches!(cal.day_kind(d("2022-03-08")), DayKind::Holiday(n) if n.contains("Women"))
+        );
+        assert!(matches!(cal.day_kind(d("2022-03-07")), DayKind::DayOff(_)));
+        assert_eq!(cal.day_kind(d("2022-03-12")), DayKind::Working);
+        // After 24 March: Easter Monday, 9 May, the June transfer: all working days.
+        for day in ["2022-04-25", "2022-05-09", "2022-06-27", "2022-06-28"] {
+            assert_eq!(cal.day_kind(d(day)), DayKind::Working, "{day}");
+        }
+        assert_eq!(cal.day_kind(d("2022-07-02")), DayKind::Weekend);
+    }
+
+    #[test]
+    fn every_transfer_cites_its_order_and_every_file_says_whether_it_was_checked() {
+        for (name, content) in BUILTIN_UA {
+            let (_, year, data) = parse_year(name, content).unwrap();
+            for (date, reason) in data.days_off.iter().chain(&data.working_days) {
+                assert!(
+                    reason.contains("Labour Code art. 67") || reason.contains("Cabinet order"),
+                    "{date}: {reason}"
+                );
+                if reason.contains("Cabinet") {
+                    assert!(reason.contains(" of "), "{date}: no order date in {reason}");
+                }
+            }
+            assert!(
+                content.contains("# Checked: "),
+                "{name}: say whether the year was checked"
+            );
+            // Names as the law has them: 1 May is День праці from 2017.
+            let may_day = data
+                .holidays
+                .iter()
+                .chain(&data.unobserved)
+                .find(|(d, _)| d.month() == 5 && d.day() == 1)
+                .map(|(_, n)| n.clone())
+                .unwrap_or_default();
+            assert_eq!(
+                may_day.contains("День праці"),
+                year >= 2017,
+                "{year}: {may_day}"
+            );
+        }
+        // The Day of Ukrainian Statehood is listed (not a day off) from 2022.
+        let cal = ua();
+        assert_eq!(cal.day_kind(d("2024-07-15")), DayKind::Working);
+        let y2024 = Calendar::from_files(&[(
+            "2024.toml".to_string(),
+            include_str!("../calendars/ua/2024.toml").to_string(),
+        )])
+        .unwrap();
+        assert!(y2024.years[&2024]
+            .unobserved
+            .get(&d("2024-07-15"))
+            .is_some_and(|n| n.contains("Державності")));
     }
 
     #[test]

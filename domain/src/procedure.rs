@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -166,6 +166,18 @@ impl DeadlineRule {
     }
 }
 
+/// The rule that moves a due date off a non-working day (`procedure.md`, "Deadlines": Civil Code
+/// art. 254(5)), documented once per definition with its confidence mark. Which deadlines it
+/// applies to is each deadline's `roll_to_working_day`, so a definition can switch it off for one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RollingRule {
+    /// Whether the rule is read in the law or a default.
+    pub mark: Mark,
+    /// Where the rule comes from, in words.
+    pub source: String,
+}
+
 /// A procedure definition as written in its file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -181,8 +193,13 @@ pub struct ProcedureDefinition {
     pub effective_from: NaiveDate,
     /// Office code of the deciding authority (`UA-MSP`, `UA-NSS`).
     pub deciding_authority: String,
-    /// Calendar used for working days.
+    /// The calendar (its `calendar` id, e.g. `ua`) that working days and the rolling rule count
+    /// on; the rule book refuses a definition whose calendar is missing or lacks a year it needs.
     pub calendar: String,
+    /// The rolling rule's source and mark (absent in definitions written before it was
+    /// documented; the deadlines' own `roll_to_working_day` decides either way).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolling: Option<RollingRule>,
     /// Validity of a granted status; `None` = unlimited.
     #[serde(default)]
     pub status_validity: Option<Period>,
@@ -224,6 +241,28 @@ pub enum ProcedureError {
         second: String,
         /// `id` or `effective_from`.
         what: &'static str,
+    },
+    /// The definition names a calendar the rule book does not have.
+    #[error("procedure definition {file} counts on calendar `{calendar}`, which is not loaded (loaded: {loaded})")]
+    UnknownCalendar {
+        /// File name.
+        file: String,
+        /// The calendar it names.
+        calendar: String,
+        /// The calendars that are loaded, comma-separated.
+        loaded: String,
+    },
+    /// The named calendar has no file for a year the definition needs: every year from the year
+    /// it takes effect to the calendar's last year (a hole would count that year's holidays as
+    /// working days without anyone noticing).
+    #[error("procedure definition {file} counts on calendar `{calendar}`, which has no file for {year}: add {calendar}/{year}.toml to the calendars")]
+    CalendarYearMissing {
+        /// File name.
+        file: String,
+        /// The calendar it names.
+        calendar: String,
+        /// The first year missing.
+        year: i32,
     },
     /// A directory could not be read.
     #[error("cannot read procedure directory {dir}: {message}")]
@@ -299,7 +338,12 @@ const BUILTIN: &[(&str, &str)] = &[
 #[derive(Debug, Clone)]
 pub struct RuleBook {
     definitions: Vec<Arc<ProcedureDefinition>>,
+    /// The calendars by id; every definition's `calendar` is one of them (checked at load).
+    calendars: BTreeMap<String, Arc<Calendar>>,
+    /// The calendar [`RuleBook::calendar`] returns: the latest definition's.
     calendar: Arc<Calendar>,
+    /// The file each definition was read from (same order as `definitions`).
+    files: Vec<String>,
 }
 
 impl RuleBook {
@@ -335,6 +379,20 @@ impl RuleBook {
         )
     }
 
+    /// The built-in definitions with several calendars.
+    ///
+    /// # Errors
+    /// An embedded file is broken or names a calendar it cannot use.
+    pub fn from_builtin_with_calendars(calendars: Vec<Calendar>) -> Result<Self, ProcedureError> {
+        Self::from_files_with_calendars(
+            BUILTIN
+                .iter()
+                .map(|(n, t)| ((*n).to_string(), (*t).to_string()))
+                .collect(),
+            calendars,
+        )
+    }
+
     /// Definitions from file contents, with a calendar.
     ///
     /// # Errors
@@ -343,6 +401,24 @@ impl RuleBook {
         files: Vec<(String, String)>,
         calendar: Calendar,
     ) -> Result<Self, ProcedureError> {
+        Self::from_files_with_calendars(files, vec![calendar])
+    }
+
+    /// Definitions from file contents, with several calendars (one per id; a later one with the
+    /// same id replaces an earlier one). Each definition must name a loaded calendar that has a
+    /// file for every year from the year the definition takes effect to the calendar's last year.
+    ///
+    /// # Errors
+    /// A broken file, two definitions sharing an id or an effective date,
+    /// [`ProcedureError::UnknownCalendar`] or [`ProcedureError::CalendarYearMissing`].
+    pub fn from_files_with_calendars(
+        files: Vec<(String, String)>,
+        calendars: Vec<Calendar>,
+    ) -> Result<Self, ProcedureError> {
+        let calendars: BTreeMap<String, Arc<Calendar>> = calendars
+            .into_iter()
+            .map(|c| (c.id().to_string(), Arc::new(c)))
+            .collect();
         let mut by_id: BTreeMap<String, (String, ProcedureDefinition)> = BTreeMap::new();
         for (file, text) in files {
             let def = ProcedureDefinition::from_toml(&file, &text)?;
@@ -360,9 +436,25 @@ impl RuleBook {
                 });
             }
         }
+        for (file, def) in &defs {
+            check_calendar(file, def, &calendars)?;
+        }
+        let default_id = defs.last().map(|(_, d)| d.calendar.as_str());
+        let calendar = default_id
+            .and_then(|id| calendars.get(id))
+            .or_else(|| calendars.values().next())
+            .cloned()
+            .ok_or_else(|| ProcedureError::UnknownCalendar {
+                file: "(rule book)".into(),
+                calendar: default_id.unwrap_or("").to_string(),
+                loaded: String::new(),
+            })?;
+        let files = defs.iter().map(|(f, _)| f.clone()).collect();
         Ok(Self {
             definitions: defs.into_iter().map(|(_, d)| Arc::new(d)).collect(),
-            calendar: Arc::new(calendar),
+            calendars,
+            calendar,
+            files,
         })
     }
 
@@ -372,6 +464,17 @@ impl RuleBook {
     /// # Errors
     /// The directory cannot be read or a file is broken.
     pub fn with_dir(dir: &Path, calendar: Calendar) -> Result<Self, ProcedureError> {
+        Self::with_dir_and_calendars(dir, vec![calendar])
+    }
+
+    /// The built-in definitions plus every `*.toml` in `dir`, with several calendars.
+    ///
+    /// # Errors
+    /// The directory cannot be read, a file is broken or names a calendar it cannot use.
+    pub fn with_dir_and_calendars(
+        dir: &Path,
+        calendars: Vec<Calendar>,
+    ) -> Result<Self, ProcedureError> {
         let mut files: Vec<(String, String)> = BUILTIN
             .iter()
             .map(|(n, t)| ((*n).to_string(), (*t).to_string()))
@@ -392,7 +495,7 @@ impl RuleBook {
             let text = std::fs::read_to_string(&path).map_err(io)?;
             files.push((path.display().to_string(), text));
         }
-        Self::from_files(files, calendar)
+        Self::from_files_with_calendars(files, calendars)
     }
 
     /// All definitions, oldest first.
@@ -416,10 +519,78 @@ impl RuleBook {
         self.definitions.iter().find(|d| d.id == id)
     }
 
-    /// The working-day calendar.
+    /// The calendar of the latest definition (for warnings about its last year and for
+    /// `ptl calendar show`); a case counts on its own definition's ([`RuleBook::calendar_for`]).
     #[must_use]
     pub fn calendar(&self) -> &Calendar {
         &self.calendar
+    }
+
+    /// The calendar a definition counts on (its `calendar` field). A case carries a copy of its
+    /// definition, which may name a calendar no longer loaded: it then counts on the default one.
+    #[must_use]
+    pub fn calendar_for(&self, def: &ProcedureDefinition) -> &Calendar {
+        match self.calendars.get(&def.calendar) {
+            Some(c) => c,
+            None => self.calendar(),
+        }
+    }
+
+    /// The calendar a case counts on: its own definition's, or the default one before it has one.
+    #[must_use]
+    pub fn calendar_for_case(&self, state: &crate::state::CaseState) -> &Calendar {
+        state
+            .procedure()
+            .map_or_else(|| self.calendar(), |d| self.calendar_for(d))
+    }
+
+    /// A calendar by id.
+    #[must_use]
+    pub fn calendar_by_id(&self, id: &str) -> Option<&Calendar> {
+        self.calendars.get(id).map(|c| &**c)
+    }
+
+    /// Every loaded calendar, by id.
+    pub fn calendars(&self) -> impl Iterator<Item = &Calendar> + '_ {
+        self.calendars.values().map(|c| &**c)
+    }
+
+    /// The file a definition was read from (built-in ones as `<id>.toml`), for `ptl procedures`
+    /// and the API.
+    #[must_use]
+    pub fn source_file(&self, id: &str) -> Option<&str> {
+        self.definitions
+            .iter()
+            .position(|d| d.id == id)
+            .and_then(|i| self.files.get(i))
+            .map(String::as_str)
+    }
+}
+
+/// Refuses a definition whose calendar is not loaded or has a hole between the year the
+/// definition takes effect and the calendar's last year.
+fn check_calendar(
+    file: &str,
+    def: &ProcedureDefinition,
+    calendars: &BTreeMap<String, Arc<Calendar>>,
+) -> Result<(), ProcedureError> {
+    let Some(cal) = calendars.get(&def.calendar) else {
+        return Err(ProcedureError::UnknownCalendar {
+            file: file.into(),
+            calendar: def.calendar.clone(),
+            loaded: calendars.keys().cloned().collect::<Vec<_>>().join(", "),
+        });
+    };
+    let first = def.effective_from.year();
+    let last = cal.years().last().unwrap_or(first).max(first);
+    let covered: std::collections::BTreeSet<i32> = cal.years().collect();
+    match (first..=last).find(|y| !covered.contains(y)) {
+        Some(year) => Err(ProcedureError::CalendarYearMissing {
+            file: file.into(),
+            calendar: def.calendar.clone(),
+            year,
+        }),
+        None => Ok(()),
     }
 }
 

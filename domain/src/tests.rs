@@ -1634,4 +1634,5 @@ fn a_deadline_suspended_while_the_file_is_returned_moves_by_the_days_it_was_back
 }
 
 mod properties;
+mod rolling;
 mod rulings;

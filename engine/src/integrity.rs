@@ -391,21 +391,75 @@ const APOSTROPHES: [char; 7] = [
     '\u{00B4}', // ACUTE ACCENT
 ];
 
-/// Normalises a name for matching: Unicode NFC, full Unicode lowercase,
-/// apostrophe variants unified to U+0027, leading/trailing whitespace removed
-/// and every run of whitespace (any Unicode whitespace, including tabs and
-/// no-break spaces) collapsed to one space.
+/// Characters that take no space and no ink (zero-width space, joiners, word joiner, byte-order
+/// mark, soft hyphen, Mongolian vowel separator): pasted from documents and messengers, or typed on
+/// purpose, they make two spellings of one name differ invisibly. Removed before matching.
+const INVISIBLE: [char; 8] = [
+    '\u{200B}', // ZERO WIDTH SPACE
+    '\u{200C}', // ZERO WIDTH NON-JOINER
+    '\u{200D}', // ZERO WIDTH JOINER
+    '\u{2060}', // WORD JOINER
+    '\u{FEFF}', // ZERO WIDTH NO-BREAK SPACE (byte-order mark)
+    '\u{00AD}', // SOFT HYPHEN
+    '\u{180E}', // MONGOLIAN VOWEL SEPARATOR
+    '\u{2063}', // INVISIBLE SEPARATOR
+];
+
+/// Latin letters (after lowercasing) that look like a Cyrillic letter in one of their cases, and
+/// that letter: a Ukrainian name typed on a Latin keyboard layout, wholly or in part, reads the
+/// same on paper ("Оleна" with a Latin `O` and `e`). Folding them to the Cyrillic letter makes such
+/// a name match its Cyrillic spelling; a name wholly in Latin letters still matches itself (the
+/// fold is one-to-one).
+const LOOK_ALIKES: [(char, char); 14] = [
+    ('a', 'а'),
+    ('b', 'в'), // B / В
+    ('c', 'с'),
+    ('e', 'е'),
+    ('h', 'н'), // H / Н
+    ('i', 'і'),
+    ('ï', 'ї'),
+    ('k', 'к'),
+    ('m', 'м'), // M / М
+    ('o', 'о'),
+    ('p', 'р'),
+    ('t', 'т'), // T / Т
+    ('x', 'х'),
+    ('y', 'у'),
+];
+
+/// The version of [`normalise_identity`]. The person index stores hashes of normalised names, so
+/// a change of the normalisation must bump it: the engine rebuilds the index from the vault at
+/// start when the stored version differs (`Engine::ensure_person_index`).
+///
+/// 1: NFC, lowercase, apostrophes, whitespace. 2: also invisible characters removed and Latin
+/// look-alikes folded to Cyrillic.
+pub const NORMALISATION_VERSION: i64 = 2;
+
+/// Normalises a name for matching: invisible characters ([`INVISIBLE`]) removed, Unicode NFC,
+/// full Unicode lowercase, Latin letters that look Cyrillic folded to the Cyrillic letter
+/// ([`LOOK_ALIKES`]), apostrophe variants unified to U+0027, leading/trailing whitespace removed
+/// and every run of whitespace (any Unicode whitespace, including tabs and no-break spaces)
+/// collapsed to one space. Its version is [`NORMALISATION_VERSION`].
 ///
 /// It does not transliterate: "Maryana" and "Мар'яна" stay different.
 #[must_use]
 pub fn normalise_identity(s: &str) -> String {
+    let visible: String = s.chars().filter(|c| !INVISIBLE.contains(c)).collect();
     // NFC before lowercasing so that composed and decomposed input lowercase
     // alike, and again after, since lowercasing can yield decomposable
     // sequences.
-    let lowered: String = s.nfc().collect::<String>().to_lowercase();
+    let lowered: String = visible.nfc().collect::<String>().to_lowercase();
     let unified: String = lowered
         .nfc()
-        .map(|c| if APOSTROPHES.contains(&c) { '\'' } else { c })
+        .map(|c| {
+            if APOSTROPHES.contains(&c) {
+                return '\'';
+            }
+            LOOK_ALIKES
+                .iter()
+                .find(|(latin, _)| *latin == c)
+                .map_or(c, |(_, cyrillic)| *cyrillic)
+        })
         .collect();
     unified.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -708,6 +762,29 @@ mod tests {
             assert_eq!(person_search_hash(&KEY, v, date()), expected, "{v:?}");
         }
         assert_eq!(normalise_identity(variants[0]), "мар'яна коваль");
+    }
+
+    #[test]
+    fn zero_width_characters_and_latin_look_alikes_give_the_same_search_hash() {
+        let expected = person_search_hash(&KEY, "Олена Шевченко", date());
+        for v in [
+            "Оле\u{200B}на Шев\u{200D}ченко", // zero-width space and joiner
+            "\u{FEFF}Олена\u{00AD} Шевченко\u{2060}", // BOM, soft hyphen, word joiner
+            "Олeна Шeвчeнкo",                 // Latin e and o
+            "OЛЕНА ШЕВЧЕНКO",                 // Latin capital O
+            "Oлeнa Шeвчeнкo",                 // Latin O, e, a, o
+        ] {
+            assert_eq!(person_search_hash(&KEY, v, date()), expected, "{v:?}");
+        }
+        // A name wholly in Latin letters matches itself in any case, and not its transliteration.
+        assert_eq!(
+            normalise_identity("MARIA TKACH"),
+            normalise_identity("maria tkach")
+        );
+        assert_ne!(
+            normalise_identity("Olena Shevchenko"),
+            normalise_identity("Олена Шевченко")
+        );
     }
 
     #[test]

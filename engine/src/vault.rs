@@ -26,7 +26,10 @@
 //!
 //! **Search.** A keyed hash of the normalised name and birth date
 //! ([`integrity::person_search_hash`]) allows exact-match person search and duplicate detection
-//! without decrypting every case; erasure deletes it.
+//! without decrypting every case; erasure deletes it. Every look-up that finds a case is written to
+//! that case's access log ([`Vault::log_lookup`]). The index records the version of the
+//! normalisation it was built with (`vault_meta`); when the code's differs, the engine rebuilds it
+//! from the person records ([`Vault::rebuild_person_index`]).
 //!
 //! Every write function takes a [`Conn`] so the engine can call it inside the same transaction as
 //! the events. On SQLite, call them (including [`Vault::read_records`], which writes the access
@@ -57,6 +60,20 @@ use crate::{fetch_all, fetch_optional, run};
 
 /// File name of the erasure log in the data directory.
 pub const ERASURE_LOG_FILE: &str = "erasures.log";
+
+/// `what` of an access-log entry written by a duplicate check at registration: the person index
+/// was consulted for the case, and no record was opened.
+pub const LOOKUP_DUPLICATE_CHECK: &str = r#"["duplicate-check"]"#;
+
+/// `what` of an access-log entry written by a person search that found the case.
+pub const LOOKUP_PERSON_SEARCH: &str = r#"["person-search"]"#;
+
+/// `what` of an access-log entry written when the engine read the person's record to rebuild the
+/// person index.
+pub const LOOKUP_INDEX_REBUILD: &str = r#"["person-index-rebuild"]"#;
+
+/// Name of the [`Vault::normalisation_version`] row in `vault_meta`.
+const NORMALISATION_ROW: &str = "person_index_normalisation";
 
 /// Errors of the vault.
 #[derive(Debug, thiserror::Error)]
@@ -141,7 +158,8 @@ pub struct AccessEntry {
     pub office: Option<String>,
     /// Stated reason.
     pub reason: Option<String>,
-    /// What was read: a JSON array of record ids, e.g. `["r-…","r-…"]`.
+    /// What was read: a JSON array of record ids, e.g. `["r-…","r-…"]`, or a look-up marker
+    /// ([`LOOKUP_DUPLICATE_CHECK`], [`LOOKUP_PERSON_SEARCH`], [`LOOKUP_INDEX_REBUILD`]).
     pub what: String,
     /// Chain hash of this entry.
     pub hash: String,
@@ -506,7 +524,8 @@ impl Vault {
     }
 
     /// The cases whose person matches exactly after normalisation (Unicode NFC, case,
-    /// whitespace, apostrophe variants; see [`integrity::normalise_identity`]), in id order.
+    /// whitespace, apostrophe variants, invisible characters, Latin look-alikes; see
+    /// [`integrity::normalise_identity`]), in id order.
     ///
     /// Logging the search is the caller's business (it knows the reader and the found cases).
     ///
@@ -549,6 +568,139 @@ impl Vault {
                     .map_err(|e| VaultError::Corrupt(format!("case id {id:?}: {e}")))
             })
             .collect()
+    }
+
+    /// Appends to the access log of each case in `case_ids` one entry saying that `reader` looked
+    /// the case up in the person index (`what`: [`LOOKUP_DUPLICATE_CHECK`] or
+    /// [`LOOKUP_PERSON_SEARCH`]) and why: the office the case belongs to sees who asked about its
+    /// person. Call it in the same write transaction as the look-up. On PostgreSQL each case's key
+    /// row is locked first, in the order given (keep it sorted, as [`Vault::find_person`] returns
+    /// it), as [`Vault::read_records`] does, so appends to one case's chain never race.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Db`] if a statement fails, [`VaultError::Canonical`] if an entry cannot be
+    /// canonicalised.
+    pub async fn log_lookup(
+        &self,
+        mut conn: Conn<'_>,
+        case_ids: &[Uuid],
+        reader: &Reader,
+        what: &str,
+    ) -> Result<(), VaultError> {
+        for case_id in case_ids {
+            self.key_state(conn.reborrow(), *case_id).await?;
+            self.append_access(conn.reborrow(), *case_id, reader, what)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The normalisation version the person index was built with (`None` before the first build,
+    /// as in a store created before versions were recorded).
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Db`] if the query fails.
+    pub async fn normalisation_version(&self, conn: Conn<'_>) -> Result<Option<i64>, VaultError> {
+        let row = fetch_optional!(
+            conn,
+            (i64,),
+            "SELECT value FROM vault_meta WHERE name = $1",
+            NORMALISATION_ROW,
+        )?;
+        Ok(row.map(|(v,)| v))
+    }
+
+    /// The cases whose data key is live (not erased), in id order: those whose person belongs in
+    /// the person index.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Db`] if the query fails, [`VaultError::Corrupt`] for a bad stored id.
+    pub async fn live_cases(&self, conn: Conn<'_>) -> Result<Vec<Uuid>, VaultError> {
+        let rows = fetch_all!(
+            conn,
+            (String,),
+            "SELECT case_id FROM case_keys WHERE wrapped IS NOT NULL ORDER BY case_id",
+        )?;
+        rows.into_iter()
+            .map(|(id,)| {
+                Uuid::parse_str(&id)
+                    .map_err(|e| VaultError::Corrupt(format!("case id {id:?}: {e}")))
+            })
+            .collect()
+    }
+
+    /// Rebuilds the person index with the current normalisation: deletes every entry, then, for
+    /// each `(case, person record)`, opens the record (one access-log entry per case, by `reader`,
+    /// [`LOOKUP_INDEX_REBUILD`]), hashes its `full_name` and `birth_date` again and indexes the
+    /// case; records the version ([`integrity::NORMALISATION_VERSION`]). A case whose record
+    /// no longer opens (erased meanwhile) or lacks the two fields is left out. Returns how many
+    /// cases were indexed. Call it in one write transaction: the old index stays until it commits.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Crypto`] if a key or record fails authentication, [`VaultError::Db`] if a
+    /// statement fails.
+    pub async fn rebuild_person_index(
+        &self,
+        mut conn: Conn<'_>,
+        persons: &[(Uuid, RecordRef)],
+        reader: &Reader,
+    ) -> Result<usize, VaultError> {
+        run!(conn.reborrow(), "DELETE FROM person_index")?;
+        let mut indexed = 0;
+        for (case_id, record) in persons {
+            let state = self.key_state(conn.reborrow(), *case_id).await?;
+            let KeyState::Live(wrapped) = state else {
+                continue;
+            };
+            let dk = crypto::unwrap(self.keys.master(), &wrapped, *case_id)?;
+            let row = fetch_optional!(
+                conn.reborrow(),
+                (Vec<u8>,),
+                "SELECT ciphertext FROM personal_records WHERE case_id = $1 AND record_id = $2",
+                case_text(*case_id),
+                &record.0,
+            )?;
+            let person = match row {
+                Some((sealed,)) => {
+                    let plain = Zeroizing::new(crypto::open(&dk, *case_id, &record.0, &sealed)?);
+                    serde_json::from_slice::<Value>(&plain).ok()
+                }
+                None => None,
+            };
+            drop(dk);
+            self.append_access(conn.reborrow(), *case_id, reader, LOOKUP_INDEX_REBUILD)
+                .await?;
+            let Some(person) = person else { continue };
+            let name = person.get("full_name").and_then(Value::as_str);
+            let birth = person
+                .get("birth_date")
+                .and_then(Value::as_str)
+                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+            let (Some(name), Some(birth)) = (name, birth) else {
+                continue;
+            };
+            let hash = integrity::person_search_hash(self.keys.search_key(), name, birth);
+            run!(
+                conn.reborrow(),
+                "INSERT INTO person_index (search_hash, case_id) VALUES ($1, $2) \
+                 ON CONFLICT (search_hash, case_id) DO NOTHING",
+                hash,
+                case_text(*case_id),
+            )?;
+            indexed += 1;
+        }
+        run!(
+            conn,
+            "INSERT INTO vault_meta (name, value) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            NORMALISATION_ROW,
+            integrity::NORMALISATION_VERSION,
+        )?;
+        Ok(indexed)
     }
 
     /// Opens the given records of a case, in the order asked, and appends **one** access-log

@@ -328,27 +328,96 @@ async fn an_edited_event_row_is_detected_by_verify(f: Fixture) {
 }
 on_both_stores!(run, an_edited_event_row_is_detected_by_verify);
 
-/// A person who applied many times: each registration names the earlier cases of the person,
-/// the first `SAME_PERSON_LISTED` in id order (the list stays bounded), and register numbers
-/// stay consecutive (one counter statement per registration).
-async fn repeated_registrations_of_one_person_name_a_bounded_list_of_earlier_cases(f: Fixture) {
+/// A person who applied many times: each registration names every earlier case of the person in
+/// id order (the API shows what the caller's scope allows), each check is written to the access
+/// log of every case it found, and register numbers stay consecutive (one counter statement per
+/// registration).
+async fn repeated_registrations_of_one_person_name_every_earlier_case_and_log_each_check(
+    f: Fixture,
+) {
     let limit = ptl_engine::pipeline::SAME_PERSON_LISTED;
     let mut ids = Vec::new();
     for _ in 0..=limit + 1 {
         ids.push(register(&f).await);
     }
     let last = register_person(&f).await;
+    let first = ids[0];
     ids.sort();
-    assert_eq!(last.same_person, ids[..limit].to_vec());
+    assert_eq!(last.same_person, ids);
     let (state, _) = f.engine.load(last.case_id).await.unwrap().unwrap();
     assert_eq!(
         state.registration.as_ref().unwrap().register_no,
         format!("UA7102-2026-{:06}", limit + 3)
     );
+    // The first case was found by each of the later registrations.
+    let mut tx = f.engine.db().read().await.unwrap();
+    let log = f.engine.vault().access_log(tx.conn(), first).await.unwrap();
+    assert_eq!(log.len(), limit + 2);
+    assert!(log
+        .iter()
+        .all(|e| e.what == ptl_engine::vault::LOOKUP_DUPLICATE_CHECK
+            && e.reason.as_deref() == Some(ptl_engine::pipeline::DUPLICATE_CHECK_REASON)
+            && e.office.as_deref() == Some("UA7102")));
+    assert_eq!(
+        f.engine
+            .vault()
+            .verify_access_log(tx.conn(), first)
+            .await
+            .unwrap(),
+        None
+    );
 }
 on_both_stores!(
     run,
-    repeated_registrations_of_one_person_name_a_bounded_list_of_earlier_cases
+    repeated_registrations_of_one_person_name_every_earlier_case_and_log_each_check
+);
+
+/// An index built with another normalisation (here: an older version, whose entries are gone)
+/// is rebuilt from the person records: afterwards a spelling that only the current normalisation
+/// folds (a zero-width space, a Latin `a`) finds the case, the read is in the case's access log,
+/// and a second start finds the index current.
+async fn the_person_index_is_rebuilt_when_the_normalisation_version_changes(f: Fixture) {
+    // A fresh store's index is current: nothing to rebuild.
+    assert_eq!(f.engine.ensure_person_index().await.unwrap(), None);
+    let id = register(&f).await;
+    let variant = "Мар\u{200B}ʼянa Коваль";
+    let mut tx = f.engine.begin_write().await.unwrap();
+    ptl_engine::run!(tx.conn(), "DELETE FROM person_index").unwrap();
+    ptl_engine::run!(
+        tx.conn(),
+        "UPDATE vault_meta SET value = 1 WHERE name = 'person_index_normalisation'"
+    )
+    .unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = f.engine.db().read().await.unwrap();
+    let before = f
+        .engine
+        .vault()
+        .find_person(tx.conn(), variant, d("1990-04-02"))
+        .await
+        .unwrap();
+    drop(tx);
+    assert!(before.is_empty());
+    assert_eq!(f.engine.ensure_person_index().await.unwrap(), Some(1));
+    let mut tx = f.engine.db().read().await.unwrap();
+    let after = f
+        .engine
+        .vault()
+        .find_person(tx.conn(), variant, d("1990-04-02"))
+        .await
+        .unwrap();
+    assert_eq!(after, vec![id]);
+    let log = f.engine.vault().access_log(tx.conn(), id).await.unwrap();
+    assert_eq!(
+        log.last().map(|e| (e.sub.as_str(), e.what.as_str())),
+        Some(("system", ptl_engine::vault::LOOKUP_INDEX_REBUILD))
+    );
+    drop(tx);
+    assert_eq!(f.engine.ensure_person_index().await.unwrap(), None);
+}
+on_both_stores!(
+    run,
+    the_person_index_is_rebuilt_when_the_normalisation_version_changes
 );
 
 async fn personal_data_is_in_the_vault_not_in_events_and_erasure_keeps_history_verifiable(

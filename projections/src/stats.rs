@@ -38,8 +38,11 @@ pub enum GroupBy {
     /// Totals only.
     #[default]
     None,
-    /// One group per office.
+    /// One group per office of the period (the office a milestone was recorded at).
     Office,
+    /// One group per office of today: closed offices counted with their successor
+    /// ([`StatsQuery::successors`]).
+    Successor,
     /// One group per calendar month (`YYYY-MM`).
     Month,
 }
@@ -59,6 +62,9 @@ pub struct StatsQuery {
     pub today: NaiveDate,
     /// Breakdown.
     pub group_by: GroupBy,
+    /// For [`GroupBy::Successor`]: each closed office and the office that holds its cases today
+    /// (office codes, which are capital letters, digits and `-`).
+    pub successors: BTreeMap<String, String>,
 }
 
 /// The figures of one cell set (totals or one group). `None` is a suppressed figure (or, for the
@@ -266,19 +272,45 @@ pub struct Stats {
 const MAX_MONTHS: usize = 240;
 
 #[derive(Clone, Copy)]
-enum Key {
+enum Key<'a> {
     Total,
-    Office,
+    /// By office, with closed offices mapped to their successors when the map is not empty.
+    Office(&'a BTreeMap<String, String>),
     Month,
 }
 
-impl Key {
+/// A SQL string literal for an office code (codes are checked to be capital letters, digits and
+/// `-`; quotes are doubled all the same).
+fn literal(code: &str) -> String {
+    format!("'{}'", code.replace('\'', "''"))
+}
+
+/// `col`, or `col` with the closed offices replaced by their successors.
+fn office_expr(col: &str, successors: &BTreeMap<String, String>) -> String {
+    if successors.is_empty() {
+        return col.to_string();
+    }
+    let mut e = format!("CASE {col}");
+    for (from, to) in successors {
+        e.push_str(&format!(" WHEN {} THEN {}", literal(from), literal(to)));
+    }
+    e.push_str(&format!(" ELSE {col} END"));
+    e
+}
+
+impl Key<'_> {
     /// (select expression, group-by prefix) over milestones `m`.
-    fn milestone(self) -> (&'static str, &'static str) {
+    fn milestone(self) -> (String, String) {
         match self {
-            Key::Total => ("'total'", ""),
-            Key::Office => ("m.office", "m.office, "),
-            Key::Month => ("substr(m.on_date, 1, 7)", "substr(m.on_date, 1, 7), "),
+            Key::Total => ("'total'".into(), String::new()),
+            Key::Office(map) => {
+                let e = office_expr("m.office", map);
+                (e.clone(), format!("{e}, "))
+            }
+            Key::Month => (
+                "substr(m.on_date, 1, 7)".into(),
+                "substr(m.on_date, 1, 7), ".into(),
+            ),
         }
     }
 }
@@ -317,7 +349,7 @@ fn median(v: &mut [i64]) -> Option<f64> {
 async fn flows(
     mut conn: Conn<'_>,
     q: &StatsQuery,
-    key: Key,
+    key: Key<'_>,
     out: &mut BTreeMap<String, Figures>,
 ) -> Result<(), sqlx::Error> {
     let (kexpr, kgroup) = key.milestone();
@@ -374,9 +406,9 @@ async fn flows(
 
     // Median time to the first decision, by the case's current office / the decision's month.
     let fkey = match key {
-        Key::Total => "'total'",
-        Key::Office => "f.office",
-        Key::Month => "substr(f.first_decided_on, 1, 7)",
+        Key::Total => "'total'".to_string(),
+        Key::Office(map) => office_expr("f.office", map),
+        Key::Month => "substr(f.first_decided_on, 1, 7)".to_string(),
     };
     let mut sql4 = Sql::new("");
     let s = scope(&mut sql4, "f.office", q);
@@ -398,22 +430,22 @@ async fn flows(
     Ok(())
 }
 
-/// Stock figures as of `at`, by current office (`by_office`) or in total, into `out`.
+/// Stock figures as of `at`, by current office (`by_office`, mapped to successors when the map is
+/// not empty) or in total, into `out`.
 async fn stocks(
     conn: Conn<'_>,
     q: &StatsQuery,
     at: NaiveDate,
-    by_office: bool,
+    by_office: Option<&BTreeMap<String, String>>,
     fixed_key: &str,
     out: &mut BTreeMap<String, Figures>,
 ) -> Result<(), sqlx::Error> {
     let mut sql = Sql::new("");
     let s = scope(&mut sql, "f.office", q);
     let t = sql.text_arg(date_text(at));
-    let key = if by_office {
-        "f.office".to_string()
-    } else {
-        sql.text_arg(fixed_key)
+    let key = match by_office {
+        Some(map) => office_expr("f.office", map),
+        None => sql.text_arg(fixed_key),
     };
     let closed = format!(
         "EXISTS (SELECT 1 FROM case_milestones c WHERE c.case_id = f.case_id AND c.kind = '{}' \
@@ -441,7 +473,11 @@ async fn stocks(
         "SELECT {key}, COUNT(CASE WHEN {pending} THEN 1 END), COUNT(CASE WHEN {open} THEN 1 END), \
          COUNT(CASE WHEN {overdue} THEN 1 END) FROM case_facts f \
          WHERE {s} AND f.received_on <= {t}{}",
-        if by_office { " GROUP BY f.office" } else { "" }
+        if by_office.is_some() {
+            format!(" GROUP BY {key}")
+        } else {
+            String::new()
+        }
     ));
     let rows: Vec<(String, i64, i64, i64)> = sql.fetch_all(conn).await?;
     for (k, pending, open, overdue) in rows {
@@ -470,15 +506,21 @@ pub async fn stats(db: &Db, q: &StatsQuery) -> Result<Stats, ProjectionError> {
     let mut totals = BTreeMap::new();
     totals.insert("total".to_string(), Figures::zero());
     flows(tx.conn(), q, Key::Total, &mut totals).await?;
-    stocks(tx.conn(), q, as_of, false, "total", &mut totals).await?;
+    stocks(tx.conn(), q, as_of, None, "total", &mut totals).await?;
     let totals = totals.remove("total").unwrap_or_else(Figures::zero);
 
     let mut groups: BTreeMap<String, Figures> = BTreeMap::new();
     match q.group_by {
         GroupBy::None => {}
-        GroupBy::Office => {
-            flows(tx.conn(), q, Key::Office, &mut groups).await?;
-            stocks(tx.conn(), q, as_of, true, "", &mut groups).await?;
+        GroupBy::Office | GroupBy::Successor => {
+            let none = BTreeMap::new();
+            let map = if q.group_by == GroupBy::Successor {
+                &q.successors
+            } else {
+                &none
+            };
+            flows(tx.conn(), q, Key::Office(map), &mut groups).await?;
+            stocks(tx.conn(), q, as_of, Some(map), "", &mut groups).await?;
         }
         GroupBy::Month => {
             let mut month = q.from.with_day(1).unwrap_or(q.from);
@@ -487,7 +529,7 @@ pub async fn stats(db: &Db, q: &StatsQuery) -> Result<Stats, ProjectionError> {
                 groups.insert(month_key(month), Figures::zero());
                 let at = last_of_month(month).min(as_of);
                 if at >= month {
-                    stocks(tx.conn(), q, at, false, &month_key(month), &mut groups).await?;
+                    stocks(tx.conn(), q, at, None, &month_key(month), &mut groups).await?;
                 }
                 month = match month.checked_add_months(Months::new(1)) {
                     Some(m) => m,

@@ -565,6 +565,7 @@ fn query(from: &str, to: &str, today: &str, group_by: GroupBy) -> StatsQuery {
         to: d(to),
         today: d(today),
         group_by,
+        successors: std::collections::BTreeMap::new(),
     }
 }
 

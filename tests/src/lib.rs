@@ -87,6 +87,11 @@ impl TestApp {
         }
     }
 
+    /// The store's URL (to start a second instance on it, as a restart does).
+    pub fn url(&self) -> &str {
+        self.store.url()
+    }
+
     /// Stops the server and removes the store.
     pub async fn stop(self) {
         self.server.abort();

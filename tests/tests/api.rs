@@ -774,7 +774,7 @@ async fn the_work_queue_lists_cases_in_scope_and_finds_a_person(app: TestApp) ->
     let r = app.get("/api/v1/cases?overdue=true", &region).await;
     assert_eq!(r.body["items"].as_array().unwrap().len(), 2);
     // Person search: exact match after normalisation, only within scope.
-    let r = app.get("/api/v1/cases?full_name=%D0%BC%D0%B0%D1%80%27%D1%8F%D0%BD%D0%B0%20%20%D0%BA%D0%BE%D0%B2%D0%B0%D0%BB%D1%8C&birth_date=1990-04-02", &region).await;
+    let r = app.get("/api/v1/cases?full_name=%D0%BC%D0%B0%D1%80%27%D1%8F%D0%BD%D0%B0%20%20%D0%BA%D0%BE%D0%B2%D0%B0%D0%BB%D1%8C&birth_date=1990-04-02&reason=review", &region).await;
     let ids: Vec<&str> = r.body["items"]
         .as_array()
         .unwrap()
@@ -784,7 +784,7 @@ async fn the_work_queue_lists_cases_in_scope_and_finds_a_person(app: TestApp) ->
     assert_eq!(ids, vec![a.as_str()], "{}", r.body);
     let r = app
         .get(
-            "/api/v1/cases?full_name=Olena%20Shevchenko&birth_date=1990-04-02",
+            "/api/v1/cases?full_name=Olena%20Shevchenko&birth_date=1990-04-02&reason=review",
             &cw,
         )
         .await;

@@ -56,7 +56,7 @@ async fn the_dashboard_shows_the_same_figures_as_the_stats_endpoint() {
     let today = ptl_domain::kyiv_date(app.state.app.engine.clock().now());
     ptl_api::demo::demo(
         &app.state.app.engine,
-        ptl_api::demo::Scenario::Cherkasy,
+        ptl_api::demo::Scenario::CherkasyToday,
         today,
     )
     .await

@@ -15,6 +15,7 @@ use ptl_engine::vault::{PersonalText as VaultText, Reader};
 use uuid::Uuid;
 
 use super::error::store;
+use super::lists::Matches;
 use super::{App, Caller, Error};
 use crate::models::{BodyError, ParsedAction, ParsedRegister, PersonalText};
 use crate::view::{case_view, CaseView};
@@ -49,8 +50,9 @@ pub struct Written {
     pub view: CaseView,
     /// The case's version after the command.
     pub version: u64,
-    /// Other cases of the same person (registration only): their ids.
-    pub possible_duplicates: Vec<Uuid>,
+    /// Other cases of the same person (registration only): ids within the caller's scope (at
+    /// most [`ptl_engine::pipeline::SAME_PERSON_LISTED`]), counts per office outside it.
+    pub possible_duplicates: Matches,
 }
 
 /// Which state of a case to show.
@@ -153,7 +155,7 @@ impl App {
                 case_id: done.case_id,
                 view: self.view(caller, done.case_id, &done.state, done.version),
                 version: done.version,
-                possible_duplicates: Vec::new(),
+                possible_duplicates: Matches::default(),
             });
         }
         if !ActionName::Register.allows(caller.role) {
@@ -169,12 +171,29 @@ impl App {
                 parsed.register.office, caller.office
             )));
         }
-        if self.offices.get(&parsed.register.office).is_none() {
+        let Some(office) = self.offices.get(&parsed.register.office) else {
             return Err(BodyError::field(
                 "office",
                 format!("{} is not a known office", parsed.register.office),
             )
             .into());
+        };
+        if !office.open_on(parsed.received_on) {
+            let message = match (office.closed_on, &office.successor) {
+                (Some(closed), Some(successor)) if closed <= parsed.received_on => format!(
+                    "{} closed on {closed} and accepts no new registrations; register with its successor {successor}",
+                    office.code
+                ),
+                (Some(closed), None) if closed <= parsed.received_on => format!(
+                    "{} closed on {closed} and accepts no new registrations",
+                    office.code
+                ),
+                _ => format!(
+                    "{} did not exist yet on {}",
+                    office.code, parsed.received_on
+                ),
+            };
+            return Err(BodyError::field("office", message).into());
         }
         let actor = Actor::user(caller.sub.clone(), caller.role, caller.office.clone());
         let command =
@@ -189,11 +208,23 @@ impl App {
         let done = self.record_command("register", started, result)?;
         let mut view = self.view(caller, done.case_id, &done.state, done.version);
         view.person = None;
+        // The case is recorded: a store hiccup while sorting the other cases by scope loses only
+        // the warning, never the registration.
+        let mut possible_duplicates = match self.split_by_scope(caller, &done.same_person).await {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(error = %e, "possible duplicates could not be sorted by scope");
+                Matches::default()
+            }
+        };
+        possible_duplicates
+            .in_scope
+            .truncate(ptl_engine::pipeline::SAME_PERSON_LISTED);
         Ok(Written {
             case_id: done.case_id,
             view,
             version: done.version,
-            possible_duplicates: done.same_person.clone(),
+            possible_duplicates,
         })
     }
 
@@ -225,7 +256,7 @@ impl App {
                 case_id: case.id,
                 view: self.view(caller, case.id, &done.state, done.version),
                 version: done.version,
-                possible_duplicates: Vec::new(),
+                possible_duplicates: Matches::default(),
             });
         }
         if !name.allows(caller.role) {
@@ -271,7 +302,7 @@ impl App {
             case_id: case.id,
             view: self.view(caller, case.id, &done.state, done.version),
             version: done.version,
-            possible_duplicates: Vec::new(),
+            possible_duplicates: Matches::default(),
         })
     }
 

@@ -57,6 +57,13 @@ pub enum Error {
     /// The same idempotency key is still being processed.
     #[error("a request with this Idempotency-Key is still in progress")]
     RequestInProgress,
+    /// The caller made as many person searches as a minute allows; the next is possible after
+    /// `retry_after_secs`.
+    #[error("too many person searches; retry in {retry_after_secs} s")]
+    TooManySearches {
+        /// Seconds until the next search is allowed.
+        retry_after_secs: u64,
+    },
     /// The store cannot be reached (or is full, or busy): retry.
     #[error("the store is unavailable")]
     Unavailable,

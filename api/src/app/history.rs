@@ -93,13 +93,17 @@ impl App {
     /// # Errors
     /// The case has no such deadline.
     pub fn explain_deadline(&self, case: &CaseRead, name: &str) -> Result<DeadlineReport, Error> {
-        let explanation = ptl_domain::explain(&case.state, name, self.engine.rules().calendar())
-            .ok_or_else(|| {
-                Error::NotFound(format!(
-                    "the case has no deadline `{}`",
-                    name.chars().take(64).collect::<String>()
-                ))
-            })?;
+        let explanation = ptl_domain::explain(
+            &case.state,
+            name,
+            self.engine.rules().calendar_for_case(&case.state),
+        )
+        .ok_or_else(|| {
+            Error::NotFound(format!(
+                "the case has no deadline `{}`",
+                name.chars().take(64).collect::<String>()
+            ))
+        })?;
         let today: NaiveDate = self.today();
         let record = case.state.deadlines.get(name);
         Ok(DeadlineReport {

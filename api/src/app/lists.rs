@@ -1,25 +1,76 @@
 //! Lists read from the projections' read models: the work queue (and the person search that
 //! narrows it), the deadlines, and the statistics of the regional report. Every list is limited
 //! to the caller's scope.
+//!
+//! **Person search.** Whether a named person is registered at all is itself sensitive, so a
+//! search (and the duplicate check of a registration, [`App::split_by_scope`]) shows case ids
+//! only within the caller's scope and, for matches outside it, a count per office; every case
+//! found gets an entry in its access log with the caller and the reason (the engine writes it in
+//! the look-up's transaction); and each user may search only so many times a minute
+//! ([`super::search_limit`]).
+
+use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
 use ptl_domain::deadlines::DeadlineState;
-use ptl_domain::{Role, Stage, Status};
-use ptl_projections::queries::{list_cases, list_deadlines, CaseFilter, DeadlineFilter};
+use ptl_domain::{Actor, Role, Stage, Status};
+use ptl_engine::pipeline::Lookup;
+use ptl_projections::queries::{
+    list_cases, list_deadlines, CaseFilter, DeadlineFilter, WorkQueueRow, MAX_LIMIT,
+};
 use ptl_projections::stats::{stats, suppress, GroupBy, Stats, StatsQuery};
+use uuid::Uuid;
 
-use super::error::store;
 use super::{App, Caller, Error};
+use crate::models::BodyError;
 
-/// A person to look for: exact match after normalisation, with the reason for looking.
+/// A person to look for: exact match after normalisation, with the reason for looking (required:
+/// it goes to the access log of every case found).
 #[derive(Clone, PartialEq, Eq)]
 pub struct PersonQuery {
     /// Full name as written.
     pub full_name: String,
     /// Date of birth.
     pub birth_date: NaiveDate,
-    /// Why the caller looks.
-    pub reason: Option<String>,
+    /// Why the caller looks (1 to [`crate::models::MAX_SEARCH_REASON_CHARS`] characters).
+    pub reason: String,
+}
+
+/// Cases of a person outside the caller's scope, counted for one office (never named).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Elsewhere {
+    /// The office responsible for them now.
+    pub office: String,
+    /// How many.
+    pub count: u64,
+}
+
+/// The cases of a person, as the caller may know them: ids within the scope, counts per office
+/// outside it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Matches {
+    /// Cases in the caller's scope, in id order.
+    pub in_scope: Vec<Uuid>,
+    /// Cases outside it, counted per office (in office order).
+    pub elsewhere: Vec<Elsewhere>,
+}
+
+/// What a person search answers.
+#[derive(Debug, Clone)]
+pub struct PersonSearch {
+    /// The work-queue rows of the matching cases in the caller's scope.
+    pub items: Vec<WorkQueueRow>,
+    /// Matches outside the scope, counted per office.
+    pub elsewhere: Vec<Elsewhere>,
+}
+
+/// The work queue: a page, and for a person search the matches outside the caller's scope.
+#[derive(Debug, Clone)]
+pub struct WorkQueue {
+    /// The page.
+    pub page: Page<WorkQueueRow>,
+    /// Person search only: matches outside the scope, counted per office.
+    pub elsewhere: Option<Vec<Elsewhere>>,
 }
 
 impl std::fmt::Debug for PersonQuery {
@@ -104,6 +155,17 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+/// Only the roles that work with the person search persons (`api.md`): caseworker, supervisor,
+/// social worker, decision officer.
+fn may_search(caller: &Caller) -> Result<(), Error> {
+    match caller.role {
+        Role::Caseworker | Role::Supervisor | Role::SocialWorker | Role::DecisionOfficer => Ok(()),
+        other => Err(Error::Forbidden(format!(
+            "the role {other} does not search persons"
+        ))),
+    }
+}
+
 impl App {
     /// An office filter within the caller's scope.
     fn office_filter(
@@ -120,25 +182,23 @@ impl App {
         }
     }
 
-    /// The work queue, or the cases of one person.
+    /// The work queue, or the cases of one person (the `GET` form of the person search: the same
+    /// role, limit and access-log entries as [`Self::person_search`]).
     ///
     /// # Errors
-    /// A person search by a role that does not search persons, an office outside the caller's
-    /// scope, a cursor this server did not give out, the store.
-    pub async fn work_queue(
-        &self,
-        caller: &Caller,
-        q: WorkQueueQuery,
-    ) -> Result<Page<ptl_projections::queries::WorkQueueRow>, Error> {
-        let (offices, submitted_to) = self.scope_of(&caller.office);
-        let case_ids = match &q.person {
-            Some(person) => Some(self.search_person(caller, person).await?),
-            None => None,
+    /// A person search by a role that does not search persons or past the caller's limit, an
+    /// office outside the caller's scope, a cursor this server did not give out, the store.
+    pub async fn work_queue(&self, caller: &Caller, q: WorkQueueQuery) -> Result<WorkQueue, Error> {
+        let office = self.office_filter(caller, q.office)?;
+        let (case_ids, elsewhere) = match &q.person {
+            Some(person) => {
+                let found = self.search_person(caller, person).await?;
+                (Some(found.in_scope), Some(found.elsewhere))
+            }
+            None => (None, None),
         };
         let filter = CaseFilter {
-            offices,
-            submitted_to,
-            office: self.office_filter(caller, q.office)?,
+            office,
             stage: q.stage,
             status: q.status,
             assignee: q.assignee,
@@ -146,40 +206,125 @@ impl App {
             due_before: q.due_before,
             case_ids,
             escalation: q.escalated,
-            escalate_after_working_days: self.settings.escalate_after_working_days,
             upcoming: q.upcoming,
+            limit: q.limit,
+            cursor: q.cursor,
+            ..self.case_filter(caller)
+        };
+        let (items, next_cursor) = list_cases(self.engine.db(), &filter).await?;
+        Ok(WorkQueue {
+            page: Page { items, next_cursor },
+            elsewhere,
+        })
+    }
+
+    /// A case filter of the caller's whole scope, without other conditions.
+    fn case_filter(&self, caller: &Caller) -> CaseFilter {
+        let (offices, submitted_to) = self.scope_of(&caller.office);
+        CaseFilter {
+            offices,
+            submitted_to,
+            office: None,
+            stage: None,
+            status: None,
+            assignee: None,
+            overdue: false,
+            due_before: None,
+            case_ids: None,
+            escalation: None,
+            escalate_after_working_days: self.settings.escalate_after_working_days,
+            upcoming: false,
             upcoming_working_days: u32::try_from(self.settings.upcoming_days).unwrap_or(3),
             rules: self.engine.rules().clone(),
             today: self.today(),
-            limit: q.limit,
-            cursor: q.cursor,
-        };
-        let (items, next_cursor) = list_cases(self.engine.db(), &filter).await?;
-        Ok(Page { items, next_cursor })
+            limit: MAX_LIMIT,
+            cursor: None,
+        }
     }
 
-    /// The ids of the cases of one person, by the vault's keyed index.
-    async fn search_person(
+    /// Person search (`POST /person-search`): the work-queue rows of the person's cases in the
+    /// caller's scope, and how many more each other office holds. Checked in this order: the role,
+    /// the body, the caller's search limit.
+    ///
+    /// # Errors
+    /// A role that does not search persons, a body without a full name, birth date or reason,
+    /// the caller's limit, the store.
+    pub async fn person_search(
         &self,
         caller: &Caller,
-        person: &PersonQuery,
-    ) -> Result<Vec<uuid::Uuid>, Error> {
-        if matches!(caller.role, Role::Auditor | Role::Admin) {
-            return Err(Error::Forbidden(format!(
-                "the role {} does not search persons",
-                caller.role
-            )));
+        input: Result<PersonQuery, BodyError>,
+    ) -> Result<PersonSearch, Error> {
+        may_search(caller)?;
+        let person = input?;
+        let found = self.search_person(caller, &person).await?;
+        let mut items = Vec::new();
+        if !found.in_scope.is_empty() {
+            let mut filter = CaseFilter {
+                case_ids: Some(found.in_scope),
+                ..self.case_filter(caller)
+            };
+            loop {
+                let (rows, next) = list_cases(self.engine.db(), &filter).await?;
+                items.extend(rows);
+                match next {
+                    Some(c) => filter.cursor = Some(c),
+                    None => break,
+                }
+            }
         }
-        let mut tx = self.engine.begin_write().await?;
+        Ok(PersonSearch {
+            items,
+            elsewhere: found.elsewhere,
+        })
+    }
+
+    /// The cases of one person by the vault's keyed index, split by the caller's scope; the
+    /// engine writes the search (caller and reason) to the access log of every case found.
+    async fn search_person(&self, caller: &Caller, person: &PersonQuery) -> Result<Matches, Error> {
+        may_search(caller)?;
+        self.searches
+            .admit(&caller.sub, self.engine.clock().now())
+            .map_err(|retry_after_secs| Error::TooManySearches { retry_after_secs })?;
+        let actor = Actor::user(caller.sub.clone(), caller.role, caller.office.clone());
+        let lookup = Lookup::Search {
+            reason: person.reason.clone(),
+        };
         let found = self
             .engine
-            .vault()
-            .find_person(tx.conn(), &person.full_name, person.birth_date)
-            .await
-            .map_err(store)?;
-        tx.commit().await.map_err(store)?;
+            .find_person(&actor, &person.full_name, person.birth_date, &lookup)
+            .await?;
         tracing::info!(target: "ptl::audit", sub = %caller.sub, role = %caller.role, office = %caller.office, matches = found.len(), "person search");
-        Ok(found)
+        self.split_by_scope(caller, &found).await
+    }
+
+    /// Splits cases found for a person by the caller's scope: ids within it, counts per office
+    /// (the office responsible now) outside it. A case that does not load is left out.
+    ///
+    /// # Errors
+    /// The store.
+    pub async fn split_by_scope(&self, caller: &Caller, ids: &[Uuid]) -> Result<Matches, Error> {
+        let mut in_scope = Vec::new();
+        let mut elsewhere: BTreeMap<String, u64> = BTreeMap::new();
+        for id in ids {
+            let Some((state, _)) = self.engine.load(*id).await? else {
+                continue;
+            };
+            if self
+                .offices
+                .case_in_scope(&caller.office, state.office(), &state.ever_submitted_to)
+            {
+                in_scope.push(*id);
+            } else {
+                *elsewhere.entry(state.office().to_string()).or_default() += 1;
+            }
+        }
+        Ok(Matches {
+            in_scope,
+            elsewhere: elsewhere
+                .into_iter()
+                .map(|(office, count)| Elsewhere { office, count })
+                .collect(),
+        })
     }
 
     /// The deadlines in the caller's scope.
@@ -243,6 +388,7 @@ impl App {
                 to,
                 today,
                 group_by: q.group_by,
+                successors: self.offices.successor_map(),
             },
         )
         .await?;

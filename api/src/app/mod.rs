@@ -12,14 +12,19 @@
 //! - [`error`]: [`Error`], the refusals and failures an operation reports;
 //! - [`cases`]: `find_case`, `register`, `act`, `read_case`, `read_person`;
 //! - [`history`]: `history`, `verify`, `access_log`, `explain_deadline`;
-//! - [`lists`]: `work_queue` (with the person search), `deadlines`, `statistics`;
-//! - [`operations`]: the `readiness` of this instance.
+//! - [`lists`]: `work_queue` (with the person search), `person_search`, `deadlines`,
+//!   `statistics`;
+//! - [`search_limit`]: the per-user limit on person searches;
+//! - [`operations`]: the `readiness` of this instance;
+//! - [`rules`]: the procedure definitions and a calendar's year, as the engine uses them.
 
 pub mod cases;
 pub mod error;
 pub mod history;
 pub mod lists;
 pub mod operations;
+pub mod rules;
+pub mod search_limit;
 
 use std::sync::Arc;
 
@@ -54,6 +59,8 @@ pub struct Settings {
     pub disclosure_threshold: u64,
     /// Working days after a miss before the regional office sees the case escalated.
     pub escalate_after_working_days: u32,
+    /// Person searches a user may make in a minute.
+    pub person_searches_per_minute: u32,
 }
 
 /// What every operation shares: the engine, the office tree, the settings, the command metrics
@@ -71,6 +78,9 @@ pub struct App {
     pub deadline_poke: Arc<Notify>,
     /// Wakes the outbox relay after a commit, when one runs.
     pub relay_poke: Option<Arc<Notify>>,
+    /// Each user's person searches in the last minute (built from
+    /// [`Settings::person_searches_per_minute`]).
+    pub searches: search_limit::SearchLimiter,
 }
 
 impl std::fmt::Debug for App {

@@ -26,7 +26,7 @@ pub fn dir(settings: &Settings) -> PathBuf {
 ///
 /// # Errors
 /// A sentence: the data directory cannot be created, a key file cannot be read or written, the
-/// store cannot be reached or migrated, or the built-in rules do not load.
+/// store cannot be reached or migrated, or the rules (built-in or configured) do not load.
 pub async fn engine(settings: &Settings) -> Result<Engine, String> {
     let dir = dir(settings);
     std::fs::create_dir_all(&dir)
@@ -41,7 +41,11 @@ pub async fn engine(settings: &Settings) -> Result<Engine, String> {
     ptl_engine::open::migrate(&db)
         .await
         .map_err(|e| e.to_string())?;
-    let rules = ptl_domain::RuleBook::builtin().map_err(|e| e.to_string())?;
+    // The rules the server uses: built-in files with the configured directories' corrections.
+    let rules = ptl_api::startup::rule_book_from(
+        settings.procedures_dir.as_deref(),
+        settings.calendars_dir.as_deref(),
+    )?;
     Engine::new(
         db,
         Arc::new(SystemClock),

@@ -58,7 +58,7 @@ pub async fn run(settings: &Settings, args: &Args) -> Result<ExitCode, String> {
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("case {case} does not exist"))?;
-            let e = ptl_domain::explain(&state, name, engine.rules().calendar())
+            let e = ptl_domain::explain(&state, name, engine.rules().calendar_for_case(&state))
                 .ok_or_else(|| format!("case {case} has no deadline `{name}`"))?;
             println!("{}: due {} ({})", e.name, e.due_on, e.rule);
             println!(

@@ -10,7 +10,9 @@ use super::common;
 /// The flags of `ptl demo`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// `basic` (8 cases) or `cherkasy` (the figures of the Cherkasy regional report over the last 90 days).
+    /// `basic` (8 cases), `cherkasy` (the figures of the Cherkasy regional report in its own period,
+    /// the 90 days to 30.06.2020, in the 20 districts of the time) or `cherkasy-today` (the same
+    /// cases over the last 90 days).
     #[arg(long, default_value = "basic")]
     scenario: String,
 }

@@ -19,6 +19,7 @@ use super::openapi::{
     problems, AcceptLanguage, CaseId, Etag, IdempotencyKey, Include, RegisterRequest, Version,
 };
 use super::AppState;
+use crate::app::lists::Matches;
 use crate::app::{Caller, HistoryPoint, Written};
 use crate::models::parse_register;
 use crate::view::CaseView;
@@ -53,7 +54,27 @@ pub(crate) fn case_response(
     r
 }
 
-/// `POST /api/v1/cases`. The `X-Possible-Duplicates` description states
+/// The `Possible-Duplicates` header of a registration: the other cases of the person in the
+/// caller's scope by id, then `<office>=<count>` for each office outside it (never an id there);
+/// `None` when there are none.
+fn duplicates_header(m: &Matches) -> Option<HeaderValue> {
+    let entries: Vec<String> = m
+        .in_scope
+        .iter()
+        .map(Uuid::to_string)
+        .chain(
+            m.elsewhere
+                .iter()
+                .map(|e| format!("{}={}", e.office, e.count)),
+        )
+        .collect();
+    if entries.is_empty() {
+        return None;
+    }
+    HeaderValue::from_str(&entries.join(",")).ok()
+}
+
+/// `POST /api/v1/cases`. The `Possible-Duplicates` description states
 /// [`ptl_engine::pipeline::SAME_PERSON_LISTED`] (a test checks the number).
 #[utoipa::path(
     post,
@@ -69,7 +90,7 @@ pub(crate) fn case_response(
         (status = 201, description = "Registered: the case view.", body = CaseView, headers(
             ("Location" = String, description = "`/api/v1/cases/{id}` of the new case."),
             ("ETag" = inline(Etag), description = "The case's version, quoted (`\"3\"`): send it back as `If-Match` with the next action."),
-            ("X-Possible-Duplicates" = String, description = "Comma-separated ids of other cases of the same person, if any: the first 20 in id order (a person search, `GET /api/v1/cases?full_name=...&birth_date=...`, lists them all)."),
+            ("Possible-Duplicates" = String, description = "Other cases of the same person (exact match as in the person search), if any, comma-separated: the ids of those in the caller's scope (the first 20 in id order), then `<office>=<count>` for the cases each office outside the scope holds (never their ids). Each case found gets a `duplicate check` entry in its access log."),
         )),
         (status = 400, response = problems::BadRequest),
         (status = 401, response = problems::Unauthorized),
@@ -95,11 +116,8 @@ async fn register(
         possible_duplicates,
     } = s.app.register(&caller, input, request.key).await?;
     let mut r = case_response(StatusCode::CREATED, &view, version, Some(case_id));
-    if !possible_duplicates.is_empty() {
-        let others: Vec<String> = possible_duplicates.iter().map(Uuid::to_string).collect();
-        if let Ok(h) = HeaderValue::from_str(&others.join(",")) {
-            r.headers_mut().insert("x-possible-duplicates", h);
-        }
+    if let Some(h) = duplicates_header(&possible_duplicates) {
+        r.headers_mut().insert("possible-duplicates", h);
     }
     Ok(r)
 }

@@ -196,6 +196,13 @@ pub enum ApiError {
     /// 422 `idempotency_key_reused`: the same key was used with a different request.
     #[error("this Idempotency-Key was used with a different request")]
     IdempotencyKeyReused,
+    /// 429 `too_many_searches`: the caller made as many person searches as a minute allows;
+    /// retry after `retry_after_secs`.
+    #[error("too many person searches; retry in {retry_after_secs} s")]
+    TooManySearches {
+        /// Value of `Retry-After`, in seconds.
+        retry_after_secs: u64,
+    },
     /// 503 `store_unavailable`: the store cannot be reached; retry after `retry_after_secs`.
     #[error("the store is unavailable")]
     StoreUnavailable {
@@ -295,6 +302,7 @@ impl ApiError {
             | Self::DateOutOfOrder { .. }
             | Self::UnknownField { .. }
             | Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManySearches { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::StoreUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -326,6 +334,7 @@ impl ApiError {
             Self::DateOutOfOrder { .. } => "date_out_of_order",
             Self::UnknownField { .. } => "unknown_field",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::TooManySearches { .. } => "too_many_searches",
             Self::StoreUnavailable { .. } => "store_unavailable",
             Self::Internal(_) => "internal",
         }
@@ -361,6 +370,10 @@ impl ApiError {
             Self::IdempotencyKeyReused => (
                 "Idempotency key reused",
                 "Ключ ідемпотентності вже використано",
+            ),
+            Self::TooManySearches { .. } => (
+                "Too many person searches",
+                "Забагато пошуків особи, спробуйте пізніше",
             ),
             Self::StoreUnavailable { .. } => (
                 "Service temporarily unavailable",
@@ -418,7 +431,7 @@ impl ApiError {
     }
 
     /// The full response in `lang`: problem+json body, `Content-Language`, and `Retry-After`
-    /// (503) or `WWW-Authenticate` (401) where they apply.
+    /// (429, 503) or `WWW-Authenticate` (401) where they apply.
     #[must_use]
     pub fn to_response(&self, lang: Lang) -> Response {
         let problem = self.problem(lang);
@@ -431,7 +444,8 @@ impl ApiError {
             HeaderValue::from_static(lang.as_str()),
         );
         match self {
-            Self::StoreUnavailable { retry_after_secs } => {
+            Self::StoreUnavailable { retry_after_secs }
+            | Self::TooManySearches { retry_after_secs } => {
                 headers.insert(RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
             Self::Unauthorized { .. } => {
@@ -498,6 +512,9 @@ impl From<app::Error> for ApiError {
             app::Error::Input(e) => e.into(),
             app::Error::IdempotencyKeyReused => Self::IdempotencyKeyReused,
             app::Error::RequestInProgress => Self::RequestInProgress,
+            app::Error::TooManySearches { retry_after_secs } => {
+                Self::TooManySearches { retry_after_secs }
+            }
             app::Error::Unavailable => Self::StoreUnavailable {
                 retry_after_secs: 1,
             },
@@ -726,6 +743,13 @@ mod tests {
                 ApiError::IdempotencyKeyReused,
                 422,
                 "idempotency_key_reused",
+            ),
+            (
+                ApiError::TooManySearches {
+                    retry_after_secs: 7,
+                },
+                429,
+                "too_many_searches",
             ),
             (
                 ApiError::StoreUnavailable {

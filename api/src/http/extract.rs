@@ -229,6 +229,21 @@ impl FromRequest<AppState> for Create {
     }
 }
 
+/// The JSON body of a request that asks rather than creates (a person search): size, syntax and
+/// content type checked as for [`Create`]. It has no `Idempotency-Key`: a repeated search is a
+/// new search (and a new entry in the access log of every case it finds).
+#[derive(Debug, Clone)]
+pub struct SearchBody(pub JsonBody);
+
+impl FromRequest<AppState> for SearchBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, s: &AppState) -> Result<Self, ApiError> {
+        let (_, _, body) = read_json(req, s).await?;
+        Ok(Self(body))
+    }
+}
+
 /// The body of an action on a case: the JSON body, then `If-Match` (428 when missing, 400 when
 /// unreadable), then its `Idempotency-Key`.
 #[derive(Debug, Clone)]

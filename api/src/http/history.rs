@@ -200,7 +200,9 @@ pub struct AccessEntry {
     pub office: Option<String>,
     /// Stated reason.
     pub reason: Option<String>,
-    /// What was read: a JSON array of record ids, as a string.
+    /// What was read: a JSON array of record ids, as a string; for a look-up in the person index
+    /// that found the case, `["duplicate-check"]` (a registration elsewhere) or
+    /// `["person-search"]` (with the searcher's `reason`).
     pub what: String,
     /// Chain hash of this entry.
     pub hash: String,
@@ -224,7 +226,7 @@ pub struct AccessLog {
     path = "/api/v1/cases/{id}/access-log",
     operation_id = "getAccessLog",
     tag = "cases",
-    summary = "Who read the case's personal data",
+    summary = "Who read the case's personal data or looked its person up",
     description = "Auditors and supervisors.",
     params(CaseId, AcceptLanguage),
     responses(

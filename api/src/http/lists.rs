@@ -1,4 +1,5 @@
-//! `GET /api/v1/cases` (the work queue, or a person search with `full_name` and `birth_date`) and
+//! `GET /api/v1/cases` (the work queue, or a person search with `full_name`, `birth_date` and
+//! `reason`), `POST /api/v1/person-search` (the same search with its terms in the body) and
 //! `GET /api/v1/deadlines`, read from the projections' read models, with the bodies they send.
 
 use axum::extract::State;
@@ -15,17 +16,21 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::error::ApiError;
-use super::extract::Params;
+use super::extract::{Params, SearchBody};
 use super::openapi::{problems, AcceptLanguage, Escalated, Page as PageParams};
 use super::AppState;
-use crate::app::lists::{DeadlineQuery, Page, PersonQuery, WorkQueueQuery};
+use crate::app::lists::{
+    DeadlineQuery, Elsewhere, Page, PersonQuery, PersonSearch, WorkQueue, WorkQueueQuery,
+};
 use crate::app::Caller;
+use crate::models::{parse_person_search, PersonSearchBody, MAX_SEARCH_REASON_CHARS};
 use crate::schema::{domain, OfficeCode};
 
 /// The routes of this resource.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::default()
         .routes(routes!(work_queue))
+        .routes(routes!(person_search))
         .routes(routes!(deadlines))
 }
 
@@ -104,6 +109,24 @@ impl From<WorkQueueRow> for WorkQueueItem {
     }
 }
 
+/// Cases of the person outside the caller's scope: how many one office holds (never which).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ElsewhereCount {
+    /// The office responsible for them.
+    pub office: String,
+    /// How many.
+    pub count: u64,
+}
+
+fn elsewhere(list: Vec<Elsewhere>) -> Vec<ElsewhereCount> {
+    list.into_iter()
+        .map(|e| ElsewhereCount {
+            office: e.office,
+            count: e.count,
+        })
+        .collect()
+}
+
 /// A page of the work queue.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CaseList {
@@ -111,13 +134,35 @@ pub struct CaseList {
     pub items: Vec<WorkQueueItem>,
     /// Pass as `cursor` for the next page; `null` on the last page.
     pub next_cursor: Option<String>,
+    /// Person search only: the person's cases outside the caller's scope, counted per office.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elsewhere: Option<Vec<ElsewhereCount>>,
 }
 
-impl From<Page<WorkQueueRow>> for CaseList {
-    fn from(p: Page<WorkQueueRow>) -> Self {
+impl From<WorkQueue> for CaseList {
+    fn from(q: WorkQueue) -> Self {
+        Self {
+            items: q.page.items.into_iter().map(WorkQueueItem::from).collect(),
+            next_cursor: q.page.next_cursor,
+            elsewhere: q.elsewhere.map(elsewhere),
+        }
+    }
+}
+
+/// What a person search finds.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PersonSearchResult {
+    /// The work-queue rows of the person's cases in the caller's scope.
+    pub items: Vec<WorkQueueItem>,
+    /// The person's cases outside the caller's scope, counted per office.
+    pub elsewhere: Vec<ElsewhereCount>,
+}
+
+impl From<PersonSearch> for PersonSearchResult {
+    fn from(p: PersonSearch) -> Self {
         Self {
             items: p.items.into_iter().map(WorkQueueItem::from).collect(),
-            next_cursor: p.next_cursor,
+            elsewhere: elsewhere(p.elsewhere),
         }
     }
 }
@@ -211,14 +256,39 @@ const WORK_QUEUE_PARAMS: &[&str] = &[
 /// The query parameters `GET /api/v1/deadlines` reads, documented by [`deadlines`]'s attribute.
 const DEADLINE_PARAMS: &[&str] = &["office", "state", "due_before", "limit", "cursor"];
 
+/// The `reason` of a person search in the query: required (it goes to the access log of every
+/// case found), not blank, at most [`MAX_SEARCH_REASON_CHARS`] characters; 400 otherwise.
+fn search_reason(p: &Params) -> Result<String, ApiError> {
+    let reason = p.get("reason").map(|r| r.trim()).unwrap_or_default();
+    if reason.is_empty() {
+        return Err(ApiError::bad(
+            "reason",
+            "a person search needs a reason (it is written to the access log of every case found)",
+        ));
+    }
+    if reason.chars().count() > MAX_SEARCH_REASON_CHARS {
+        return Err(ApiError::bad(
+            "reason",
+            format!("at most {MAX_SEARCH_REASON_CHARS} characters"),
+        ));
+    }
+    Ok(reason.to_string())
+}
+
 fn work_queue_query(p: &Params) -> Result<WorkQueueQuery, ApiError> {
     p.only(WORK_QUEUE_PARAMS)?;
     let person = match (p.get("full_name"), p.date("birth_date")?) {
         (Some(name), Some(birth_date)) => Some(PersonQuery {
             full_name: name.clone(),
             birth_date,
-            reason: p.get("reason").cloned(),
+            reason: search_reason(p)?,
         }),
+        (None, None) if p.get("reason").is_some() => {
+            return Err(ApiError::bad(
+                "reason",
+                "only a person search (full_name and birth_date) takes a reason",
+            ))
+        }
         (None, None) => None,
         _ => {
             return Err(ApiError::bad(
@@ -258,8 +328,13 @@ fn work_queue_query(p: &Params) -> Result<WorkQueueQuery, ApiError> {
     operation_id = "listCases",
     tag = "lists",
     summary = "Work queue and person search",
-    description = "Cases in the caller's scope. A person search needs `full_name` and `birth_date` \
-                   together (exact match after normalisation; logged; not for auditors and admins).",
+    description = "Cases in the caller's scope. A person search needs `full_name`, `birth_date` and \
+                   `reason` together (400 otherwise); it does what `POST /api/v1/person-search` \
+                   does (prefer that form: it keeps the name out of URLs and logs): exact match \
+                   after normalisation, rows only for cases in scope and `elsewhere` counts per \
+                   office for the others, written to the access log of every case found, limited \
+                   per user (429); caseworkers, supervisors, social workers and decision officers \
+                   only.",
     params(
         ("office" = inline(Option<OfficeCode>), Query, description = "Only this office (within scope)."),
         ("stage" = Option<domain::Stage>, Query, description = "Only this stage."),
@@ -271,7 +346,7 @@ fn work_queue_query(p: &Params) -> Result<WorkQueueQuery, ApiError> {
         ("due_before" = Option<NaiveDate>, Query, description = "Only cases with a deadline due before this date."),
         ("full_name" = Option<String>, Query, description = "Person search: full name."),
         ("birth_date" = Option<NaiveDate>, Query, description = "Person search: date of birth."),
-        ("reason" = Option<String>, Query, description = "Why the person search is made (logged)."),
+        ("reason" = Option<String>, Query, description = "Why the person search is made: required with `full_name` and `birth_date`, at most 500 characters; written to the access log of every case found."),
         PageParams,
         AcceptLanguage,
     ),
@@ -280,6 +355,7 @@ fn work_queue_query(p: &Params) -> Result<WorkQueueQuery, ApiError> {
         (status = 400, response = problems::BadRequest),
         (status = 401, response = problems::Unauthorized),
         (status = 403, response = problems::Forbidden),
+        (status = 429, response = problems::TooManySearches),
         (status = 500, response = problems::InternalError),
         (status = 503, response = problems::ServiceUnavailable),
     ),
@@ -291,6 +367,44 @@ async fn work_queue(
 ) -> Result<Json<CaseList>, ApiError> {
     let q = work_queue_query(&p)?;
     Ok(Json(s.app.work_queue(&caller, q).await?.into()))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/person-search",
+    operation_id = "searchPerson",
+    tag = "lists",
+    summary = "Person search",
+    description = "Caseworkers, supervisors, social workers and decision officers. Exact match \
+                   on the full name and birth date after normalisation (Unicode NFC, case, \
+                   whitespace, apostrophe variants, zero-width characters, Latin letters that \
+                   look Cyrillic). `items`: the work-queue rows of the person's cases in the \
+                   caller's scope; `elsewhere`: how many cases each other office holds, never \
+                   which. Every case found gets an entry in its access log with the caller and \
+                   the `reason`. Limited per user (default 30 a minute; 429 with `Retry-After` \
+                   beyond).",
+    params(AcceptLanguage),
+    request_body(content = PersonSearchBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The person's cases.", body = PersonSearchResult),
+        (status = 400, response = problems::BadRequest),
+        (status = 401, response = problems::Unauthorized),
+        (status = 403, response = problems::Forbidden),
+        (status = 413, response = problems::PayloadTooLarge),
+        (status = 415, response = problems::UnsupportedMediaType),
+        (status = 422, response = problems::UnprocessableEntity),
+        (status = 429, response = problems::TooManySearches),
+        (status = 500, response = problems::InternalError),
+        (status = 503, response = problems::ServiceUnavailable),
+    ),
+)]
+async fn person_search(
+    State(s): State<AppState>,
+    caller: Caller,
+    SearchBody(body): SearchBody,
+) -> Result<Json<PersonSearchResult>, ApiError> {
+    let input = parse_person_search(&body.value);
+    Ok(Json(s.app.person_search(&caller, input).await?.into()))
 }
 
 #[utoipa::path(

@@ -12,6 +12,7 @@
 //!   explanation;
 //! - [`lists`]: the work queue (with the person search) and the deadlines;
 //! - [`statistics`]: the regional report's figures, as JSON and CSV;
+//! - [`rules`]: the procedure definitions and a calendar's year, as the engine uses them;
 //! - [`operations`]: health, readiness, metrics, the OpenAPI document, the dashboard page;
 //! - [`extract`]: the extractors, in the order of the error precedence; [`error`]: the problem
 //!   documents; [`openapi`]: the OpenAPI document.
@@ -29,6 +30,7 @@ pub mod history;
 pub mod lists;
 pub mod openapi;
 pub mod operations;
+pub mod rules;
 pub mod statistics;
 
 use std::future::Future;
@@ -66,6 +68,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(history::router())
         .merge(lists::router())
         .merge(statistics::router())
+        .merge(rules::router())
 }
 
 /// The router with every route, the body limit and the request timeout.

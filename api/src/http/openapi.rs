@@ -224,7 +224,7 @@ inline_schema! {
     /// The `include` values of the case view.
     Include => crate::schema::string_enum(["person"], "Extra parts.");
     /// The statistics breakdowns.
-    GroupBy => crate::schema::string_enum(["office", "month"], "Breakdown.");
+    GroupBy => crate::schema::string_enum(["office", "successor", "month"], "Breakdown: by the offices of the period, by today's offices (closed offices with their successors), or by month.");
     /// The statistics disclosure controls.
     Disclosure => crate::schema::string_enum(["public", "internal"], "Disclosure control.");
     /// The escalation levels of the work queue.
@@ -389,6 +389,7 @@ pub mod problems {
         UnsupportedMediaType = 415, "`unsupported_media_type`: the body is not `application/json`.";
         UnprocessableEntity = 422, "`validation_failed` or a field problem's own code such as `date_in_future` (with `errors`: field -> message), `unknown_field`, or `idempotency_key_reused`.";
         PreconditionRequired = 428, "`if_match_required`: an action without `If-Match`.";
+        TooManySearches = 429, "`too_many_searches`: the caller made as many person searches as a minute allows; retry after `Retry-After` seconds.";
         InternalError = 500, "`internal`: an unexpected failure (logged).";
         ServiceUnavailable = 503, "`store_unavailable` (or the request timed out); retry after `Retry-After` seconds.";
     }
@@ -414,7 +415,7 @@ fn problem_response(status: u16, description: &str) -> ApiResponse {
                 header(string(), "`Bearer`: the API takes a bearer JWT."),
             );
         }
-        503 => {
+        429 | 503 => {
             r = r.header(
                 "Retry-After",
                 header(
@@ -493,7 +494,7 @@ pub fn document() -> OpenApi {
     );
     doc.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
     doc.tags = Some(
-        ["cases", "lists", "stats", "operations"]
+        ["cases", "lists", "stats", "rules", "operations"]
             .into_iter()
             .map(|t| TagBuilder::new().name(t).build())
             .collect(),

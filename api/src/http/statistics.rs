@@ -167,7 +167,8 @@ fn stats_request(p: &Params) -> Result<StatsRequest, ApiError> {
             None => GroupBy::None,
             Some("office") => GroupBy::Office,
             Some("month") => GroupBy::Month,
-            Some(_) => return Err(ApiError::bad("group_by", "office or month")),
+            Some("successor") => GroupBy::Successor,
+            Some(_) => return Err(ApiError::bad("group_by", "office, successor or month")),
         },
         disclosure: match p.get("disclosure").map(String::as_str) {
             None | Some("internal") => Disclosure::Internal,

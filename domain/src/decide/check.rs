@@ -145,9 +145,9 @@ pub(super) fn deadline(
     name: DeadlineName,
     start: NaiveDate,
 ) -> DeadlineStarted {
-    let due_on = def
-        .rule(kind)
-        .map_or(start, |rule| rule.due(start, cmd.rules.calendar()).due_on);
+    let due_on = def.rule(kind).map_or(start, |rule| {
+        rule.due(start, cmd.rules.calendar_for(def)).due_on
+    });
     DeadlineStarted {
         name,
         kind,

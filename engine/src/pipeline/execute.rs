@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use super::record::{self, Record};
 use super::{
-    Cached, CaseStore, Engine, EngineError, Executed, Idempotency, Personal, CASE_LOCK_STRIPES,
-    SAME_PERSON_LISTED,
+    Cached, CaseStore, Engine, EngineError, Executed, Idempotency, Lookup, Personal,
+    CASE_LOCK_STRIPES,
 };
 use crate::fetch_optional;
 use crate::store::PgStoreError;
@@ -69,13 +69,12 @@ impl Engine {
                 .await?;
         }
         let case_id = Uuid::new_v4();
+        // The duplicate check: every other case of the person, each logged in its access log
+        // (the office that holds it sees who asked); the caller shows what its scope allows.
         let same_person = match &personal.person_index {
             Some((name, birth)) => {
-                let mut conn = self.db.acquire().await?;
-                self.vault
-                    .find_person_up_to(conn.conn(), name, *birth, SAME_PERSON_LISTED)
-                    .await
-                    .map_err(EngineError::from)?
+                self.find_person(&command.actor, name, *birth, &Lookup::DuplicateCheck)
+                    .await?
             }
             None => Vec::new(),
         };

@@ -9,7 +9,9 @@
 //!   the rules accept;
 //! - `record.rs`: the rows a command adds beside its events, built by ONE function
 //!   (`RowWriter::rows`), and how they reach each store (below);
-//! - `read.rs`: replay (from the cache, a snapshot or the stream), `load*`, `history`, `verify`.
+//! - `read.rs`: replay (from the cache, a snapshot or the stream), `load*`, `history`, `verify`;
+//! - `person.rs`: person look-ups written to the matched cases' access logs, and the rebuild of
+//!   the person index when the name normalisation changes.
 //!
 //! The deny list of revoked tokens, which shares only the database with the pipeline, is in
 //! [`crate::tokens`].
@@ -62,6 +64,7 @@
 //! ([`DomainError`](ptl_domain::DomainError)).
 
 mod execute;
+mod person;
 mod read;
 mod record;
 mod register;
@@ -83,6 +86,7 @@ use crate::keys::KeyRing;
 use crate::store::{PgStore, SqliteStore, WriteGate};
 use crate::vault::{PersonalText, Vault};
 
+pub use person::{Lookup, DUPLICATE_CHECK_REASON};
 use record::RowWriter;
 
 /// Why a command could not be recorded (as opposed to refused by the rules).
@@ -156,8 +160,9 @@ pub struct Personal {
     pub person_index: Option<(String, NaiveDate)>,
 }
 
-/// How many other cases of the same person a registration names at most (the HTTP answer
-/// carries them in a header, which must stay small however often a person applied).
+/// How many other cases of the same person in the caller's scope a registration names at most
+/// (the HTTP answer carries them in a header, which must stay small however often a person
+/// applied; cases outside the scope are only counted per office).
 pub const SAME_PERSON_LISTED: usize = 20;
 
 /// A recorded command.
@@ -173,8 +178,10 @@ pub struct Executed {
     pub events: Vec<CaseEvent>,
     /// This was a repeat of an earlier success: nothing was written.
     pub replayed: bool,
-    /// Other cases of the same person (duplicate warning, registration only): the first
-    /// [`SAME_PERSON_LISTED`] in id order; a person search lists them all.
+    /// Other cases of the same person (duplicate warning, registration only), every one in id
+    /// order, whoever's scope they are in: the caller decides what to show (ids only within the
+    /// registering user's scope, at most [`SAME_PERSON_LISTED`]). Each is written to that case's
+    /// access log as a duplicate check.
     pub same_person: Vec<Uuid>,
 }
 
