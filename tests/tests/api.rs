@@ -222,10 +222,11 @@ fn noon_kyiv(day: &str) -> chrono::DateTime<chrono::Utc> {
     d.and_hms_opt(10, 0, 0).unwrap().and_utc()
 }
 
-/// Registered, interviewed and submitted on `day` (to the authority in force that day).
-async fn submitted_on(app: &TestApp, cw: &str, day: &str) -> (String, String) {
+/// Registered at `office`, interviewed and submitted on `day` (to the authority in force that
+/// day).
+async fn submitted_on(app: &TestApp, cw: &str, office: &str, day: &str) -> (String, String) {
     app.clock.set(noon_kyiv(day));
-    let (id, mut etag) = app.register(cw, &application("UA7102", day)).await;
+    let (id, mut etag) = app.register(cw, &application(office, day)).await;
     for (action, body) in [
         (
             "record-consent",
@@ -250,10 +251,13 @@ async fn submitted_on(app: &TestApp, cw: &str, day: &str) -> (String, String) {
 async fn a_2020_ministry_refusal_annulled_after_the_switch_is_decided_by_the_national_social_service(
     app: TestApp,
 ) -> TestApp {
+    // Registered in 2020 in the old Zvenyhorodskyi district (closed on 2020-07-17; its successor
+    // UA7102 records the ruling).
+    let old = app.token("cw-2", Role::Caseworker, "UA7140");
     let cw = app.token("cw-1", Role::Caseworker, "UA7102");
     let msp = app.token("do-2", Role::DecisionOfficer, "UA-MSP");
     let nss = app.token("do-1", Role::DecisionOfficer, "UA-NSS");
-    let (id, etag) = submitted_on(&app, &cw, "2020-03-02").await;
+    let (id, etag) = submitted_on(&app, &old, "UA7140", "2020-03-02").await;
     let case = format!("/api/v1/cases/{id}");
     // Before the ruling the National Social Service does not see the case.
     assert_eq!(app.get(&case, &nss).await.status, 404);
@@ -263,7 +267,7 @@ async fn a_2020_ministry_refusal_annulled_after_the_switch_is_decided_by_the_nat
     app.clock.set(noon_kyiv("2020-04-01"));
     let r = app
         .act(
-            &cw,
+            &old,
             &id,
             "record-appeal",
             &r.etag(),
@@ -364,7 +368,7 @@ async fn a_file_pending_at_the_ministry_on_2021_06_01_passes_to_the_national_soc
 ) -> TestApp {
     let cw = app.token("cw-1", Role::Caseworker, "UA7102");
     let nss = app.token("do-1", Role::DecisionOfficer, "UA-NSS");
-    let (id, _) = submitted_on(&app, &cw, "2021-05-27").await;
+    let (id, _) = submitted_on(&app, &cw, "UA7102", "2021-05-27").await;
     let case = format!("/api/v1/cases/{id}");
     assert_eq!(app.get(&case, &nss).await.status, 404);
     let scheduler = ptl_projections::scheduler::Scheduler::new(app.state.app.engine.clone());
