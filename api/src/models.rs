@@ -617,10 +617,10 @@ struct RecordAppealBody {
 #[serde(deny_unknown_fields)]
 struct RecordCourtRulingBody {
     occurred_on: Day,
+    /// Annulled, the file goes to the deciding authority competent on the ruling's day, which
+    /// records the decision and issues the certificate (no certificate on the ruling).
     #[schema(value_type = crate::schema::domain::RulingOutcome)]
     outcome: RulingOutcome,
-    certificate_no: Option<Text>,
-    valid_until: Option<Day>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -795,7 +795,9 @@ pub(crate) fn action_body_schema(action: ActionName) -> Option<BodySchema> {
         N::AddNote => body_schema::<AddNoteBody>(),
         N::CorrectEntry => body_schema::<CorrectEntryBody>(),
         N::ErasePersonalData => body_schema::<ErasePersonalDataBody>(),
-        N::Register | N::RecordMissedDeadline | N::RecordStatusExpiry => return None,
+        N::Register | N::RecordMissedDeadline | N::RecordStatusExpiry | N::HandOverToSuccessor => {
+            return None
+        }
     })
 }
 
@@ -913,12 +915,7 @@ pub fn parse_action(action: ActionName, body: &Value) -> Result<ParsedAction, Bo
         }
         N::RecordCourtRuling => {
             let b: RecordCourtRulingBody = deserialize_body(body)?;
-            // What each outcome carries is the domain's rule (`decide::appeal`).
-            let a = Action::RecordCourtRuling {
-                outcome: b.outcome,
-                certificate_no: b.certificate_no.map(|t| t.0),
-                valid_until: b.valid_until.map(|d| d.0),
-            };
+            let a = Action::RecordCourtRuling { outcome: b.outcome };
             (b.occurred_on, a)
         }
         N::ExtendStatus => {
@@ -1073,7 +1070,7 @@ pub fn parse_action(action: ActionName, body: &Value) -> Result<ParsedAction, Bo
             };
             (b.occurred_on, a)
         }
-        N::Register | N::RecordMissedDeadline | N::RecordStatusExpiry => {
+        N::Register | N::RecordMissedDeadline | N::RecordStatusExpiry | N::HandOverToSuccessor => {
             return Err(BodyError::NotAClientAction(action));
         }
     };

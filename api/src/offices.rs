@@ -532,7 +532,8 @@ impl OfficeTree {
     }
 
     /// Whether a case is in a user's scope: the tree covers it, or the user's office is a
-    /// deciding authority to which the case's file was ever submitted.
+    /// deciding authority to which the case's file was ever submitted or handed (a court ruling
+    /// that sent it there, or the hand-over to a successor: `ever_submitted_to` lists all).
     #[must_use]
     pub fn case_in_scope(
         &self,

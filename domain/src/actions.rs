@@ -40,6 +40,7 @@ coded_enum! {
         ErasePersonalData => "erase-personal-data",
         RecordMissedDeadline => "record-missed-deadline",
         RecordStatusExpiry => "record-status-expiry",
+        HandOverToSuccessor => "hand-over-to-successor",
     }
 }
 
@@ -50,7 +51,10 @@ impl ActionName {
     pub fn is_client_action(self) -> bool {
         !matches!(
             self,
-            Self::Register | Self::RecordMissedDeadline | Self::RecordStatusExpiry
+            Self::Register
+                | Self::RecordMissedDeadline
+                | Self::RecordStatusExpiry
+                | Self::HandOverToSuccessor
         )
     }
 
@@ -89,7 +93,9 @@ impl ActionName {
             | A::EndShelterStay => &[R::SocialWorker, R::Supervisor],
             A::AddNote => &[R::Caseworker, R::Supervisor, R::SocialWorker],
             A::RecordDecision | A::ReturnFile => &[R::DecisionOfficer],
-            A::RecordMissedDeadline | A::RecordStatusExpiry => &[R::System],
+            A::RecordMissedDeadline | A::RecordStatusExpiry | A::HandOverToSuccessor => {
+                &[R::System]
+            }
         }
     }
 

@@ -160,10 +160,10 @@ pub enum Action {
     RecordAppeal {
         reference: Option<RecordRef>,
     },
+    /// Step 8: the court's ruling. The certificate comes from the deciding authority that
+    /// records the decision afterwards, never from the ruling.
     RecordCourtRuling {
         outcome: RulingOutcome,
-        certificate_no: Option<String>,
-        valid_until: Option<NaiveDate>,
     },
     ExtendStatus {
         valid_until: NaiveDate,
@@ -228,6 +228,9 @@ pub enum Action {
     },
     /// The engine's record of a status whose validity ended.
     RecordStatusExpiry,
+    /// The engine's hand-over of a file pending at an authority that a new definition no longer
+    /// names, dated that definition's effective date.
+    HandOverToSuccessor,
 }
 
 impl Action {
@@ -285,6 +288,7 @@ impl Action {
             Self::ErasePersonalData { .. } => N::ErasePersonalData,
             Self::RecordMissedDeadline { .. } => N::RecordMissedDeadline,
             Self::RecordStatusExpiry => N::RecordStatusExpiry,
+            Self::HandOverToSuccessor => N::HandOverToSuccessor,
         }
     }
 }

@@ -17,7 +17,9 @@
 //! - `assistance`: the assistance track (referral to social services, needs assessment, plan,
 //!   services, shelter, payment);
 //! - `case_management`: assignment, transfer, notes, corrections, erasure;
-//! - `system`: the engine's own records (missed deadlines, expiry);
+//! - `system`: the engine's own records (missed deadlines, expiry, the hand-over of pending files
+//!   to a successor authority);
+//! - `order`: the order of business dates (each step not before the step it follows);
 //! - `check`: what the steps share (field problems, deadlines, the refusal of an unlawful act).
 
 mod appeal;
@@ -27,6 +29,7 @@ mod case_management;
 mod check;
 mod decision;
 mod interview;
+mod order;
 mod registration;
 mod submission;
 mod system;
@@ -39,6 +42,7 @@ use chrono_tz::Europe::Kyiv;
 pub use availability::{allowed_actions, allowed_actions_for, availability};
 pub use decision::certificate_to_issue;
 pub use registration::age_on;
+pub use system::successor_hand_over;
 
 use crate::actions::ActionName;
 use crate::command::{Action, Command};
@@ -91,8 +95,7 @@ pub fn decide(state: &CaseState, cmd: Command) -> Result<Vec<CaseEvent>, DomainE
     let today = kyiv_date(cmd.recorded_at);
     let on = cmd.occurred_on;
     let mut p = Problems::default();
-    let received_on = state.registration.as_ref().map(|r| r.received_on);
-    p.date("occurred_on", on, today, received_on);
+    p.date("occurred_on", on, today, None);
 
     let bodies = match &cmd.action {
         Action::Register(reg) => {
@@ -122,6 +125,17 @@ pub fn decide(state: &CaseState, cmd: Command) -> Result<Vec<CaseEvent>, DomainE
     };
     // A wrong field outranks a refusal found while deciding the step (the date comes first).
     p.finish()?;
+    // "Order of business dates": no step dated before the step it follows.
+    if let Some((follows, not_before)) = order::not_before(state, &cmd.action) {
+        // Checked after the fields: a date in the future is a field problem first.
+        if on < not_before {
+            return Err(DomainError::DateOutOfOrder {
+                date: on,
+                follows,
+                not_before,
+            });
+        }
+    }
     let bodies = bodies?;
     Ok(bodies.into_iter().map(|b| event(&cmd, b)).collect())
 }
@@ -193,11 +207,7 @@ fn act(c: &Context, p: &mut Problems) -> Result<Vec<EventBody>, DomainError> {
         } => decision::record_decision_refused(c, p, grounds.as_ref(), *grounds_count),
         A::HandOverDecision => decision::hand_over_decision(),
         A::RecordAppeal { reference } => appeal::record_appeal(reference.as_ref()),
-        A::RecordCourtRuling {
-            outcome,
-            certificate_no,
-            valid_until,
-        } => appeal::record_court_ruling(c, p, *outcome, certificate_no.as_deref(), *valid_until),
+        A::RecordCourtRuling { outcome } => appeal::record_court_ruling(c, *outcome),
         A::ExtendStatus {
             valid_until,
             reason,
@@ -231,6 +241,7 @@ fn act(c: &Context, p: &mut Problems) -> Result<Vec<EventBody>, DomainError> {
         A::ErasePersonalData { category } => case_management::erase_personal_data(*category),
         A::RecordMissedDeadline { name } => system::record_missed_deadline(c, p, name),
         A::RecordStatusExpiry => system::record_status_expiry(c),
+        A::HandOverToSuccessor => system::hand_over_to_successor(c, p),
     }?;
     Ok(vec![body])
 }

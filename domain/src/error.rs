@@ -1,20 +1,55 @@
 //! The one error a command can be refused with. Variants are compared in tests (`PartialEq`), and
 //! the API maps each to its status: `RoleNotAllowed` 403, `ActionNotAllowed` and
-//! `ConsentRequired` 409, `Validation` 422. [`Unavailable`] says why an action is not lawful now;
+//! `ConsentRequired` 409, `Validation` and `DateOutOfOrder` 422. [`Unavailable`] says why an action is not lawful now;
 //! its text is what the API shows.
 
 use chrono::NaiveDate;
 
 use crate::actions::ActionName;
 use crate::deadline_name::DeadlineName;
-use crate::types::{ConsentScope, Role, Stage, Status};
+use crate::types::{coded_enum, ConsentScope, Role, Stage, Status};
+
+coded_enum! {
+    /// The step an act follows, whose business date it must not precede (`procedure.md`, "Order
+    /// of business dates"). The spelling is the API's `follows`.
+    PriorStep {
+        /// The registration of the application (every act but the referral follows it).
+        Registration => "registration",
+        /// The interview, or its lawful skip.
+        Interview => "interview",
+        /// The verification request a reply answers (or any request, for the submission).
+        VerificationRequest => "verification_request",
+        /// A verification reply (for the submission).
+        VerificationReply => "verification_reply",
+        /// The return of the file for completion.
+        FileReturned => "file_returned",
+        /// The file reaching the authority holding it: submission, court ruling or hand-over.
+        FileReceived => "file_received",
+        /// The decision.
+        Decision => "decision",
+        /// The appeal a ruling decides.
+        Appeal => "appeal",
+        /// The consent a withdrawal withdraws.
+        Consent => "consent",
+        /// The referral to the centre of social services.
+        SocialServicesReferral => "social_services_referral",
+        /// The needs assessment.
+        NeedsAssessment => "needs_assessment",
+        /// The shelter placement an extension extends.
+        ShelterPlacement => "shelter_placement",
+        /// The payment application.
+        PaymentRequest => "payment_request",
+    }
+}
 
 /// Why a field was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FieldProblem {
     /// A business date later than today in Kyiv.
     InFuture,
-    /// A business date before the case's registration.
+    /// A business date before the case's registration. No longer emitted: an act dated before
+    /// the registration is [`DomainError::DateOutOfOrder`] with [`PriorStep::Registration`]
+    /// (same API code); kept so the code stays reserved.
     BeforeRegistration,
     /// A value that must be present.
     Required,
@@ -180,6 +215,15 @@ pub enum Unavailable {
         /// The deadline.
         name: DeadlineName,
     },
+    /// Step 8: a court annulled the refusal and established the status; the authority records
+    /// the grant and issues the certificate.
+    #[error("a court established the status: the authority records the grant and issues the certificate")]
+    StatusOrderedByCourt,
+    /// The engine hands a file to a successor only when a definition took its holder's role.
+    #[error(
+        "no definition in force has taken the deciding role from the authority holding the file"
+    )]
+    NoSuccessorHandOver,
     /// The engine records an expiry only after the validity ends.
     #[error("the status is valid until {valid_until}")]
     StillValid {
@@ -218,6 +262,17 @@ pub enum DomainError {
         action: ActionName,
         /// The missing consent.
         scope: ConsentScope,
+    },
+    /// The business date precedes the step the act follows (`procedure.md`, "Order of business
+    /// dates"): 422 `date_out_of_order` with the date it must not precede.
+    #[error("occurred_on {date} is before the {follows} on {not_before}: it must not precede {not_before}")]
+    DateOutOfOrder {
+        /// The act's business date.
+        date: NaiveDate,
+        /// The step it follows.
+        follows: PriorStep,
+        /// That step's business date.
+        not_before: NaiveDate,
     },
     /// One or more fields are wrong.
     #[error("invalid fields: {}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]

@@ -230,13 +230,22 @@ pub enum EventBody {
     },
     CourtRulingRecorded {
         outcome: RulingOutcome,
+        /// Only in rulings recorded before the file went back to an authority: the court's
+        /// certificate number (a status established by the ruling itself).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         certificate_no: Option<String>,
+        /// Only in rulings recorded before the file went back to an authority.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         valid_until: Option<NaiveDate>,
-        /// Deadlines the ruling starts (a new decision, or the plan after a status).
+        /// Deadlines the ruling starts (the new decision).
         #[serde(default)]
         deadlines: Vec<DeadlineStarted>,
+        /// The deciding authority competent on the day of the ruling, to which an annulling
+        /// ruling sends the file (`procedure.md` step 8). Absent in rulings recorded before this
+        /// field existed: those sent the file back to the last authority, or (status
+        /// established) recorded the court as the decider, and replay as they were.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        authority: Option<String>,
     },
     StatusExtended {
         valid_until: NaiveDate,
@@ -334,6 +343,21 @@ pub enum EventBody {
         responsible: Responsible,
         detected_at: DateTime<Utc>,
     },
+    /// The engine's record that a file pending at an authority passed to its successor on the
+    /// day a new definition took the deciding role from it (`procedure.md`, "Procedure
+    /// versions"); the decision deadline runs again from that day.
+    FileHandedToSuccessor {
+        /// The authority that no longer decides.
+        from: String,
+        /// The authority named by the definition in force that day.
+        to: String,
+        /// That definition's id.
+        definition: String,
+        /// The decision deadline, from the hand-over.
+        deadline: DeadlineStarted,
+        /// The engine's clock reading when it noticed.
+        detected_at: DateTime<Utc>,
+    },
 }
 
 impl EventBody {
@@ -375,6 +399,7 @@ impl EventBody {
             Self::EntryCorrected { .. } => "entry_corrected",
             Self::PersonalDataErased { .. } => "personal_data_erased",
             Self::DeadlineMissed { .. } => "deadline_missed",
+            Self::FileHandedToSuccessor { .. } => "file_handed_to_successor",
         }
     }
 

@@ -50,7 +50,7 @@ pub use deadlines::{deadlines, explain, DeadlineState, DeadlineView};
 pub use decide::{
     age_on, allowed_actions, allowed_actions_for, certificate_to_issue, decide, kyiv_date,
 };
-pub use error::{DomainError, FieldError, FieldProblem, Unavailable};
+pub use error::{DomainError, FieldError, FieldProblem, PriorStep, Unavailable};
 pub use event::{upcast, CaseEvent, EventBody, UpcastError};
 pub use procedure::{ProcedureDefinition, RuleBook};
 pub use state::{evolve, CaseState, STATE_FORMAT};

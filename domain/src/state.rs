@@ -78,7 +78,8 @@ pub struct DecisionFacts {
     pub granted: bool,
     /// Date of the decision.
     pub on: NaiveDate,
-    /// The deciding authority (or `court`).
+    /// The deciding authority (`court` only in rulings recorded before a court ruling sent the
+    /// file back to an authority).
     pub authority: String,
     /// Certificate number on a grant.
     pub certificate_no: Option<String>,
@@ -275,7 +276,13 @@ pub struct CaseState {
     pub id_document_missing_explained: bool,
     /// The authority the file is with now (while submitted).
     pub submitted_to: Option<String>,
-    /// Every authority the file was ever submitted to (scope of the deciding authority).
+    /// Since when that authority holds the file: the submission, the court ruling that sent it
+    /// there, or the hand-over to a successor (its decision follows this date).
+    #[serde(default)]
+    pub held_since: Option<NaiveDate>,
+    /// Every authority that ever held the file: submitted to it, sent to it by a court ruling,
+    /// or handed to it as successor (the scope of a deciding authority, `api.md`). The name is
+    /// older than the last two ways.
     pub ever_submitted_to: Vec<String>,
     /// Last submission date and conclusion.
     pub submission: Option<(NaiveDate, Conclusion)>,
@@ -284,6 +291,16 @@ pub struct CaseState {
     pub submission_sequence: Option<u64>,
     /// Times the file was returned.
     pub returns: u32,
+    /// Date of the last return of the file.
+    #[serde(default)]
+    pub returned_on: Option<NaiveDate>,
+    /// Date of the appeal pending or last filed.
+    #[serde(default)]
+    pub appeal_filed_on: Option<NaiveDate>,
+    /// A court annulled the refusal and established the status: the authority holding the file
+    /// records the grant and issues the certificate; it may not refuse again.
+    #[serde(default)]
+    pub status_ordered_by_court: bool,
     /// The decision in force.
     pub decision: Option<DecisionFacts>,
     /// Date of the first decision (for the median time to decision).
@@ -426,6 +443,15 @@ impl CaseState {
                 d.suspended_from = None;
             }
         }
+    }
+
+    /// The file reaches `authority` on `on` (submission, court ruling, hand-over).
+    fn hold(&mut self, authority: String, on: NaiveDate) {
+        if !self.ever_submitted_to.contains(&authority) {
+            self.ever_submitted_to.push(authority.clone());
+        }
+        self.submitted_to = Some(authority);
+        self.held_since = Some(on);
     }
 
     fn fulfil(&mut self, name: &str, on: NaiveDate, sequence: u64) {
@@ -658,10 +684,7 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
         } => {
             state.stage = Some(Stage::Submitted);
             state.status = Some(Status::Pending);
-            if !state.ever_submitted_to.contains(&authority) {
-                state.ever_submitted_to.push(authority.clone());
-            }
-            state.submitted_to = Some(authority);
+            state.hold(authority, on);
             state.submission = Some((on, conclusion));
             state.submission_sequence = Some(sequence);
             state.fulfil(DeadlineKind::FileSubmission.as_str(), on, sequence);
@@ -671,7 +694,9 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
         EventBody::FileReturned { deadline, .. } => {
             state.stage = Some(Stage::Returned);
             state.submitted_to = None;
+            state.held_since = None;
             state.returns += 1;
+            state.returned_on = Some(on);
             state.fulfil(DeadlineKind::Decision.as_str(), on, sequence);
             state.start(deadline, sequence);
             state.suspend(SuspendCondition::FileReturned, on);
@@ -685,6 +710,8 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
             state.stage = Some(Stage::Decided);
             state.status = Some(Status::Granted);
             state.submitted_to = None;
+            state.held_since = None;
+            state.status_ordered_by_court = false;
             state.valid_until = valid_until;
             state.decision = Some(DecisionFacts {
                 granted: true,
@@ -704,6 +731,7 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
             state.stage = Some(Stage::Decided);
             state.status = Some(Status::Refused);
             state.submitted_to = None;
+            state.held_since = None;
             state.decision = Some(DecisionFacts {
                 granted: false,
                 on,
@@ -722,6 +750,7 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
         }
         EventBody::AppealFiled { .. } => {
             state.stage = Some(Stage::Appeal);
+            state.appeal_filed_on = Some(on);
             state.suspend(SuspendCondition::AppealPending, on);
         }
         EventBody::CourtRulingRecorded {
@@ -729,12 +758,24 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
             certificate_no,
             valid_until,
             deadlines,
+            authority,
         } => {
             use crate::types::RulingOutcome as R;
             state.resume(SuspendCondition::AppealPending, on);
-            match outcome {
-                R::Upheld => state.stage = Some(Stage::Decided),
-                R::AnnulledStatusEstablished => {
+            match (outcome, authority) {
+                (R::Upheld, _) => state.stage = Some(Stage::Decided),
+                // Step 8: the refusal is annulled and the file goes to the authority competent on
+                // the day of the ruling, which records the decision (and, when the court
+                // established the status, grants it and issues the certificate).
+                (R::AnnulledNewDecision | R::AnnulledStatusEstablished, Some(authority)) => {
+                    state.stage = Some(Stage::Submitted);
+                    state.status = Some(Status::Pending);
+                    state.decision = None;
+                    state.status_ordered_by_court = outcome == R::AnnulledStatusEstablished;
+                    state.hold(authority, on);
+                }
+                // Rulings recorded before the `authority` field, as they were recorded.
+                (R::AnnulledStatusEstablished, None) => {
                     state.stage = Some(Stage::Decided);
                     state.status = Some(Status::Granted);
                     state.valid_until = valid_until;
@@ -746,11 +787,12 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
                         handed_over_on: None,
                     });
                 }
-                R::AnnulledNewDecision => {
+                (R::AnnulledNewDecision, None) => {
                     state.stage = Some(Stage::Submitted);
                     state.status = Some(Status::Pending);
                     state.decision = None;
                     state.submitted_to = state.ever_submitted_to.last().cloned();
+                    state.held_since = Some(on);
                 }
             }
             for d in deadlines {
@@ -767,6 +809,7 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
             state.status = Some(Status::Withdrawn);
             state.stage = Some(Stage::Closed);
             state.submitted_to = None;
+            state.held_since = None;
             state.cancel_open(on);
         }
         EventBody::ReferredToSocialServices { centre, deadline } => {
@@ -851,6 +894,10 @@ pub fn evolve(mut state: CaseState, event: CaseEvent) -> CaseState {
             });
         }
         EventBody::PersonalDataErased { .. } => state.erased = true,
+        EventBody::FileHandedToSuccessor { to, deadline, .. } => {
+            state.hold(to, on);
+            state.start(deadline, sequence);
+        }
         EventBody::DeadlineMissed { name, due_on, .. } => {
             if let Some(d) = state.deadlines.get_mut(&name) {
                 if d.due_on == due_on {

@@ -326,7 +326,14 @@ fn only_the_referral_date_may_precede_registration() {
         "2026-03-01",
         consent(ConsentScope::StatusProcedure),
     );
-    assert_eq!(problems(r), [FieldProblem::BeforeRegistration]);
+    assert_eq!(
+        r.err(),
+        Some(DomainError::DateOutOfOrder {
+            date: d("2026-03-01"),
+            follows: crate::PriorStep::Registration,
+            not_before: d("2026-03-02"),
+        })
+    );
     let mut reg = registration("2026-03-05");
     reg.referral = Some(ReferralInput {
         source: ReferralSource::Police,
@@ -869,8 +876,6 @@ fn a_refusal_can_be_appealed_and_a_ruling_can_order_a_new_decision() {
         "2026-03-10",
         Action::RecordCourtRuling {
             outcome: RulingOutcome::AnnulledNewDecision,
-            certificate_no: None,
-            valid_until: None,
         },
     );
     assert_eq!(
@@ -890,26 +895,60 @@ fn a_refusal_can_be_appealed_and_a_ruling_can_order_a_new_decision() {
 }
 
 #[test]
-fn a_ruling_can_establish_the_status() {
+fn a_ruling_that_establishes_the_status_sends_the_file_to_the_authority_which_grants_it() {
     let c = refused()
         .given(
             caseworker(),
             "2026-03-10",
             Action::RecordAppeal { reference: None },
         )
+        .at("2026-04-10")
         .given(
             caseworker(),
-            "2026-03-10",
+            "2026-04-10",
             Action::RecordCourtRuling {
                 outcome: RulingOutcome::AnnulledStatusEstablished,
-                certificate_no: Some("C-9".into()),
-                valid_until: None,
             },
         );
     assert_eq!(
         (c.state.stage, c.state.status),
-        (Some(Stage::Decided), Some(Status::Granted))
+        (Some(Stage::Submitted), Some(Status::Pending))
     );
+    assert_eq!(c.state.submitted_to.as_deref(), Some("UA-NSS"));
+    // The authority may not refuse what the court established.
+    let c = c.at("2026-04-12");
+    let r = c.when(
+        officer("UA-NSS"),
+        "2026-04-12",
+        Action::RecordDecisionRefused {
+            grounds: Some(RecordRef("g".into())),
+            grounds_count: 1,
+        },
+    );
+    assert_eq!(
+        r.err().and_then(|e| match e {
+            DomainError::ActionNotAllowed { reason, .. } => Some(reason),
+            _ => None,
+        }),
+        Some(crate::Unavailable::StatusOrderedByCourt)
+    );
+    let c = c.given(
+        officer("UA-NSS"),
+        "2026-04-12",
+        Action::RecordDecisionGranted {
+            certificate_no: "NSS-2026-0009".into(),
+            valid_until: None,
+        },
+    );
+    let decision = c.state.decision.clone().expect("a decision");
+    assert_eq!(
+        (
+            decision.authority.as_str(),
+            decision.certificate_no.as_deref()
+        ),
+        ("UA-NSS", Some("NSS-2026-0009"))
+    );
+    assert_eq!(c.state.status, Some(Status::Granted));
 }
 
 #[test]
@@ -1521,41 +1560,28 @@ fn documents_can_be_attached_and_services_follow_the_referral() {
 }
 
 #[test]
-fn a_court_ruling_needs_an_appeal_and_a_certificate_when_it_establishes_the_status() {
+fn a_court_ruling_needs_an_appeal_and_an_upheld_refusal_stands() {
     assert!(not_allowed(refused().when(
         caseworker(),
         "2026-03-10",
         Action::RecordCourtRuling {
             outcome: RulingOutcome::Upheld,
-            certificate_no: None,
-            valid_until: None
         }
     ))
     .is_some());
-    let c = refused().given(
-        caseworker(),
-        "2026-03-10",
-        Action::RecordAppeal { reference: None },
-    );
-    let r = c.when(
-        caseworker(),
-        "2026-03-10",
-        Action::RecordCourtRuling {
-            outcome: RulingOutcome::AnnulledStatusEstablished,
-            certificate_no: None,
-            valid_until: None,
-        },
-    );
-    assert_eq!(problems(r), [FieldProblem::Required]);
-    let c = c.given(
-        caseworker(),
-        "2026-03-10",
-        Action::RecordCourtRuling {
-            outcome: RulingOutcome::Upheld,
-            certificate_no: None,
-            valid_until: None,
-        },
-    );
+    let c = refused()
+        .given(
+            caseworker(),
+            "2026-03-10",
+            Action::RecordAppeal { reference: None },
+        )
+        .given(
+            caseworker(),
+            "2026-03-10",
+            Action::RecordCourtRuling {
+                outcome: RulingOutcome::Upheld,
+            },
+        );
     assert_eq!(
         (c.state.stage, c.state.status),
         (Some(Stage::Decided), Some(Status::Refused))
@@ -1569,34 +1595,6 @@ fn refused_fields(r: Result<Vec<CaseEvent>, DomainError>) -> Vec<(String, FieldP
             errors.into_iter().map(|e| (e.field, e.problem)).collect()
         }
         _ => Vec::new(),
-    }
-}
-
-#[test]
-fn a_ruling_that_establishes_no_status_carries_neither_a_certificate_nor_a_validity() {
-    let c = refused().given(
-        caseworker(),
-        "2026-03-10",
-        Action::RecordAppeal { reference: None },
-    );
-    for outcome in [RulingOutcome::Upheld, RulingOutcome::AnnulledNewDecision] {
-        let r = c.when(
-            caseworker(),
-            "2026-03-10",
-            Action::RecordCourtRuling {
-                outcome,
-                certificate_no: Some("C-2".into()),
-                valid_until: Some(d("2026-06-10")),
-            },
-        );
-        assert_eq!(
-            refused_fields(r),
-            [
-                ("certificate_no".to_string(), FieldProblem::Invalid),
-                ("valid_until".to_string(), FieldProblem::Invalid)
-            ],
-            "{outcome}"
-        );
     }
 }
 
@@ -1746,4 +1744,5 @@ fn the_certificate_a_grant_would_issue_is_its_number_at_the_authority_holding_th
     );
     assert_eq!(crate::certificate_to_issue(&c.state, &note), None);
 }
+mod rulings;
 mod shelter;

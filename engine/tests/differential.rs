@@ -118,8 +118,6 @@ fn random_action(rng: &mut StdRng) -> (Actor, Action) {
             cw,
             Action::RecordCourtRuling {
                 outcome: RulingOutcome::AnnulledNewDecision,
-                certificate_no: None,
-                valid_until: None,
             },
         ),
         13 => (

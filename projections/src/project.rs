@@ -128,7 +128,8 @@ pub mod milestone {
     pub const FILE_SUBMITTED: &str = "file_submitted";
     /// File returned as incomplete.
     pub const FILE_RETURNED: &str = "file_returned";
-    /// Status granted (by the authority, or by a court establishing it).
+    /// Status granted (by the authority, or by a court establishing it in a ruling recorded before
+    /// rulings sent the file to an authority).
     pub const GRANTED: &str = "granted";
     /// Status refused.
     pub const REFUSED: &str = "refused";
@@ -160,8 +161,11 @@ fn milestone_of(event: &CaseEvent, state: &CaseState) -> Option<&'static str> {
         EventBody::FileReturned { .. } => m::FILE_RETURNED,
         EventBody::StatusGranted { .. } => m::GRANTED,
         EventBody::StatusRefused { .. } => m::REFUSED,
+        // A ruling recorded before rulings sent the file to an authority established the status
+        // itself; a later one sends the file on, and the authority's grant is the milestone.
         EventBody::CourtRulingRecorded {
             outcome: RulingOutcome::AnnulledStatusEstablished,
+            authority: None,
             ..
         } => m::GRANTED,
         EventBody::DecisionHandedOver {} if state.decision.as_ref().is_some_and(|d| d.granted) => {

@@ -3,7 +3,9 @@
 //!
 //! Scope is part of every filter, never optional: a row is visible when its office is one of
 //! `offices` (the API passes the caller's office and its descendants) or, for a deciding
-//! authority, when the file was ever submitted to `submitted_to`. An empty scope sees nothing.
+//! authority, when the file was ever submitted or handed to `submitted_to` (a submission, a court
+//! ruling that sent it there, or the hand-over to a successor authority: the state's
+//! `ever_submitted_to` records all three). An empty scope sees nothing.
 //! Lists are keyset-paginated with an opaque cursor (stable under concurrent inserts, no OFFSET
 //! scans). Overdue and deadline states are computed against `today` here, never stored.
 
@@ -46,7 +48,7 @@ pub const WORK_QUEUE_SORT: &str = "COALESCE(next_due_on, '9999-12-31')";
 pub struct CaseFilter {
     /// Scope: offices the caller sees (its own and its descendants).
     pub offices: Vec<String>,
-    /// Scope: a deciding authority sees the cases whose file was ever submitted to it.
+    /// Scope: a deciding authority sees the cases whose file was ever submitted or handed to it.
     pub submitted_to: Option<String>,
     /// Only cases whose current office is this one.
     pub office: Option<String>,
@@ -109,7 +111,7 @@ pub struct WorkQueueRow {
     pub foreigner: bool,
     /// The authority the file is with now.
     pub submitted_to: Option<String>,
-    /// Every authority the file was ever submitted to.
+    /// Every authority the file was ever submitted or handed to.
     pub ever_submitted_to: Vec<String>,
     /// Earliest due date of a running deadline.
     pub next_due_on: Option<NaiveDate>,

@@ -30,13 +30,23 @@
 //! Status expiry: the work queue keeps each case's `valid_until` (migration 0008), so candidates
 //! (granted, `valid_until` before today) come from an index, and each candidate is confirmed
 //! against its replayed state before anything is recorded.
+//!
+//! Hand-over to a successor authority (`procedure.md`, "Procedure versions"): on the effective
+//! date of a definition that takes the deciding role from an authority, the files pending there
+//! pass to the definition's authority. Candidates are the work-queue rows at stage `submitted`
+//! held by an authority that lost the role by today; each is confirmed by the domain
+//! ([`successor_hand_over`]) and recorded as [`Action::HandOverToSuccessor`], dated the
+//! effective date. Hand-overs come first in a run, so the decision deadline they restart is the
+//! one whose miss is recorded. The loop wakes at midnight Kyiv of the next such effective date,
+//! and at once while a candidate is left.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use ptl_domain::{kyiv_date, Action, Actor, DeadlineName, DomainError, Status};
+use ptl_domain::decide::successor_hand_over;
+use ptl_domain::{kyiv_date, Action, Actor, DeadlineName, DomainError, RuleBook, Stage, Status};
 use ptl_engine::db::Db;
 use ptl_engine::pipeline::{Engine, EngineError, Executed, Personal};
 use tokio::sync::Notify;
@@ -70,6 +80,8 @@ pub struct RunReport {
     pub missed_recorded: u64,
     /// Status expiries recorded by this run.
     pub expiries_recorded: u64,
+    /// Pending files handed to a successor authority by this run.
+    pub hand_overs_recorded: u64,
     /// Records another writer made first, or that the case no longer needed (met meanwhile,
     /// already recorded, stale read model): refused by the domain or lost a version race.
     pub skipped: u64,
@@ -190,6 +202,29 @@ impl Scheduler {
     pub async fn run_once(&self) -> Result<RunReport, SchedulerError> {
         let today = kyiv_date(self.engine.clock().now());
         let mut report = RunReport::default();
+        let rules = self.engine.rules().clone();
+        for case_id in hand_over_candidates(self.engine.db(), &rules, today).await? {
+            let Some((state, _)) = self.engine.load(case_id).await? else {
+                continue;
+            };
+            let Some(def) = successor_hand_over(&state, &rules, today) else {
+                continue;
+            };
+            let command = self.engine.command(
+                Actor::system(),
+                def.effective_from,
+                Action::HandOverToSuccessor,
+            );
+            let outcome = self
+                .engine
+                .execute(case_id, None, command, Personal::default(), None)
+                .await;
+            match classify("hand-over to a successor", case_id, outcome)? {
+                Attempt::Recorded => report.hand_overs_recorded += 1,
+                Attempt::Skipped => report.skipped += 1,
+                Attempt::Failed => report.failed += 1,
+            }
+        }
         for (case_id, name, due_on) in due_deadlines(self.engine.db(), today).await? {
             // A row names a deadline the projections copied from an event; one that does not
             // parse is no deadline of the case, as the domain would answer: skipped.
@@ -258,7 +293,19 @@ impl Scheduler {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        Ok(earliest.map(|d| kyiv_midnight(next_day(d))))
+        let rules = self.engine.rules();
+        // A role moves at midnight Kyiv of its definition's effective date; a file still pending
+        // at an authority that lost it is due now.
+        let hand_over = if hand_over_candidates(db, rules, today).await?.is_empty() {
+            next_role_move(rules, today)
+        } else {
+            Some(today)
+        };
+        let wakes = [
+            earliest.map(|d| kyiv_midnight(next_day(d))),
+            hand_over.map(kyiv_midnight),
+        ];
+        Ok(wakes.into_iter().flatten().min())
     }
 
     /// The loop of `ptl serve`: a catch-up run at start, then a run each time the next wake-up
@@ -312,6 +359,7 @@ impl Scheduler {
             Ok(r) => tracing::info!(
                 missed_recorded = r.missed_recorded,
                 expiries_recorded = r.expiries_recorded,
+                hand_overs_recorded = r.hand_overs_recorded,
                 skipped = r.skipped,
                 failed = r.failed,
                 "deadline scheduler run"
@@ -320,6 +368,62 @@ impl Scheduler {
         }
         true
     }
+}
+
+/// The authorities that a definition in force by `today` took the deciding role from (the
+/// authority of each definition followed by one naming another).
+fn retired_authorities(rules: &RuleBook, today: NaiveDate) -> Vec<&str> {
+    let mut out: Vec<&str> = rules
+        .definitions()
+        .windows(2)
+        .filter(|w| {
+            w[1].effective_from <= today && w[0].deciding_authority != w[1].deciding_authority
+        })
+        .map(|w| w[0].deciding_authority.as_str())
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The next effective date after `today` of a definition that moves the deciding role.
+fn next_role_move(rules: &RuleBook, today: NaiveDate) -> Option<NaiveDate> {
+    rules
+        .definitions()
+        .windows(2)
+        .filter(|w| {
+            w[1].effective_from > today && w[0].deciding_authority != w[1].deciding_authority
+        })
+        .map(|w| w[1].effective_from)
+        .min()
+}
+
+/// Cases whose file is pending (stage `submitted`, index `work_queue_stage`) at an authority
+/// that lost the deciding role by `today`; confirmed by the caller on the state.
+async fn hand_over_candidates(
+    db: &Db,
+    rules: &RuleBook,
+    today: NaiveDate,
+) -> Result<Vec<Uuid>, SchedulerError> {
+    let mut ids = Vec::new();
+    for authority in retired_authorities(rules, today) {
+        let mut tx = db.read().await?;
+        let rows: Vec<(String,)> = ptl_engine::fetch_all!(
+            tx.conn(),
+            (String,),
+            "SELECT case_id FROM work_queue WHERE stage = $1 AND submitted_to = $2 ORDER BY case_id",
+            Stage::Submitted.as_str(),
+            authority
+        )?;
+        drop(tx);
+        for (c,) in rows {
+            ids.push(
+                Uuid::parse_str(&c)
+                    .map_err(|e| sqlx::Error::Decode(format!("case_id: {e}").into()))?,
+            );
+        }
+    }
+    Ok(ids)
 }
 
 /// Granted cases whose work-queue `valid_until` is before `today` (index

@@ -40,6 +40,7 @@ fn report(missed: u64, expiries: u64, skipped: u64) -> RunReport {
     RunReport {
         missed_recorded: missed,
         expiries_recorded: expiries,
+        hand_overs_recorded: 0,
         skipped,
         failed: 0,
     }
@@ -406,4 +407,101 @@ on_both_stores!(
     run_with,
     a_granted_status_whose_validity_passed_is_recorded_as_expired_once,
     rules_with_limited_status()
+);
+
+async fn a_file_pending_at_the_ministry_passes_to_the_national_social_service_once_on_2021_06_01(
+    f: Fixture,
+) {
+    // Registered and submitted under the 2012 definition, to the Ministry of Social Policy.
+    f.set_now("2021-05-25", 10, 0);
+    let id = f.register("2021-05-25").await;
+    f.act(id, cw(), "2021-05-25", consent()).await;
+    f.act(id, cw(), "2021-05-25", interview()).await;
+    f.act(
+        id,
+        cw(),
+        "2021-05-25",
+        Action::SubmitFile {
+            conclusion: Conclusion::RecommendGrant,
+        },
+    )
+    .await;
+    let (state, _) = f.engine.load(id).await.unwrap().unwrap();
+    assert_eq!(state.submitted_to.as_deref(), Some("UA-MSP"));
+    let s = f.scheduler();
+    assert_eq!(s.run_once().await.unwrap(), report(0, 0, 0));
+    // The loop wakes when the 2021 definition takes the role, before the decision falls due.
+    // (Midnight Kyiv, summer time.)
+    assert_eq!(
+        s.next_wake().await.unwrap(),
+        Some(Utc.with_ymd_and_hms(2021, 5, 31, 21, 0, 0).unwrap())
+    );
+    // Late on 31 May in Kyiv (`kyiv` counts UTC+2: 22:00 is 23:00 summer time).
+    f.set_now("2021-05-31", 22, 0);
+    assert_eq!(s.run_once().await.unwrap().hand_overs_recorded, 0);
+
+    // Noticed on 2 June by two instances at once: recorded once, dated 1 June.
+    f.set_now("2021-06-02", 9, 0);
+    let (db1, engine1) = f.other_instance().await;
+    let other = Scheduler::new(engine1.clone());
+    let (a, b) = tokio::join!(s.run_once(), other.run_once());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(
+        a.hand_overs_recorded + b.hand_overs_recorded,
+        1,
+        "{a:?} {b:?}"
+    );
+    assert_eq!((a.failed, b.failed), (0, 0));
+    // A restart later finds nothing left to hand over.
+    assert_eq!(
+        Scheduler::new(engine1.clone())
+            .run_once()
+            .await
+            .unwrap()
+            .hand_overs_recorded,
+        0
+    );
+    drop((other, engine1));
+    close(db1).await;
+
+    let handed: Vec<_> = f
+        .history(id)
+        .await
+        .into_iter()
+        .filter(|e| matches!(e.event.body, EventBody::FileHandedToSuccessor { .. }))
+        .collect();
+    assert_eq!(handed.len(), 1);
+    assert_eq!(handed[0].event.occurred_on, d("2021-06-01"));
+    assert_eq!(handed[0].event.actor, Actor::system());
+    assert!(
+        matches!(
+            &handed[0].event.body,
+            EventBody::FileHandedToSuccessor { from, to, definition, deadline, .. }
+                if from == "UA-MSP" && to == "UA-NSS" && definition == "ua-417-2021"
+                    && deadline.start == d("2021-06-01") && deadline.due_on == d("2021-06-11")
+        ),
+        "{:?}",
+        handed[0].event.body
+    );
+    let (state, _) = f.engine.load(id).await.unwrap().unwrap();
+    assert_eq!(state.submitted_to.as_deref(), Some("UA-NSS"));
+    assert_eq!(state.ever_submitted_to, ["UA-MSP", "UA-NSS"]);
+    assert_eq!(state.deadlines["decision"].due_on, d("2021-06-11"));
+    // No decision deadline was missed on the way: it runs from the hand-over.
+    assert!(f.misses(id).await.is_empty());
+    // The successor's officer decides.
+    f.act(
+        id,
+        officer(),
+        "2021-06-02",
+        Action::RecordDecisionGranted {
+            certificate_no: "NSS-2021-0001".into(),
+            valid_until: None,
+        },
+    )
+    .await;
+}
+on_both_stores!(
+    run,
+    a_file_pending_at_the_ministry_passes_to_the_national_social_service_once_on_2021_06_01
 );

@@ -183,8 +183,8 @@ async fn a_refusal_is_appealed_and_the_court_orders_a_new_decision(app: TestApp)
         (r.body["stage"].as_str(), r.body["status"].as_str()),
         (Some("appeal"), Some("refused"))
     );
-    // What a ruling carries is the domain's rule; its refusal reaches the client as a 422 on
-    // the field, and nothing is written.
+    // A ruling carries no certificate nor validity (the authority issues them): a 422 on the
+    // field, and nothing is written.
     let appealed = r.etag();
     let r = app
         .act(
@@ -215,6 +215,212 @@ async fn a_refusal_is_appealed_and_the_court_orders_a_new_decision(app: TestApp)
     app
 }
 both!(a_refusal_is_appealed_and_the_court_orders_a_new_decision);
+
+/// Noon in Kyiv (10:00 UTC: the same Kyiv day in winter and summer).
+fn noon_kyiv(day: &str) -> chrono::DateTime<chrono::Utc> {
+    let d = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap();
+    d.and_hms_opt(10, 0, 0).unwrap().and_utc()
+}
+
+/// Registered at `office`, interviewed and submitted on `day` (to the authority in force that
+/// day).
+async fn submitted_on(app: &TestApp, cw: &str, office: &str, day: &str) -> (String, String) {
+    app.clock.set(noon_kyiv(day));
+    let (id, mut etag) = app.register(cw, &application(office, day)).await;
+    for (action, body) in [
+        (
+            "record-consent",
+            json!({"occurred_on": day, "scope": "status_procedure", "given_by": "person"}),
+        ),
+        (
+            "record-interview",
+            json!({"occurred_on": day, "consent_signed_by": "person", "non_disclosure_receipt_signed": true}),
+        ),
+        (
+            "submit-file",
+            json!({"occurred_on": day, "conclusion": "recommend_grant"}),
+        ),
+    ] {
+        let r = app.act(cw, &id, action, &etag, &body).await;
+        assert_eq!(r.status, 200, "{action}: {}", r.body);
+        etag = r.etag();
+    }
+    (id, etag)
+}
+
+async fn a_2020_ministry_refusal_annulled_after_the_switch_is_decided_by_the_national_social_service(
+    app: TestApp,
+) -> TestApp {
+    // Registered in 2020 in the old Zvenyhorodskyi district (closed on 2020-07-17; its successor
+    // UA7102 records the ruling).
+    let old = app.token("cw-2", Role::Caseworker, "UA7140");
+    let cw = app.token("cw-1", Role::Caseworker, "UA7102");
+    let msp = app.token("do-2", Role::DecisionOfficer, "UA-MSP");
+    let nss = app.token("do-1", Role::DecisionOfficer, "UA-NSS");
+    let (id, etag) = submitted_on(&app, &old, "UA7140", "2020-03-02").await;
+    let case = format!("/api/v1/cases/{id}");
+    // Before the ruling the National Social Service does not see the case.
+    assert_eq!(app.get(&case, &nss).await.status, 404);
+    app.clock.set(noon_kyiv("2020-03-10"));
+    let r = app.act(&msp, &id, "record-decision", &etag, &json!({"occurred_on": "2020-03-10", "outcome": "refused", "grounds": ["no supporting materials"]})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    app.clock.set(noon_kyiv("2020-04-01"));
+    let r = app
+        .act(
+            &old,
+            &id,
+            "record-appeal",
+            &r.etag(),
+            &json!({"occurred_on": "2020-04-01"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    app.clock.set(noon_kyiv("2021-09-06"));
+    let r = app
+        .act(
+            &cw,
+            &id,
+            "record-court-ruling",
+            &r.etag(),
+            &json!({"occurred_on": "2021-09-06", "outcome": "annulled_new_decision"}),
+        )
+        .await;
+    assert_eq!(
+        (
+            r.status,
+            r.body["stage"].as_str(),
+            r.body["submitted_to"].as_str()
+        ),
+        (200, Some("submitted"), Some("UA-NSS")),
+        "{}",
+        r.body
+    );
+    let etag = r.etag();
+    // The authority that received the file sees the case, alone and in its work queue.
+    let r = app.get(&case, &nss).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body["allowed_actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "record-decision"),
+        "{}",
+        r.body
+    );
+    let list = app.get("/api/v1/cases", &nss).await;
+    assert!(
+        list.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["case_id"] == id.as_str()),
+        "{}",
+        list.body
+    );
+    // The ministry no longer decides.
+    let r = app
+        .act(
+            &msp,
+            &id,
+            "record-decision",
+            &etag,
+            &json!({"occurred_on": "2021-09-06", "outcome": "granted", "certificate_no": "MSP-1"}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (409, "action_not_allowed"),
+        "{}",
+        r.body
+    );
+    // A decision dated before the ruling that sent the file is out of order.
+    let r = app.act(&nss, &id, "record-decision", &etag, &json!({"occurred_on": "2021-09-05", "outcome": "granted", "certificate_no": "NSS-2021-0001"})).await;
+    assert_eq!(
+        (
+            r.status,
+            r.code(),
+            r.body["not_before"].as_str(),
+            r.body["follows"].as_str()
+        ),
+        (
+            422,
+            "date_out_of_order",
+            Some("2021-09-06"),
+            Some("file_received")
+        ),
+        "{}",
+        r.body
+    );
+    let r = app.act(&nss, &id, "record-decision", &etag, &json!({"occurred_on": "2021-09-06", "outcome": "granted", "certificate_no": "NSS-2021-0001"})).await;
+    assert_eq!(
+        (r.status, r.body["status"].as_str()),
+        (200, Some("granted")),
+        "{}",
+        r.body
+    );
+    app
+}
+both!(a_2020_ministry_refusal_annulled_after_the_switch_is_decided_by_the_national_social_service);
+
+async fn a_file_pending_at_the_ministry_on_2021_06_01_passes_to_the_national_social_service(
+    app: TestApp,
+) -> TestApp {
+    let cw = app.token("cw-1", Role::Caseworker, "UA7102");
+    let nss = app.token("do-1", Role::DecisionOfficer, "UA-NSS");
+    let (id, _) = submitted_on(&app, &cw, "UA7102", "2021-05-27").await;
+    let case = format!("/api/v1/cases/{id}");
+    assert_eq!(app.get(&case, &nss).await.status, 404);
+    let scheduler = ptl_projections::scheduler::Scheduler::new(app.state.app.engine.clone());
+    assert_eq!(scheduler.run_once().await.unwrap().hand_overs_recorded, 0);
+    // The legal clock passes the switch.
+    app.clock.set(noon_kyiv("2021-06-02"));
+    assert_eq!(scheduler.run_once().await.unwrap().hand_overs_recorded, 1);
+    let r = app.get(&case, &nss).await;
+    assert_eq!(
+        (r.status, r.body["submitted_to"].as_str()),
+        (200, Some("UA-NSS")),
+        "{}",
+        r.body
+    );
+    let decision = r.body["deadlines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "decision")
+        .cloned()
+        .unwrap();
+    assert_eq!(decision["due_on"], "2021-06-11", "{decision}");
+    let events = app.get(&format!("{case}/events"), &cw).await;
+    let last = events.body["events"]
+        .as_array()
+        .unwrap()
+        .last()
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (
+            last["type"].as_str(),
+            last["occurred_on"].as_str(),
+            last["actor"]["sub"].as_str()
+        ),
+        (
+            Some("file_handed_to_successor"),
+            Some("2021-06-01"),
+            Some("system")
+        ),
+        "{last}"
+    );
+    let r = app.act(&nss, &id, "record-decision", &r.etag(), &json!({"occurred_on": "2021-06-02", "outcome": "granted", "certificate_no": "NSS-2021-0002"})).await;
+    assert_eq!(
+        (r.status, r.body["status"].as_str()),
+        (200, Some("granted")),
+        "{}",
+        r.body
+    );
+    app
+}
+both!(a_file_pending_at_the_ministry_on_2021_06_01_passes_to_the_national_social_service);
 
 async fn a_withdrawn_case_can_only_be_read(app: TestApp) -> TestApp {
     let cw = app.token("cw-1", Role::Caseworker, "UA7102");

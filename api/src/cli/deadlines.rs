@@ -44,8 +44,8 @@ pub async fn run(settings: &Settings, args: &Args) -> Result<ExitCode, String> {
                 .await
                 .map_err(|e| e.to_string())?;
             println!(
-                "missed deadlines recorded: {}, expiries recorded: {}, skipped: {}, failed: {}",
-                r.missed_recorded, r.expiries_recorded, r.skipped, r.failed
+                "missed deadlines recorded: {}, expiries recorded: {}, files handed to a successor authority: {}, skipped: {}, failed: {}",
+                r.missed_recorded, r.expiries_recorded, r.hand_overs_recorded, r.skipped, r.failed
             );
             if r.failed > 0 {
                 return Ok(ExitCode::FAILURE);

@@ -188,6 +188,18 @@ pub enum ApiError {
         /// Field path -> message.
         errors: BTreeMap<String, String>,
     },
+    /// 422 `date_out_of_order` (`date_before_registration` when the step is the registration):
+    /// the business date precedes the step the act follows (`procedure.md`, "Order of business
+    /// dates"); `not_before` is the date it must not precede and `follows` that step.
+    #[error("{detail}")]
+    DateOutOfOrder {
+        /// The sentence.
+        detail: String,
+        /// The date the act must not precede.
+        not_before: chrono::NaiveDate,
+        /// The step it follows (`ptl_domain::PriorStep` spelling).
+        follows: String,
+    },
     /// 422 `unknown_field`: the body has a field the action does not define.
     #[error("unknown field `{field}`")]
     UnknownField {
@@ -245,6 +257,14 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<crate::schema::domain::ClientAction>>)]
     pub allowed_actions: Option<Vec<String>>,
+    /// For `date_out_of_order`: the date `occurred_on` must not precede.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub not_before: Option<chrono::NaiveDate>,
+    /// For `date_out_of_order`: the step the act follows (`decision`, `verification_request`,
+    /// `file_received`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follows: Option<String>,
 }
 
 impl ApiError {
@@ -292,9 +312,10 @@ impl ApiError {
             Self::ActionNotAllowed { .. }
             | Self::ConsentRequired { .. }
             | Self::RequestInProgress => StatusCode::CONFLICT,
-            Self::Validation { .. } | Self::UnknownField { .. } | Self::IdempotencyKeyReused => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            Self::Validation { .. }
+            | Self::DateOutOfOrder { .. }
+            | Self::UnknownField { .. }
+            | Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManySearches { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::StoreUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -322,6 +343,11 @@ impl ApiError {
             Self::ConsentRequired { .. } => "consent_required",
             Self::RequestInProgress => "request_in_progress",
             Self::Validation { code, .. } => code,
+            // The registration bound kept its older code.
+            Self::DateOutOfOrder { follows, .. } if follows == "registration" => {
+                "date_before_registration"
+            }
+            Self::DateOutOfOrder { .. } => "date_out_of_order",
             Self::UnknownField { .. } => "unknown_field",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::TooManySearches { .. } => "too_many_searches",
@@ -356,6 +382,10 @@ impl ApiError {
             Self::ConsentRequired { .. } => ("Consent required", "Потрібна згода особи"),
             Self::RequestInProgress => ("Request in progress", "Запит ще виконується"),
             Self::Validation { .. } => ("Validation failed", "Помилка перевірки даних"),
+            Self::DateOutOfOrder { .. } => (
+                "Date before the step it follows",
+                "Дата раніша за попередній крок",
+            ),
             Self::UnknownField { .. } => ("Unknown field", "Невідоме поле"),
             Self::IdempotencyKeyReused => (
                 "Idempotency key reused",
@@ -396,6 +426,18 @@ impl ApiError {
                     field.clone(),
                     "this field is not defined for this request".to_string(),
                 )])),
+                Self::DateOutOfOrder { not_before, .. } => Some(BTreeMap::from([(
+                    "occurred_on".to_string(),
+                    format!("must not precede {not_before}"),
+                )])),
+                _ => None,
+            },
+            not_before: match self {
+                Self::DateOutOfOrder { not_before, .. } => Some(*not_before),
+                _ => None,
+            },
+            follows: match self {
+                Self::DateOutOfOrder { follows, .. } => Some(follows.clone()),
                 _ => None,
             },
             allowed_actions: match self {
@@ -526,6 +568,15 @@ impl From<DomainError> for ApiError {
                 allowed_actions: allowed.iter().map(|a| a.as_str().to_string()).collect(),
             },
             DomainError::ConsentRequired { .. } => Self::ConsentRequired { detail },
+            DomainError::DateOutOfOrder {
+                follows,
+                not_before,
+                ..
+            } => Self::DateOutOfOrder {
+                detail,
+                not_before,
+                follows: follows.as_str().to_string(),
+            },
             DomainError::Validation(errors) => {
                 let code = match errors.as_slice() {
                     [one] => one.problem.code().to_string(),
@@ -801,6 +852,35 @@ mod tests {
         let body = body_json(ApiError::field("office", "unknown office").into_response()).await;
         assert_eq!(body["errors"]["office"], "unknown office");
         assert!(body.get("allowed_actions").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_date_out_of_order_names_the_date_it_must_not_precede_and_the_step() {
+        let e: ApiError = DomainError::DateOutOfOrder {
+            date: chrono::NaiveDate::from_ymd_opt(2026, 3, 4).unwrap(),
+            follows: ptl_domain::PriorStep::FileReceived,
+            not_before: chrono::NaiveDate::from_ymd_opt(2026, 3, 5).unwrap(),
+        }
+        .into();
+        assert_eq!(e.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body = body_json(e.into_response()).await;
+        assert_eq!(body["code"], "date_out_of_order");
+        assert_eq!(body["type"], "urn:ptl:problem:date_out_of_order");
+        assert_eq!(body["not_before"], "2026-03-05");
+        assert_eq!(body["follows"], "file_received");
+        assert_eq!(body["errors"]["occurred_on"], "must not precede 2026-03-05");
+        // The registration bound keeps its older code.
+        let e: ApiError = DomainError::DateOutOfOrder {
+            date: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+            follows: ptl_domain::PriorStep::Registration,
+            not_before: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+        }
+        .into();
+        let body = body_json(e.into_response()).await;
+        assert_eq!(
+            (body["code"].as_str(), body["not_before"].as_str()),
+            (Some("date_before_registration"), Some("2026-03-02"))
+        );
     }
 
     #[tokio::test]

@@ -76,7 +76,7 @@ fn sample_bodies() -> Vec<(ActionName, Value)> {
         ),
         (
             N::RecordCourtRuling,
-            json!({"occurred_on": D, "outcome": "annulled_status_established", "certificate_no": "C-9", "valid_until": "2026-03-05"}),
+            json!({"occurred_on": D, "outcome": "annulled_status_established"}),
         ),
         (
             N::ExtendStatus,
@@ -425,6 +425,7 @@ fn register_and_engine_actions_are_not_client_actions() {
         ActionName::Register,
         ActionName::RecordMissedDeadline,
         ActionName::RecordStatusExpiry,
+        ActionName::HandOverToSuccessor,
     ] {
         assert_eq!(
             err(a, json!({"occurred_on": D})),

@@ -127,6 +127,7 @@ pub fn availability(state: &CaseState, action: ActionName) -> Result<(), Unavail
         ),
         // The engine's own records.
         A::RecordMissedDeadline => Ok(()),
+        A::HandOverToSuccessor => need(stage == Stage::Submitted, U::NoFileSubmitted),
         A::RecordStatusExpiry => need(
             status == Status::Granted && state.valid_until.is_some(),
             U::CannotExpire,

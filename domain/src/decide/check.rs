@@ -118,6 +118,15 @@ impl Context<'_> {
         deadline(self.def, self.cmd, kind, name, start)
     }
 
+    /// The deciding authority named by the definition in force on `on` (the transitional rule of
+    /// "Procedure versions"), or the case's own definition's when none is in force yet.
+    pub(super) fn authority_in_force_on(&self, on: NaiveDate) -> String {
+        self.cmd.rules.in_force_on(on).map_or_else(
+            || self.def.deciding_authority.clone(),
+            |d| d.deciding_authority.clone(),
+        )
+    }
+
     /// The refusal of an action that is not lawful now, with what the caller may do instead.
     pub(super) fn not_allowed(&self, reason: Unavailable) -> DomainError {
         not_allowed(self.state, self.cmd, reason)

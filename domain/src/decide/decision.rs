@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 
 use super::check::{Context, Problems};
 use crate::command::{Action, Command};
-use crate::error::{DomainError, FieldProblem};
+use crate::error::{DomainError, FieldProblem, Unavailable};
 use crate::event::EventBody;
 use crate::procedure::{DeadlineKind, Period, ProcedureDefinition, Unit};
 use crate::state::CaseState;
@@ -61,13 +61,17 @@ pub(super) fn certificate_unique(c: &Context, p: &mut Problems) {
     }
 }
 
-/// Step 6: a refusal states its grounds (it can be appealed, step 8).
+/// Step 6: a refusal states its grounds (it can be appealed, step 8). After a court established
+/// the status (step 8), the authority grants it: it may not refuse again.
 pub(super) fn record_decision_refused(
     c: &Context,
     p: &mut Problems,
     grounds: Option<&RecordRef>,
     grounds_count: u32,
 ) -> Result<EventBody, DomainError> {
+    if c.state.status_ordered_by_court {
+        return Err(c.not_allowed(Unavailable::StatusOrderedByCourt));
+    }
     p.check(
         grounds_count > 0,
         "grounds",

@@ -31,10 +31,7 @@ pub(super) fn submit_file(c: &Context, conclusion: Conclusion) -> Result<EventBo
             }));
         }
     }
-    let authority = c.cmd.rules.in_force_on(on).map_or_else(
-        || c.def.deciding_authority.clone(),
-        |d| d.deciding_authority.clone(),
-    );
+    let authority = c.authority_in_force_on(on);
     Ok(EventBody::FileSubmitted {
         conclusion,
         authority,

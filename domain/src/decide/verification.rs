@@ -52,11 +52,6 @@ pub(super) fn record_verification_reply(
             FieldProblem::AlreadyDone,
             "this request is already answered",
         ),
-        Some(r) if c.on < r.sent_on => p.add(
-            "occurred_on",
-            FieldProblem::Invalid,
-            "a reply cannot precede its request",
-        ),
         Some(_) => {}
     }
     Ok(EventBody::VerificationReplyRecorded {

@@ -68,12 +68,7 @@ fn action() -> impl Strategy<Value = Action> {
         }),
         Just(Action::HandOverDecision),
         Just(Action::RecordAppeal { reference: None }),
-        pick(RulingOutcome::ALL).prop_map(|outcome| Action::RecordCourtRuling {
-            outcome,
-            certificate_no: (outcome == RulingOutcome::AnnulledStatusEstablished)
-                .then(|| "C-2".to_string()),
-            valid_until: None
-        }),
+        pick(RulingOutcome::ALL).prop_map(|outcome| Action::RecordCourtRuling { outcome }),
         Just(Action::Withdraw { reason: None }),
         Just(Action::Transfer {
             to_office: "UA7108".parse().unwrap()
@@ -227,9 +222,15 @@ proptest! {
                     prop_assert_eq!(e.actor.role, Role::DecisionOfficer);
                     prop_assert_eq!(e.actor.office.as_ref(), submitted_to.as_ref(), "decided by the wrong authority");
                 }
-                EventBody::CourtRulingRecorded { outcome: RulingOutcome::AnnulledStatusEstablished, .. } => {
+                EventBody::CourtRulingRecorded { outcome, authority, .. } => {
                     prop_assert!(submitted_to.is_some());
+                    // An annulled refusal sends the file to the authority competent that day.
+                    if *outcome != RulingOutcome::Upheld {
+                        prop_assert!(authority.is_some(), "an annulling ruling names its authority");
+                        submitted_to.clone_from(authority);
+                    }
                 }
+                EventBody::FileHandedToSuccessor { to, .. } => submitted_to = Some(to.clone()),
                 _ => {}
             }
         }
