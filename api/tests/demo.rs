@@ -385,3 +385,63 @@ async fn cherkasy_reproduces_the_regional_report_on_postgres() {
     }
     drop(app);
 }
+
+/// `procedure.md`, "Reporting": the 3 files the historic scenario leaves at the Ministry of Social
+/// Policy pass to the National Social Service when the legal clock runs, dated 2021-06-01 (the
+/// effective date of `ua-417-2021`), once; the report for its own period still shows them at the
+/// Ministry, a report after the switch at the National Social Service.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cherkasy_files_at_the_ministry_pass_to_the_national_social_service_on_2021_06_01() {
+    let (_dir, app) = sqlite_app(noon_kyiv()).await;
+    demo(&app.state.app.engine, Scenario::Cherkasy, today())
+        .await
+        .expect("demo");
+    let engine = app.state.app.engine.clone();
+    let scheduler = ptl_projections::scheduler::Scheduler::new(engine.clone());
+    let report = scheduler.run_once().await.expect("the legal clock runs");
+    assert_eq!(report.hand_overs_recorded, 3, "{report:?}");
+    let again = scheduler
+        .run_once()
+        .await
+        .expect("the legal clock runs again");
+    assert_eq!(again.hand_overs_recorded, 0, "{again:?}");
+
+    let switch = NaiveDate::from_ymd_opt(2021, 6, 1).unwrap();
+    let mut handed = 0;
+    for id in engine.case_ids().await.unwrap() {
+        let (state, _) = engine.load(id).await.unwrap().unwrap();
+        if state.submitted_to.as_deref() == Some("UA-NSS") {
+            handed += 1;
+            assert_eq!(state.ever_submitted_to, ["UA-MSP", "UA-NSS"]);
+            let history = engine.history(id).await.unwrap();
+            let hand_over = history
+                .iter()
+                .find(|e| {
+                    matches!(
+                        e.event.body,
+                        ptl_domain::EventBody::FileHandedToSuccessor { .. }
+                    )
+                })
+                .expect("the hand-over is in the history");
+            assert_eq!(hand_over.event.occurred_on, switch);
+        }
+    }
+    assert_eq!(handed, 3);
+
+    let authority = |office: &str, to: NaiveDate| StatsQuery {
+        offices: Vec::new(),
+        submitted_to: Some(office.to_string()),
+        from: to.checked_sub_days(Days::new(89)).unwrap(),
+        to,
+        today: today(),
+        group_by: GroupBy::None,
+        successors: BTreeMap::new(),
+    };
+    let db = engine.db();
+    let end = ptl_api::demo::CHERKASY_PERIOD_END;
+    let then = stats(db, &authority("UA-MSP", end)).await.unwrap();
+    assert_eq!(then.totals.pending_decision, Some(3));
+    let after = NaiveDate::from_ymd_opt(2021, 6, 30).unwrap();
+    let now = stats(db, &authority("UA-NSS", after)).await.unwrap();
+    assert_eq!(now.totals.pending_decision, Some(3));
+}
