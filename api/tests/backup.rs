@@ -3,43 +3,9 @@
 //! database, missing argument) are one sentence on stderr and a non-zero exit, never a panic.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-/// Runs `ptl` on the store `db` with the data directory `data`, isolated from the caller's
-/// settings (no `PTL_*` variables, no `ptl.toml`: the working directory is `cwd`).
-fn ptl(cwd: &Path, db: &str, data: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ptl"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("PTL_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.current_dir(cwd)
-        .env("RUST_LOG", "warn")
-        .arg("--database-url")
-        .arg(db)
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .output()
-        .expect("run ptl")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// A refusal: non-zero exit, a single `ptl: ...` sentence on stderr, no panic.
-fn assert_refused(out: &Output, needle: &str) {
-    let err = text(&out.stderr);
-    assert!(!out.status.success(), "succeeded: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    let lines: Vec<_> = err.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "{err}");
-    assert!(lines[0].starts_with("ptl: "), "{err}");
-    assert!(lines[0].contains(needle), "`{needle}` not in {err}");
-}
+use common::{assert_refused, ptl, text};
 
 #[test]
 fn a_backup_of_a_demo_store_restores_into_a_fresh_directory_and_verifies() {

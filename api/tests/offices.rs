@@ -3,40 +3,9 @@
 //! again moves nothing twice; refusals are one sentence and a non-zero exit.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn ptl(cwd: &Path, db: &str, data: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ptl"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("PTL_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.current_dir(cwd)
-        .env("RUST_LOG", "warn")
-        .arg("--database-url")
-        .arg(db)
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .output()
-        .expect("run ptl")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn assert_refused(out: &Output, needle: &str) {
-    let err = text(&out.stderr);
-    assert!(!out.status.success(), "succeeded: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    let lines: Vec<_> = err.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "{err}");
-    assert!(lines[0].starts_with("ptl: "), "{err}");
-    assert!(lines[0].contains(needle), "`{needle}` not in {err}");
-}
+use common::{assert_refused, ptl, text};
 
 #[test]
 fn closing_an_office_moves_its_open_cases_to_the_successor_once() {

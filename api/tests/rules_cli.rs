@@ -4,32 +4,23 @@
 //! serve it is refused with one sentence.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+
+use common::text;
 
 const DEF_2021: &str = include_str!("../../domain/procedures/ua-417-2021.toml");
 const CAL_2019: &str = include_str!("../../domain/calendars/ua/2019.toml");
 
 /// Runs `ptl` in `cwd` (no `ptl.toml` there) with only the given `PTL_*` variables.
 fn ptl(cwd: &Path, env: &[(&str, &Path)], args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ptl"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("PTL_") {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = common::ptl_command(cwd);
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.current_dir(cwd)
-        .env("RUST_LOG", "warn")
-        .args(args)
-        .output()
-        .expect("run ptl")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    cmd.args(args).output().expect("run ptl")
 }
 
 #[test]

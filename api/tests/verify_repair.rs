@@ -3,35 +3,17 @@
 //! its event and its key's transaction) is repaired, reported and logged, and verifies.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
+
 use std::sync::Arc;
+
+use common::ptl;
 
 use ptl_engine::clock::SystemClock;
 use ptl_engine::on_both_stores;
 use ptl_engine::pipeline::{Engine, EngineOptions};
 use ptl_engine::testkit::{self, Backend, TestStore};
 use ptl_engine::vault::{PersonalText, Reader, ERASURE_LOG_FILE};
-
-/// Runs `ptl` on the store `db` with the data directory `data`, isolated from the caller's
-/// settings (no `PTL_*` variables, no `ptl.toml`: the working directory is `cwd`).
-fn ptl(cwd: &Path, db: &str, data: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ptl"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("PTL_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.current_dir(cwd)
-        .env("RUST_LOG", "warn")
-        .arg("--database-url")
-        .arg(db)
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .output()
-        .expect("run ptl")
-}
 
 async fn run(backend: Backend, scenario: impl AsyncFnOnce(&TestStore)) {
     let store = TestStore::create(backend).await;
