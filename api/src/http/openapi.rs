@@ -538,3 +538,30 @@ pub fn document_json() -> Result<&'static str, ApiError> {
         .as_deref()
         .map_err(|e| ApiError::Internal(format!("the OpenAPI document: {e}")))
 }
+
+/// What the resource modules' tests share: the query parameters a path attribute documents and
+/// the parameters a handler reads, both sorted, so a test can assert they are the same list.
+#[cfg(test)]
+pub(crate) mod params {
+    use utoipa::Path;
+
+    /// The query parameters the path attribute `P` documents, sorted.
+    pub(crate) fn documented<P: Path>() -> Vec<String> {
+        let mut names: Vec<String> = P::operation()
+            .parameters
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|p| p.parameter_in == utoipa::openapi::path::ParameterIn::Query)
+            .map(|p| p.name)
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// `names`, sorted.
+    pub(crate) fn sorted(names: &[&str]) -> Vec<String> {
+        let mut v: Vec<String> = names.iter().map(ToString::to_string).collect();
+        v.sort();
+        v
+    }
+}

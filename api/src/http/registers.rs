@@ -293,27 +293,8 @@ async fn applications_export(
 
 #[cfg(test)]
 mod tests {
-    use utoipa::Path;
-
     use super::*;
-
-    fn documented<P: Path>() -> Vec<String> {
-        let mut names: Vec<String> = P::operation()
-            .parameters
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|p| p.parameter_in == utoipa::openapi::path::ParameterIn::Query)
-            .map(|p| p.name)
-            .collect();
-        names.sort();
-        names
-    }
-
-    fn sorted(names: &[&str]) -> Vec<String> {
-        let mut v: Vec<String> = names.iter().map(ToString::to_string).collect();
-        v.sort();
-        v
-    }
+    use crate::http::openapi::params::{documented, sorted};
 
     #[test]
     fn the_registers_document_exactly_the_query_parameters_they_read() {

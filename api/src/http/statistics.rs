@@ -251,26 +251,12 @@ async fn csv(State(s): State<AppState>, caller: Caller, p: Params) -> Result<Res
 
 #[cfg(test)]
 mod tests {
-    use utoipa::Path;
-
     use super::*;
-
-    fn documented<P: Path>() -> Vec<String> {
-        let mut names: Vec<String> = P::operation()
-            .parameters
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|p| p.parameter_in == utoipa::openapi::path::ParameterIn::Query)
-            .map(|p| p.name)
-            .collect();
-        names.sort();
-        names
-    }
+    use crate::http::openapi::params::{documented, sorted};
 
     #[test]
     fn both_reports_document_exactly_the_query_parameters_they_read() {
-        let mut read: Vec<String> = STATS_PARAMS.iter().map(ToString::to_string).collect();
-        read.sort();
+        let read = sorted(STATS_PARAMS);
         assert_eq!(documented::<__path_json>(), read);
         assert_eq!(documented::<__path_csv>(), read);
     }
