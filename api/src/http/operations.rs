@@ -110,7 +110,8 @@ async fn dashboard_script() -> Response {
 
 /// The label families the dashboard shows: its own texts, the statistics figures, stages,
 /// statuses, deadline kinds and roles.
-pub const DASHBOARD_FAMILIES: &[&str] = &["dashboard", "figure", "stage", "status", "deadline", "role"];
+pub const DASHBOARD_FAMILIES: &[&str] =
+    &["dashboard", "figure", "stage", "status", "deadline", "role"];
 
 /// The labels the dashboard needs in one language (`/i18n/{lang}.json`).
 #[derive(Debug, Serialize, ToSchema)]
