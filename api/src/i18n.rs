@@ -130,11 +130,16 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../i18n/uk/dashboard.ftl"),
         include_str!("../i18n/en/dashboard.ftl"),
     ),
+    (
+        "web-admin",
+        include_str!("../i18n/uk/web-admin.ftl"),
+        include_str!("../i18n/en/web-admin.ftl"),
+    ),
 ];
 
 struct Bundle {
     bundle: FluentBundle<FluentResource>,
-    /// Every message id, in file order (for [`family`]).
+    /// Every message id, in file order (for [`families`]).
     ids: Vec<String>,
 }
 
