@@ -173,7 +173,7 @@ impl Chrome {
             csrf: user.csrf().to_string(),
             css: assets::css_path(),
             js: assets::js_path(),
-            idle_secs: 0,
+            idle_secs: s.web.idle_timeout.as_secs(),
         }
     }
 
