@@ -135,6 +135,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../i18n/uk/web-admin.ftl"),
         include_str!("../i18n/en/web-admin.ftl"),
     ),
+    (
+        "web-seclog",
+        include_str!("../i18n/uk/web-seclog.ftl"),
+        include_str!("../i18n/en/web-seclog.ftl"),
+    ),
 ];
 
 struct Bundle {

@@ -13,6 +13,7 @@ pub mod admin;
 pub mod assets;
 pub mod page;
 pub mod password;
+pub mod security_log;
 pub mod session;
 pub mod signin;
 
@@ -181,4 +182,5 @@ pub fn router() -> Router<AppState> {
         .merge(signin::router())
         .merge(assets::router())
         .merge(admin::router())
+        .merge(security_log::router())
 }
