@@ -3,6 +3,8 @@
 //! when the test panics), driven over real HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+pub mod browser;
+
 use std::sync::Arc;
 use std::time::Duration;
 
