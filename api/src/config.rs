@@ -94,8 +94,9 @@ pub struct Settings {
 /// file names the environment variable that holds it (`client_secret_env`).
 #[derive(Clone)]
 pub struct OidcSettings {
-    /// The provider's issuer URL (`https://`, or `http://` on the loopback only); its discovery
-    /// document is `<issuer>/.well-known/openid-configuration`.
+    /// The provider's issuer URL (`https://`, or `http://` on the loopback only), exactly as the
+    /// provider spells it in `iss`; its discovery document is
+    /// `<issuer>/.well-known/openid-configuration`.
     pub issuer: String,
     /// This application's client id at the provider (the `aud` of its id_tokens).
     pub client_id: String,
@@ -208,7 +209,6 @@ fn resolve_oidc(
             .map_or_else(|| default.to_string(), |(v, _, _)| v.clone())
     };
     let issuer = secure_url(required("issuer")?).map_err(|m| invalid("issuer", m))?;
-    let issuer = issuer.trim_end_matches('/').to_string();
     let client_id = non_empty(required("client_id")?)
         .map_err(|m| invalid("client_id", m))?
         .to_string();
@@ -882,7 +882,8 @@ mod tests {
         let env = |k: &str| (k == "PTL_TEST_OIDC_SECRET").then(|| "s3cret-value".to_string());
         let s = load(Some(f.path()), &env).unwrap();
         let o = s.oidc.clone().unwrap();
-        assert_eq!(o.issuer, "https://idp.example/realms/ptl");
+        // Kept exactly as given: the provider's `iss` must equal it.
+        assert_eq!(o.issuer, "https://idp.example/realms/ptl/");
         assert_eq!(o.client_id, "ptl-web");
         assert_eq!(o.client_secret.expose_secret(), "s3cret-value");
         assert_eq!(o.redirect_uri, "https://ptl.example/sign-in/sso/callback");

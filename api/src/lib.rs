@@ -42,3 +42,7 @@ pub mod reorganise;
 pub mod schema;
 pub mod startup;
 pub mod view;
+
+/// Single sign-on (the relying party); moves under `web` with the web application.
+#[path = "web/oidc.rs"]
+pub mod oidc;
