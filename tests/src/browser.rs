@@ -575,3 +575,120 @@ async fn fill_field(
         }
     }
 }
+
+/// The OpenID provider of the single sign-on tests: `tests/browser/oidc-provider.mjs` (the
+/// certified `oidc-provider` package) run with Node on a free loopback port, at
+/// `http://localhost:<port>`, another site than the application's `http://127.0.0.1:<port>`. It
+/// ends when this value is dropped (and by itself when the test binary exits: it watches its
+/// standard input).
+#[derive(Debug)]
+pub struct OidcProvider {
+    /// `http://localhost:<port>`.
+    pub issuer: String,
+    child: Child,
+}
+
+impl OidcProvider {
+    /// Starts the provider with one client and the accounts (login -> claims, for example
+    /// `{"olena": {"name": "Олена", "role": "caseworker", "office": "UA7102"}}`; an account with
+    /// `"id_token_audience": "<aud>"` gets id_tokens for that audience instead of the client's).
+    ///
+    /// # Panics
+    ///
+    /// When Node or the provider does not start (its output is in the message).
+    #[must_use]
+    pub fn start(
+        client_id: &str,
+        client_secret: &str,
+        redirect_uri: &str,
+        accounts: &Value,
+    ) -> Self {
+        node_modules();
+        let script = npm_dir().join("oidc-provider.mjs");
+        let mut child = Command::new("node")
+            .arg(&script)
+            .args([
+                "--port",
+                "0",
+                "--client-id",
+                client_id,
+                "--redirect-uri",
+                redirect_uri,
+            ])
+            .args(["--accounts", &accounts.to_string()])
+            .env("OIDC_CLIENT_SECRET", client_secret)
+            .current_dir(npm_dir())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run node (Node.js is needed for the single sign-on tests)");
+        let stdout = child.stdout.take().expect("the provider's output");
+        let stderr = child.stderr.take().expect("the provider's errors");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead as _;
+            let mut line = String::new();
+            let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        // The provider's warnings and errors go to this test's output.
+        std::thread::spawn(move || {
+            use std::io::BufRead as _;
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if !line.contains("WARNING") {
+                    eprintln!("oidc-provider: {line}");
+                }
+            }
+        });
+        let line = rx.recv_timeout(STEP_TIMEOUT).unwrap_or_default();
+        let Some(issuer) = line.trim().strip_prefix("listening ") else {
+            let _ = child.kill();
+            let status = child.wait();
+            panic!("the OpenID provider did not start ({status:?}); see its errors above");
+        };
+        Self {
+            issuer: issuer.to_owned(),
+            child,
+        }
+    }
+
+    /// Signs in at the provider's own pages, where the browser is now (its development
+    /// interactions: the login form, then the consent page), and waits for the browser to be sent
+    /// back to the application.
+    pub async fn sign_in(&self, browser: &Browser, login: &str) {
+        let form = browser.find("form input[name=\"login\"]").await;
+        assert!(
+            browser.url().await.starts_with(&self.issuer),
+            "expected the provider's sign-in page, at {}",
+            browser.url().await
+        );
+        form.send_keys(login).await.unwrap();
+        browser
+            .find("form input[name=\"password\"]")
+            .await
+            .send_keys("any password: the provider's test pages take any")
+            .await
+            .unwrap();
+        let button = browser.find("form button[type=\"submit\"]").await;
+        browser.click_and_wait(&button).await;
+        // The consent page (the first sign-in of this account for this client).
+        if browser
+            .exists("form input[name=\"prompt\"][value=\"consent\"]")
+            .await
+        {
+            let button = browser.find("form button[type=\"submit\"]").await;
+            browser.click_and_wait(&button).await;
+        }
+    }
+}
+
+impl Drop for OidcProvider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
