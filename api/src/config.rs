@@ -85,6 +85,13 @@ pub struct Settings {
     pub escalate_after_working_days: u32,
     /// Person searches one user may make in a minute (30).
     pub person_searches_per_minute: u32,
+    /// The address users reach the web application at; `https://...` makes the session cookie
+    /// `Secure` (`__Host-ptl_session`).
+    pub public_url: Option<String>,
+    /// Minutes without a request after which a web session ends.
+    pub session_idle_minutes: u32,
+    /// Hours after sign-in at which a web session ends.
+    pub session_lifetime_hours: u32,
     /// Single sign-on with an OpenID Connect provider (`[oidc]`), when configured.
     pub oidc: Option<OidcSettings>,
 }
@@ -105,7 +112,7 @@ pub struct OidcSettings {
     /// The client secret, read from that variable.
     pub client_secret: SecretString,
     /// Where the provider sends the browser back: this server's `/sign-in/sso/callback`, as
-    /// registered at the provider.
+    /// registered at the provider (by default under `public_url`).
     pub redirect_uri: String,
     /// The claim that holds the user's role (`role`).
     pub role_claim: String,
@@ -178,6 +185,7 @@ fn claim_name(raw: &str) -> Result<String, String> {
 fn resolve_oidc(
     raw: &std::collections::BTreeMap<&'static str, (String, String, String)>,
     env: &dyn Fn(&str) -> Option<String>,
+    public_url: Option<&str>,
 ) -> Result<Option<OidcSettings>, ConfigError> {
     if raw.is_empty() {
         return Ok(None);
@@ -223,8 +231,12 @@ fn resolve_oidc(
                 format!("the environment variable {client_secret_env} that should hold the client secret is not set"),
             )
         })?;
-    let redirect_uri =
-        secure_url(required("redirect_uri")?).map_err(|m| invalid("redirect_uri", m))?;
+    // The callback under the public URL unless given.
+    let redirect_uri = match (raw.contains_key("redirect_uri"), public_url) {
+        (false, Some(base)) => format!("{}/sign-in/sso/callback", base.trim_end_matches('/')),
+        _ => required("redirect_uri")?.to_string(),
+    };
+    let redirect_uri = secure_url(&redirect_uri).map_err(|m| invalid("redirect_uri", m))?;
     let role_claim =
         claim_name(&optional("role_claim", "role")).map_err(|m| invalid("role_claim", m))?;
     let office_claim =
@@ -303,6 +315,9 @@ impl fmt::Debug for Settings {
                 "person_searches_per_minute",
                 &self.person_searches_per_minute,
             )
+            .field("public_url", &self.public_url)
+            .field("session_idle_minutes", &self.session_idle_minutes)
+            .field("session_lifetime_hours", &self.session_lifetime_hours)
             .field("oidc", &self.oidc)
             .finish()
     }
@@ -338,6 +353,9 @@ impl Default for Settings {
             webhook_secret: None,
             escalate_after_working_days: 3,
             person_searches_per_minute: 30,
+            public_url: None,
+            session_idle_minutes: 30,
+            session_lifetime_hours: 12,
             oidc: None,
         }
     }
@@ -411,6 +429,9 @@ pub const KEYS: &[&str] = &[
     "webhook_secret",
     "escalate_after_working_days",
     "person_searches_per_minute",
+    "public_url",
+    "session_idle_minutes",
+    "session_lifetime_hours",
 ];
 
 fn env_name(key: &str) -> String {
@@ -533,6 +554,21 @@ fn apply(s: &mut Settings, key: &str, raw: &str) -> Result<(), String> {
         }
         "escalate_after_working_days" => s.escalate_after_working_days = parse_positive(raw)?,
         "person_searches_per_minute" => s.person_searches_per_minute = parse_positive(raw)?,
+        "public_url" => {
+            let v = non_empty(raw)?.trim_end_matches('/');
+            if !(v.starts_with("http://") || v.starts_with("https://")) {
+                return Err("expected an http:// or https:// URL".into());
+            }
+            s.public_url = Some(v.to_string());
+        }
+        "session_idle_minutes" => s.session_idle_minutes = parse_positive(raw)?,
+        "session_lifetime_hours" => {
+            let h: u32 = parse_positive(raw)?;
+            if h > 24 {
+                return Err("a session may last at most 24 hours".into());
+            }
+            s.session_lifetime_hours = h;
+        }
         _ => return Err("unknown setting".into()),
     }
     Ok(())
@@ -654,7 +690,7 @@ pub fn load(
             oidc.insert(key, (raw, name, "the environment".into()));
         }
     }
-    settings.oidc = resolve_oidc(&oidc, env)?;
+    settings.oidc = resolve_oidc(&oidc, env, settings.public_url.as_deref())?;
     Ok(settings)
 }
 
@@ -915,6 +951,19 @@ mod tests {
         let o = load(None, &env).unwrap().oidc.unwrap();
         assert_eq!(o.issuer, "http://localhost:9000");
         assert_eq!(o.scopes, vec!["openid", "profile", "email"]);
+        assert_eq!(o.redirect_uri, "http://127.0.0.1:8080/sign-in/sso/callback");
+
+        // Without a redirect URI, the callback under the public URL.
+        let f = write(
+            "public_url = \"https://ptl.example/\"\n[oidc]\nissuer = \"https://idp.example\"\nclient_id = \"ptl\"\nclient_secret_env = \"S\"\n",
+        );
+        let o = load(Some(f.path()), &|k: &str| {
+            (k == "S").then(|| "x".to_string())
+        })
+        .unwrap()
+        .oidc
+        .unwrap();
+        assert_eq!(o.redirect_uri, "https://ptl.example/sign-in/sso/callback");
     }
 
     #[test]

@@ -33,6 +33,7 @@ pub mod config;
 pub mod demo;
 pub mod fuzzing;
 pub mod http;
+pub mod i18n;
 pub mod limits;
 pub mod metrics;
 pub mod models;
@@ -42,7 +43,4 @@ pub mod reorganise;
 pub mod schema;
 pub mod startup;
 pub mod view;
-
-/// Single sign-on (the relying party); moves under `web` with the web application.
-#[path = "web/oidc.rs"]
-pub mod oidc;
+pub mod web;
