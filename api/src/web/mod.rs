@@ -174,5 +174,6 @@ pub async fn fallback(
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(signin::router())
+        .merge(oidc::router())
         .merge(assets::router())
 }

@@ -37,7 +37,23 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
 
+use askama::Template;
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::header::{CACHE_CONTROL, LOCATION, REFERRER_POLICY, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use ptl_engine::accounts::{NewUser, User, UserChange};
+use ptl_engine::security::SecurityEntry;
+use serde_json::json;
+
+use super::page::{render, Chrome};
+use super::session::{client_address, cookie, page_lang};
 use crate::config::OidcSettings;
+use crate::http::AppState;
+use crate::i18n::{self, Lang};
 use crate::offices::OfficeTree;
 
 /// How long a started sign-in may take before its callback is refused.
@@ -58,8 +74,25 @@ const LEEWAY_SECS: u64 = 60;
 /// Calls to the provider give up after this long.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Why a single sign-on did not sign the user in. [`SsoError::message`] is the sentence for the
-/// person at the browser; [`fmt::Display`] adds the technical detail for the log.
+/// Why the provider's account cannot act in this system: its role and office claims, checked
+/// against the office tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimsProblem {
+    /// No role claim (its name).
+    NoRole(String),
+    /// A role this system does not have (or `system`).
+    UnknownRole(String),
+    /// No office claim (its name).
+    NoOffice(String),
+    /// An office the tree does not know.
+    UnknownOffice(String),
+    /// A role that does not belong to the office's kind.
+    RoleNotAtOffice(Role, String),
+}
+
+/// Why a single sign-on did not sign the user in. [`SsoError::text`] is the sentence for the
+/// person at the browser, from the translation catalogue; [`fmt::Display`] is the technical
+/// detail for the log.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SsoError {
     /// The provider could not be reached, or answered something unusable.
@@ -98,39 +131,46 @@ pub enum SsoError {
     /// The id_token is not valid: signature, algorithm, expiry, nonce, missing claims.
     #[error("invalid id_token: {0}")]
     Token(String),
-    /// The account's claims give no usable role, office or subject.
-    #[error("{0}")]
-    Claims(String),
+    /// The account's claims give no usable role or office.
+    #[error("unusable claims: {0:?}")]
+    Claims(ClaimsProblem),
 }
 
 impl SsoError {
-    /// The sentence shown to the person at the browser (English; the web layer translates by
-    /// [`SsoError::kind`]).
+    /// The sentence shown to the person at the browser, in `lang`.
     #[must_use]
-    pub fn message(&self) -> String {
+    pub fn text(&self, lang: Lang) -> String {
+        let t = |key: &str, args: &[(&str, &str)]| i18n::t_args(lang, key, args);
         match self {
-            Self::Unavailable(_) => "The identity provider could not be reached or gave an unusable answer. Try again later, or sign in with your password.".into(),
-            Self::UnknownState => "This sign-in has expired or was already used. Start the sign-in again.".into(),
-            Self::OtherBrowser => "This sign-in was started in another browser or window. Start the sign-in again here.".into(),
-            Self::Provider { error, description } if description.is_empty() => {
-                format!("The identity provider did not sign you in ({error}).")
-            }
-            Self::Provider { error, description } => {
-                format!("The identity provider did not sign you in ({error}): {description}")
-            }
-            Self::Audience { got, expected } => format!(
-                "The identity provider's token was issued for another application ({}), not for this one ({expected}); it is refused.",
-                got.join(", ")
+            Self::Unavailable(_) => t("sso-unavailable", &[]),
+            Self::UnknownState => t("sso-unknown-state", &[]),
+            Self::OtherBrowser => t("sso-other-browser", &[]),
+            Self::Provider { error, .. } => t("sso-provider-error", &[("error", error)]),
+            Self::Audience { got, expected } => t(
+                "sso-audience",
+                &[("got", &got.join(", ")), ("expected", expected)],
             ),
-            Self::Issuer { got, expected } => format!(
-                "The token comes from another identity provider ({got}) than the one configured ({expected}); it is refused."
+            Self::Issuer { got, expected } => {
+                t("sso-issuer", &[("got", got), ("expected", expected)])
+            }
+            Self::Token(_) => t("sso-token", &[]),
+            Self::Claims(ClaimsProblem::NoRole(claim)) => t("sso-no-role", &[("claim", claim)]),
+            Self::Claims(ClaimsProblem::UnknownRole(role)) => t(
+                "sso-unknown-role",
+                &[("role", role), ("roles", &user_roles(lang))],
             ),
-            Self::Token(reason) => format!("The identity provider's token is not valid ({reason}); it is refused."),
-            Self::Claims(reason) => reason.clone(),
+            Self::Claims(ClaimsProblem::NoOffice(claim)) => t("sso-no-office", &[("claim", claim)]),
+            Self::Claims(ClaimsProblem::UnknownOffice(office)) => {
+                t("sso-unknown-office", &[("office", office)])
+            }
+            Self::Claims(ClaimsProblem::RoleNotAtOffice(role, office)) => t(
+                "sso-role-not-at-office",
+                &[("role", &role_label(lang, *role)), ("office", office)],
+            ),
         }
     }
 
-    /// A stable name of the kind of failure (for translations, logs and tests).
+    /// A stable name of the kind of failure (the security log's outcome).
     #[must_use]
     pub fn kind(&self) -> &'static str {
         match self {
@@ -698,9 +738,8 @@ fn claim<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
 ///
 /// # Errors
 ///
-/// [`SsoError::Claims`] with a sentence for the user: a missing or unknown role, the role
-/// `system`, a missing office, an office the tree does not know, or a role that does not belong
-/// to the office's kind.
+/// [`SsoError::Claims`]: a missing or unknown role, the role `system`, a missing office, an
+/// office the tree does not know, or a role that does not belong to the office's kind.
 pub fn identity(
     claims: &Map<String, Value>,
     settings: &OidcSettings,
@@ -713,42 +752,27 @@ pub fn identity(
         .ok_or_else(|| SsoError::Token("it has no subject".into()))?
         .to_string();
     let text = |name: &str| claim(claims, name).and_then(Value::as_str).map(str::trim);
-    let role_text = text(&settings.role_claim).filter(|r| !r.is_empty()).ok_or_else(|| {
-        SsoError::Claims(format!(
-            "Your account at the identity provider has no role (the claim `{}`). Ask its administrator to give you one of: {}.",
-            settings.role_claim,
-            user_roles()
-        ))
-    })?;
+    let short = |v: &str| v.chars().take(40).collect::<String>();
+    let role_text = text(&settings.role_claim)
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| SsoError::Claims(ClaimsProblem::NoRole(settings.role_claim.clone())))?;
     let role: Role = role_text
         .parse()
         .ok()
         .filter(|r| *r != Role::System)
-        .ok_or_else(|| {
-            SsoError::Claims(format!(
-                "Your account at the identity provider gives the role `{}`, which this system does not have. The roles are: {}.",
-                role_text.chars().take(40).collect::<String>(),
-                user_roles()
-            ))
-        })?;
+        .ok_or_else(|| SsoError::Claims(ClaimsProblem::UnknownRole(short(role_text))))?;
     let office = text(&settings.office_claim)
         .filter(|o| !o.is_empty())
-        .ok_or_else(|| {
-            SsoError::Claims(format!(
-                "Your account at the identity provider has no office (the claim `{}`). Ask its administrator to set your office code.",
-                settings.office_claim
-            ))
-        })?
+        .ok_or_else(|| SsoError::Claims(ClaimsProblem::NoOffice(settings.office_claim.clone())))?
         .to_string();
     if offices.get(&office).is_none() {
-        return Err(SsoError::Claims(format!(
-            "Your account at the identity provider gives the office `{}`, which this system's office tree does not know. Ask its administrator to correct your office code.",
-            office.chars().take(40).collect::<String>()
-        )));
+        return Err(SsoError::Claims(ClaimsProblem::UnknownOffice(short(
+            &office,
+        ))));
     }
     if !offices.role_fits(role, &office) {
-        return Err(SsoError::Claims(format!(
-            "Your account at the identity provider gives the role {role} at the office {office}, but that role does not belong to an office of that kind. Ask its administrator to correct your role or office."
+        return Err(SsoError::Claims(ClaimsProblem::RoleNotAtOffice(
+            role, office,
         )));
     }
     let name = text(&settings.name_claim)
@@ -763,13 +787,302 @@ pub fn identity(
     })
 }
 
-fn user_roles() -> String {
+/// A role's label in the catalogue (`role-<code>`), or its code while the catalogue has none.
+fn role_label(lang: Lang, role: Role) -> String {
+    let key = format!("role-{}", role.as_str());
+    if i18n::has(lang, &key) {
+        i18n::t(lang, &key)
+    } else {
+        role.as_str().to_string()
+    }
+}
+
+fn user_roles(lang: Lang) -> String {
     Role::ALL
         .iter()
         .filter(|r| **r != Role::System)
-        .map(|r| r.as_str())
+        .map(|r| role_label(lang, *r))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+// ---------------------------------------------------------------------------------------------
+// The routes: `GET /sign-in/sso` starts a sign-in, `GET /sign-in/sso/callback` completes it.
+// ---------------------------------------------------------------------------------------------
+
+/// The binding cookie's name behind HTTPS (`__Host-`: this host only, `Secure`, `Path=/`).
+pub const SECURE_BINDING_COOKIE: &str = "__Host-ptl_sso";
+/// The binding cookie's name on plain HTTP.
+pub const PLAIN_BINDING_COOKIE: &str = "ptl_sso";
+
+fn binding_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SECURE_BINDING_COOKIE
+    } else {
+        PLAIN_BINDING_COOKIE
+    }
+}
+
+/// The binding cookie: `SameSite=Lax`, so the provider's cross-site redirect to the callback
+/// (a top-level GET navigation) carries it, while no cross-site form or script request does.
+fn binding_cookie(secure: bool, value: &str, max_age: u64) -> String {
+    format!(
+        "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}",
+        binding_cookie_name(secure),
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// The single sign-on routes (they answer 404 when no issuer is configured).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/sign-in/sso", get(start))
+        .route("/sign-in/sso/callback", get(callback))
+}
+
+#[derive(Template)]
+#[template(path = "sso_continue.html")]
+struct ContinuePage {
+    chrome: Chrome,
+    next: String,
+}
+
+/// A refusal, on a page that says why and leads back to the sign-in page.
+fn refused(lang: Lang, status: StatusCode, text: String, secure: bool) -> Response {
+    let mut response = super::message_page(
+        status,
+        Chrome::anonymous(lang, "sso-refused-title"),
+        true,
+        text,
+        Some(("/sign-in".to_string(), i18n::t(lang, "sso-try-again"))),
+    );
+    let h = response.headers_mut();
+    // The callback's URL (code, state) is not passed on in a Referer.
+    h.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    if let Ok(v) = binding_cookie(secure, "", 0).parse() {
+        h.append(SET_COOKIE, v);
+    }
+    response
+}
+
+fn not_configured(lang: Lang) -> Response {
+    super::message_page(
+        StatusCode::NOT_FOUND,
+        Chrome::anonymous(lang, "web-not-found-title"),
+        true,
+        i18n::t(lang, "web-not-found"),
+        Some(("/sign-in".to_string(), i18n::t(lang, "sso-try-again"))),
+    )
+}
+
+async fn start(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    let lang = page_lang(&headers);
+    let Some(sso) = s.sso.clone() else {
+        return not_configured(lang);
+    };
+    let secure = s.web.secure_cookie();
+    match sso.begin().await {
+        Ok(begin) => {
+            let mut response = Redirect::to(&begin.authorization_url).into_response();
+            if let Ok(v) = binding_cookie(secure, &begin.binding, FLOW_TTL.as_secs()).parse() {
+                response.headers_mut().append(SET_COOKIE, v);
+            }
+            response
+                .headers_mut()
+                .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "single sign-on cannot start");
+            refused(lang, StatusCode::BAD_GATEWAY, e.text(lang), secure)
+        }
+    }
+}
+
+/// The provider's answer: the account's sign-in name in this system for a subject (`sso:` and
+/// the subject; a subject with capitals, which logins do not keep, by its hash).
+#[must_use]
+pub fn sso_login(subject: &str) -> String {
+    if subject.chars().all(|c| !c.is_uppercase()) && subject.len() <= 200 {
+        format!("sso:{subject}")
+    } else {
+        format!(
+            "sso:{}",
+            &hex::encode(Sha256::digest(subject.as_bytes()))[..32]
+        )
+    }
+}
+
+/// Why a valid identity still cannot sign in (the account in this system).
+enum AccountRefusal {
+    LocalAccount,
+    Disabled,
+    Store(String),
+}
+
+/// The local account of a single sign-on identity: created on its first sign-in (marked as
+/// single sign-on, without a password), and its name, role and office brought up to the
+/// provider's on each later one.
+async fn account(
+    s: &AppState,
+    id: &SsoIdentity,
+    address: Option<&str>,
+) -> Result<User, AccountRefusal> {
+    let engine = &s.app.engine;
+    let login = sso_login(&id.subject);
+    let store = |e: &dyn fmt::Display| AccountRefusal::Store(e.to_string());
+    match engine.user_by_login(&login).await.map_err(|e| store(&e))? {
+        None => engine
+            .add_user(
+                NewUser {
+                    login: login.clone(),
+                    display_name: id.name.clone(),
+                    role: id.role.as_str().to_string(),
+                    office: id.office.clone(),
+                    password_hash: None,
+                    must_change_password: false,
+                    sso: true,
+                },
+                SecurityEntry::new("user_added", Some(&login), address).detail(json!({
+                    "by": "single_sign_on",
+                    "issuer": id.issuer,
+                    "role": id.role.as_str(),
+                    "office": id.office,
+                })),
+            )
+            .await
+            .map_err(|e| store(&e)),
+        Some(u) if !u.sso => Err(AccountRefusal::LocalAccount),
+        Some(u) if u.disabled => Err(AccountRefusal::Disabled),
+        Some(u)
+            if u.role == id.role.as_str() && u.office == id.office && u.display_name == id.name =>
+        {
+            Ok(u)
+        }
+        Some(u) => engine
+            .change_user(
+                &u.id,
+                UserChange {
+                    display_name: Some(id.name.clone()),
+                    role: Some(id.role.as_str().to_string()),
+                    office: Some(id.office.clone()),
+                    ..UserChange::default()
+                },
+                SecurityEntry::new("user_changed", Some(&login), address).detail(json!({
+                    "by": "single_sign_on",
+                    "role": id.role.as_str(),
+                    "office": id.office,
+                })),
+            )
+            .await
+            .map_err(|e| store(&e)),
+    }
+}
+
+async fn callback(
+    State(s): State<AppState>,
+    ConnectInfoAddress(address): ConnectInfoAddress,
+    headers: HeaderMap,
+    Query(cb): Query<Callback>,
+) -> Response {
+    let lang = page_lang(&headers);
+    let Some(sso) = s.sso.clone() else {
+        return not_configured(lang);
+    };
+    let secure = s.web.secure_cookie();
+    let engine = &s.app.engine;
+    let binding = cookie(&headers, binding_cookie_name(secure));
+    let identity = match sso.complete(&cb, binding, &s.app.offices).await {
+        Ok(id) => id,
+        Err(e) => {
+            tracing::warn!(error = %e, "single sign-on refused");
+            let _ = engine
+                .log_security(
+                    SecurityEntry::new("sign_in_failed", None, address.as_deref())
+                        .outcome(&format!("sso_{}", e.kind()))
+                        .detail(json!({ "method": "sso", "reason": e.to_string() })),
+                )
+                .await;
+            let status = match e {
+                SsoError::Unavailable(_) => StatusCode::BAD_GATEWAY,
+                SsoError::UnknownState | SsoError::OtherBrowser => StatusCode::BAD_REQUEST,
+                _ => StatusCode::FORBIDDEN,
+            };
+            return refused(lang, status, e.text(lang), secure);
+        }
+    };
+    let user = match account(&s, &identity, address.as_deref()).await {
+        Ok(u) => u,
+        Err(refusal) => {
+            let (status, key, outcome) = match refusal {
+                AccountRefusal::LocalAccount => (
+                    StatusCode::FORBIDDEN,
+                    "sso-local-account",
+                    "sso_local_account",
+                ),
+                AccountRefusal::Disabled => (StatusCode::FORBIDDEN, "sso-disabled", "disabled"),
+                AccountRefusal::Store(e) => {
+                    tracing::error!(error = %e, "single sign-on: the account cannot be stored");
+                    (StatusCode::SERVICE_UNAVAILABLE, "web-unavailable", "store")
+                }
+            };
+            let _ = engine
+                .log_security(
+                    SecurityEntry::new(
+                        "sign_in_refused",
+                        Some(&sso_login(&identity.subject)),
+                        address.as_deref(),
+                    )
+                    .outcome(outcome)
+                    .detail(json!({ "method": "sso" })),
+                )
+                .await;
+            return refused(lang, status, i18n::t(lang, key), secure);
+        }
+    };
+    // The same session as a password sign-in; its answer (a 303 with the session cookie) is
+    // turned into a same-site page: the browser came here by a cross-site navigation, and a
+    // redirect from here would still be part of it, so the `Strict` cookie would not be sent with
+    // the next page. The page continues by itself (meta refresh) or by its link; no script.
+    let opened = super::signin::start_session(&s, &user, address.as_deref(), &headers, "sso").await;
+    if opened.status() != StatusCode::SEE_OTHER {
+        return opened;
+    }
+    let next = opened
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.starts_with('/') && !v.starts_with("//"))
+        .unwrap_or("/")
+        .to_string();
+    let mut response = render(
+        StatusCode::OK,
+        lang,
+        &ContinuePage {
+            chrome: Chrome::anonymous(lang, "sso-title"),
+            next,
+        },
+    );
+    let h = response.headers_mut();
+    h.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    for c in opened.headers().get_all(SET_COOKIE) {
+        h.append(SET_COOKIE, c.clone());
+    }
+    if let Ok(v) = binding_cookie(secure, "", 0).parse() {
+        h.append(SET_COOKIE, v);
+    }
+    response
+}
+
+/// The client's address as text (behind a trusted proxy, the one it forwarded).
+struct ConnectInfoAddress(Option<String>);
+
+impl FromRequestParts<AppState> for ConnectInfoAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Self(client_address(parts, s).map(|a| a.to_string())))
+    }
 }
 
 #[cfg(test)]
@@ -853,11 +1166,8 @@ mod tests {
                 expected: "ptl-web".into()
             }
         );
-        assert!(
-            e.message().contains("another application (another-app)"),
-            "{}",
-            e.message()
-        );
+        let text = e.text(Lang::En);
+        assert!(text.contains("another application (another-app)"), "{text}");
         // Several audiences need `azp` naming this client.
         let mut c = claims();
         c["aud"] = json!(["ptl-web", "other"]);
@@ -937,17 +1247,33 @@ mod tests {
                 }
             }
             match identity(c.as_object().unwrap(), &settings(), &tree) {
-                Err(SsoError::Claims(m)) => m,
+                Err(SsoError::Claims(p)) => p,
                 other => panic!("{patch}: {other:?}"),
             }
         };
-        assert!(refused(json!({"office": "UA9999"})).contains("office tree does not know"));
-        assert!(refused(json!({"office": null})).contains("has no office"));
-        assert!(refused(json!({"role": "judge"})).contains("`judge`"));
-        assert!(refused(json!({"role": "system"})).contains("`system`"));
-        assert!(refused(json!({"role": null})).contains("has no role"));
+        use ClaimsProblem as P;
+        assert_eq!(
+            refused(json!({"office": "UA9999"})),
+            P::UnknownOffice("UA9999".into())
+        );
+        assert_eq!(
+            refused(json!({"office": null})),
+            P::NoOffice("office".into())
+        );
+        assert_eq!(
+            refused(json!({"role": "judge"})),
+            P::UnknownRole("judge".into())
+        );
+        assert_eq!(
+            refused(json!({"role": "system"})),
+            P::UnknownRole("system".into())
+        );
+        assert_eq!(refused(json!({"role": null})), P::NoRole("role".into()));
         // A decision officer belongs to a deciding authority, not to a district office.
-        assert!(refused(json!({"role": "decision_officer"})).contains("does not belong"));
+        assert_eq!(
+            refused(json!({"role": "decision_officer"})),
+            P::RoleNotAtOffice(Role::DecisionOfficer, "UA7102".into())
+        );
         // Nested claims by a dotted name, and the subject when there is no name.
         let mut s = settings();
         s.role_claim = "ptl.role".into();
@@ -956,5 +1282,50 @@ mod tests {
         c.as_object_mut().unwrap().remove("name");
         let id = identity(c.as_object().unwrap(), &s, &tree).unwrap();
         assert_eq!((id.role, id.name.as_str()), (Role::Supervisor, "u-1"));
+    }
+
+    #[test]
+    fn every_refusal_reads_as_a_sentence_in_both_languages() {
+        let all = [
+            SsoError::Unavailable("x".into()),
+            SsoError::UnknownState,
+            SsoError::OtherBrowser,
+            SsoError::Provider {
+                error: "access_denied".into(),
+                description: String::new(),
+            },
+            SsoError::Audience {
+                got: vec!["another-app".into()],
+                expected: "ptl-web".into(),
+            },
+            SsoError::Issuer {
+                got: "https://evil.example".into(),
+                expected: ISS.into(),
+            },
+            SsoError::Token("x".into()),
+            SsoError::Claims(ClaimsProblem::NoRole("role".into())),
+            SsoError::Claims(ClaimsProblem::UnknownRole("judge".into())),
+            SsoError::Claims(ClaimsProblem::NoOffice("office".into())),
+            SsoError::Claims(ClaimsProblem::UnknownOffice("UA9999".into())),
+            SsoError::Claims(ClaimsProblem::RoleNotAtOffice(
+                Role::DecisionOfficer,
+                "UA7102".into(),
+            )),
+        ];
+        for e in &all {
+            for lang in [Lang::Uk, Lang::En] {
+                let text = e.text(lang);
+                assert!(
+                    text.ends_with('.') && !text.starts_with("sso-") && !text.contains('{'),
+                    "{e:?} in {lang:?}: {text}"
+                );
+            }
+        }
+        let audience = all[4].text(Lang::En);
+        assert!(
+            audience.contains("another-app") && audience.contains("ptl-web"),
+            "{audience}"
+        );
+        assert!(all[10].text(Lang::Uk).contains("UA9999"));
     }
 }
