@@ -628,9 +628,12 @@ impl OidcProvider {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             use std::io::BufRead as _;
+            let mut reader = std::io::BufReader::new(stdout);
             let mut line = String::new();
-            let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+            let _ = reader.read_line(&mut line);
             let _ = tx.send(line);
+            // Keep reading: a closed pipe would fail the provider's next write.
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
         });
         // The provider's warnings and errors go to this test's output.
         std::thread::spawn(move || {

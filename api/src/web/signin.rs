@@ -96,6 +96,21 @@ impl FromRequestParts<AppState> for Address {
     }
 }
 
+/// The sign-in form's token: the one the browser already holds (`reuse`, from its `ptl_signin`
+/// cookie) when it has the shape of one, otherwise a new one. Reusing it keeps every sign-in page
+/// the browser has open valid: a new token each time would invalidate the form on screen whenever
+/// anything else loads the sign-in page (another tab, or the browser's own request for
+/// `/favicon.ico`, which is redirected here without a session).
+fn sign_in_token(reuse: Option<&str>) -> String {
+    reuse
+        .filter(|t| {
+            t.len() == 43
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .map_or_else(random_token, str::to_string)
+}
+
 fn sign_in_page(
     s: &AppState,
     lang: Lang,
@@ -103,8 +118,9 @@ fn sign_in_page(
     login: &str,
     error: Option<String>,
     notice: Option<String>,
+    reuse: Option<&str>,
 ) -> Response {
-    let csrf = random_token();
+    let csrf = sign_in_token(reuse);
     let page = SignInPage {
         chrome: Chrome::anonymous(lang, "web-sign-in-title"),
         csrf: csrf.clone(),
@@ -142,7 +158,15 @@ async fn get_sign_in(State(s): State<AppState>, headers: HeaderMap) -> Response 
             }
         }
     }
-    sign_in_page(&s, lang, StatusCode::OK, "", None, None)
+    sign_in_page(
+        &s,
+        lang,
+        StatusCode::OK,
+        "",
+        None,
+        None,
+        cookie(&headers, SIGNIN_COOKIE),
+    )
 }
 
 fn see_other_with_cookie(to: &str, cookies: &[String]) -> Response {
@@ -166,8 +190,17 @@ async fn post_sign_in(
     let engine = &s.app.engine;
     let now = engine.clock().now();
     let web = &s.web;
-    let refuse =
-        |status, key: &str| sign_in_page(&s, lang, status, &form.login, Some(tr.t(key)), None);
+    let refuse = |status, key: &str| {
+        sign_in_page(
+            &s,
+            lang,
+            status,
+            &form.login,
+            Some(tr.t(key)),
+            None,
+            cookie(&headers, SIGNIN_COOKIE),
+        )
+    };
     let csrf_ok = cookie(&headers, SIGNIN_COOKIE).is_some_and(|c| same_token(c, &form.csrf_token));
     if !csrf_ok {
         return refuse(StatusCode::FORBIDDEN, "web-form-expired");
@@ -336,6 +369,7 @@ async fn post_sign_out(
         "",
         None,
         Some(Tr(user.lang).t("web-signed-out")),
+        None,
     );
     if let Ok(v) = clear_cookie(s.web.secure_cookie()).parse() {
         response.headers_mut().append(SET_COOKIE, v);
