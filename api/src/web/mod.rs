@@ -10,6 +10,7 @@
 //! - [`assets`]: the stylesheet and scripts, served under their content hash;
 //! - [`page`]: the layout every page shares and the response headers of pages.
 
+pub mod admin;
 pub mod assets;
 pub mod oidc;
 pub mod page;
@@ -176,4 +177,5 @@ pub fn router() -> Router<AppState> {
         .merge(signin::router())
         .merge(oidc::router())
         .merge(assets::router())
+        .merge(admin::router())
 }

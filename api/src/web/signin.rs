@@ -24,7 +24,6 @@ use super::session::{
     session_cookie, token_hash, AnySession, LANG_COOKIE,
 };
 use crate::http::AppState;
-use crate::i18n::Lang;
 
 /// The cookie carrying the sign-in form's CSRF token (there is no session yet).
 const SIGNIN_COOKIE: &str = "ptl_signin";
@@ -96,31 +95,24 @@ impl FromRequestParts<AppState> for Address {
     }
 }
 
-/// The sign-in form's token: the one the browser already holds (`reuse`, from its `ptl_signin`
-/// cookie) when it has the shape of one, otherwise a new one. Reusing it keeps every sign-in page
-/// the browser has open valid: a new token each time would invalidate the form on screen whenever
-/// anything else loads the sign-in page (another tab, or the browser's own request for
-/// `/favicon.ico`, which is redirected here without a session).
-fn sign_in_token(reuse: Option<&str>) -> String {
-    reuse
-        .filter(|t| {
-            t.len() == 43
-                && t.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
-        .map_or_else(random_token, str::to_string)
-}
-
 fn sign_in_page(
     s: &AppState,
-    lang: Lang,
+    headers: &HeaderMap,
     status: StatusCode,
     login: &str,
     error: Option<String>,
     notice: Option<String>,
-    reuse: Option<&str>,
 ) -> Response {
-    let csrf = sign_in_token(reuse);
+    let lang = page_lang(headers);
+    // The browser's pending sign-in token is kept (another tab, or a request the browser makes
+    // on its own that lands here, must not invalidate the form on screen).
+    let csrf = cookie(headers, SIGNIN_COOKIE)
+        .filter(|c| {
+            c.len() == 43
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .map_or_else(random_token, str::to_string);
     let page = SignInPage {
         chrome: Chrome::anonymous(lang, "web-sign-in-title"),
         csrf: csrf.clone(),
@@ -149,7 +141,6 @@ fn sign_in_page(
 }
 
 async fn get_sign_in(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    let lang = page_lang(&headers);
     if let Some(token) = request_token(&headers, s.web.secure_cookie()) {
         if let Ok(Some((session, user))) = s.app.engine.session(&token_hash(token)).await {
             let now = s.app.engine.clock().now();
@@ -158,15 +149,7 @@ async fn get_sign_in(State(s): State<AppState>, headers: HeaderMap) -> Response 
             }
         }
     }
-    sign_in_page(
-        &s,
-        lang,
-        StatusCode::OK,
-        "",
-        None,
-        None,
-        cookie(&headers, SIGNIN_COOKIE),
-    )
+    sign_in_page(&s, &headers, StatusCode::OK, "", None, None)
 }
 
 fn see_other_with_cookie(to: &str, cookies: &[String]) -> Response {
@@ -190,17 +173,8 @@ async fn post_sign_in(
     let engine = &s.app.engine;
     let now = engine.clock().now();
     let web = &s.web;
-    let refuse = |status, key: &str| {
-        sign_in_page(
-            &s,
-            lang,
-            status,
-            &form.login,
-            Some(tr.t(key)),
-            None,
-            cookie(&headers, SIGNIN_COOKIE),
-        )
-    };
+    let refuse =
+        |status, key: &str| sign_in_page(&s, &headers, status, &form.login, Some(tr.t(key)), None);
     let csrf_ok = cookie(&headers, SIGNIN_COOKIE).is_some_and(|c| same_token(c, &form.csrf_token));
     if !csrf_ok {
         return refuse(StatusCode::FORBIDDEN, "web-form-expired");
@@ -348,6 +322,7 @@ pub async fn start_session(
 async fn post_sign_out(
     State(s): State<AppState>,
     AnySession(user): AnySession,
+    headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Response {
     if !user.csrf_ok(Some(&form.csrf_token)) {
@@ -364,12 +339,11 @@ async fn post_sign_out(
         .await;
     let mut response = sign_in_page(
         &s,
-        user.lang,
+        &headers,
         StatusCode::OK,
         "",
         None,
         Some(Tr(user.lang).t("web-signed-out")),
-        None,
     );
     if let Ok(v) = clear_cookie(s.web.secure_cookie()).parse() {
         response.headers_mut().append(SET_COOKIE, v);
