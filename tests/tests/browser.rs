@@ -262,3 +262,82 @@ async fn single_sign_on_refuses_another_audience_and_an_unknown_office() {
     assert!(app.state.app.engine.users().await.unwrap().is_empty());
     app.stop().await;
 }
+
+/// The start of a sign-in sends the browser to the provider with PKCE (S256), `state` and `nonce`,
+/// and a `SameSite=Lax` cookie binding the sign-in to this browser. A callback that comes to
+/// another browser (someone else's link: login CSRF) is refused and uses the sign-in up; the same
+/// `state` again, or one never issued, is refused as expired or used.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_without_its_sign_in_or_in_another_browser_signs_nobody_in() {
+    let (app, provider) = app_with_sso(Store::Sqlite).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = http
+        .get(format!("{}/sign-in/sso", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        location.starts_with(&format!("{}/auth?", provider.issuer)),
+        "{location}"
+    );
+    let url = reqwest::Url::parse(&location).unwrap();
+    let q: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
+    assert_eq!(q["response_type"], "code");
+    assert_eq!(q["client_id"], CLIENT_ID);
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["code_challenge"].len(), 43);
+    assert_eq!(
+        q["redirect_uri"],
+        format!("{}/sign-in/sso/callback", app.base)
+    );
+    assert!(q["state"].len() >= 43 && q["nonce"].len() >= 43);
+    let binding = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    for attr in ["ptl_sso=", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(binding.contains(attr), "{binding}");
+    }
+    let binding = binding.split(';').next().unwrap().to_string();
+
+    let callback = |state: &str| {
+        format!(
+            "{}/sign-in/sso/callback?code=abc&state={state}&iss={}",
+            app.base, provider.issuer
+        )
+    };
+    let refused = |r: reqwest::Response, says: &'static str| async move {
+        assert_eq!(r.status(), 400);
+        assert!(r
+            .headers()
+            .get("set-cookie")
+            .is_none_or(|c| !c.to_str().unwrap().starts_with("ptl_session=")));
+        let body = r.text().await.unwrap();
+        assert!(body.contains("role=\"alert\""), "{body}");
+        let text = ptl_api::i18n::t(ptl_api::i18n::Lang::Uk, says);
+        assert!(body.contains(&text), "{says}: {body}");
+    };
+    // In another browser: no binding cookie.
+    let r = http.get(callback(&q["state"])).send().await.unwrap();
+    refused(r, "sso-other-browser").await;
+    // The same sign-in again, now with the cookie: used up.
+    let r = http
+        .get(callback(&q["state"]))
+        .header("cookie", &binding)
+        .send()
+        .await
+        .unwrap();
+    refused(r, "sso-unknown-state").await;
+    // A state this server never issued.
+    let r = http
+        .get(callback("never-issued"))
+        .header("cookie", &binding)
+        .send()
+        .await
+        .unwrap();
+    refused(r, "sso-unknown-state").await;
+    assert!(app.state.app.engine.users().await.unwrap().is_empty());
+    app.stop().await;
+}
