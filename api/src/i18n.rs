@@ -140,6 +140,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../i18n/uk/web-seclog.ftl"),
         include_str!("../i18n/en/web-seclog.ftl"),
     ),
+    (
+        "sso",
+        include_str!("../i18n/uk/sso.ftl"),
+        include_str!("../i18n/en/sso.ftl"),
+    ),
 ];
 
 struct Bundle {
