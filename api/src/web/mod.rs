@@ -10,10 +10,17 @@
 //! - [`page`]: the layout every page shares and the response headers of pages.
 
 pub mod assets;
+pub mod inbox;
 pub mod page;
 pub mod password;
+pub mod queue;
+pub mod register;
+pub mod rows;
+pub mod search;
 pub mod session;
 pub mod signin;
+pub mod social;
+pub mod statistics;
 
 use std::time::Duration;
 
@@ -179,4 +186,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(signin::router())
         .merge(assets::router())
+        .merge(queue::router())
+        .merge(register::router())
+        .merge(search::router())
+        .merge(inbox::router())
+        .merge(social::router())
+        .merge(statistics::router())
 }
