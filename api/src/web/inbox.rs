@@ -87,7 +87,12 @@ async fn inbox(State(s): State<AppState>, user: SignedIn) -> Response {
             )
         })
         .collect();
-    items.sort_by_key(|(due, item)| (due.unwrap_or(chrono::NaiveDate::MAX), item.register_no.clone()));
+    items.sort_by_key(|(due, item)| {
+        (
+            due.unwrap_or(chrono::NaiveDate::MAX),
+            item.register_no.clone(),
+        )
+    });
     let page = SectionsPage {
         chrome,
         intro: tr.t("web-lists-inbox-intro"),

@@ -78,7 +78,12 @@ fn leaf(name: &str, value: &str) -> Value {
     Value::String(value.to_string())
 }
 
-fn insert(target: &mut Map<String, Value>, segs: &[(&str, Option<usize>)], name: &str, value: &str) {
+fn insert(
+    target: &mut Map<String, Value>,
+    segs: &[(&str, Option<usize>)],
+    name: &str,
+    value: &str,
+) {
     let Some(((key, index), rest)) = segs.split_first() else {
         return;
     };
@@ -139,7 +144,10 @@ pub fn form_body(values: &[(String, String)]) -> Value {
         insert(&mut body, &segments(name), name, value);
     }
     for name in CHECKBOXES {
-        if !values.iter().any(|(n, v)| n == name && !v.trim().is_empty()) {
+        if !values
+            .iter()
+            .any(|(n, v)| n == name && !v.trim().is_empty())
+        {
             body.insert((*name).to_string(), Value::Bool(false));
         }
     }
@@ -312,10 +320,30 @@ fn form_page(
         offices,
         filed_by: opts(tr, "enum-filed_by", FiledBy::ALL, FiledBy::as_str),
         sexes: opts(tr, "enum-sex", Sex::ALL, Sex::as_str),
-        citizenships: opts(tr, "enum-citizenship", Citizenship::ALL, Citizenship::as_str),
-        sources: opts(tr, "enum-referral_source", ReferralSource::ALL, ReferralSource::as_str),
-        forms: opts(tr, "enum-exploitation_form", ExploitationForm::ALL, ExploitationForm::as_str),
-        kinds: opts(tr, "enum-document_kind", DocumentKind::ALL, DocumentKind::as_str),
+        citizenships: opts(
+            tr,
+            "enum-citizenship",
+            Citizenship::ALL,
+            Citizenship::as_str,
+        ),
+        sources: opts(
+            tr,
+            "enum-referral_source",
+            ReferralSource::ALL,
+            ReferralSource::as_str,
+        ),
+        forms: opts(
+            tr,
+            "enum-exploitation_form",
+            ExploitationForm::ALL,
+            ExploitationForm::as_str,
+        ),
+        kinds: opts(
+            tr,
+            "enum-document_kind",
+            DocumentKind::ALL,
+            DocumentKind::as_str,
+        ),
         rows: (0..DOCUMENT_ROWS).collect(),
         today: today.to_string(),
     };
@@ -408,9 +436,7 @@ async fn post_new(
                 fingerprint: hex::encode(Sha256::digest(body.to_string().as_bytes())),
             });
         return match s.app.register(&user.caller, parsed, key).await {
-            Ok(written) => {
-                Redirect::to(&format!("/cases/{}", written.case_id)).into_response()
-            }
+            Ok(written) => Redirect::to(&format!("/cases/{}", written.case_id)).into_response(),
             Err(e) => {
                 let status = if matches!(e, crate::app::Error::Unavailable) {
                     StatusCode::SERVICE_UNAVAILABLE
@@ -418,7 +444,14 @@ async fn post_new(
                     StatusCode::UNPROCESSABLE_ENTITY
                 };
                 let (text, errors) = explain(tr, e);
-                form_page(&s, &user, status, &values, word_errors(tr, errors), Some(text))
+                form_page(
+                    &s,
+                    &user,
+                    status,
+                    &values,
+                    word_errors(tr, errors),
+                    Some(text),
+                )
             }
         };
     }

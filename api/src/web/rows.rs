@@ -108,10 +108,7 @@ impl<'a> Shower<'a> {
             u32::try_from(app.settings.upcoming_days).unwrap_or(3),
         );
         let names = match app.engine.users().await {
-            Ok(users) => users
-                .into_iter()
-                .map(|u| (u.id, u.display_name))
-                .collect(),
+            Ok(users) => users.into_iter().map(|u| (u.id, u.display_name)).collect(),
             Err(e) => {
                 tracing::warn!(error = %e, "user names for a list");
                 BTreeMap::new()
@@ -156,12 +153,13 @@ impl<'a> Shower<'a> {
             register_no: r.register_no.clone(),
             stage: self.tr.label("stage", r.stage.as_str()),
             status: self.tr.label("status", r.status.as_str()),
-            due: r
-                .next_due_on
-                .map(|d| self.tr.date(&d))
-                .unwrap_or_default(),
+            due: r.next_due_on.map(|d| self.tr.date(&d)).unwrap_or_default(),
             badge: r.next_due_on.map(|d| self.badge(d, r.overdue)),
-            assignee: r.assignee.as_deref().map(|a| self.name(a)).unwrap_or_default(),
+            assignee: r
+                .assignee
+                .as_deref()
+                .map(|a| self.name(a))
+                .unwrap_or_default(),
             office: self.office(&r.office),
             received: self.tr.date(&r.received_on),
         }

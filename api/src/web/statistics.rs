@@ -118,7 +118,9 @@ fn shown(v: &Value) -> String {
         Value::Null => "—".to_string(),
         Value::Number(n) => match n.as_u64() {
             Some(u) => u.to_string(),
-            None => n.as_f64().map_or_else(|| n.to_string(), |f| format!("{f:.1}")),
+            None => n
+                .as_f64()
+                .map_or_else(|| n.to_string(), |f| format!("{f:.1}")),
         },
         other => other.to_string(),
     }
@@ -138,7 +140,11 @@ fn date_param(
     match v.parse() {
         Ok(d) => Some(d),
         Err(_) => {
-            problems.push(tr.t1("web-lists-stats-bad-date", "field", &tr.label("field", name)));
+            problems.push(tr.t1(
+                "web-lists-stats-bad-date",
+                "field",
+                &tr.label("field", name),
+            ));
             None
         }
     }
