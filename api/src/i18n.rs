@@ -27,6 +27,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../i18n/uk/web-lists.ftl"),
         include_str!("../i18n/en/web-lists.ftl"),
     ),
+    (
+        "web-admin",
+        include_str!("../i18n/uk/web-admin.ftl"),
+        include_str!("../i18n/en/web-admin.ftl"),
+    ),
 ];
 
 struct Catalogue {

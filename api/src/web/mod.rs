@@ -9,6 +9,7 @@
 //! - [`assets`]: the stylesheet and scripts, served under their content hash;
 //! - [`page`]: the layout every page shares and the response headers of pages.
 
+pub mod admin;
 pub mod assets;
 pub mod inbox;
 pub mod page;
@@ -192,4 +193,5 @@ pub fn router() -> Router<AppState> {
         .merge(inbox::router())
         .merge(social::router())
         .merge(statistics::router())
+        .merge(admin::router())
 }
