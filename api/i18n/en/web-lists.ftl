@@ -29,6 +29,7 @@ web-lists-col-register-no = Register number
 web-lists-col-stage = Stage
 web-lists-col-status = Status
 web-lists-col-due = Next deadline
+web-lists-col-due-on = Due on
 web-lists-col-badge = Deadline state
 web-lists-col-assignee = Assignee
 web-lists-col-office = Office

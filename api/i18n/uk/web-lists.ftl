@@ -29,6 +29,7 @@ web-lists-col-register-no = Реєстраційний номер
 web-lists-col-stage = Етап
 web-lists-col-status = Статус
 web-lists-col-due = Найближчий строк
+web-lists-col-due-on = Строк спливає
 web-lists-col-badge = Стан строку
 web-lists-col-assignee = Відповідальна особа
 web-lists-col-office = Установа

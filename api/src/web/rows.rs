@@ -197,12 +197,15 @@ pub fn explain(tr: Tr, e: Error) -> (String, BTreeMap<String, String>) {
         return (tr.t("web-unavailable"), BTreeMap::new());
     }
     let problem = ApiError::from(e).problem(tr.0);
-    let text = if problem.detail.is_empty() || problem.detail == problem.title {
+    let errors = problem.errors.unwrap_or_default();
+    // With messages per field, the title heads the list of them (the detail repeats them).
+    let text = if !errors.is_empty() || problem.detail.is_empty() || problem.detail == problem.title
+    {
         problem.title
     } else {
         format!("{}: {}", problem.title, problem.detail)
     };
-    (text, problem.errors.unwrap_or_default())
+    (text, errors)
 }
 
 /// Every deadline in the caller's scope (page after page), at most [`MAX_ROWS`].

@@ -83,13 +83,13 @@ async fn social(State(s): State<AppState>, user: SignedIn) -> Response {
             "needs",
             DeadlineKind::NeedsAssessment,
             false,
-            "web-lists-col-due",
+            "web-lists-col-due-on",
         ),
         section(
             "plans",
             DeadlineKind::RehabilitationPlan,
             false,
-            "web-lists-col-due",
+            "web-lists-col-due-on",
         ),
         section(
             "services",
