@@ -328,8 +328,15 @@ async fn load(s: &AppState, user: &SignedIn, f: &mut Filters) -> Result<Loaded, 
     })
 }
 
-fn view_name(tr: Tr, v: View) -> String {
-    tr.t(&format!("web-lists-view-{}", v.code()))
+fn view_name(tr: Tr, v: View, upcoming_days: i64) -> String {
+    match v {
+        View::Upcoming => tr.t1(
+            "web-lists-view-upcoming",
+            "days",
+            &upcoming_days.to_string(),
+        ),
+        other => tr.t(&format!("web-lists-view-{}", other.code())),
+    }
 }
 
 /// `GET /`: the home page: the work queue, or the page of the user's role.
@@ -370,7 +377,7 @@ async fn home(
         .iter()
         .map(|(v, n)| ViewLink {
             code: v.code(),
-            name: view_name(tr, *v),
+            name: view_name(tr, *v, s.app.settings.upcoming_days),
             count: *n,
             href: format!("/?{}", f.query(*v, None)),
             current: *v == loaded.view,
@@ -421,7 +428,7 @@ async fn home(
     let page_link = |p: usize| format!("/?{}", f.query(loaded.view, Some(p)));
     let body = QueuePage {
         view_code: loaded.view.code(),
-        view_name: view_name(tr, loaded.view),
+        view_name: view_name(tr, loaded.view, s.app.settings.upcoming_days),
         views,
         offices,
         stages,

@@ -275,3 +275,85 @@ pub struct SectionsPage {
     /// The sections.
     pub sections: Vec<Section>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::{has, Lang};
+
+    /// The list pages' sources and templates.
+    const SOURCES: &[&str] = &[
+        include_str!("queue.rs"),
+        include_str!("register.rs"),
+        include_str!("search.rs"),
+        include_str!("inbox.rs"),
+        include_str!("social.rs"),
+        include_str!("statistics.rs"),
+        include_str!("rows.rs"),
+        include_str!("../../templates/_case_rows.html"),
+        include_str!("../../templates/queue.html"),
+        include_str!("../../templates/register.html"),
+        include_str!("../../templates/register_check.html"),
+        include_str!("../../templates/person_search.html"),
+        include_str!("../../templates/sections.html"),
+        include_str!("../../templates/statistics.html"),
+    ];
+
+    #[test]
+    fn every_text_the_list_pages_use_is_in_both_languages() {
+        let mut keys: Vec<String> = Vec::new();
+        for source in SOURCES {
+            for (i, _) in source.match_indices("\"web-lists-") {
+                let rest = &source[i + 1..];
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                    .unwrap_or(rest.len());
+                let key = &rest[..end];
+                // Keys completed at run time (`web-lists-view-{code}`) end with a dash.
+                if !key.ends_with('-') {
+                    keys.push(key.to_string());
+                }
+            }
+        }
+        keys.extend(
+            crate::web::queue::View::ALL
+                .iter()
+                .map(|v| format!("web-lists-view-{}", v.code())),
+        );
+        keys.extend(
+            ["needs", "plans", "services", "shelter"].map(|s| format!("web-lists-social-{s}")),
+        );
+        assert!(keys.len() > 50, "{keys:?}");
+        for key in keys {
+            for lang in [Lang::Uk, Lang::En] {
+                assert!(has(lang, &key), "{key} is missing in {lang:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_badge_tells_overdue_due_soon_and_on_time_apart() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let (today, horizon) = (d("2026-03-02"), d("2026-03-05"));
+        assert_eq!(
+            Badge::of(d("2026-03-01"), false, today, horizon),
+            Badge::Overdue
+        );
+        assert_eq!(
+            Badge::of(d("2026-03-04"), true, today, horizon),
+            Badge::Overdue
+        );
+        assert_eq!(
+            Badge::of(d("2026-03-02"), false, today, horizon),
+            Badge::DueSoon
+        );
+        assert_eq!(
+            Badge::of(d("2026-03-05"), false, today, horizon),
+            Badge::DueSoon
+        );
+        assert_eq!(
+            Badge::of(d("2026-03-06"), false, today, horizon),
+            Badge::OnTime
+        );
+    }
+}

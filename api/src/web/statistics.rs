@@ -20,7 +20,7 @@ use serde_json::Value;
 use super::inbox::not_for_role;
 use super::page::{render, Chrome, Tr};
 use super::queue::Choice;
-use super::rows::{explain, CaseRow, DueItem, Shower};
+use super::rows::{explain, CaseRow, Shower};
 use super::session::SignedIn;
 use crate::app::lists::{DeadlineQuery, StatsRequest, WorkQueueQuery};
 use crate::http::AppState;
@@ -93,6 +93,21 @@ pub struct GroupRow {
     pub values: Vec<String>,
 }
 
+/// A missed deadline of the dashboard's list.
+#[derive(Debug, Clone)]
+pub struct MissedRow {
+    /// Case id.
+    pub case_id: String,
+    /// The deadline (label).
+    pub deadline: String,
+    /// Office's name.
+    pub office: String,
+    /// Due date, for people.
+    pub due: String,
+    /// The badge.
+    pub badge: (&'static str, String),
+}
+
 #[derive(Template)]
 #[template(path = "statistics.html")]
 struct StatsPage {
@@ -109,8 +124,9 @@ struct StatsPage {
     group_heads: Vec<String>,
     by_office: Vec<GroupRow>,
     by_month: Vec<GroupRow>,
+    upcoming_title: String,
     upcoming: Vec<CaseRow>,
-    missed: Vec<DueItem>,
+    missed: Vec<MissedRow>,
 }
 
 fn shown(v: &Value) -> String {
@@ -269,13 +285,12 @@ async fn statistics(
     let missed = missed
         .items
         .iter()
-        .map(|d| DueItem {
+        .map(|d| MissedRow {
             case_id: d.case_id.to_string(),
-            register_no: tr.label("deadline", d.kind.as_str()),
+            deadline: tr.label("deadline", d.kind.as_str()),
             office: shower.office(&d.office),
-            date: tr.date(&d.due_on),
-            badge: Some(shower.badge(d.due_on, true)),
-            stage: String::new(),
+            due: tr.date(&d.due_on),
+            badge: shower.badge(d.due_on, true),
         })
         .collect();
     let page = StatsPage {
@@ -294,6 +309,11 @@ async fn statistics(
             .collect(),
         by_office: groups(&by_office, false),
         by_month: groups(&by_month, true),
+        upcoming_title: tr.t1(
+            "web-lists-view-upcoming",
+            "days",
+            &app.settings.upcoming_days.to_string(),
+        ),
         upcoming: upcoming.page.items.iter().map(|r| shower.row(r)).collect(),
         missed,
         chrome,
