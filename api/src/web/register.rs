@@ -228,14 +228,7 @@ impl RegisterPage {
         let tr = self.chrome.tr;
         self.errors
             .iter()
-            .map(|(name, message)| {
-                let leaf = name.rsplit('.').next().unwrap_or(name);
-                let leaf = leaf.split('[').next().unwrap_or(leaf);
-                (
-                    field_id(name),
-                    format!("{}: {message}", tr.label("field", leaf)),
-                )
-            })
+            .map(|(name, message)| (field_id(name), format!("{}: {message}", tr.field(name))))
             .collect()
     }
 

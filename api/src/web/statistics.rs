@@ -159,7 +159,7 @@ fn date_param(
             problems.push(tr.t1(
                 "web-lists-stats-bad-date",
                 "field",
-                &tr.label("field", name),
+                &tr.t(&format!("web-lists-stats-{name}")),
             ));
             None
         }
@@ -250,7 +250,7 @@ async fn statistics(
         .iter()
         .map(|(source, n)| Figure {
             code: "by_referral_source",
-            label: tr.label("enum-referral_source", source),
+            label: tr.enum_label("referral_source", source),
             value: n.map_or_else(|| "—".to_string(), |n| n.to_string()),
         })
         .collect();
@@ -287,7 +287,7 @@ async fn statistics(
         .iter()
         .map(|d| MissedRow {
             case_id: d.case_id.to_string(),
-            deadline: tr.label("deadline", d.kind.as_str()),
+            deadline: tr.deadline(d.name.as_str()),
             office: shower.office(&d.office),
             due: tr.date(&d.due_on),
             badge: shower.badge(d.due_on, true),
