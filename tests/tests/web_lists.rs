@@ -87,7 +87,32 @@ fn urls(body: &str) -> Vec<String> {
     out
 }
 
+/// Every code shown has its label: no catalogue key is printed in its place.
+fn assert_labelled(page: &Page) {
+    for family in [
+        "stage-",
+        "status-",
+        "enum-",
+        "field-",
+        "figure-",
+        "deadline-",
+        "role-",
+        "web-",
+    ] {
+        for open in [">", "> ", "\">"] {
+            let needle = format!("{open}{family}");
+            assert!(
+                !page.body.contains(&needle),
+                "a key instead of a label ({needle}): {}",
+                &page.body[page.body.find(&needle).unwrap()..]
+                    [..80.min(page.body.len() - page.body.find(&needle).unwrap())]
+            );
+        }
+    }
+}
+
 fn assert_no_personal_data_in_urls(page: &Page) {
+    assert_labelled(page);
     for url in urls(&page.body) {
         for needle in ["Коваль", "%D0%9A", "1990-04-02", "FE123456", "380"] {
             assert!(!url.contains(needle), "personal data in {url}");
