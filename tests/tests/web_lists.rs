@@ -277,6 +277,15 @@ async fn the_queue_counts_filters_pages_and_downloads(store: Store) {
     assert_eq!(csv.body.lines().count(), 1 + 3, "{}", csv.body);
     assert!(csv.body.contains("User olena"));
 
+    // In English on the user's choice: the same view, English words, English dates.
+    web.cookies.insert("ptl_lang".to_string(), "en".to_string());
+    let english = web.get("/?view=overdue").await;
+    assert!(english.body.contains("<html lang=\"en\">"));
+    assert!(english.body.contains("class=\"badge overdue\">overdue<"));
+    assert_eq!(case_ids(&english).len(), overdue_rest);
+    assert_labelled(&english);
+    web.cookies.remove("ptl_lang");
+
     // A supervisor of the region filters by district.
     let mut sv = WebClient::new(&app);
     sv.sign_in_fully("petro", PW).await;
