@@ -116,6 +116,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../i18n/en/web.ftl"),
     ),
     (
+        "web-lists",
+        include_str!("../i18n/uk/web-lists.ftl"),
+        include_str!("../i18n/en/web-lists.ftl"),
+    ),
+    (
         "domain",
         include_str!("../i18n/uk/domain.ftl"),
         include_str!("../i18n/en/domain.ftl"),
