@@ -16,11 +16,14 @@ use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 pub use crate::http::error::Lang;
 
 /// The catalogue's files, by area: `(area, Ukrainian text, English text)`.
-const FILES: &[(&str, &str, &str)] = &[(
-    "web",
-    include_str!("../i18n/uk/web.ftl"),
-    include_str!("../i18n/en/web.ftl"),
-)];
+const FILES: &[(&str, &str, &str)] = &[
+    (
+        "web",
+        include_str!("../i18n/uk/web.ftl"),
+        include_str!("../i18n/en/web.ftl"),
+    ),
+    ("web-case", include_str!("../i18n/uk/web-case.ftl"), include_str!("../i18n/en/web-case.ftl")),
+];
 
 struct Catalogue {
     uk: FluentBundle<FluentResource>,

@@ -10,6 +10,8 @@
 //! - [`page`]: the layout every page shares and the response headers of pages.
 
 pub mod assets;
+pub mod case;
+pub mod case_form;
 pub mod page;
 pub mod password;
 pub mod session;
@@ -179,4 +181,5 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(signin::router())
         .merge(assets::router())
+        .merge(case::router())
 }
