@@ -385,7 +385,7 @@ pub fn snake(name: &str) -> String {
 fn element_id(action: &str, name: &str) -> String {
     let clean: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '-' })
         .collect();
     format!("f-{action}-{clean}")
 }
