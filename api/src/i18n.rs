@@ -22,7 +22,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../i18n/uk/web.ftl"),
         include_str!("../i18n/en/web.ftl"),
     ),
-    ("web-case", include_str!("../i18n/uk/web-case.ftl"), include_str!("../i18n/en/web-case.ftl")),
+    (
+        "web-case",
+        include_str!("../i18n/uk/web-case.ftl"),
+        include_str!("../i18n/en/web-case.ftl"),
+    ),
 ];
 
 struct Catalogue {

@@ -78,9 +78,9 @@ async fn case_page(store: Store) {
     olena.sign_in_fully("olena", PW).await;
     let page = olena.get(&case).await;
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page
-        .body
-        .contains(&format!("<main id=\"main\" data-case-id=\"{id}\" data-version=\"1\">")));
+    assert!(page.body.contains(&format!(
+        "<main id=\"main\" data-case-id=\"{id}\" data-version=\"1\">"
+    )));
     no_person_in_urls(&page);
     // The person's data is hidden until asked for.
     assert!(!page.body.contains(NAME));
@@ -177,7 +177,10 @@ async fn case_page(store: Store) {
         "name=\"occurred_on\" value=\"{tomorrow}\" required aria-invalid=\"true\" aria-describedby=\"f-record-consent-occurred_on-error\""
     )), "{form}");
     assert!(form.contains("<p class=\"field-error\" id=\"f-record-consent-occurred_on-error\">"));
-    assert!(form.contains("value=\"status_procedure\" selected"), "{form}");
+    assert!(
+        form.contains("value=\"status_procedure\" selected"),
+        "{form}"
+    );
     assert_eq!(version(&app, &rest, &id).await, "\"1\"");
 
     // The form as rendered, sent twice (a double click): recorded once.
@@ -218,10 +221,7 @@ async fn case_page(store: Store) {
             &format!("{case}/actions/record-interview"),
             &[
                 ("csrf_token", &ppage.hidden("csrf_token").unwrap()),
-                (
-                    "idempotency_key",
-                    &hidden_in(&interview, "idempotency_key"),
-                ),
+                ("idempotency_key", &hidden_in(&interview, "idempotency_key")),
                 ("version", &hidden_in(&interview, "version")),
                 ("occurred_on", &today.to_string()),
                 ("consent_signed_by", "person"),
@@ -253,8 +253,14 @@ async fn case_page(store: Store) {
     assert!(r.body.contains("User petro"), "{}", r.body);
     // Her input kept, in a form at the new version.
     let again = form_of(&r, "attach-document");
-    assert!(again.contains("value=\"identity_document\" selected"), "{again}");
-    assert!(again.contains(">the second page of the passport</textarea>"), "{again}");
+    assert!(
+        again.contains("value=\"identity_document\" selected"),
+        "{again}"
+    );
+    assert!(
+        again.contains(">the second page of the passport</textarea>"),
+        "{again}"
+    );
     assert_eq!(hidden_in(&again, "version"), "3");
     assert_eq!(version(&app, &rest, &id).await, "\"3\"");
 
@@ -281,7 +287,11 @@ async fn case_page(store: Store) {
     let r = olena
         .post(
             &format!("{case}/person"),
-            &[("csrf_token", &csrf), ("purpose", "case_work"), ("reason", " ")],
+            &[
+                ("csrf_token", &csrf),
+                ("purpose", "case_work"),
+                ("reason", " "),
+            ],
         )
         .await;
     assert_eq!(r.status, 422);
@@ -306,6 +316,30 @@ async fn case_page(store: Store) {
     let r = ivanna.get(&format!("{case}/print/card")).await;
     assert_eq!(r.status, 200);
     assert!(!r.body.contains(NAME));
+
+    // An extract of the register of applications: the case's entry, the official, a signature
+    // line; the print is in the security log.
+    let register_no = app.get(&format!("/api/v1/cases/{id}"), &rest).await.body["register_no"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = olena.get("/registers/applications/print").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body.contains(&format!("<td>{register_no}</td>")),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("class=\"signature\""));
+    assert!(r.body.contains("User olena"));
+    let r = olena.get("/registers/certificates/print").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let log = app.state.app.engine.security_log(0, 100).await.unwrap();
+    assert_eq!(
+        log.iter().filter(|e| e.kind == "register_printed").count(),
+        2,
+        "{log:?}"
+    );
 
     // The history: each event in words with who did it; the supervisor's mark that it verifies;
     // the case as it stood at a version.

@@ -138,3 +138,4 @@ web-print-official = Official
 web-print-date = Date
 web-print-from = from
 web-print-to = to
+web-print-issued-on = Issued on

@@ -138,3 +138,4 @@ web-print-official = Посадова особа
 web-print-date = Дата
 web-print-from = з
 web-print-to = по
+web-print-issued-on = Дата видачі

@@ -37,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/cases/{id}/person", post(reveal_person))
         .route("/cases/{id}/history", get(history_page))
         .route("/cases/{id}/print/{doc}", get(print_page))
+        .route("/registers/{register}/print", get(register_print))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -158,7 +159,11 @@ struct Parts {
 }
 
 fn working_days_between(cal: &ptl_domain::Calendar, from: NaiveDate, to: NaiveDate) -> i64 {
-    let (a, b, sign) = if from <= to { (from, to, 1) } else { (to, from, -1) };
+    let (a, b, sign) = if from <= to {
+        (from, to, 1)
+    } else {
+        (to, from, -1)
+    };
     let mut n = 0;
     let mut d = a;
     while d < b {
@@ -175,10 +180,19 @@ fn parts(s: &AppState, tr: Tr, case: &CaseRead, state: &CaseState, view: &CaseVi
     let tree = &s.app.offices;
     let mut summary = vec![
         row(tr.t("web-case-register-no"), view.register_no.clone()),
-        row(tr.t("web-case-office"), office_name(tree, lang, &view.office)),
+        row(
+            tr.t("web-case-office"),
+            office_name(tree, lang, &view.office),
+        ),
         row(tr.t("web-case-procedure"), view.procedure.clone()),
-        row(tr.t("web-case-stage"), tr.label("stage", view.stage.as_str())),
-        row(tr.t("web-case-status"), tr.label("status", view.status.as_str())),
+        row(
+            tr.t("web-case-stage"),
+            tr.label("stage", view.stage.as_str()),
+        ),
+        row(
+            tr.t("web-case-status"),
+            tr.label("status", view.status.as_str()),
+        ),
         row(
             tr.t("web-case-assignee"),
             view.assignee
@@ -189,7 +203,10 @@ fn parts(s: &AppState, tr: Tr, case: &CaseRead, state: &CaseState, view: &CaseVi
         row(tr.t("web-case-child"), yes_no(tr, view.child)),
     ];
     if let Some(a) = &view.submitted_to {
-        summary.push(row(tr.t("web-case-submitted-to"), office_name(tree, lang, a)));
+        summary.push(row(
+            tr.t("web-case-submitted-to"),
+            office_name(tree, lang, a),
+        ));
     }
     if let Some(c) = &view.certificate_no {
         summary.push(row(tr.t("web-case-certificate-no"), c.clone()));
@@ -358,7 +375,9 @@ fn parts(s: &AppState, tr: Tr, case: &CaseRead, state: &CaseState, view: &CaseVi
                 "{} · {}{}",
                 tr.label("enum-need", sv.service.as_str()),
                 tr.date(&sv.from),
-                sv.to.map(|t| format!(" – {}", tr.date(&t))).unwrap_or_default()
+                sv.to
+                    .map(|t| format!(" – {}", tr.date(&t)))
+                    .unwrap_or_default()
             ),
         ));
     }
@@ -540,7 +559,18 @@ async fn render_case(
         access_log,
         prints: PRINTS
             .iter()
-            .map(|d| ((*d).to_string(), tr.label("web-print-title", d)))
+            .map(|d| {
+                (
+                    format!("/cases/{}/print/{d}", case.id),
+                    tr.label("web-print-title", d),
+                )
+            })
+            .chain(["applications", "certificates"].iter().map(|r| {
+                (
+                    format!("/registers/{r}/print"),
+                    tr.label("web-print-title", r),
+                )
+            }))
             .collect(),
     };
     super::page::render(status, user.lang, &page)
@@ -569,7 +599,11 @@ fn person_rows(tr: Tr, v: &serde_json::Value) -> Vec<Row> {
                 out.push(row(prefix.to_string(), items.join(", ")));
             }
             serde_json::Value::Null => {}
-            serde_json::Value::String(s) => out.push(row(prefix.to_string(), s.clone())),
+            serde_json::Value::String(s) => {
+                let shown =
+                    crate::models::parse_strict_date(s).map_or_else(|| s.clone(), |d| tr.date(&d));
+                out.push(row(prefix.to_string(), shown));
+            }
             other => out.push(row(prefix.to_string(), other.to_string())),
         }
     }
@@ -939,7 +973,12 @@ async fn reveal_person(
     let logged = format!("{}: {}", f.purpose, reason);
     match s
         .app
-        .read_case(&user.caller, case.clone(), HistoryPoint::Current, Some(Some(logged)))
+        .read_case(
+            &user.caller,
+            case.clone(),
+            HistoryPoint::Current,
+            Some(Some(logged)),
+        )
         .await
     {
         Ok(shown) => {
@@ -1014,7 +1053,11 @@ async fn history_page(
         .filter(|e| kind.is_empty() || e.kind == kind)
         .collect();
     let verified = if matches!(user.caller.role, Role::Supervisor | Role::Auditor) {
-        s.app.verify(&user.caller, &case).await.ok().map(|v| v.valid)
+        s.app
+            .verify(&user.caller, &case)
+            .await
+            .ok()
+            .map(|v| v.valid)
     } else {
         None
     };
@@ -1023,12 +1066,20 @@ async fn history_page(
     let point = if let Some(d) = crate::models::parse_strict_date(on.trim()) {
         Some(HistoryPoint::On(d))
     } else {
-        at_version.trim().parse::<u64>().ok().map(HistoryPoint::Version)
+        at_version
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .map(HistoryPoint::Version)
     };
     let mut alert = None;
     let mut as_of = None;
     if let Some(point) = point {
-        match s.app.read_case(&user.caller, case.clone(), point, None).await {
+        match s
+            .app
+            .read_case(&user.caller, case.clone(), point, None)
+            .await
+        {
             Ok(shown) => {
                 let v = &shown.view;
                 let heading = match point {
@@ -1037,7 +1088,10 @@ async fn history_page(
                 };
                 let mut rows = vec![
                     row(tr.t("web-case-stage"), tr.label("stage", v.stage.as_str())),
-                    row(tr.t("web-case-status"), tr.label("status", v.status.as_str())),
+                    row(
+                        tr.t("web-case-status"),
+                        tr.label("status", v.status.as_str()),
+                    ),
                     row(
                         tr.t("web-case-office"),
                         office_name(&s.app.offices, user.lang, &v.office),
@@ -1093,7 +1147,6 @@ const PRINTS: &[&str] = &["application", "card", "handover"];
 struct PrintPage {
     chrome: Chrome,
     id: String,
-    heading: String,
     rows: Vec<Row>,
     person: Vec<Row>,
     official: String,
@@ -1111,7 +1164,12 @@ async fn print_page(
     };
     let back = format!("/cases/{}", case.id);
     if !PRINTS.contains(&doc.as_str()) {
-        return refusal(&s, &user, &Error::NotFound("no such document".into()), &back);
+        return refusal(
+            &s,
+            &user,
+            &Error::NotFound("no such document".into()),
+            &back,
+        );
     }
     let tr = Tr(user.lang);
     // The person's data only for those who may see it; the print is a logged read.
@@ -1127,7 +1185,11 @@ async fn print_page(
             )
             .await
         {
-            Ok(shown) => shown.view.person.map(|p| person_rows(tr, &p)).unwrap_or_default(),
+            Ok(shown) => shown
+                .view
+                .person
+                .map(|p| person_rows(tr, &p))
+                .unwrap_or_default(),
             Err(Error::ConsentNotInForce(_) | Error::Forbidden(_)) => Vec::new(),
             Err(e) => return refusal(&s, &user, &e, &back),
         }
@@ -1181,14 +1243,155 @@ async fn print_page(
         }
         _ => {}
     }
+    let mut chrome = Chrome::for_user(&s, &user, "web-print-page-title", "");
+    chrome.title = tr.label("web-print-title", &doc);
     let page = PrintPage {
-        chrome: Chrome::for_user(&s, &user, "web-print-page-title", ""),
+        chrome,
         id: case.id.to_string(),
-        heading: tr.label("web-print-title", &doc),
         rows,
         person,
         official: user.user.display_name.clone(),
         date: tr.date(&s.app.today()),
+    };
+    super::page::render(StatusCode::OK, user.lang, &page)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Extracts of Order 366's registers.
+
+#[derive(Template)]
+#[template(path = "register_print.html")]
+struct RegisterPrint {
+    chrome: Chrome,
+    register: String,
+    from: String,
+    to: String,
+    head: Vec<String>,
+    rows: Vec<Vec<String>>,
+    official: String,
+    date: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct PeriodQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// An extract of the register of applications or of certificates for a period (by default the
+/// current month), in the caller's scope, through the same application-layer functions as
+/// `GET /api/v1/registers/...`. The registers hold no personal data; the print is written to the
+/// security log (who printed which register for which period).
+async fn register_print(
+    State(s): State<AppState>,
+    user: SignedIn,
+    Path(register): Path<String>,
+    Query(q): Query<PeriodQuery>,
+) -> Response {
+    use chrono::Datelike;
+    let tr = Tr(user.lang);
+    let today = s.app.today();
+    let from = q
+        .from
+        .as_deref()
+        .and_then(|d| crate::models::parse_strict_date(d.trim()))
+        .unwrap_or_else(|| today.with_day(1).unwrap_or(today));
+    let to =
+        q.to.as_deref()
+            .and_then(|d| crate::models::parse_strict_date(d.trim()))
+            .unwrap_or(today);
+    let query = crate::app::registers::RegisterQuery {
+        from: Some(from),
+        to: Some(to),
+        limit: 0,
+        cursor: None,
+    };
+    let office = |code: &str| office_name(&s.app.offices, user.lang, code);
+    let date = |d: Option<NaiveDate>| d.map(|d| tr.date(&d)).unwrap_or_default();
+    let (head, rows): (Vec<String>, Vec<Vec<String>>) = match register.as_str() {
+        "applications" => match s.app.all_applications(&user.caller, query).await {
+            Ok(items) => (
+                vec![
+                    tr.t("web-case-register-no"),
+                    tr.t("web-case-received-on"),
+                    tr.t("web-case-office"),
+                    tr.t("web-print-filed-by"),
+                    tr.t("web-print-decision"),
+                ],
+                items
+                    .into_iter()
+                    .map(|r| {
+                        vec![
+                            r.register_no,
+                            tr.date(&r.received_on),
+                            office(&r.office),
+                            tr.label("enum-filed_by", &r.filed_by),
+                            format!("{} {}", tr.label("status", &r.outcome), date(r.outcome_on))
+                                .trim()
+                                .to_string(),
+                        ]
+                    })
+                    .collect(),
+            ),
+            Err(e) => return refusal(&s, &user, &e, "/"),
+        },
+        "certificates" => match s.app.all_certificates(&user.caller, query).await {
+            Ok(items) => (
+                vec![
+                    tr.t("web-case-certificate-no"),
+                    tr.t("web-print-issued-on"),
+                    tr.t("web-print-authority"),
+                    tr.t("web-case-register-no"),
+                    tr.t("web-print-handed-over-on"),
+                ],
+                items
+                    .into_iter()
+                    .map(|r| {
+                        vec![
+                            r.certificate_no,
+                            tr.date(&r.issued_on),
+                            office(&r.authority),
+                            r.register_no,
+                            date(r.handed_over_on),
+                        ]
+                    })
+                    .collect(),
+            ),
+            Err(e) => return refusal(&s, &user, &e, "/"),
+        },
+        _ => return refusal(&s, &user, &Error::NotFound("no such register".into()), "/"),
+    };
+    let logged = s
+        .app
+        .engine
+        .log_security(
+            ptl_engine::security::SecurityEntry::new(
+                "register_printed",
+                Some(&user.user.login),
+                user.address_text().as_deref(),
+            )
+            .detail(serde_json::json!({
+                "register": register,
+                "from": from.to_string(),
+                "to": to.to_string(),
+                "rows": rows.len(),
+            })),
+        )
+        .await;
+    if logged.is_err() {
+        return refusal(&s, &user, &Error::Unavailable, "/");
+    }
+    let mut chrome = Chrome::for_user(&s, &user, "web-print-page-title", "");
+    chrome.title = tr.label("web-print-title", &register);
+    let page = RegisterPrint {
+        chrome,
+        register,
+        from: from.to_string(),
+        to: to.to_string(),
+        head,
+        rows,
+        official: user.user.display_name.clone(),
+        date: tr.date(&today),
     };
     super::page::render(StatusCode::OK, user.lang, &page)
 }

@@ -94,7 +94,11 @@ fn resolve<'a>(v: &'a Value, components: &'a Map<String, Value>) -> (&'a Value, 
                 Some(next) => v = next,
                 None => break,
             }
-        } else if let Some(alts) = v.get("oneOf").or_else(|| v.get("anyOf")).and_then(Value::as_array) {
+        } else if let Some(alts) = v
+            .get("oneOf")
+            .or_else(|| v.get("anyOf"))
+            .and_then(Value::as_array)
+        {
             // `oneOf [null, X]`: an optional X.
             match alts
                 .iter()
@@ -240,7 +244,10 @@ fn object(props: &[Prop], form: &Filled, prefix: &str) -> Map<String, Value> {
         match &p.shape {
             Shape::One(Scalar::Bool) => {
                 // An unticked checkbox sends nothing: no.
-                out.insert(p.name.clone(), Value::Bool(values.iter().any(|v| matches!(*v, "true" | "on" | "1"))));
+                out.insert(
+                    p.name.clone(),
+                    Value::Bool(values.iter().any(|v| matches!(*v, "true" | "on" | "1"))),
+                );
             }
             Shape::One(s) => {
                 if let Some(v) = values.iter().find(|v| !v.trim().is_empty()) {
@@ -385,7 +392,13 @@ pub fn snake(name: &str) -> String {
 fn element_id(action: &str, name: &str) -> String {
     let clean: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     format!("f-{action}-{clean}")
 }
@@ -429,7 +442,15 @@ impl Fill<'_> {
     }
 }
 
-fn input(action: &str, p: &Prop, name: String, scalar: &Scalar, list: bool, fill: &Fill<'_>, required: bool) -> Input {
+fn input(
+    action: &str,
+    p: &Prop,
+    name: String,
+    scalar: &Scalar,
+    list: bool,
+    fill: &Fill<'_>,
+    required: bool,
+) -> Input {
     let tr = fill.tr;
     let label = tr.label("field", &p.name);
     let (widget, default) = match (scalar, list) {
@@ -437,7 +458,11 @@ fn input(action: &str, p: &Prop, name: String, scalar: &Scalar, list: bool, fill
         (Scalar::Enum(t, values), true) => (Widget::Checks(options(tr, t, values)), Vec::new()),
         (Scalar::Date, _) => (
             Widget::Date,
-            if required && !list { vec![fill.today.clone()] } else { Vec::new() },
+            if required && !list {
+                vec![fill.today.clone()]
+            } else {
+                Vec::new()
+            },
         ),
         (Scalar::Integer, _) => (Widget::Number, Vec::new()),
         (Scalar::Bool, _) => (Widget::Check, Vec::new()),
@@ -492,17 +517,20 @@ fn walk(
         match &p.shape {
             Shape::One(s) => {
                 let required = p.required && *s != Scalar::Bool;
-                into.inputs.push(input(action, p, name, s, false, fill, required));
+                into.inputs
+                    .push(input(action, p, name, s, false, fill, required));
             }
             Shape::List(s @ Scalar::Enum(..)) => {
-                into.inputs.push(input(action, p, name, s, true, fill, false));
+                into.inputs
+                    .push(input(action, p, name, s, true, fill, false));
             }
             Shape::List(s) => {
                 // One text input per value, the name repeated, with room for more.
                 let typed = fill.values(&name).unwrap_or_default();
                 let rows = typed.len().max(1) + LIST_ROWS - 1;
                 for i in 0..rows {
-                    let mut one = input(action, p, name.clone(), s, true, fill, p.required && i == 0);
+                    let mut one =
+                        input(action, p, name.clone(), s, true, fill, p.required && i == 0);
                     one.id = format!("{}-{i}", one.id);
                     one.values = typed.get(i).cloned().into_iter().collect();
                     if i > 0 {
@@ -573,7 +601,9 @@ mod tests {
         let p = action_props("record-consent").unwrap();
         let scope = p.iter().find(|p| p.name == "scope").unwrap();
         assert!(scope.required);
-        assert!(matches!(&scope.shape, Shape::One(Scalar::Enum(t, v)) if t == "ConsentScope" && !v.is_empty()));
+        assert!(
+            matches!(&scope.shape, Shape::One(Scalar::Enum(t, v)) if t == "ConsentScope" && !v.is_empty())
+        );
         let p = action_props("approve-rehabilitation-plan").unwrap();
         let services = p.iter().find(|p| p.name == "services").unwrap();
         assert!(matches!(&services.shape, Shape::Objects(inner) if inner.len() == 4));
@@ -588,30 +618,52 @@ mod tests {
         assert_eq!(
             body(
                 "record-payment",
-                &[("occurred_on", "2026-03-02"), ("amount_kopiyky", "150000"), ("csrf_token", "x")]
+                &[
+                    ("occurred_on", "2026-03-02"),
+                    ("amount_kopiyky", "150000"),
+                    ("csrf_token", "x")
+                ]
             ),
             serde_json::json!({"occurred_on": "2026-03-02", "amount_kopiyky": 150_000})
         );
         // A number that does not parse goes as text: the API names the field.
         assert_eq!(
-            body("record-payment", &[("occurred_on", "2026-03-02"), ("amount_kopiyky", "12 грн")]),
+            body(
+                "record-payment",
+                &[("occurred_on", "2026-03-02"), ("amount_kopiyky", "12 грн")]
+            ),
             serde_json::json!({"occurred_on": "2026-03-02", "amount_kopiyky": "12 грн"})
         );
         assert_eq!(
             body(
                 "record-interview",
-                &[("occurred_on", "2026-03-02"), ("consent_signed_by", "person"), ("non_disclosure_receipt_signed", "true")]
+                &[
+                    ("occurred_on", "2026-03-02"),
+                    ("consent_signed_by", "person"),
+                    ("non_disclosure_receipt_signed", "true")
+                ]
             ),
             serde_json::json!({"occurred_on": "2026-03-02", "consent_signed_by": "person", "non_disclosure_receipt_signed": true})
         );
         // An unticked box is no; an empty optional field is left out; a missing required one
         // is left out for the API to report.
         assert_eq!(
-            body("record-interview", &[("occurred_on", ""), ("consent_signed_by", "person")]),
+            body(
+                "record-interview",
+                &[("occurred_on", ""), ("consent_signed_by", "person")]
+            ),
             serde_json::json!({"consent_signed_by": "person", "non_disclosure_receipt_signed": false})
         );
         assert_eq!(
-            body("record-decision", &[("occurred_on", "2026-03-02"), ("outcome", "granted"), ("certificate_no", " "), ("grounds", "")]),
+            body(
+                "record-decision",
+                &[
+                    ("occurred_on", "2026-03-02"),
+                    ("outcome", "granted"),
+                    ("certificate_no", " "),
+                    ("grounds", "")
+                ]
+            ),
             serde_json::json!({"occurred_on": "2026-03-02", "outcome": "granted"})
         );
     }
@@ -621,12 +673,24 @@ mod tests {
         assert_eq!(
             body(
                 "record-needs-assessment",
-                &[("occurred_on", "2026-03-02"), ("needs", "shelter"), ("needs", "medical")]
+                &[
+                    ("occurred_on", "2026-03-02"),
+                    ("needs", "shelter"),
+                    ("needs", "medical")
+                ]
             ),
             serde_json::json!({"occurred_on": "2026-03-02", "needs": ["shelter", "medical"]})
         );
         assert_eq!(
-            body("return-file", &[("occurred_on", "2026-03-02"), ("missing", "a"), ("missing", ""), ("missing", "b")]),
+            body(
+                "return-file",
+                &[
+                    ("occurred_on", "2026-03-02"),
+                    ("missing", "a"),
+                    ("missing", ""),
+                    ("missing", "b")
+                ]
+            ),
             serde_json::json!({"occurred_on": "2026-03-02", "missing": ["a", "b"]})
         );
         // A required list with nothing in it is sent empty (the API says what it needs).
@@ -668,18 +732,37 @@ mod tests {
                 name: "applicant".into(),
                 required: true,
                 shape: Shape::Object(vec![
-                    Prop { name: "sex".into(), required: true, shape: Shape::One(Scalar::Text) },
-                    Prop { name: "birth_year".into(), required: true, shape: Shape::One(Scalar::Integer) },
+                    Prop {
+                        name: "sex".into(),
+                        required: true,
+                        shape: Shape::One(Scalar::Text),
+                    },
+                    Prop {
+                        name: "birth_year".into(),
+                        required: true,
+                        shape: Shape::One(Scalar::Integer),
+                    },
                 ]),
             },
             Prop {
                 name: "referral".into(),
                 required: false,
-                shape: Shape::Object(vec![Prop { name: "source".into(), required: false, shape: Shape::One(Scalar::Text) }]),
+                shape: Shape::Object(vec![Prop {
+                    name: "source".into(),
+                    required: false,
+                    shape: Shape::One(Scalar::Text),
+                }]),
             },
         ];
         assert_eq!(
-            to_body(&props, &form(&[("applicant.sex", "female"), ("applicant.birth_year", "1990"), ("referral.source", "")])),
+            to_body(
+                &props,
+                &form(&[
+                    ("applicant.sex", "female"),
+                    ("applicant.birth_year", "1990"),
+                    ("referral.source", "")
+                ])
+            ),
             serde_json::json!({"applicant": {"sex": "female", "birth_year": 1990}})
         );
     }
@@ -687,23 +770,48 @@ mod tests {
     #[test]
     fn forms_name_their_inputs_as_the_api_and_keep_what_was_typed() {
         let tr = Tr(crate::i18n::Lang::Uk);
-        let typed = form(&[("occurred_on", "2026-03-01"), ("services[0].service", "shelter"), ("services[2].provider", "X")]);
+        let typed = form(&[
+            ("occurred_on", "2026-03-01"),
+            ("services[0].service", "shelter"),
+            ("services[2].provider", "X"),
+        ]);
         let errors = BTreeMap::from([("services[2].provider".to_string(), "bad".to_string())]);
-        let fill = Fill { tr, today: "2026-03-05".into(), form: Some(&typed), errors: &errors };
+        let fill = Fill {
+            tr,
+            today: "2026-03-05".into(),
+            form: Some(&typed),
+            errors: &errors,
+        };
         let props = action_props("approve-rehabilitation-plan").unwrap();
         let g = groups("approve-rehabilitation-plan", &props, &fill);
-        let names: Vec<&str> = g.iter().flat_map(|g| g.inputs.iter().map(|i| i.name.as_str())).collect();
+        let names: Vec<&str> = g
+            .iter()
+            .flat_map(|g| g.inputs.iter().map(|i| i.name.as_str()))
+            .collect();
         assert!(names.contains(&"occurred_on"));
         assert!(names.contains(&"services[0].service"));
         assert!(names.contains(&"services[2].provider"));
         let first = &g[0].inputs[0];
         assert_eq!(first.value(), "2026-03-01");
-        let bad = g.iter().flat_map(|g| &g.inputs).find(|i| i.name == "services[2].provider").unwrap();
+        let bad = g
+            .iter()
+            .flat_map(|g| &g.inputs)
+            .find(|i| i.name == "services[2].provider")
+            .unwrap();
         assert_eq!(bad.error.as_deref(), Some("bad"));
         assert_eq!(bad.value(), "X");
         // A fresh form: today in the required date.
-        let fresh = Fill { tr, today: "2026-03-05".into(), form: None, errors: &BTreeMap::new() };
-        let g = groups("record-consent", &action_props("record-consent").unwrap(), &fresh);
+        let fresh = Fill {
+            tr,
+            today: "2026-03-05".into(),
+            form: None,
+            errors: &BTreeMap::new(),
+        };
+        let g = groups(
+            "record-consent",
+            &action_props("record-consent").unwrap(),
+            &fresh,
+        );
         assert_eq!(g[0].inputs[0].value(), "2026-03-05");
         assert!(matches!(&g[0].inputs[1].widget, Widget::Select(o) if !o.is_empty()));
     }
