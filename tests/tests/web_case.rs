@@ -304,6 +304,7 @@ async fn case_page(store: Store) {
     let page = stepan.get(&case).await;
     assert!(page.body.contains("data-access-log"));
     assert!(page.body.contains("checking the file"));
+    assert!(page.body.contains("User olena, "), "the reader by name");
 
     // A print is a logged read and carries the official's name and a signature line.
     let r = olena.get(&format!("{case}/print/card")).await;

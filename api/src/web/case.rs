@@ -243,11 +243,19 @@ fn parts(s: &AppState, tr: Tr, case: &CaseRead, state: &CaseState, view: &CaseVi
             let open = d.state.as_str() == "open";
             let left = if !open && !d.overdue {
                 String::new()
-            } else if working {
-                let n = working_days_between(calendar, today, d.due_on);
-                tr.t1("web-case-working-days-left", "n", &n.to_string())
             } else {
-                tr.t1("web-case-days-left", "n", &d.days_left.to_string())
+                let n = if working {
+                    working_days_between(calendar, today, d.due_on)
+                } else {
+                    d.days_left
+                };
+                let key = match (working, n < 0) {
+                    (true, false) => "web-case-working-days-left",
+                    (true, true) => "web-case-working-days-over",
+                    (false, false) => "web-case-days-left",
+                    (false, true) => "web-case-days-over",
+                };
+                tr.t1(key, "n", &n.abs().to_string())
             };
             let (badge, word) = if d.overdue || (open && d.days_left < 0) {
                 ("overdue", tr.t("web-case-badge-overdue"))
@@ -510,26 +518,32 @@ async fn render_case(
         forms.sort_by_key(|f| &f.action != name);
     }
     let access_log = if matches!(user.caller.role, Role::Supervisor | Role::Auditor) {
-        s.app.access_log(&user.caller, &case).await.ok().map(|log| {
-            log.entries
-                .iter()
-                .map(|e| {
-                    row(
-                        kyiv_time(&e.at),
-                        format!(
-                            "{} · {} · {}",
-                            who(tr, s, &e.sub, &e.role, e.office.as_deref(), &HashMap::new()),
-                            e.reason.clone().unwrap_or_default(),
-                            if e.what.starts_with('[') {
-                                tr.t("web-case-log-read")
-                            } else {
-                                tr.t("web-case-log-lookup")
-                            }
-                        ),
-                    )
-                })
-                .collect()
-        })
+        match s.app.access_log(&user.caller, &case).await {
+            Ok(log) => {
+                let names = names_of(s, log.entries.iter().map(|e| e.sub.clone())).await;
+                Some(
+                    log.entries
+                        .iter()
+                        .map(|e| {
+                            row(
+                                kyiv_time(&e.at),
+                                format!(
+                                    "{} · {} · {}",
+                                    who(tr, s, &e.sub, &e.role, e.office.as_deref(), &names),
+                                    e.reason.clone().unwrap_or_default(),
+                                    if e.what.starts_with('[') {
+                                        tr.t("web-case-log-read")
+                                    } else {
+                                        tr.t("web-case-log-lookup")
+                                    }
+                                ),
+                            )
+                        })
+                        .collect(),
+                )
+            }
+            Err(_) => None,
+        }
     } else {
         None
     };
@@ -1394,4 +1408,44 @@ async fn register_print(
         date: tr.date(&today),
     };
     super::page::render(StatusCode::OK, user.lang, &page)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::i18n::{has, Lang};
+
+    const UK: &str = include_str!("../../i18n/uk/web-case.ftl");
+    const EN: &str = include_str!("../../i18n/en/web-case.ftl");
+
+    fn keys(text: &str) -> Vec<&str> {
+        text.lines()
+            .filter_map(|l| l.split_once(" = ").map(|(k, _)| k.trim()))
+            .filter(|k| !k.starts_with('#') && !k.is_empty())
+            .collect()
+    }
+
+    #[test]
+    fn both_languages_have_every_text_of_these_pages() {
+        assert_eq!(keys(UK), keys(EN));
+        for k in keys(UK) {
+            assert!(has(Lang::Uk, k) && has(Lang::En, k), "{k}");
+        }
+        let families = ptl_domain::DeadlineState::ALL
+            .iter()
+            .map(|s| format!("web-case-deadline-state-{}", s.as_str()))
+            .chain(
+                super::PURPOSES
+                    .iter()
+                    .map(|p| format!("web-case-purpose-{p}")),
+            )
+            .chain(
+                super::PRINTS
+                    .iter()
+                    .chain(&["applications", "certificates"])
+                    .map(|d| format!("web-print-title-{d}")),
+            );
+        for k in families {
+            assert!(has(Lang::Uk, &k) && has(Lang::En, &k), "{k}");
+        }
+    }
 }
