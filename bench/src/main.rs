@@ -10,7 +10,9 @@
 //! * `check`: verifies an acknowledgement log against the events read back over HTTP (and, given
 //!   the store's URL, that the store holds nothing that was not acknowledged);
 //! * `race`: many clients acting on one case with the same `If-Match`;
-//! * `hostile`: hostile input that must be refused with 4xx and write nothing.
+//! * `hostile`: hostile input that must be refused with 4xx and write nothing;
+//! * `web`: signed-in sessions browsing the web pages and submitting action forms (page latency
+//!   and weight).
 //!
 //! Each subcommand is a module with its flags and its `run`: [`http`], [`ack_load`], [`probe`],
 //! [`check`], [`race`], [`hostile`]. What they share: [`client`] (the HTTP client), [`life`] (a
@@ -31,6 +33,7 @@ mod probe;
 mod race;
 mod recorder;
 mod server;
+mod web;
 
 use clap::{Parser, Subcommand};
 
@@ -61,6 +64,8 @@ enum Cmd {
     Race(race::Args),
     /// Hostile input: everything must be refused with 4xx and nothing written.
     Hostile(hostile::Args),
+    /// Signed-in sessions browsing the web application: page latency and weight.
+    Web(web::Args),
 }
 
 fn main() {
@@ -77,6 +82,7 @@ fn main() {
             Cmd::Check(args) => check::run(args).await,
             Cmd::Race(args) => race::run(args).await,
             Cmd::Hostile(args) => hostile::run(args).await,
+            Cmd::Web(args) => web::run(args).await,
         }
     });
     if let Err(e) = r {

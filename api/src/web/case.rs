@@ -138,9 +138,9 @@ const PURPOSES: &[&str] = &[
     "case_work",
     "verification",
     "assistance",
-    "decision",
-    "supervision",
+    "documents",
     "person_request",
+    "audit",
 ];
 
 fn yes_no(tr: Tr, b: bool) -> String {
@@ -226,7 +226,7 @@ fn parts(s: &AppState, tr: Tr, case: &CaseRead, state: &CaseState, view: &CaseVi
         .map(|d| {
             let record = state.deadlines.get(d.name.as_str());
             let kind = record.map_or("", |r| r.kind.as_str());
-            let mut what = tr.label("deadline", kind);
+            let mut what = crate::i18n::deadline(lang, kind);
             if let Some((_, n)) = d.name.split_once(':') {
                 if let Some(i) = state
                     .verification_requests
@@ -264,7 +264,7 @@ fn parts(s: &AppState, tr: Tr, case: &CaseRead, state: &CaseState, view: &CaseVi
             } else if open {
                 ("on-time", tr.t("web-case-badge-on-time"))
             } else {
-                ("", tr.label("web-case-deadline-state", d.state.as_str()))
+                ("", crate::i18n::enum_label(lang, "DeadlineState", d.state.as_str()))
             };
             let explanation = report
                 .map(|r| {
@@ -422,7 +422,7 @@ fn parts(s: &AppState, tr: Tr, case: &CaseRead, state: &CaseState, view: &CaseVi
             if let Some(r) = &c.reason {
                 v = format!("{v} · {r}");
             }
-            row(tr.label("field", &c.field), v)
+            row(crate::i18n::field(lang, &c.field), v)
         })
         .collect();
     Parts {
@@ -466,9 +466,7 @@ fn action_form(
                 .get(path.as_str())
                 .or_else(|| ids.get(base))
                 .map_or_else(String::new, |id| (*id).to_string());
-            let field = path.rsplit('.').next().unwrap_or(path);
-            let field = field.split('[').next().unwrap_or(field);
-            (target, format!("{}: {m}", tr.label("field", field)))
+            (target, format!("{}: {m}", crate::i18n::field(tr.0, path)))
         })
         .collect();
     Some(ActionForm {
@@ -568,7 +566,7 @@ async fn render_case(
             && !view.personal_data_erased,
         purposes: PURPOSES
             .iter()
-            .map(|p| ((*p).to_string(), tr.label("web-case-purpose", p)))
+            .map(|p| ((*p).to_string(), tr.label("purpose", p)))
             .collect(),
         access_log,
         prints: PRINTS
@@ -596,13 +594,12 @@ fn person_rows(tr: Tr, v: &serde_json::Value) -> Vec<Row> {
         match v {
             serde_json::Value::Object(m) => {
                 for (k, x) in m {
-                    let label = tr.label("field", k);
-                    let term = if prefix.is_empty() {
-                        label
+                    let path = if prefix.is_empty() {
+                        format!("person.{k}")
                     } else {
-                        format!("{prefix} · {label}")
+                        format!("{prefix}.{k}")
                     };
-                    walk(tr, &term, x, out);
+                    walk(tr, &path, x, out);
                 }
             }
             serde_json::Value::Array(a) => {
@@ -610,15 +607,15 @@ fn person_rows(tr: Tr, v: &serde_json::Value) -> Vec<Row> {
                     .iter()
                     .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
                     .collect();
-                out.push(row(prefix.to_string(), items.join(", ")));
+                out.push(row(crate::i18n::field(tr.0, prefix), items.join(", ")));
             }
             serde_json::Value::Null => {}
             serde_json::Value::String(s) => {
                 let shown =
                     crate::models::parse_strict_date(s).map_or_else(|| s.clone(), |d| tr.date(&d));
-                out.push(row(prefix.to_string(), shown));
+                out.push(row(crate::i18n::field(tr.0, prefix), shown));
             }
-            other => out.push(row(prefix.to_string(), other.to_string())),
+            other => out.push(row(crate::i18n::field(tr.0, prefix), other.to_string())),
         }
     }
     let mut out = Vec::new();
@@ -892,7 +889,7 @@ async fn invalid(
 /// problems have their own texts; otherwise the API's sentence.
 fn field_message(tr: Tr, problem: Option<&str>, message: &str) -> String {
     let key = match (problem, message) {
-        (_, "required") | (Some("required"), _) => Some("web-case-error-required".to_string()),
+        (_, "required") | (Some("required"), _) => Some("problem-required".to_string()),
         (Some(code), _) => Some(format!("problem-{code}")),
         _ => None,
     };
@@ -1114,11 +1111,11 @@ async fn history_page(
                 for d in &v.deadlines {
                     let kind = shown_kind(&case.state, &d.name);
                     rows.push(row(
-                        tr.label("deadline", &kind),
+                        crate::i18n::deadline(user.lang, &kind),
                         format!(
                             "{} · {}",
                             tr.date(&d.due_on),
-                            tr.label("web-case-deadline-state", d.state.as_str())
+                            crate::i18n::enum_label(lang, "DeadlineState", d.state.as_str())
                         ),
                     ));
                 }
@@ -1432,11 +1429,11 @@ mod tests {
         }
         let families = ptl_domain::DeadlineState::ALL
             .iter()
-            .map(|s| format!("web-case-deadline-state-{}", s.as_str()))
+            .map(|s| format!("enum-deadline_state-{}", s.as_str()))
             .chain(
                 super::PURPOSES
                     .iter()
-                    .map(|p| format!("web-case-purpose-{p}")),
+                    .map(|p| format!("purpose-{p}")),
             )
             .chain(
                 super::PRINTS

@@ -372,23 +372,6 @@ pub struct Group {
 /// filled.
 const LIST_ROWS: usize = 2;
 
-/// `ConsentScope` -> `consent_scope` (the family of the enumeration's labels).
-#[must_use]
-pub fn snake(name: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in name.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 fn element_id(action: &str, name: &str) -> String {
     let clean: String = name
         .chars()
@@ -404,10 +387,9 @@ fn element_id(action: &str, name: &str) -> String {
 }
 
 fn options(tr: Tr, type_name: &str, values: &[String]) -> Vec<(String, String)> {
-    let family = format!("enum-{}", snake(type_name));
     values
         .iter()
-        .map(|v| (v.clone(), tr.label(&family, v)))
+        .map(|v| (v.clone(), crate::i18n::enum_label(tr.0, type_name, v)))
         .collect()
 }
 
@@ -452,7 +434,7 @@ fn input(
     required: bool,
 ) -> Input {
     let tr = fill.tr;
-    let label = tr.label("field", &p.name);
+    let label = crate::i18n::field(tr.0, &name);
     let (widget, default) = match (scalar, list) {
         (Scalar::Enum(t, values), false) => (Widget::Select(options(tr, t, values)), Vec::new()),
         (Scalar::Enum(t, values), true) => (Widget::Checks(options(tr, t, values)), Vec::new()),
@@ -545,7 +527,7 @@ fn walk(
                 let count = typed.last().map_or(0, |i| i + 1).max(LIST_ROWS);
                 for i in 0..count {
                     let mut g = Group {
-                        legend: Some(format!("{} {}", tr.label("field", &p.name), i + 1)),
+                        legend: Some(format!("{} {}", crate::i18n::field(tr.0, &name), i + 1)),
                         inputs: Vec::new(),
                     };
                     let entry = format!("{name}[{i}]");

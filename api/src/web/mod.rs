@@ -9,6 +9,7 @@
 //! - [`assets`]: the stylesheet and scripts, served under their content hash;
 //! - [`page`]: the layout every page shares and the response headers of pages.
 
+pub mod admin;
 pub mod assets;
 pub mod case;
 pub mod case_form;
@@ -181,5 +182,6 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(signin::router())
         .merge(assets::router())
+        .merge(admin::router())
         .merge(case::router())
 }
