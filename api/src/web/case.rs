@@ -264,7 +264,10 @@ fn parts(s: &AppState, tr: Tr, case: &CaseRead, state: &CaseState, view: &CaseVi
             } else if open {
                 ("on-time", tr.t("web-case-badge-on-time"))
             } else {
-                ("", crate::i18n::enum_label(lang, "DeadlineState", d.state.as_str()))
+                (
+                    "",
+                    crate::i18n::enum_label(lang, "DeadlineState", d.state.as_str()),
+                )
             };
             let explanation = report
                 .map(|r| {
@@ -1115,7 +1118,7 @@ async fn history_page(
                         format!(
                             "{} · {}",
                             tr.date(&d.due_on),
-                            crate::i18n::enum_label(lang, "DeadlineState", d.state.as_str())
+                            crate::i18n::enum_label(user.lang, "DeadlineState", d.state.as_str())
                         ),
                     ));
                 }
@@ -1430,11 +1433,7 @@ mod tests {
         let families = ptl_domain::DeadlineState::ALL
             .iter()
             .map(|s| format!("enum-deadline_state-{}", s.as_str()))
-            .chain(
-                super::PURPOSES
-                    .iter()
-                    .map(|p| format!("purpose-{p}")),
-            )
+            .chain(super::PURPOSES.iter().map(|p| format!("purpose-{p}")))
             .chain(
                 super::PRINTS
                     .iter()
