@@ -184,7 +184,13 @@ fn parts(s: &AppState, tr: Tr, case: &CaseRead, state: &CaseState, view: &CaseVi
             tr.t("web-case-office"),
             office_name(tree, lang, &view.office),
         ),
-        row(tr.t("web-case-procedure"), view.procedure.clone()),
+        row(
+            tr.t("web-case-procedure"),
+            state.procedure().map_or_else(
+                || view.procedure.clone(),
+                |d| format!("{} ({})", d.title, d.id),
+            ),
+        ),
         row(
             tr.t("web-case-stage"),
             tr.label("stage", view.stage.as_str()),
