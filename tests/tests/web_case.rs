@@ -264,6 +264,28 @@ async fn case_page(store: Store) {
     assert_eq!(hidden_in(&again, "version"), "3");
     assert_eq!(version(&app, &rest, &id).await, "\"3\"");
 
+    // A stale form whose action is no longer offered (the interview is recorded now): said so,
+    // and what was typed is shown, nothing written.
+    let skip = form_of(&page, "skip-interview");
+    let r = olena
+        .post(
+            &format!("{case}/actions/skip-interview"),
+            &[
+                ("csrf_token", &csrf),
+                ("idempotency_key", &hidden_in(&skip, "idempotency_key")),
+                ("version", &hidden_in(&skip, "version")),
+                ("occurred_on", &today.to_string()),
+                ("ground", "already_recognised"),
+                ("reference", "decision 12/2025 of the service"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 412, "{}", r.body);
+    assert!(!r.body.contains("data-action=\"skip-interview\""));
+    assert!(r.body.contains("data-typed"), "{}", r.body);
+    assert!(r.body.contains("decision 12/2025 of the service"));
+    assert_eq!(version(&app, &rest, &id).await, "\"3\"");
+
     // The personal data: hidden until asked, shown for that page view, written to the log.
     assert!(!access_log(&app, &id).await.contains("checking the file"));
     let r = olena

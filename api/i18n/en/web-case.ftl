@@ -129,3 +129,4 @@ web-print-date = Date
 web-print-from = from
 web-print-to = to
 web-print-issued-on = Issued on
+web-case-you-typed = You typed:

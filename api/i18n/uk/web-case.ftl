@@ -129,3 +129,4 @@ web-print-date = Дата
 web-print-from = з
 web-print-to = по
 web-print-issued-on = Дата видачі
+web-case-you-typed = Ви ввели:

@@ -126,6 +126,7 @@ struct CasePage {
     status: Option<String>,
     alert: Option<String>,
     since: Vec<EventLine>,
+    typed: Vec<Row>,
     person: Option<Vec<Row>>,
     may_reveal: bool,
     purposes: Vec<(String, String)>,
@@ -499,6 +500,21 @@ struct Extras {
     person: Option<serde_json::Value>,
 }
 
+/// What the user typed into a form that can no longer be offered, as label: value rows.
+fn typed_rows(tr: Tr, form: &Filled) -> Vec<Row> {
+    form.iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "csrf_token" | "idempotency_key" | "version"))
+        .filter_map(|(k, v)| {
+            let v: Vec<&str> = v
+                .iter()
+                .map(String::as_str)
+                .filter(|x| !x.trim().is_empty())
+                .collect();
+            (!v.is_empty()).then(|| row(crate::i18n::field(tr.0, k), v.join(", ")))
+        })
+        .collect()
+}
+
 async fn render_case(
     s: &AppState,
     user: &SignedIn,
@@ -520,9 +536,14 @@ async fn render_case(
             forms.push(f);
         }
     }
-    // The form re-rendered first, so the user finds it at once.
-    if let Some((name, _, _)) = &extras.retry {
+    // The form re-rendered first, so the user finds it at once; if the action is no longer
+    // offered, what was typed is shown as text so that nothing is lost.
+    let mut typed = Vec::new();
+    if let Some((name, form, _)) = &extras.retry {
         forms.sort_by_key(|f| &f.action != name);
+        if !forms.iter().any(|f| &f.action == name) {
+            typed = typed_rows(tr, form);
+        }
     }
     let access_log = if matches!(user.caller.role, Role::Supervisor | Role::Auditor) {
         match s.app.access_log(&user.caller, &case).await {
@@ -570,6 +591,7 @@ async fn render_case(
         status: extras.status,
         alert: extras.alert,
         since: extras.since,
+        typed,
         person,
         may_reveal: !matches!(user.caller.role, Role::Auditor | Role::Admin)
             && !view.personal_data_erased,
