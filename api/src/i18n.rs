@@ -150,6 +150,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../i18n/uk/sso.ftl"),
         include_str!("../i18n/en/sso.ftl"),
     ),
+    (
+        "web-case",
+        include_str!("../i18n/uk/web-case.ftl"),
+        include_str!("../i18n/en/web-case.ftl"),
+    ),
 ];
 
 struct Bundle {

@@ -12,6 +12,8 @@
 
 pub mod admin;
 pub mod assets;
+pub mod case;
+pub mod case_form;
 pub mod inbox;
 pub mod oidc;
 pub mod page;
@@ -192,5 +194,6 @@ pub fn router() -> Router<AppState> {
         .merge(social::router())
         .merge(statistics::router())
         .merge(admin::router())
+        .merge(case::router())
         .merge(security_log::router())
 }
