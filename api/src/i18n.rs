@@ -140,6 +140,21 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../i18n/uk/web-admin.ftl"),
         include_str!("../i18n/en/web-admin.ftl"),
     ),
+    (
+        "web-seclog",
+        include_str!("../i18n/uk/web-seclog.ftl"),
+        include_str!("../i18n/en/web-seclog.ftl"),
+    ),
+    (
+        "sso",
+        include_str!("../i18n/uk/sso.ftl"),
+        include_str!("../i18n/en/sso.ftl"),
+    ),
+    (
+        "web-case",
+        include_str!("../i18n/uk/web-case.ftl"),
+        include_str!("../i18n/en/web-case.ftl"),
+    ),
 ];
 
 struct Bundle {
