@@ -64,18 +64,12 @@ async fn the_queue_and_the_registration_in_the_browser_are_accessible() {
         ("applicant.sex", "female"),
         ("applicant.citizenship", "ukrainian"),
         ("applicant.speaks_ukrainian_or_russian", "true"),
+        ("applicant.interpreter_used", "false"),
         ("exploitation.country", "PL"),
         ("rights_explained", "true"),
     ];
     // Without a form of exploitation (the browser's own check lets a group of checkboxes pass).
-    b.fill("register", &person).await;
-    // The harness's `fill` reads "false" as "leave unchecked"; the radio button "No" is clicked.
-    b.find("#applicant_interpreter_used_false")
-        .await
-        .click()
-        .await
-        .unwrap();
-    b.submit("register").await;
+    b.fill_and_submit("register", &person).await;
     assert!(!b.alerts().await.is_empty());
     assert!(b.exists("#exploitation_forms-error").await);
     b.assert_accessible("the registration form with an error")
