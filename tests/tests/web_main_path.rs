@@ -137,7 +137,7 @@ async fn main_path(store: Store, tag: &str) -> Run {
         .texts(&format!(
             ".field-error[id=\"{}\"], [id=\"{}\"].field-error",
             described.split(' ').next().unwrap(),
-            described.split(' ').last().unwrap()
+            described.split(' ').next_back().unwrap()
         ))
         .await;
     assert!(
