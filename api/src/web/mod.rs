@@ -12,11 +12,21 @@
 
 pub mod admin;
 pub mod assets;
+pub mod case;
+pub mod case_form;
+pub mod inbox;
 pub mod oidc;
 pub mod page;
 pub mod password;
+pub mod queue;
+pub mod register;
+pub mod rows;
+pub mod search;
+pub mod security_log;
 pub mod session;
 pub mod signin;
+pub mod social;
+pub mod statistics;
 
 use std::time::Duration;
 
@@ -177,5 +187,13 @@ pub fn router() -> Router<AppState> {
         .merge(signin::router())
         .merge(oidc::router())
         .merge(assets::router())
+        .merge(queue::router())
+        .merge(register::router())
+        .merge(search::router())
+        .merge(inbox::router())
+        .merge(social::router())
+        .merge(statistics::router())
         .merge(admin::router())
+        .merge(case::router())
+        .merge(security_log::router())
 }
