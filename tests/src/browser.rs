@@ -568,7 +568,8 @@ async fn fill_field(
                         panic!("form `{form_name}` has no `{field}` with the value `{value}`")
                     })
             };
-            let want = value != "false";
+            // A radio button is chosen by its value, "false" included (a yes/no pair).
+            let want = kind == "radio" || value != "false";
             if target.is_selected().await.unwrap() != want {
                 target.click().await.unwrap();
             }

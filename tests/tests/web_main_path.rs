@@ -35,6 +35,7 @@ async fn sign_in(b: &Browser, base: &str, login: &str) {
 
 /// Submits the action form `action` with `fields` and expects the confirmation.
 async fn act(b: &Browser, action: &str, fields: &[(&str, &str)]) {
+    eprintln!("action {action}");
     b.fill_and_submit(action, fields).await;
     assert!(
         b.alerts().await.is_empty(),
@@ -90,7 +91,9 @@ async fn main_path(store: Store, tag: &str) -> Run {
     assert!(a.exists("html[lang=\"uk\"]").await);
 
     // Registration: a birth year that does not match the birth date is shown next to its field.
+    eprintln!("registration");
     a.goto(&format!("{base}/cases/new")).await;
+    eprintln!("axe on the registration form");
     a.assert_accessible("the registration form").await;
     let fields = vec![
         ("received_on", DAY),
@@ -112,7 +115,21 @@ async fn main_path(store: Store, tag: &str) -> Run {
         ("documents[0].note", "копія паспорта"),
         ("rights_explained", "true"),
     ];
-    a.fill_and_submit("register", &fields).await;
+    eprintln!("fill the registration");
+    a.fill("register", &fields).await;
+    let invalid = a
+        .driver
+        .execute(
+            "return Array.from(document.querySelectorAll('form[data-form=register] :invalid')).map(e => e.name + '=' + e.value)",
+            Vec::<serde_json::Value>::new(),
+        )
+        .await
+        .unwrap()
+        .json()
+        .clone();
+    assert_eq!(invalid, serde_json::json!([]), "the browser's own checks pass");
+    a.submit("register").await;
+    eprintln!("submitted");
     assert!(!a.alerts().await.is_empty(), "the refusal is announced");
     let error = a.find("#applicant_birth_year[aria-invalid=\"true\"]").await;
     let described = error.attr("aria-describedby").await.unwrap().unwrap();
@@ -120,7 +137,7 @@ async fn main_path(store: Store, tag: &str) -> Run {
         .texts(&format!(
             ".field-error[id=\"{}\"], [id=\"{}\"].field-error",
             described.split(' ').next().unwrap(),
-            described.split(' ').last().unwrap()
+            described.split(' ').next_back().unwrap()
         ))
         .await;
     assert!(
