@@ -59,7 +59,7 @@ pub struct ExportRange {
 /// One case in HTCDS 2.0 field names (`docs/htcds.md`). Multi-select picklists are lists (in
 /// CSV, values joined with `;`); an absent value is `null` (an empty CSV cell). Fields whose
 /// name starts with `ext_` are not in the standard: they say what the standard has no field for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HtcdsRow {
     /// The case's pseudonym in this export (32 hex digits; another export gives another).
     #[serde(rename = "ext_CasePseudonym")]
@@ -154,7 +154,7 @@ pub const HTCDS_COLUMNS: &[&str] = &[
 ];
 
 /// An HTCDS export.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct HtcdsExport {
     /// `HTCDS 2.0`.
     pub standard: &'static str,
@@ -539,7 +539,9 @@ fn cell(v: &serde_json::Value) -> String {
 
 /// The CTDC quasi-identifiers of one person, as published (`docs/ctdc.md`): each value is the
 /// codebook's, a generalised one (a wider age band, a UN M49 region) or `*` (withheld).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
 pub struct CtdcRow {
     /// Year of registration (never generalised).
     #[serde(rename = "yearOfRegistration")]
@@ -749,7 +751,7 @@ fn referral_group(source: Option<ReferralSource>) -> &'static str {
 }
 
 /// What k-anonymisation did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CtdcReport {
     /// The k.
     pub k: usize,
@@ -803,7 +805,7 @@ pub fn k_anonymise(persons: &[CtdcPerson], k: usize) -> (Vec<CtdcRow>, CtdcRepor
 }
 
 /// A CTDC export.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CtdcExport {
     /// The office exported (with the offices below it).
     pub office: String,
