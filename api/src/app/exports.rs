@@ -633,18 +633,36 @@ impl CtdcPerson {
         })
     }
 
-    /// The row at a generalisation level (0: the codebook's detail; [`CTDC_LEVELS`] - 1: only
-    /// the year and gender left).
+    /// The row at a generalisation level (0: the codebook's detail; `CTDC_LEVELS - 1`: only
+    /// the year and gender left): [`CTDC_HIERARCHY`] says how far each variable is generalised.
     #[must_use]
     pub fn at_level(&self, level: usize) -> CtdcRow {
-        let flag = |b: bool| if b { "1" } else { "" }.to_string();
+        let h = CTDC_HIERARCHY[level.min(CTDC_LEVELS - 1)];
+        let star = || "*".to_string();
         let labour = self.forms.contains(&ExploitationForm::Labour);
         let sexual = self.forms.contains(&ExploitationForm::Sexual);
         let other = self
             .forms
             .iter()
             .any(|f| !matches!(f, ExploitationForm::Labour | ExploitationForm::Sexual));
-        let star = || "*".to_string();
+        let flag = |b: bool| {
+            if h.flags > 0 {
+                star()
+            } else if b {
+                "1".to_string()
+            } else {
+                String::new()
+            }
+        };
+        let country = |code: Option<&str>, stateless: &str| -> String {
+            match (h.countries, code) {
+                (2.., _) => star(),
+                (_, None) => String::new(),
+                (_, Some("")) => stateless.to_string(),
+                (0, Some(c)) => countries::alpha3(c).unwrap_or_default().to_string(),
+                (_, Some(c)) => countries::region(c).unwrap_or_default().to_string(),
+            }
+        };
         CtdcRow {
             year: self.year,
             gender: match self.sex {
@@ -653,58 +671,66 @@ impl CtdcPerson {
                 Sex::Unknown => "",
             }
             .to_string(),
-            age: match level {
+            age: match h.age {
                 0 => age_band(self.age),
-                1 | 2 => wide_age_band(self.age),
-                3 | 4 => if self.age < 18 { "0-17" } else { "18+" }.to_string(),
+                1 => wide_age_band(self.age),
+                2 => if self.age < 18 { "0-17" } else { "18+" }.to_string(),
                 _ => star(),
             },
-            citizenship: match level {
-                0 | 1 => self.citizenship.as_deref().map_or(String::new(), |c| {
-                    if c.is_empty() {
-                        "XXA".to_string()
-                    } else {
-                        countries::alpha3(c).unwrap_or_default().to_string()
-                    }
-                }),
-                2 | 3 => self.citizenship.as_deref().map_or(String::new(), |c| {
-                    if c.is_empty() {
-                        "Stateless".to_string()
-                    } else {
-                        countries::region(c).unwrap_or_default().to_string()
-                    }
-                }),
-                _ => star(),
-            },
-            country_of_exploitation: match level {
-                0 | 1 => self
-                    .country
-                    .as_deref()
-                    .and_then(countries::alpha3)
-                    .unwrap_or_default()
-                    .to_string(),
-                2 | 3 => self
-                    .country
-                    .as_deref()
-                    .and_then(countries::region)
-                    .unwrap_or_default()
-                    .to_string(),
-                _ => star(),
-            },
-            forced_labour: if level >= 5 { star() } else { flag(labour) },
-            sexual_exploit: if level >= 5 { star() } else { flag(sexual) },
-            other_exploit: if level >= 5 { star() } else { flag(other) },
-            referral_source: match level {
-                0..=2 => self.referral.map_or("", |r| r.as_str()).to_string(),
-                3 => referral_group(self.referral).to_string(),
+            citizenship: country(
+                self.citizenship.as_deref(),
+                if h.countries == 0 { "XXA" } else { "Stateless" },
+            ),
+            country_of_exploitation: country(self.country.as_deref(), ""),
+            forced_labour: flag(labour),
+            sexual_exploit: flag(sexual),
+            other_exploit: flag(other),
+            referral_source: match h.referral {
+                0 => self.referral.map_or("", |r| r.as_str()).to_string(),
+                1 => referral_group(self.referral).to_string(),
                 _ => star(),
             },
         }
     }
 }
 
+/// How far each variable is generalised at one level (0: the codebook's value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Generalisation {
+    /// 0 the codebook's bands, 1 wide bands (0-17, 18-29, 30-47, 48+), 2 child or adult, 3 `*`.
+    pub age: u8,
+    /// 0 alpha-3, 1 UN M49 sub-region, 2 `*` (citizenship and country of exploitation).
+    pub countries: u8,
+    /// 0 the source, 1 its group (`public_body`, `civil_society`, `self`), 2 `*`.
+    pub referral: u8,
+    /// 0 the three flags, 1 `*`.
+    pub flags: u8,
+}
+
+const fn g(age: u8, countries: u8, referral: u8, flags: u8) -> Generalisation {
+    Generalisation {
+        age,
+        countries,
+        referral,
+        flags,
+    }
+}
+
+/// The levels, least generalised first: the referral source (not a codebook variable) goes
+/// first, countries (the codebook's core) late; the year and gender are never generalised.
+pub const CTDC_HIERARCHY: [Generalisation; CTDC_LEVELS] = [
+    g(0, 0, 0, 0),
+    g(0, 0, 1, 0),
+    g(1, 0, 1, 0),
+    g(1, 0, 2, 0),
+    g(1, 1, 2, 0),
+    g(2, 1, 2, 0),
+    g(2, 2, 2, 0),
+    g(3, 2, 2, 1),
+];
+
 /// The number of generalisation levels (`docs/ctdc.md`).
-pub const CTDC_LEVELS: usize = 6;
+pub const CTDC_LEVELS: usize = 8;
 
 /// The codebook's age bands.
 fn age_band(age: i32) -> String {
@@ -1059,7 +1085,7 @@ mod tests {
         let (rows, report) = k_anonymise(&people, 11);
         assert_eq!(report.persons, 23);
         assert_eq!(report.by_level[0], 11);
-        assert_eq!(report.by_level[2], 11);
+        assert_eq!(report.by_level[4], 11);
         assert_eq!(report.generalised, 11);
         assert_eq!(report.suppressed, 1);
         assert_eq!(rows.len(), 22);
