@@ -85,6 +85,13 @@ pub struct Settings {
     pub escalate_after_working_days: u32,
     /// Person searches one user may make in a minute (30).
     pub person_searches_per_minute: u32,
+    /// The address users reach the web application at; `https://...` makes the session cookie
+    /// `Secure` (`__Host-ptl_session`).
+    pub public_url: Option<String>,
+    /// Minutes without a request after which a web session ends.
+    pub session_idle_minutes: u32,
+    /// Hours after sign-in at which a web session ends.
+    pub session_lifetime_hours: u32,
 }
 
 /// Shows a URL's scheme only: user names, passwords and hosts stay out of logs.
@@ -138,6 +145,9 @@ impl fmt::Debug for Settings {
                 "person_searches_per_minute",
                 &self.person_searches_per_minute,
             )
+            .field("public_url", &self.public_url)
+            .field("session_idle_minutes", &self.session_idle_minutes)
+            .field("session_lifetime_hours", &self.session_lifetime_hours)
             .finish()
     }
 }
@@ -172,6 +182,9 @@ impl Default for Settings {
             webhook_secret: None,
             escalate_after_working_days: 3,
             person_searches_per_minute: 30,
+            public_url: None,
+            session_idle_minutes: 30,
+            session_lifetime_hours: 12,
         }
     }
 }
@@ -244,6 +257,9 @@ pub const KEYS: &[&str] = &[
     "webhook_secret",
     "escalate_after_working_days",
     "person_searches_per_minute",
+    "public_url",
+    "session_idle_minutes",
+    "session_lifetime_hours",
 ];
 
 fn env_name(key: &str) -> String {
@@ -366,6 +382,21 @@ fn apply(s: &mut Settings, key: &str, raw: &str) -> Result<(), String> {
         }
         "escalate_after_working_days" => s.escalate_after_working_days = parse_positive(raw)?,
         "person_searches_per_minute" => s.person_searches_per_minute = parse_positive(raw)?,
+        "public_url" => {
+            let v = non_empty(raw)?.trim_end_matches('/');
+            if !(v.starts_with("http://") || v.starts_with("https://")) {
+                return Err("expected an http:// or https:// URL".into());
+            }
+            s.public_url = Some(v.to_string());
+        }
+        "session_idle_minutes" => s.session_idle_minutes = parse_positive(raw)?,
+        "session_lifetime_hours" => {
+            let h: u32 = parse_positive(raw)?;
+            if h > 24 {
+                return Err("a session may last at most 24 hours".into());
+            }
+            s.session_lifetime_hours = h;
+        }
         _ => return Err("unknown setting".into()),
     }
     Ok(())

@@ -58,6 +58,8 @@ pub struct StartOptions {
     pub snapshot_every: u64,
     /// Person searches one user may make in a minute.
     pub person_searches_per_minute: u32,
+    /// The web application's settings.
+    pub web: crate::web::WebSettings,
 }
 
 impl StartOptions {
@@ -85,6 +87,7 @@ impl StartOptions {
             escalate_after_working_days: 3,
             snapshot_every: EngineOptions::default().snapshot_every,
             person_searches_per_minute: 30,
+            web: crate::web::WebSettings::default(),
         }
     }
 
@@ -131,6 +134,12 @@ impl StartOptions {
             escalate_after_working_days: s.escalate_after_working_days,
             snapshot_every: EngineOptions::default().snapshot_every,
             person_searches_per_minute: s.person_searches_per_minute,
+            web: crate::web::WebSettings {
+                public_url: s.public_url.clone(),
+                idle_timeout: Duration::from_secs(u64::from(s.session_idle_minutes) * 60),
+                absolute_lifetime: Duration::from_secs(u64::from(s.session_lifetime_hours) * 3600),
+                ..crate::web::WebSettings::default()
+            },
         }
     }
 }
@@ -282,6 +291,7 @@ pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<Started
         app: Arc::new(app),
         auth: Arc::new(auth),
         limits: Arc::new(Limits::new(opts.limits.clone())),
+        web: Arc::new(opts.web.clone()),
     };
     Ok(Started {
         router: router(state.clone(), opts.request_timeout),

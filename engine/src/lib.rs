@@ -15,6 +15,8 @@
 //!   cold load folds only the events after it;
 //! - [`relay`]: the outbox relay, publishing committed events to RabbitMQ (at least once);
 //! - [`tokens`]: the deny list of revoked API tokens;
+//! - [`accounts`], [`security`]: the web application's accounts and sessions, and the hash-chained
+//!   security log;
 //! - [`db`], [`open`]: the two backends, connection, migrations and durability checks;
 //! - [`backup`]: a consistent online copy of the SQLite store (`VACUUM INTO`) and its check;
 //! - [`clock`]: injected time;
@@ -22,6 +24,7 @@
 //!   SQLite stores that remove themselves also when a test panics, one way to run a test on both
 //!   stores, and the registered case most tests start from.
 
+pub mod accounts;
 pub mod aggregate;
 pub mod backup;
 pub mod clock;
@@ -32,6 +35,7 @@ pub mod keys;
 pub mod open;
 pub mod pipeline;
 pub mod relay;
+pub mod security;
 pub mod snapshot;
 pub mod store;
 #[cfg(feature = "testkit")]

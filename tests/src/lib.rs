@@ -19,6 +19,8 @@ use uuid::Uuid;
 /// Which store a test runs on (the kit's [`Backend`]: `Store::Sqlite`, `Store::Postgres`).
 pub use ptl_engine::testkit::Backend as Store;
 
+pub mod web;
+
 /// A running server.
 #[derive(Debug)]
 pub struct TestApp {

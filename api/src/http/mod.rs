@@ -44,13 +44,12 @@ use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::app::App;
 use crate::auth::Authenticator;
-use error::ApiError;
 
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -64,6 +63,8 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     /// Connection-level limits and the rate tables.
     pub limits: Arc<crate::limits::Limits>,
+    /// The web application's settings (sessions, sign-in throttling, single sign-on).
+    pub web: Arc<crate::web::WebSettings>,
 }
 
 /// Every route with its documentation: the resource modules' routers merged.
@@ -86,12 +87,8 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
     let limits = state.limits.clone();
     let (routes, _) = api().split_for_parts();
     routes
-        .fallback(|| async {
-            ApiError::NotFound {
-                detail: "no such route".into(),
-            }
-            .into_response()
-        })
+        .merge(crate::web::router())
+        .fallback(crate::web::fallback)
         .layer(axum::middleware::from_fn(error::localize))
         .layer(axum::middleware::from_fn_with_state(
             metrics,
