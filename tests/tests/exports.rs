@@ -428,6 +428,20 @@ async fn htcds_reads_back_as_the_mapping_says(store: Store) {
     assert_none_of(&secrets, &json_export.body.to_string(), "the HTCDS JSON");
     assert_none_of(&secrets, &text, "the HTCDS CSV");
 
+    // Each export is in the security log: who, which, what range, how many cases.
+    let log = engine.security_log(0, 100).await.unwrap();
+    let exports: Vec<_> = log.iter().filter(|e| e.kind == "export").collect();
+    assert_eq!(exports.len(), 2, "the JSON and the CSV export: {log:?}");
+    for e in &exports {
+        assert_eq!(e.actor.as_deref(), Some("rs-1"));
+        assert_eq!(e.outcome, "ok");
+        assert_eq!(
+            e.detail,
+            json!({"export": "htcds", "office": "UA71", "from": "2020-01-01", "to": "2020-12-31", "cases": 24, "rows": 24})
+        );
+    }
+    assert_eq!(engine.verify_security_log().await.unwrap(), None);
+
     // Who may export.
     let auditor = app.token("au-1", Role::Auditor, "UA");
     assert_eq!(
@@ -475,6 +489,18 @@ async fn htcds_reads_back_as_the_mapping_says(store: Store) {
         .await;
     assert_eq!(ctdc_csv.status, 200);
     assert_none_of(&secrets, ctdc_csv.body.as_str().unwrap(), "the CTDC CSV");
+    let log = engine.security_log(0, 100).await.unwrap();
+    let last = log.iter().rev().find(|e| e.kind == "export").unwrap();
+    assert_eq!(last.actor.as_deref(), Some("au-1"));
+    assert_eq!(last.detail["export"], "ctdc");
+    assert_eq!(last.detail["office"], "UA");
+    assert_eq!(last.detail["cases"], 24);
+    // A refused export is not an export.
+    assert_eq!(
+        log.iter().filter(|e| e.kind == "export").count(),
+        5,
+        "htcds twice by the supervisor, once by the auditor, ctdc twice by the auditor"
+    );
 
     // The regional report as CSV: the total and one line per district of the time.
     let report = app
