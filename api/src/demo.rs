@@ -1078,7 +1078,7 @@ impl Writer<'_> {
                 sex: if who.female() { Sex::Female } else { Sex::Male },
                 birth_date,
                 citizenship,
-                citizenship_country: citizenship_country,
+                citizenship_country,
                 speaks_ukrainian_or_russian: speaks,
                 interpreter_used: interpreter,
             },

@@ -296,7 +296,9 @@ mod tests {
     fn the_table_is_sorted_and_maps_the_codes_the_exports_meet() {
         assert!(ISO_3166_1.windows(2).all(|w| w[0].0 < w[1].0));
         assert_eq!(ISO_3166_1.len(), 249);
-        assert!(ISO_3166_1.iter().all(|(a2, a3, r)| a2.len() == 2 && a3.len() == 3 && !r.is_empty()));
+        assert!(ISO_3166_1
+            .iter()
+            .all(|(a2, a3, r)| a2.len() == 2 && a3.len() == 3 && !r.is_empty()));
         assert_eq!(alpha3("UA"), Some("UKR"));
         assert_eq!(alpha3("PL"), Some("POL"));
         assert_eq!(alpha3("MD"), Some("MDA"));

@@ -606,7 +606,13 @@ pub async fn cases_registered(
     to: NaiveDate,
 ) -> Result<Vec<Uuid>, ProjectionError> {
     let mut sql = Sql::new("SELECT f.case_id FROM case_facts f WHERE ");
-    let s = scope(&mut sql, "f.office", "f.ever_submitted_to", offices, submitted_to);
+    let s = scope(
+        &mut sql,
+        "f.office",
+        "f.ever_submitted_to",
+        offices,
+        submitted_to,
+    );
     sql.push(&s);
     let pf = sql.text_arg(date_text(from));
     let pt = sql.text_arg(date_text(to));

@@ -183,10 +183,7 @@ fn register(p: &Person, rng: &mut Rng) -> Register {
         }),
         exploitation_forms: p.forms.clone(),
         exploitation_country: p.country.into(),
-        documents: vec![(
-            ptl_domain::types::DocumentKind::IdentityDocument,
-            None,
-        )],
+        documents: vec![(ptl_domain::types::DocumentKind::IdentityDocument, None)],
         id_document_missing_reason: None,
         rights_explained: true,
         person: None,
@@ -283,8 +280,8 @@ async fn ctdc_is_k_anonymous_on_a_generated_population_and_keeps_the_counts_by_y
     for row in &export.rows {
         assert!(
             [
-                "0-8", "9-17", "18-20", "21-23", "24-26", "27-29", "30-38", "39-47", "48+",
-                "0-17", "18-29", "30-47", "18+", "*"
+                "0-8", "9-17", "18-20", "21-23", "24-26", "27-29", "30-38", "39-47", "48+", "0-17",
+                "18-29", "30-47", "18+", "*"
             ]
             .contains(&row.age.as_str()),
             "{row:?}"

@@ -139,8 +139,10 @@ fn expected_row(events: &[CaseEvent]) -> Value {
     if paid {
         support.insert("Financial");
     }
-    let every_planned_given =
-        !planned.is_empty() && planned.iter().all(|(n, _)| given.iter().any(|(g, _)| g == n));
+    let every_planned_given = !planned.is_empty()
+        && planned
+            .iter()
+            .all(|(n, _)| given.iter().any(|(g, _)| g == n));
     let actual_end = if every_planned_given && given.iter().all(|(_, to)| to.is_some()) {
         given.iter().filter_map(|(_, to)| *to).max()
     } else {
@@ -376,12 +378,19 @@ async fn htcds_reads_back_as_the_mapping_says(store: Store) {
         assert_eq!(g, e, "a row differs from the mapping");
     }
     // The demo reaches the mapping's branches.
-    let values = |field: &str| -> BTreeSet<String> { got.iter().map(|r| cell(&r[field])).collect() };
+    let values =
+        |field: &str| -> BTreeSet<String> { got.iter().map(|r| cell(&r[field])).collect() };
     assert!(values("vic_TraffickingStatus").contains("ActualVictimOfTrafficking"));
     assert!(values("ext_ProcedureStatus").contains("refused"));
-    assert!(values("cas_Status").len() >= 3, "{:?}", values("cas_Status"));
+    assert!(
+        values("cas_Status").len() >= 3,
+        "{:?}",
+        values("cas_Status")
+    );
     assert!(values("spl_Type").iter().any(|v| !v.is_empty()));
-    assert!(values("cas_OutgoingReferralDate").iter().any(|v| !v.is_empty()));
+    assert!(values("cas_OutgoingReferralDate")
+        .iter()
+        .any(|v| !v.is_empty()));
     // A refusal is not a finding that the person was not trafficked.
     for r in &rows {
         if r.procedure_status == "refused" {
@@ -445,9 +454,7 @@ async fn htcds_reads_back_as_the_mapping_says(store: Store) {
     // Who may export.
     let auditor = app.token("au-1", Role::Auditor, "UA");
     assert_eq!(
-        app.get(&HTCDS.replace("UA71", "UA"), &auditor)
-            .await
-            .body["cases"],
+        app.get(&HTCDS.replace("UA71", "UA"), &auditor).await.body["cases"],
         24
     );
     for (role, office) in [
@@ -462,7 +469,10 @@ async fn htcds_reads_back_as_the_mapping_says(store: Store) {
     let r = app.get(&HTCDS.replace("UA71", "UA"), &supervisor).await;
     assert_eq!(r.status, 400, "an office outside the scope: {:?}", r.body);
     let r = app
-        .get("/api/v1/exports/htcds?office=UA71&to=2020-12-31", &supervisor)
+        .get(
+            "/api/v1/exports/htcds?office=UA71&to=2020-12-31",
+            &supervisor,
+        )
         .await;
     assert_eq!(r.status, 400, "`from` is required: {:?}", r.body);
 
@@ -485,7 +495,10 @@ async fn htcds_reads_back_as_the_mapping_says(store: Store) {
     assert!(groups.values().all(|n| *n >= 11), "{groups:?}");
     assert_none_of(&secrets, &ctdc.body.to_string(), "the CTDC JSON");
     let ctdc_csv = app
-        .get("/api/v1/exports/ctdc?from=2020&to=2020&format=csv", &auditor)
+        .get(
+            "/api/v1/exports/ctdc?from=2020&to=2020&format=csv",
+            &auditor,
+        )
         .await;
     assert_eq!(ctdc_csv.status, 200);
     assert_none_of(&secrets, ctdc_csv.body.as_str().unwrap(), "the CTDC CSV");
@@ -514,7 +527,10 @@ async fn htcds_reads_back_as_the_mapping_says(store: Store) {
     let col = table[0].iter().position(|c| c == "applications").unwrap();
     assert_eq!(table[1][0], "total");
     assert_eq!(table[1][col], "24");
-    let by_district: u64 = table[2..].iter().map(|r| r[col].parse::<u64>().unwrap()).sum();
+    let by_district: u64 = table[2..]
+        .iter()
+        .map(|r| r[col].parse::<u64>().unwrap())
+        .sum();
     assert_eq!(by_district, 24);
     assert!(table.len() > 3, "a line per district");
     let public = app
@@ -524,7 +540,10 @@ async fn htcds_reads_back_as_the_mapping_says(store: Store) {
         )
         .await;
     assert_eq!(public.status, 200, "a whole quarter: {:?}", public.body);
-    assert_ne!(public.body, report.body, "small district counts are suppressed");
+    assert_ne!(
+        public.body, report.body,
+        "small district counts are suppressed"
+    );
 
     app.stop().await;
 }
@@ -559,7 +578,12 @@ async fn citizenship_country_is_an_assigned_iso_code_for_a_foreign_citizen(store
         ("stateless", "MD"),
     ] {
         let r = app
-            .post_json("/api/v1/cases", &token, &[], &with(citizenship, Some(country)))
+            .post_json(
+                "/api/v1/cases",
+                &token,
+                &[],
+                &with(citizenship, Some(country)),
+            )
             .await;
         assert_eq!(r.status, 422, "{citizenship} {country}: {:?}", r.body);
         assert!(
@@ -591,7 +615,10 @@ async fn citizenship_country_is_an_assigned_iso_code_for_a_foreign_citizen(store
         .await;
     assert_eq!(ctdc.status, 200, "{:?}", ctdc.body);
     assert_eq!(ctdc.body["report"]["persons"], 5);
-    assert_eq!(ctdc.body["report"]["suppressed"], 5, "5 persons are fewer than k");
+    assert_eq!(
+        ctdc.body["report"]["suppressed"], 5,
+        "5 persons are fewer than k"
+    );
     let engine = &app.state.app.engine;
     let mut countries = BTreeSet::new();
     for id in engine.case_ids().await.unwrap() {
@@ -600,7 +627,10 @@ async fn citizenship_country_is_an_assigned_iso_code_for_a_foreign_citizen(store
         countries.insert(reg.applicant.citizenship_country.clone());
         let person = ptl_api::app::exports::CtdcPerson::of(&state).unwrap();
         let row = person.at_level(0);
-        let expected = match (reg.applicant.citizenship, reg.applicant.citizenship_country.as_deref()) {
+        let expected = match (
+            reg.applicant.citizenship,
+            reg.applicant.citizenship_country.as_deref(),
+        ) {
             (Citizenship::Ukrainian, _) => "UKR",
             (Citizenship::Stateless, _) => "XXA",
             (Citizenship::Foreign, Some("MD")) => "MDA",

@@ -324,8 +324,7 @@ pub fn htcds_row(pseudonym: String, state: &CaseState, events: &[CaseEvent]) -> 
         && planned
             .iter()
             .all(|n| a.services.iter().any(|s| s.service == *n));
-    let support_actual_end = if every_planned_given && a.services.iter().all(|s| s.to.is_some())
-    {
+    let support_actual_end = if every_planned_given && a.services.iter().all(|s| s.to.is_some()) {
         a.services.iter().filter_map(|s| s.to).max()
     } else {
         None
@@ -371,7 +370,8 @@ pub fn htcds_row(pseudonym: String, state: &CaseState, events: &[CaseEvent]) -> 
             .map(str::to_string),
         incoming_referral_date: reg.referral.as_ref().map(|r| r.referred_on),
         referred_organisation: referred_out.map(|_| "LocalGovernmentOrganisation".to_string()),
-        reason_for_outgoing_referral: referred_out.map(|_| "AdditionalServicesRequired".to_string()),
+        reason_for_outgoing_referral: referred_out
+            .map(|_| "AdditionalServicesRequired".to_string()),
         outgoing_referral_date: referred_out,
         event_type: "Exploitation".to_string(),
         event_country: countries::alpha3(&reg.exploitation_country).map(str::to_string),
@@ -1105,7 +1105,9 @@ mod tests {
             *counts.entry(r).or_default() += 1;
         }
         assert!(counts.values().all(|n| *n >= 11), "{counts:?}");
-        assert!(rows.iter().any(|r| r.age == "24-26" && r.country_of_exploitation == "POL"));
+        assert!(rows
+            .iter()
+            .any(|r| r.age == "24-26" && r.country_of_exploitation == "POL"));
         assert!(rows
             .iter()
             .any(|r| r.age == "18-29" && r.country_of_exploitation == "Eastern Europe"));
@@ -1125,11 +1127,20 @@ mod tests {
 
     #[test]
     fn every_form_and_need_has_its_documented_value() {
-        assert_eq!(htcds_exploitation(ExploitationForm::Labour, true), "ChildLabour");
-        assert_eq!(htcds_exploitation(ExploitationForm::Labour, false), "ForcedLabour");
+        assert_eq!(
+            htcds_exploitation(ExploitationForm::Labour, true),
+            "ChildLabour"
+        );
+        assert_eq!(
+            htcds_exploitation(ExploitationForm::Labour, false),
+            "ForcedLabour"
+        );
         assert_eq!(htcds_support(Need::Other), None);
         assert_eq!(htcds_referring_org(ReferralSource::SelfReferral), None);
-        assert_eq!(referral_group(Some(ReferralSource::Hotline)), "civil_society");
+        assert_eq!(
+            referral_group(Some(ReferralSource::Hotline)),
+            "civil_society"
+        );
         assert_eq!(age_band(17), "9-17");
         assert_eq!(wide_age_band(48), "48+");
     }

@@ -81,8 +81,9 @@ fn operator() -> String {
 
 fn write(output: Option<&PathBuf>, text: &str) -> Result<(), String> {
     match output {
-        Some(path) => std::fs::write(path, text)
-            .map_err(|e| format!("cannot write {}: {e}", path.display())),
+        Some(path) => {
+            std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        }
         None => {
             print!("{text}");
             Ok(())
@@ -119,9 +120,9 @@ pub async fn run(settings: &Settings, args: &Args) -> Result<ExitCode, String> {
                 .map_err(|e| e.to_string())?;
             let text = match format {
                 Format::Csv => exports::htcds_csv(&export),
-                Format::Json => serde_json::to_string_pretty(&export)
-                    .map_err(|e| e.to_string())?
-                    + "\n",
+                Format::Json => {
+                    serde_json::to_string_pretty(&export).map_err(|e| e.to_string())? + "\n"
+                }
             };
             write(output.as_ref(), &text)?;
             eprintln!(
@@ -145,9 +146,9 @@ pub async fn run(settings: &Settings, args: &Args) -> Result<ExitCode, String> {
                 .map_err(|e| e.to_string())?;
             let text = match format {
                 Format::Csv => exports::ctdc_csv(&export),
-                Format::Json => serde_json::to_string_pretty(&export)
-                    .map_err(|e| e.to_string())?
-                    + "\n",
+                Format::Json => {
+                    serde_json::to_string_pretty(&export).map_err(|e| e.to_string())? + "\n"
+                }
             };
             write(output.as_ref(), &text)?;
             let r = &export.report;

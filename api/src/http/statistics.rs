@@ -310,6 +310,9 @@ mod tests {
         let read = sorted(STATS_PARAMS);
         assert_eq!(documented::<__path_json>(), read);
         assert_eq!(documented::<__path_csv>(), read);
-        assert_eq!(documented::<__path_regional_report>(), sorted(REPORT_PARAMS));
+        assert_eq!(
+            documented::<__path_regional_report>(),
+            sorted(REPORT_PARAMS)
+        );
     }
 }
