@@ -19,6 +19,7 @@
 //! operator of the store.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate};
 use hmac::{Hmac, Mac};
@@ -403,12 +404,13 @@ fn established_by_court(events: &[CaseEvent]) -> bool {
     by_court
 }
 
-/// The cases of a range, each folded from its events (a case without a registration is left out).
+/// The cases of a range, as the engine loads them (its cache, a snapshot or the stream), in
+/// receipt order; a case without a registration is left out.
 async fn cases_of(
     engine: &Engine,
     tree: &OfficeTree,
     range: &ExportRange,
-) -> Result<Vec<(Uuid, CaseState, Vec<CaseEvent>)>, Error> {
+) -> Result<Vec<(Uuid, Arc<CaseState>)>, Error> {
     let (offices, submitted_to) = scope(tree, &range.office);
     let ids = ptl_projections::queries::cases_registered(
         engine.db(),
@@ -420,21 +422,32 @@ async fn cases_of(
     .await?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
-        let events: Vec<CaseEvent> = engine
+        if let Some((state, _)) = engine.load(id).await? {
+            if state.registration.is_some() {
+                out.push((id, state));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The events of a case whose row needs them: only a granted (or expired) status, to tell
+/// whether a court established it.
+async fn events_for_row(
+    engine: &Engine,
+    id: Uuid,
+    state: &CaseState,
+) -> Result<Vec<CaseEvent>, Error> {
+    if matches!(state.status, Some(Status::Granted | Status::Expired)) {
+        Ok(engine
             .history(id)
             .await?
             .into_iter()
             .map(|r| r.event)
-            .collect();
-        let state = events
-            .iter()
-            .cloned()
-            .fold(CaseState::default(), ptl_domain::evolve);
-        if state.registration.is_some() {
-            out.push((id, state, events));
-        }
+            .collect())
+    } else {
+        Ok(Vec::new())
     }
-    Ok(out)
 }
 
 /// The read models' scope of an office (as [`App`]'s): its offices, or the files a deciding
@@ -478,11 +491,11 @@ pub async fn htcds(
 ) -> Result<HtcdsExport, Error> {
     check_range(tree, range)?;
     let key = PseudonymKey::random();
-    let rows: Vec<HtcdsRow> = cases_of(engine, tree, range)
-        .await?
-        .into_iter()
-        .filter_map(|(id, state, events)| htcds_row(key.pseudonym(id), &state, &events))
-        .collect();
+    let mut rows: Vec<HtcdsRow> = Vec::new();
+    for (id, state) in cases_of(engine, tree, range).await? {
+        let events = events_for_row(engine, id, &state).await?;
+        rows.extend(htcds_row(key.pseudonym(id), &state, &events));
+    }
     drop(key);
     record_export(
         engine,
@@ -880,7 +893,7 @@ pub async fn ctdc(
     let persons: Vec<CtdcPerson> = cases_of(engine, tree, &range)
         .await?
         .iter()
-        .filter_map(|(_, state, _)| CtdcPerson::of(state))
+        .filter_map(|(_, state)| CtdcPerson::of(state))
         .collect();
     let (rows, report) = k_anonymise(&persons, CTDC_K);
     record_export(
