@@ -10,7 +10,8 @@
 //! * `check`: verifies an acknowledgement log against the events read back over HTTP (and, given
 //!   the store's URL, that the store holds nothing that was not acknowledged);
 //! * `race`: many clients acting on one case with the same `If-Match`;
-//! * `hostile`: hostile input that must be refused with 4xx and write nothing.
+//! * `hostile`: hostile input that must be refused with 4xx and write nothing;
+//! * `exports`: the HTCDS and CTDC exports on a generated population (in process, no server).
 //!
 //! Each subcommand is a module with its flags and its `run`: [`http`], [`ack_load`], [`probe`],
 //! [`check`], [`race`], [`hostile`]. What they share: [`client`] (the HTTP client), [`life`] (a
@@ -23,6 +24,7 @@
 mod ack_load;
 mod check;
 mod client;
+mod exports;
 mod hostile;
 mod http;
 mod life;
@@ -61,6 +63,8 @@ enum Cmd {
     Race(race::Args),
     /// Hostile input: everything must be refused with 4xx and nothing written.
     Hostile(hostile::Args),
+    /// The HTCDS and CTDC exports on a generated population of 100,000 cases.
+    Exports(exports::Args),
 }
 
 fn main() {
@@ -77,6 +81,7 @@ fn main() {
             Cmd::Check(args) => check::run(args).await,
             Cmd::Race(args) => race::run(args).await,
             Cmd::Hostile(args) => hostile::run(args).await,
+            Cmd::Exports(args) => exports::run(args).await,
         }
     });
     if let Err(e) = r {
