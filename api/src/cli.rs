@@ -16,6 +16,7 @@
 //! - [`procedures`]: the procedure definitions and their deadline tables;
 //! - [`calendar`]: the working-day calendars;
 //! - [`offices`]: the office tree, and closing an office with its successor;
+//! - [`users`]: the web application's local accounts;
 //! - [`common`]: what several of them share (the store's URL, the data directory, the engine).
 //!
 //! These modules belong to the binary, not to the `ptl_api` library: nothing else calls them.
@@ -36,4 +37,5 @@ pub mod projections;
 pub mod replay;
 pub mod serve;
 pub mod token;
+pub mod users;
 pub mod verify;

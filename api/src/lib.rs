@@ -28,6 +28,7 @@
 //!   progress bar (`ptl projections rebuild`);
 //! - [`fuzzing`]: the command decoding from raw bytes, for `api/fuzz`.
 
+pub mod accounts;
 pub mod app;
 pub mod auth;
 pub mod config;

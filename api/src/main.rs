@@ -74,6 +74,8 @@ enum Cmd {
     Calendar(cli::calendar::Args),
     /// The office tree; closing an office and moving its cases to its successor.
     Offices(cli::offices::Args),
+    /// The web application's local accounts: add, list, disable, enable, reset-password, set-role.
+    Users(cli::users::Args),
 }
 
 #[tokio::main]
@@ -147,5 +149,6 @@ async fn run(settings: &Settings, command: &Cmd) -> Result<ExitCode, String> {
         Cmd::Procedures => cli::procedures::run(settings),
         Cmd::Calendar(args) => cli::calendar::run(settings, args),
         Cmd::Offices(args) => cli::offices::run(settings, args).await,
+        Cmd::Users(args) => cli::users::run(settings, args).await,
     }
 }

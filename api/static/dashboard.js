@@ -1,28 +1,29 @@
 "use strict";
-const LABELS = {
-  uk: { title: "PTL: статус особи, яка постраждала від торгівлі людьми", logout: "Вийти", login: "Вхід", open: "Відкрити",
-        totals: "Показники", by_district: "За районами", trend: "Динаміка за місяцями (заяви)", overdue_deadlines: "Прострочені строки", upcoming_deadlines: "Найближчі строки", register_no: "Реєстр. №", stage: "Етап", next_due_on: "Найближчий строк",
-        applications: "Заяви", children: "Діти", foreigners: "Іноземці", interviews: "Співбесіди", files_submitted: "Справи подано",
-        files_returned: "Повернуто на доопрацювання", granted: "Статус встановлено", refused: "Відмовлено", certificates_handed_over: "Довідки видано",
-        needs_assessments: "Оцінки потреб", rehabilitation_plans: "Плани реабілітації", shelter_placements: "Влаштування у притулок",
-        payments: "Виплати", deadlines_missed: "Пропущені строки", median_days_to_decision: "Медіана днів до рішення",
-        pending_decision: "Очікують рішення", open_cases: "Відкриті справи", overdue: "Прострочені", office: "Установа",
-        case: "Справа", deadline: "Строк", due_on: "Дата", suppressed: "приховано" },
-  en: { title: "PTL: status of persons who suffered from human trafficking", logout: "Sign out", login: "Sign in", open: "Open",
-        totals: "Figures", by_district: "By district", trend: "Monthly trend (applications)", overdue_deadlines: "Overdue deadlines", upcoming_deadlines: "Upcoming deadlines", register_no: "Register no.", stage: "Stage", next_due_on: "Next due",
-        applications: "Applications", children: "Children", foreigners: "Foreigners", interviews: "Interviews", files_submitted: "Files submitted",
-        files_returned: "Files returned", granted: "Statuses granted", refused: "Refused", certificates_handed_over: "Certificates handed over",
-        needs_assessments: "Needs assessments", rehabilitation_plans: "Rehabilitation plans", shelter_placements: "Shelter placements",
-        payments: "Payments", deadlines_missed: "Deadlines missed", median_days_to_decision: "Median days to decision",
-        pending_decision: "Pending at the deciding authority", open_cases: "Open cases", overdue: "Overdue", office: "Office",
-        case: "Case", deadline: "Deadline", due_on: "Due", suppressed: "suppressed" }
-};
+// Labels come from the server's translation catalogue (`/i18n/<lang>.json`, the same texts as
+// the web application and the API's problem titles): the page shows no raw code.
+let LABELS = { labels: {}, offices: {} };
 const FIGURES = ["applications", "children", "foreigners", "interviews", "files_submitted", "files_returned", "granted", "refused",
   "certificates_handed_over", "needs_assessments", "rehabilitation_plans", "shelter_placements", "payments", "deadlines_missed",
   "median_days_to_decision", "pending_decision", "open_cases", "overdue"];
 const DISTRICT_FIGURES = ["applications", "granted", "refused", "pending_decision", "open_cases", "overdue"];
 let lang = sessionStorage.getItem("ptl.lang") || ((navigator.language || "uk").startsWith("en") ? "en" : "uk");
-const t = (k) => (LABELS[lang] && LABELS[lang][k]) || k;
+const t = (k) => LABELS.labels["dashboard-" + k] || LABELS.labels["figure-" + k] || k;
+const label = (family, code) => (code === null || code === undefined ? "—" : LABELS.labels[family + "-" + code] || code);
+const officeName = (code) => LABELS.offices[code] || code;
+// A deadline's name is its kind, or `verification_reply:<request id>` for a verification reply.
+const deadlineName = (name) => label("deadline", String(name).split(":")[0]);
+// Dates as people write them: дд.мм.рррр in Ukrainian, dd/mm/yyyy in English; a month as мм.рррр.
+function day(iso) {
+  if (!iso) return "—";
+  const [y, m, d] = String(iso).slice(0, 10).split("-");
+  const sep = lang === "uk" ? "." : "/";
+  return d ? [d, m, y].join(sep) : [m, y].join(sep);
+}
+
+async function loadLabels() {
+  const r = await fetch("/i18n/" + lang + ".json");
+  if (r.ok) LABELS = await r.json();
+}
 
 // The token comes from the URL fragment (never sent to the server in a URL) or the form, and is
 // kept in session storage only.
@@ -56,8 +57,8 @@ function applyLabels() {
 }
 
 function renderTotals(stats) {
-  document.getElementById("office").textContent = stats.office;
-  document.getElementById("period").textContent = stats.from + " – " + stats.to;
+  document.getElementById("office").textContent = officeName(stats.office);
+  document.getElementById("period").textContent = day(stats.from) + " – " + day(stats.to);
   const box = document.getElementById("totals");
   box.replaceChildren();
   for (const f of FIGURES) {
@@ -77,7 +78,7 @@ function renderDistricts(stats) {
   body.replaceChildren();
   for (const g of stats.groups) {
     const row = el("tr", { "data-office": g.key });
-    row.append(el("td", {}, g.key));
+    row.append(el("td", {}, officeName(g.key)));
     DISTRICT_FIGURES.forEach((f) => row.append(el("td", { "data-figure": f }, show(g[f]))));
     body.append(row);
   }
@@ -94,11 +95,11 @@ function renderTrend(stats) {
     const rect = document.createElementNS(ns, "rect");
     rect.setAttribute("x", i * 48 + 8); rect.setAttribute("y", h - bh); rect.setAttribute("width", 32); rect.setAttribute("height", bh);
     rect.setAttribute("fill", "#2f6fad"); rect.setAttribute("data-month", g.key); rect.setAttribute("data-value", v);
-    const label = document.createElementNS(ns, "text");
-    label.setAttribute("x", i * 48 + 8); label.setAttribute("y", h + 14); label.textContent = g.key.slice(0, 7);
+    const month = document.createElementNS(ns, "text");
+    month.setAttribute("x", i * 48 + 8); month.setAttribute("y", h + 14); month.textContent = day(g.key.slice(0, 7));
     const value = document.createElementNS(ns, "text");
     value.setAttribute("x", i * 48 + 14); value.setAttribute("y", Math.max(12, h - bh - 4)); value.textContent = show(g.applications);
-    svg.append(rect, label, value);
+    svg.append(rect, month, value);
   });
   document.getElementById("trend").replaceChildren(svg);
 }
@@ -112,7 +113,7 @@ function renderOverdue(list) {
   body.replaceChildren();
   for (const d of list.items) {
     const row = el("tr", { "data-deadline": d.name });
-    row.append(el("td", {}, d.case_id), el("td", {}, d.name), el("td", {}, d.due_on), el("td", {}, d.office));
+    row.append(el("td", {}, d.register_no || d.case_id), el("td", {}, deadlineName(d.name)), el("td", {}, day(d.due_on)), el("td", {}, officeName(d.office)));
     body.append(row);
   }
 }
@@ -126,12 +127,13 @@ function renderUpcoming(list) {
   body.replaceChildren();
   for (const c of list.items) {
     const row = el("tr", { "data-upcoming": c.case_id });
-    row.append(el("td", {}, c.register_no), el("td", {}, c.office), el("td", {}, c.stage), el("td", {}, show(c.next_due_on)));
+    row.append(el("td", {}, c.register_no), el("td", {}, officeName(c.office)), el("td", {}, label("stage", c.stage)), el("td", {}, day(c.next_due_on)));
     body.append(row);
   }
 }
 
 async function load() {
+  try { await loadLabels(); } catch (e) { /* the page still works, with the codes */ }
   applyLabels();
   const token = sessionStorage.getItem("ptl.token");
   document.getElementById("login").style.display = token ? "none" : "block";

@@ -290,7 +290,11 @@ async fn router_serves_every_documented_route() {
     let resp = app
         .router
         .clone()
-        .oneshot(Request::get("/no/such/route").body(Body::empty()).unwrap())
+        .oneshot(
+            Request::get("/api/v1/no/such/route")
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);

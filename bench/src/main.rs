@@ -11,6 +11,8 @@
 //!   the store's URL, that the store holds nothing that was not acknowledged);
 //! * `race`: many clients acting on one case with the same `If-Match`;
 //! * `hostile`: hostile input that must be refused with 4xx and write nothing;
+//! * `web`: signed-in sessions browsing the web pages and submitting action forms (page latency
+//!   and weight);
 //! * `exports`: the HTCDS and CTDC exports on a generated population (in process, no server).
 //!
 //! Each subcommand is a module with its flags and its `run`: [`http`], [`ack_load`], [`probe`],
@@ -33,6 +35,7 @@ mod probe;
 mod race;
 mod recorder;
 mod server;
+mod web;
 
 use clap::{Parser, Subcommand};
 
@@ -63,6 +66,8 @@ enum Cmd {
     Race(race::Args),
     /// Hostile input: everything must be refused with 4xx and nothing written.
     Hostile(hostile::Args),
+    /// Signed-in sessions browsing the web application: page latency and weight.
+    Web(web::Args),
     /// The HTCDS and CTDC exports on a generated population of 100,000 cases.
     Exports(exports::Args),
 }
@@ -81,6 +86,7 @@ fn main() {
             Cmd::Check(args) => check::run(args).await,
             Cmd::Race(args) => race::run(args).await,
             Cmd::Hostile(args) => hostile::run(args).await,
+            Cmd::Web(args) => web::run(args).await,
             Cmd::Exports(args) => exports::run(args).await,
         }
     });

@@ -100,6 +100,42 @@ async fn the_dashboard_shows_the_same_figures_as_the_stats_endpoint() {
         );
     }
     assert!(!dom.contains(&token), "the token is not left in the page");
+    // Labels from the catalogue, not codes: office names from the tree, stage and deadline labels
+    // (the page's language follows the browser's; `<html lang>` says which it took).
+    let lang = if dom.contains("<html lang=\"en\"") {
+        ptl_api::i18n::Lang::En
+    } else {
+        ptl_api::i18n::Lang::Uk
+    };
+    for district in ["UA7102", "UA7104", "UA7106", "UA7108"] {
+        let office = app.state.app.offices.get(district).unwrap();
+        let name = match lang {
+            ptl_api::i18n::Lang::Uk => &office.name_uk,
+            ptl_api::i18n::Lang::En => &office.name_en,
+        };
+        assert!(
+            dom.contains(&format!("<td>{name}</td>")),
+            "district {district} named {name}"
+        );
+        assert!(
+            !dom.contains(&format!("<td>{district}</td>")),
+            "raw code {district}"
+        );
+    }
+    for stage in ptl_domain::Stage::ALL {
+        assert!(
+            !dom.contains(&format!("<td>{stage}</td>")),
+            "raw stage {stage}"
+        );
+    }
+    assert!(
+        ptl_domain::Stage::ALL.iter().any(|s| dom.contains(&format!(
+            "<td>{}</td>",
+            ptl_api::i18n::label(lang, "stage", s.as_str())
+        ))),
+        "a stage label in the upcoming deadlines"
+    );
+    assert!(dom.contains(&ptl_api::i18n::t(lang, "dashboard-by_district")));
     assert!(
         dom.contains("id=\"upcoming\""),
         "the upcoming deadlines section"

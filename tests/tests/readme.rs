@@ -1,6 +1,8 @@
 //! The README's first lines, as a new user runs them, on a clean clone of the commit under test:
 //! its first command (`cargo run --release -- serve`) builds and starts the server until
-//! `/readyz` answers, then its token line mints a token and its registration `curl` gets a `201`.
+//! `/readyz` answers, then its token line mints a token and its registration `curl` gets a `201`,
+//! and its account line prints a one-time password that signs in on the web application's
+//! sign-in page.
 //!
 //! The lines are read from README.md and run with bash, unchanged but for one thing: the server
 //! listens on a free port, given as `PTL_LISTEN` (the variable `ptl serve` reads), and the
@@ -333,6 +335,83 @@ async fn the_readmes_first_commands_start_the_server_mint_a_token_and_register_a
         "{case}"
     );
     assert_eq!(case["office"], "UA7102", "{case}");
+
+    // The web application: the account line as written prints a one-time password, which signs
+    // in on the sign-in page and asks for a new password first.
+    let users = blocks
+        .get(2)
+        .expect("the README's third `sh` block adds an account")
+        .clone();
+    assert!(users.contains("-- users add "), "{users}");
+    let run = tokio::time::timeout(
+        Duration::from_secs(600),
+        tokio::process::Command::from(shell(&users)).output(),
+    )
+    .await
+    .expect("the account line finishes")
+    .unwrap();
+    let said = String::from_utf8_lossy(&run.stdout).to_string();
+    assert!(
+        run.status.success(),
+        "{said}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let one_time = said
+        .split("one-time password: ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no one-time password in {said:?}"))
+        .to_string();
+    let login = users
+        .split("users add ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    let web = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let page = web
+        .get(format!("http://{address}/sign-in"))
+        .send()
+        .await
+        .unwrap();
+    let cookie = page
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap()
+        .to_string();
+    let html = page.text().await.unwrap();
+    let csrf = html
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_string();
+    let signed = web
+        .post(format!("http://{address}/sign-in"))
+        .header("cookie", cookie)
+        .form(&[
+            ("login", login.as_str()),
+            ("password", one_time.as_str()),
+            ("csrf_token", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status().as_u16(), 303);
+    assert_eq!(
+        signed
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok()),
+        Some("/password"),
+        "a one-time password must be changed first"
+    );
 
     started.stop();
     drop(started);

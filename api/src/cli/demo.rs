@@ -31,5 +31,24 @@ pub async fn run(settings: &Settings, args: &Args) -> Result<ExitCode, String> {
         "demo `{scenario}`: {} cases, {} events recorded through the engine",
         report.cases, report.events
     );
+    // One account per role, so a newcomer can sign in at once.
+    let dir = common::dir(settings);
+    let tree = ptl_api::reorganise::load_tree(settings.offices_file.as_deref(), &dir)
+        .map_err(|e| e.to_string())?;
+    let accounts = ptl_api::accounts::add_demo_accounts(&engine, &tree)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!();
+    println!("accounts for the web application (sign in at http://{}/ ; each one-time password is changed at the first sign-in):", settings.listen);
+    println!(
+        "{:<12} {:<17} {:<7} ONE-TIME PASSWORD",
+        "LOGIN", "ROLE", "OFFICE"
+    );
+    for (user, password) in accounts {
+        println!(
+            "{:<12} {:<17} {:<7} {password}",
+            user.login, user.role, user.office
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
-use axum::http::header::{HeaderMap, HeaderValue, ACCEPT_LANGUAGE, CONTENT_TYPE, RETRY_AFTER};
+use axum::http::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use ptl_domain::{DomainError, FieldError};
@@ -33,62 +33,9 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// Prefix of the problem `type` URIs: `urn:ptl:problem:<code>` (stable, one per `code`).
 pub const PROBLEM_TYPE_PREFIX: &str = "urn:ptl:problem:";
 
-/// Language of problem titles, chosen from `Accept-Language`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Lang {
-    /// English (the default).
-    #[default]
-    En,
-    /// Ukrainian.
-    Uk,
-}
-
-impl Lang {
-    /// Picks the preferred supported language of an `Accept-Language` value (`uk-UA,uk;q=0.9`
-    /// gives Ukrainian); English when none is supported or the header is absent or unreadable.
-    #[must_use]
-    pub fn from_accept_language(value: &str) -> Self {
-        let mut best: Option<(f32, Self)> = None;
-        for item in value.split(',') {
-            let mut parts = item.split(';');
-            let tag = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-            let mut q = 1.0_f32;
-            for p in parts {
-                if let Some(v) = p.trim().strip_prefix("q=") {
-                    q = v.trim().parse().unwrap_or(0.0);
-                }
-            }
-            let primary = tag.split('-').next().unwrap_or("");
-            let lang = match primary {
-                "uk" => Self::Uk,
-                "en" => Self::En,
-                _ => continue,
-            };
-            if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
-                best = Some((q, lang));
-            }
-        }
-        best.map_or(Self::En, |(_, l)| l)
-    }
-
-    /// The language asked for by a request's headers.
-    #[must_use]
-    pub fn from_headers(headers: &HeaderMap) -> Self {
-        headers
-            .get(ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok())
-            .map_or(Self::En, Self::from_accept_language)
-    }
-
-    /// The `Content-Language` value.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::En => "en",
-            Self::Uk => "uk",
-        }
-    }
-}
+/// Language of problem titles, chosen from `Accept-Language` (the catalogue's language type,
+/// re-exported here where the API first had it).
+pub use crate::i18n::Lang;
 
 /// Every error the API returns. Variants are listed in the order `api.md` checks them.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -356,55 +303,16 @@ impl ApiError {
         }
     }
 
-    /// The translated title: one per kind of problem (per status family for validation codes).
+    /// The translated title, from the catalogue: `problem-<code>` (`api/i18n/<lang>/problems.ftl`),
+    /// one per code; a validation code the catalogue does not name gets the title of
+    /// `validation_failed`.
     #[must_use]
-    pub fn title(&self, lang: Lang) -> &'static str {
-        let (en, uk) = match self {
-            Self::Unauthorized { .. } => ("Unauthorized", "Потрібна автентифікація"),
-            Self::CaseNotFound => ("Case not found", "Справу не знайдено"),
-            Self::NotFound { .. } => ("Not found", "Не знайдено"),
-            Self::UnknownAction { .. } => ("Unknown action", "Невідома дія"),
-            Self::MalformedJson { .. } => ("Malformed JSON", "Некоректний JSON"),
-            Self::BadParameter { .. } => ("Bad parameter", "Некоректний параметр"),
-            Self::BodyTooLarge => ("Request body too large", "Тіло запиту завелике"),
-            Self::UnsupportedMediaType => ("Unsupported media type", "Непідтримуваний тип вмісту"),
-            Self::IfMatchRequired => ("If-Match required", "Потрібен заголовок If-Match"),
-            Self::Forbidden { .. } => ("Forbidden", "Дію заборонено для вашої ролі"),
-            Self::ConsentNotInForce { .. } => {
-                ("The person's consent is not in force", "Згода особи не діє")
-            }
-            Self::TooManyRequests { .. } => ("Too many requests", "Забагато запитів"),
-            Self::VersionMismatch { .. } => (
-                "The case has changed",
-                "Справа змінилася, прочитайте її знову",
-            ),
-            Self::ActionNotAllowed { .. } => ("Action not allowed now", "Дія зараз не дозволена"),
-            Self::ConsentRequired { .. } => ("Consent required", "Потрібна згода особи"),
-            Self::RequestInProgress => ("Request in progress", "Запит ще виконується"),
-            Self::Validation { .. } => ("Validation failed", "Помилка перевірки даних"),
-            Self::DateOutOfOrder { .. } => (
-                "Date before the step it follows",
-                "Дата раніша за попередній крок",
-            ),
-            Self::UnknownField { .. } => ("Unknown field", "Невідоме поле"),
-            Self::IdempotencyKeyReused => (
-                "Idempotency key reused",
-                "Ключ ідемпотентності вже використано",
-            ),
-            Self::TooManySearches { .. } => (
-                "Too many person searches",
-                "Забагато пошуків особи, спробуйте пізніше",
-            ),
-            Self::StoreUnavailable { .. } => (
-                "Service temporarily unavailable",
-                "Сервіс тимчасово недоступний",
-            ),
-            Self::Internal(_) => ("Internal error", "Внутрішня помилка"),
+    pub fn title(&self, lang: Lang) -> String {
+        let family = match self {
+            Self::Validation { .. } => "validation_failed",
+            _ => "internal",
         };
-        match lang {
-            Lang::En => en,
-            Lang::Uk => uk,
-        }
+        crate::i18n::problem_title(lang, self.code(), family)
     }
 
     /// The problem document in `lang`. A 500's detail is generic: its cause stays in the logs.
@@ -417,7 +325,7 @@ impl ApiError {
         };
         Problem {
             type_uri: format!("{PROBLEM_TYPE_PREFIX}{code}"),
-            title: self.title(lang).to_string(),
+            title: self.title(lang),
             status: self.status().as_u16(),
             detail,
             errors: match self {
@@ -678,6 +586,7 @@ impl<T: Serialize> IntoResponse for ApiJson<T> {
 mod tests {
     use super::*;
     use axum::body::Body;
+    use axum::http::header::{HeaderMap, ACCEPT_LANGUAGE};
     use ptl_domain::types::{ConsentScope, Stage};
     use ptl_domain::{ActionName, FieldProblem, Role};
 
@@ -893,6 +802,100 @@ mod tests {
         assert_eq!(body["title"], "Справу не знайдено");
         let body = body_json(ApiError::CaseNotFound.to_response(Lang::En)).await;
         assert_eq!(body["title"], "Case not found");
+    }
+
+    /// Every field problem, in a chain the compiler checks: a new `FieldProblem` variant makes
+    /// this match non-exhaustive until it is given its place.
+    fn every_field_problem() -> Vec<FieldProblem> {
+        use FieldProblem as P;
+        fn next(p: P) -> Option<P> {
+            match p {
+                P::InFuture => Some(P::BeforeRegistration),
+                P::BeforeRegistration => Some(P::Required),
+                P::Required => Some(P::MustBeTrue),
+                P::MustBeTrue => Some(P::Invalid),
+                P::Invalid => Some(P::ChildFilingAlone),
+                P::ChildFilingAlone => Some(P::InterpreterRequired),
+                P::InterpreterRequired => Some(P::LegalRepresentativeRequired),
+                P::LegalRepresentativeRequired => Some(P::NotFound),
+                P::NotFound => Some(P::AlreadyDone),
+                P::AlreadyDone => Some(P::Unchanged),
+                P::Unchanged => Some(P::DuplicateCertificate),
+                P::DuplicateCertificate => None,
+            }
+        }
+        std::iter::successors(Some(P::InFuture), |p| next(*p)).collect()
+    }
+
+    /// Every problem code a client can get: each variant's, each field problem's (the code of a
+    /// validation problem with one field) and the date-order codes.
+    fn every_problem_code() -> Vec<String> {
+        let mut codes: Vec<String> = all_variants()
+            .into_iter()
+            .map(|(_, _, code)| code.to_string())
+            .collect();
+        for p in every_field_problem() {
+            let e: ApiError = DomainError::field("f", p, "m").into();
+            codes.push(e.code().to_string());
+        }
+        for follows in ptl_domain::PriorStep::ALL {
+            let e: ApiError = DomainError::DateOutOfOrder {
+                date: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+                follows: *follows,
+                not_before: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+            }
+            .into();
+            codes.push(e.code().to_string());
+        }
+        codes.sort();
+        codes.dedup();
+        codes
+    }
+
+    #[test]
+    fn every_problem_code_has_a_title_of_its_own_in_both_languages() {
+        let codes = every_problem_code();
+        assert!(codes.iter().any(|c| c == "date_in_future"), "{codes:?}");
+        assert!(
+            codes.iter().any(|c| c == "date_before_registration"),
+            "{codes:?}"
+        );
+        let mut wrong = Vec::new();
+        for code in &codes {
+            let key = format!("problem-{code}");
+            for lang in [Lang::Uk, Lang::En] {
+                if !crate::i18n::has(lang, &key) {
+                    wrong.push(format!("{key} missing in {}", lang.as_str()));
+                }
+            }
+            if crate::i18n::t(Lang::Uk, &key) == crate::i18n::t(Lang::En, &key) {
+                wrong.push(format!("{key}: the Ukrainian title is the English one"));
+            }
+        }
+        assert_eq!(wrong, Vec::<String>::new());
+    }
+
+    #[tokio::test]
+    async fn titles_come_from_the_catalogue_in_the_language_asked_for() {
+        for (error, _, code) in all_variants() {
+            for lang in [Lang::Uk, Lang::En] {
+                let body = body_json(error.to_response(lang)).await;
+                assert_eq!(
+                    body["title"],
+                    crate::i18n::t(lang, &format!("problem-{code}")),
+                    "{code}"
+                );
+            }
+        }
+        // A validation problem's own code names it; a code the catalogue does not know gets the
+        // validation title.
+        let e: ApiError = DomainError::field("occurred_on", FieldProblem::InFuture, "x").into();
+        assert_eq!(e.title(Lang::Uk), "Дата не може бути в майбутньому");
+        let e = ApiError::Validation {
+            code: "no_such_code".into(),
+            errors: BTreeMap::new(),
+        };
+        assert_eq!(e.title(Lang::Uk), "Помилка перевірки даних");
     }
 
     #[test]

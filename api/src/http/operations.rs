@@ -2,13 +2,19 @@
 //! `/openapi.json`, and the static `/dashboard` page.
 
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
+use std::collections::BTreeMap;
+
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+
+use sha2::{Digest, Sha256};
+
+use crate::i18n::Lang;
 
 use super::openapi::{document_json, Integer, JsonObject, Liveness};
 use super::AppState;
@@ -20,6 +26,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(readyz))
         .routes(routes!(dashboard))
         .routes(routes!(dashboard_script))
+        .routes(routes!(labels_uk))
+        .routes(routes!(labels_en))
         .routes(routes!(metrics))
         .routes(routes!(openapi))
 }
@@ -98,6 +106,103 @@ async fn dashboard_script() -> Response {
         DASHBOARD_JS,
     )
         .into_response()
+}
+
+/// The label families the dashboard shows: its own texts, the statistics figures, stages,
+/// statuses, deadline kinds and roles.
+pub const DASHBOARD_FAMILIES: &[&str] =
+    &["dashboard", "figure", "stage", "status", "deadline", "role"];
+
+/// The labels the dashboard needs in one language (`/i18n/{lang}.json`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Labels {
+    /// The language (`uk`, `en`).
+    pub lang: String,
+    /// Catalogue key -> text, for the families `dashboard`, `figure`, `stage`, `status`,
+    /// `deadline` and `role` (`stage-interview_done` -> `Співбесіду проведено`).
+    pub labels: BTreeMap<String, String>,
+    /// Office code -> the office's name in this language, from the office tree.
+    pub offices: BTreeMap<String, String>,
+}
+
+/// How long a browser may keep the labels (they change with a release or the office tree).
+const LABELS_MAX_AGE: &str = "public, max-age=300";
+
+fn labels_response(s: &AppState, lang: Lang, headers: &HeaderMap) -> Response {
+    let body = Labels {
+        lang: lang.as_str().to_string(),
+        labels: crate::i18n::families(lang, DASHBOARD_FAMILIES),
+        offices: s
+            .app
+            .offices
+            .iter()
+            .map(|o| {
+                let name = match lang {
+                    Lang::Uk => &o.name_uk,
+                    Lang::En => &o.name_en,
+                };
+                (o.code.clone(), name.clone())
+            })
+            .collect(),
+    };
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&bytes)[..16]));
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let common = [
+        (header::CACHE_CONTROL, LABELS_MAX_AGE.to_string()),
+        (header::ETAG, etag),
+        (header::CONTENT_LANGUAGE, lang.as_str().to_string()),
+    ];
+    if fresh {
+        return (StatusCode::NOT_MODIFIED, common).into_response();
+    }
+    (
+        StatusCode::OK,
+        common,
+        [(header::CONTENT_TYPE, "application/json")],
+        bytes,
+    )
+        .into_response()
+}
+
+#[utoipa::path(
+    get,
+    path = "/i18n/uk.json",
+    operation_id = "labels_uk",
+    tag = "operations",
+    summary = "Ukrainian labels for the dashboard",
+    description = "The translation catalogue's labels of the codes the dashboard shows (stages, \
+                   statuses, deadline kinds, roles, statistics figures, the page's own texts) \
+                   and the office names, in Ukrainian. No personal data. Cached for five \
+                   minutes, with an `ETag` (`If-None-Match` gives 304).",
+    security(),
+    responses(
+        (status = 200, description = "The labels.", body = Labels),
+        (status = 304, description = "Not modified since the `ETag` sent in `If-None-Match`."),
+    ),
+)]
+async fn labels_uk(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    labels_response(&s, Lang::Uk, &headers)
+}
+
+#[utoipa::path(
+    get,
+    path = "/i18n/en.json",
+    operation_id = "labels_en",
+    tag = "operations",
+    summary = "English labels for the dashboard",
+    description = "As `/i18n/uk.json`, in English.",
+    security(),
+    responses(
+        (status = 200, description = "The labels.", body = Labels),
+        (status = 304, description = "Not modified since the `ETag` sent in `If-None-Match`."),
+    ),
+)]
+async fn labels_en(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    labels_response(&s, Lang::En, &headers)
 }
 
 /// Readiness.

@@ -9,6 +9,7 @@
 //! - [`assets`]: the stylesheet and scripts, served under their content hash;
 //! - [`page`]: the layout every page shares and the response headers of pages.
 
+pub mod admin;
 pub mod assets;
 pub mod page;
 pub mod password;
@@ -179,4 +180,5 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(signin::router())
         .merge(assets::router())
+        .merge(admin::router())
 }

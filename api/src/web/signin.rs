@@ -24,7 +24,6 @@ use super::session::{
     session_cookie, token_hash, AnySession, LANG_COOKIE,
 };
 use crate::http::AppState;
-use crate::i18n::Lang;
 
 /// The cookie carrying the sign-in form's CSRF token (there is no session yet).
 const SIGNIN_COOKIE: &str = "ptl_signin";
@@ -98,13 +97,22 @@ impl FromRequestParts<AppState> for Address {
 
 fn sign_in_page(
     s: &AppState,
-    lang: Lang,
+    headers: &HeaderMap,
     status: StatusCode,
     login: &str,
     error: Option<String>,
     notice: Option<String>,
 ) -> Response {
-    let csrf = random_token();
+    let lang = page_lang(headers);
+    // The browser's pending sign-in token is kept (another tab, or a request the browser makes
+    // on its own that lands here, must not invalidate the form on screen).
+    let csrf = cookie(headers, SIGNIN_COOKIE)
+        .filter(|c| {
+            c.len() == 43
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .map_or_else(random_token, str::to_string);
     let page = SignInPage {
         chrome: Chrome::anonymous(lang, "web-sign-in-title"),
         csrf: csrf.clone(),
@@ -133,7 +141,6 @@ fn sign_in_page(
 }
 
 async fn get_sign_in(State(s): State<AppState>, headers: HeaderMap) -> Response {
-    let lang = page_lang(&headers);
     if let Some(token) = request_token(&headers, s.web.secure_cookie()) {
         if let Ok(Some((session, user))) = s.app.engine.session(&token_hash(token)).await {
             let now = s.app.engine.clock().now();
@@ -142,7 +149,7 @@ async fn get_sign_in(State(s): State<AppState>, headers: HeaderMap) -> Response 
             }
         }
     }
-    sign_in_page(&s, lang, StatusCode::OK, "", None, None)
+    sign_in_page(&s, &headers, StatusCode::OK, "", None, None)
 }
 
 fn see_other_with_cookie(to: &str, cookies: &[String]) -> Response {
@@ -167,7 +174,7 @@ async fn post_sign_in(
     let now = engine.clock().now();
     let web = &s.web;
     let refuse =
-        |status, key: &str| sign_in_page(&s, lang, status, &form.login, Some(tr.t(key)), None);
+        |status, key: &str| sign_in_page(&s, &headers, status, &form.login, Some(tr.t(key)), None);
     let csrf_ok = cookie(&headers, SIGNIN_COOKIE).is_some_and(|c| same_token(c, &form.csrf_token));
     if !csrf_ok {
         return refuse(StatusCode::FORBIDDEN, "web-form-expired");
@@ -315,6 +322,7 @@ pub async fn start_session(
 async fn post_sign_out(
     State(s): State<AppState>,
     AnySession(user): AnySession,
+    headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Response {
     if !user.csrf_ok(Some(&form.csrf_token)) {
@@ -331,7 +339,7 @@ async fn post_sign_out(
         .await;
     let mut response = sign_in_page(
         &s,
-        user.lang,
+        &headers,
         StatusCode::OK,
         "",
         None,

@@ -1,0 +1,36 @@
+# Titles of the API's problem responses (problem-<code>; the code is the response's `code`).
+
+problem-unauthorized = Unauthorized
+problem-case_not_found = Case not found
+problem-not_found = Not found
+problem-unknown_action = Unknown action
+problem-malformed_json = Malformed JSON
+problem-bad_parameter = Bad parameter
+problem-body_too_large = Request body too large
+problem-unsupported_media_type = Unsupported media type
+problem-if_match_required = If-Match required
+problem-forbidden = Forbidden
+problem-consent_not_in_force = The person's consent is not in force
+problem-too_many_requests = Too many requests
+problem-version_mismatch = The case has changed
+problem-action_not_allowed = Action not allowed now
+problem-consent_required = Consent required
+problem-request_in_progress = Request in progress
+problem-validation_failed = Validation failed
+problem-date_out_of_order = Date before the step it follows
+problem-date_before_registration = Date before the registration
+problem-unknown_field = Unknown field
+problem-idempotency_key_reused = Idempotency key reused
+problem-too_many_searches = Too many person searches
+problem-store_unavailable = Service temporarily unavailable
+problem-internal = Internal error
+problem-date_in_future = Date in the future
+problem-required = Required field missing
+problem-must_be_true = Confirmation required
+problem-invalid_value = Invalid value
+problem-child_filing_alone = A child may not file alone
+problem-interpreter_required = An interpreter is required
+problem-legal_representative_required = The legal representative must sign
+problem-already_done = Already done
+problem-unchanged = The value does not change
+problem-duplicate_certificate_no = Certificate number already issued

@@ -1,0 +1,36 @@
+# Заголовки відповідей API про помилки (problem-<код>; код — поле `code` відповіді).
+
+problem-unauthorized = Потрібна автентифікація
+problem-case_not_found = Справу не знайдено
+problem-not_found = Не знайдено
+problem-unknown_action = Невідома дія
+problem-malformed_json = Некоректний JSON
+problem-bad_parameter = Некоректний параметр
+problem-body_too_large = Тіло запиту завелике
+problem-unsupported_media_type = Непідтримуваний тип вмісту
+problem-if_match_required = Потрібен заголовок If-Match
+problem-forbidden = Дію заборонено для вашої ролі
+problem-consent_not_in_force = Згода особи не діє
+problem-too_many_requests = Забагато запитів
+problem-version_mismatch = Справа змінилася, прочитайте її знову
+problem-action_not_allowed = Дія зараз не дозволена
+problem-consent_required = Потрібна згода особи
+problem-request_in_progress = Запит ще виконується
+problem-validation_failed = Помилка перевірки даних
+problem-date_out_of_order = Дата раніша за попередній крок
+problem-date_before_registration = Дата раніша за реєстрацію заяви
+problem-unknown_field = Невідоме поле
+problem-idempotency_key_reused = Ключ ідемпотентності вже використано
+problem-too_many_searches = Забагато пошуків особи, спробуйте пізніше
+problem-store_unavailable = Сервіс тимчасово недоступний
+problem-internal = Внутрішня помилка
+problem-date_in_future = Дата не може бути в майбутньому
+problem-required = Не заповнено обов'язкове поле
+problem-must_be_true = Потрібне підтвердження
+problem-invalid_value = Неприпустиме значення
+problem-child_filing_alone = Дитина не може подати заяву самостійно
+problem-interpreter_required = Потрібен перекладач
+problem-legal_representative_required = Потрібен підпис законного представника
+problem-already_done = Це вже зроблено
+problem-unchanged = Значення не змінюється
+problem-duplicate_certificate_no = Довідку з таким номером уже видано
