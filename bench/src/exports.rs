@@ -106,7 +106,7 @@ pub async fn run(args: Args) -> Res<()> {
             csv.len() as f64 / 1e6
         );
         println!(
-            "  ctdc: {} persons in {ctdc_secs:.1} s (warm cache); k = {}: {} published, {} generalised, {} suppressed; by level {:?}",
+            "  ctdc: {} persons in {ctdc_secs:.1} s (read again); k = {}: {} published, {} generalised, {} suppressed; by level {:?}",
             r.persons, r.k, r.published, r.generalised, r.suppressed, r.by_level
         );
         ptl_engine::testkit::close(engine.db()).await;
