@@ -144,6 +144,11 @@ const NAV: &[(&str, &str, &[Role])] = &[
         "web-nav-dashboard",
         &[Role::Supervisor, Role::Auditor],
     ),
+    (
+        "/security-log",
+        "web-nav-security-log",
+        &[Role::Auditor, Role::Admin],
+    ),
     ("/admin", "web-nav-admin", &[Role::Admin]),
 ];
 
