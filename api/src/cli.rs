@@ -10,6 +10,7 @@
 //! - [`replay`]: a case's history, or the case as it stood at an instant or version;
 //! - [`deadlines`]: the legal clock run once (for cron), and how a due date was computed;
 //! - [`demo`]: fill an empty store with realistic cases through the engine;
+//! - [`export`]: the HTCDS case export and the k-anonymous CTDC dataset;
 //! - [`projections`]: rebuild the read models or let them catch up;
 //! - [`keys`]: re-wrap every case's data key under a new master key;
 //! - [`procedures`]: the procedure definitions and their deadline tables;
@@ -27,6 +28,7 @@ pub mod calendar;
 pub mod common;
 pub mod deadlines;
 pub mod demo;
+pub mod export;
 pub mod keys;
 pub mod migrate;
 pub mod offices;

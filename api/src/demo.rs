@@ -670,6 +670,17 @@ const FOREIGN_FEMALE: &[&str] = &[
     "Маріанна Попеску",
 ];
 const FOREIGN_MALE: &[&str] = &["Азіз Каримов", "Іон Русу", "Фарід Алієв", "Бахтієр Юсупов"];
+/// The country of citizenship (`applicant.citizenship_country`) that goes with each foreign name.
+const FOREIGN_CITIZENSHIP: &[(&str, &str)] = &[
+    ("Нгуєн Тхі Лан", "VN"),
+    ("Ніна Чебану", "MD"),
+    ("Айгуль Турсунова", "UZ"),
+    ("Маріанна Попеску", "MD"),
+    ("Азіз Каримов", "UZ"),
+    ("Іон Русу", "MD"),
+    ("Фарід Алієв", "AZ"),
+    ("Бахтієр Юсупов", "UZ"),
+];
 const STREETS: &[&str] = &[
     "Садова",
     "Соборна",
@@ -998,6 +1009,17 @@ impl Writer<'_> {
                 referred_on: on,
             },
         };
+        // A foreign citizen's country goes with the name (no draw from the generator, so the
+        // scenario's other facts stay as they were); a stateless person has none.
+        let citizenship_country = match who {
+            Who::Foreigner {
+                stateless: false, ..
+            } => FOREIGN_CITIZENSHIP
+                .iter()
+                .find(|(name, _)| *name == full_name)
+                .map(|(_, c)| (*c).to_string()),
+            _ => None,
+        };
         let (citizenship, speaks, interpreter) = match who {
             Who::Foreigner {
                 stateless,
@@ -1056,6 +1078,7 @@ impl Writer<'_> {
                 sex: if who.female() { Sex::Female } else { Sex::Male },
                 birth_date,
                 citizenship,
+                citizenship_country,
                 speaks_ukrainian_or_russian: speaks,
                 interpreter_used: interpreter,
             },

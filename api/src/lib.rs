@@ -14,6 +14,7 @@
 //! - [`view`]: the case view; [`schema`]: the schemas the OpenAPI document is made of;
 //! - [`auth`]: bearer JWT verification (HS256 shared secret, optionally an identity provider's
 //!   RS256 or EdDSA key), minting for the CLI, and the revocation hook;
+//! - [`population`]: a generated population of registrations (the exports' test and benchmark);
 //! - [`offices`]: the office tree (national, deciding authorities, regions, districts, with the
 //!   dates they existed and their successors) and who may see which case; [`reorganise`]: an
 //!   office that closes and the transfer of its cases (`ptl offices close`);
@@ -39,6 +40,7 @@ pub mod limits;
 pub mod metrics;
 pub mod models;
 pub mod offices;
+pub mod population;
 pub mod rebuild_cli;
 pub mod reorganise;
 pub mod schema;

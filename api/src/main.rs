@@ -62,6 +62,8 @@ enum Cmd {
     Deadlines(cli::deadlines::Args),
     /// Fill an empty store with realistic cases through the engine.
     Demo(cli::demo::Args),
+    /// Case data without personal data: HTCDS 2.0 case export, CTDC-style anonymised dataset.
+    Export(cli::export::Args),
     /// Read models.
     Projections(cli::projections::Args),
     /// Key management.
@@ -141,6 +143,7 @@ async fn run(settings: &Settings, command: &Cmd) -> Result<ExitCode, String> {
         Cmd::Replay(args) => cli::replay::run(settings, args).await,
         Cmd::Deadlines(args) => cli::deadlines::run(settings, args).await,
         Cmd::Demo(args) => cli::demo::run(settings, args).await,
+        Cmd::Export(args) => cli::export::run(settings, args).await,
         Cmd::Projections(args) => cli::projections::run(settings, args).await,
         Cmd::Keys(args) => cli::keys::run(settings, args).await,
         Cmd::Procedures => cli::procedures::run(settings),

@@ -1137,6 +1137,9 @@ struct ApplicantBody {
     birth_year: Option<i32>,
     #[schema(value_type = crate::schema::domain::Citizenship)]
     citizenship: Citizenship,
+    /// Country of citizenship of a foreign citizen (ISO 3166-1 alpha-2; optional): an officially
+    /// assigned code, not `UA`; `UA` alone for a Ukrainian citizen; none for a stateless person.
+    citizenship_country: Option<CountryCode>,
     speaks_ukrainian_or_russian: bool,
     interpreter_used: bool,
 }
@@ -1255,6 +1258,7 @@ pub fn parse_register(body: &Value, register_no: String) -> Result<ParsedRegiste
             sex: b.applicant.sex,
             birth_date,
             citizenship: b.applicant.citizenship,
+            citizenship_country: b.applicant.citizenship_country.map(|c| c.0),
             speaks_ukrainian_or_russian: b.applicant.speaks_ukrainian_or_russian,
             interpreter_used: b.applicant.interpreter_used,
         },

@@ -12,7 +12,8 @@
 //! * `race`: many clients acting on one case with the same `If-Match`;
 //! * `hostile`: hostile input that must be refused with 4xx and write nothing;
 //! * `web`: signed-in sessions browsing the web pages and submitting action forms (page latency
-//!   and weight).
+//!   and weight);
+//! * `exports`: the HTCDS and CTDC exports on a generated population (in process, no server).
 //!
 //! Each subcommand is a module with its flags and its `run`: [`http`], [`ack_load`], [`probe`],
 //! [`check`], [`race`], [`hostile`]. What they share: [`client`] (the HTTP client), [`life`] (a
@@ -25,6 +26,7 @@
 mod ack_load;
 mod check;
 mod client;
+mod exports;
 mod hostile;
 mod http;
 mod life;
@@ -66,6 +68,8 @@ enum Cmd {
     Hostile(hostile::Args),
     /// Signed-in sessions browsing the web application: page latency and weight.
     Web(web::Args),
+    /// The HTCDS and CTDC exports on a generated population of 100,000 cases.
+    Exports(exports::Args),
 }
 
 fn main() {
@@ -83,6 +87,7 @@ fn main() {
             Cmd::Race(args) => race::run(args).await,
             Cmd::Hostile(args) => hostile::run(args).await,
             Cmd::Web(args) => web::run(args).await,
+            Cmd::Exports(args) => exports::run(args).await,
         }
     });
     if let Err(e) = r {

@@ -35,6 +35,7 @@ fn thousand_events() -> Vec<CaseEvent> {
             sex: Sex::Female,
             birth_date: NaiveDate::from_ymd_opt(1990, 1, 1).expect("date"),
             citizenship: Citizenship::Ukrainian,
+            citizenship_country: None,
             speaks_ukrainian_or_russian: true,
             interpreter_used: false,
         },

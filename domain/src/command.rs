@@ -60,6 +60,8 @@ pub struct ApplicantInput {
     pub birth_date: NaiveDate,
     /// Citizenship kind.
     pub citizenship: Citizenship,
+    /// Country of citizenship (ISO 3166-1 alpha-2) of a foreign citizen; optional (`api.md`).
+    pub citizenship_country: Option<String>,
     /// Speaks Ukrainian or Russian.
     pub speaks_ukrainian_or_russian: bool,
     /// An interpreter was used.

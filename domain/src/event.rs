@@ -67,6 +67,11 @@ pub struct ApplicantFacts {
     pub child: bool,
     /// Citizenship kind.
     pub citizenship: Citizenship,
+    /// Country of citizenship of a foreign citizen (ISO 3166-1 alpha-2), when recorded. Added
+    /// after the first release as an optional field: earlier registrations read as `None` and
+    /// serialise as before (their hashes still verify).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub citizenship_country: Option<String>,
     /// Speaks Ukrainian or Russian.
     pub speaks_ukrainian_or_russian: bool,
     /// An interpreter helped fill in the application.

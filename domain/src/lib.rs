@@ -14,6 +14,7 @@
 //! - [`procedure`]: procedure definitions (TOML files, embedded and overridable) and deadline rules;
 //! - [`calendar`]: working days from per-year calendar files, calendar and month arithmetic;
 //! - [`command`]: what a caller asks, with every fact the decision needs;
+//! - [`countries`]: the ISO 3166-1 codes (alpha-2 checked at registration, alpha-3 for exports);
 //! - [`event`]: the events, the persistent contract;
 //! - [`deadline_name`]: the name of a deadline instance ([`DeadlineName`]), below both the fold
 //!   and the deadline views;
@@ -30,6 +31,7 @@
 pub mod actions;
 pub mod calendar;
 pub mod command;
+pub mod countries;
 pub mod deadline_name;
 pub mod deadlines;
 pub mod decide;

@@ -224,7 +224,7 @@ pub struct Registration {
 /// `CaseState` or [`evolve`] changes what a stream folds to: a snapshot of another form is
 /// ignored and the stream replayed. The crate version is part of it, so a release never trusts
 /// snapshots taken by another.
-pub const STATE_FORMAT: &str = concat!("case-state/2/", env!("CARGO_PKG_VERSION"));
+pub const STATE_FORMAT: &str = concat!("case-state/3/", env!("CARGO_PKG_VERSION"));
 
 /// Serde for the shared definition (serde's `rc` feature is not enabled workspace-wide).
 mod shared_definition {

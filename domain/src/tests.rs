@@ -52,6 +52,7 @@ pub(crate) fn registration(on: &str) -> Register {
             sex: Sex::Female,
             birth_date: d("1990-04-02"),
             citizenship: Citizenship::Ukrainian,
+            citizenship_country: None,
             speaks_ukrainian_or_russian: true,
             interpreter_used: false,
         },
@@ -307,6 +308,43 @@ fn a_foreigner_speaking_neither_language_needs_an_interpreter() {
     assert!(Case::new("2026-03-02")
         .when(caseworker(), "2026-03-02", Action::Register(Box::new(reg)))
         .is_ok());
+}
+
+#[test]
+fn a_foreign_citizen_s_country_is_an_assigned_iso_code_and_only_a_foreigner_s() {
+    let with = |citizenship: Citizenship, country: Option<&str>| {
+        let mut reg = registration("2026-03-01");
+        reg.applicant.citizenship = citizenship;
+        reg.applicant.citizenship_country = country.map(str::to_string);
+        Case::new("2026-03-02").when(caseworker(), "2026-03-02", Action::Register(Box::new(reg)))
+    };
+    for (citizenship, country) in [
+        (Citizenship::Foreign, "ZZ"),
+        (Citizenship::Foreign, "XX"),
+        (Citizenship::Foreign, "md"),
+        (Citizenship::Foreign, "MDA"),
+        (Citizenship::Foreign, "UA"),
+        (Citizenship::Ukrainian, "PL"),
+        (Citizenship::Stateless, "MD"),
+    ] {
+        assert_eq!(
+            problems(with(citizenship, Some(country))),
+            [FieldProblem::Invalid],
+            "{citizenship} {country}"
+        );
+    }
+    for (citizenship, country) in [
+        (Citizenship::Foreign, Some("MD")),
+        (Citizenship::Foreign, None),
+        (Citizenship::Ukrainian, Some("UA")),
+        (Citizenship::Stateless, None),
+    ] {
+        let events = with(citizenship, country).expect("lawful");
+        let EventBody::ApplicationRegistered { applicant, .. } = &events[0].body else {
+            panic!("a registration");
+        };
+        assert_eq!(applicant.citizenship_country.as_deref(), country);
+    }
 }
 
 #[test]

@@ -63,6 +63,7 @@ fn registration() -> Register {
             sex: Sex::Female,
             birth_date: NaiveDate::from_ymd_opt(1990, 4, 2).unwrap(),
             citizenship: Citizenship::Ukrainian,
+            citizenship_country: None,
             speaks_ukrainian_or_russian: true,
             interpreter_used: false,
         },

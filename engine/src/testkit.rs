@@ -448,6 +448,7 @@ pub fn registration(referred_on: NaiveDate) -> Register {
             sex: Sex::Female,
             birth_date: date("1990-04-02"),
             citizenship: Citizenship::Ukrainian,
+            citizenship_country: None,
             speaks_ukrainian_or_russian: true,
             interpreter_used: false,
         },

@@ -171,6 +171,7 @@ fn registration() -> Register {
             sex: Sex::Male,
             birth_date: d("1985-07-01"),
             citizenship: Citizenship::Foreign,
+            citizenship_country: None,
             speaks_ukrainian_or_russian: false,
             interpreter_used: true,
         },

@@ -46,6 +46,7 @@ fn template() -> Vec<String> {
             sex: Sex::Female,
             birth_date: NaiveDate::from_ymd_opt(1990, 1, 1).unwrap(),
             citizenship: Citizenship::Ukrainian,
+            citizenship_country: None,
             speaks_ukrainian_or_russian: true,
             interpreter_used: false,
         },

@@ -592,6 +592,42 @@ pub async fn list_deadlines(
     Ok((out, next))
 }
 
+/// The cases in scope registered (receipt date) in `[from, to]`, by receipt date then case id:
+/// the population of the case-level exports (`ptl export`). Read from the statistics read model
+/// (`case_facts`), which keeps the responsible office and every authority that held the file.
+///
+/// # Errors
+/// [`ProjectionError::Db`] when the store cannot be read.
+pub async fn cases_registered(
+    db: &Db,
+    offices: &[String],
+    submitted_to: Option<&str>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<Uuid>, ProjectionError> {
+    let mut sql = Sql::new("SELECT f.case_id FROM case_facts f WHERE ");
+    let s = scope(
+        &mut sql,
+        "f.office",
+        "f.ever_submitted_to",
+        offices,
+        submitted_to,
+    );
+    sql.push(&s);
+    let pf = sql.text_arg(date_text(from));
+    let pt = sql.text_arg(date_text(to));
+    sql.push(&format!(
+        " AND f.received_on >= {pf} AND f.received_on <= {pt} ORDER BY f.received_on, f.case_id"
+    ));
+    let mut tx = db.read().await?;
+    let rows: Vec<(String,)> = sql.fetch_all(tx.conn()).await?;
+    drop(tx);
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id,)| Uuid::parse_str(&id).ok())
+        .collect())
+}
+
 /// For the deadline scheduler: running deadlines due before `today` whose miss is not recorded
 /// yet, by due date (uses the partial index `deadlines_open_due_on`).
 ///

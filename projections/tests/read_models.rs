@@ -96,6 +96,7 @@ fn registration(office: &str, who: Who, source: ReferralSource) -> Register {
             sex: Sex::Female,
             birth_date,
             citizenship,
+            citizenship_country: None,
             speaks_ukrainian_or_russian: true,
             interpreter_used: false,
         },

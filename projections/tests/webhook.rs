@@ -64,6 +64,7 @@ fn registration(on: &str) -> Register {
             sex: Sex::Female,
             birth_date: d("1990-04-02"),
             citizenship: Citizenship::Ukrainian,
+            citizenship_country: None,
             speaks_ukrainian_or_russian: true,
             interpreter_used: false,
         },

@@ -171,7 +171,7 @@ fn may_search(caller: &Caller) -> Result<(), Error> {
 
 impl App {
     /// An office filter within the caller's scope.
-    fn office_filter(
+    pub(super) fn office_filter(
         &self,
         caller: &Caller,
         office: Option<String>,

@@ -17,10 +17,12 @@
 //! - [`search_limit`]: the per-user limit on person searches;
 //! - [`operations`]: the `readiness` of this instance;
 //! - [`rules`]: the procedure definitions and a calendar's year, as the engine uses them;
-//! - [`registers`]: Order 366's registers of certificates and applications.
+//! - [`registers`]: Order 366's registers of certificates and applications;
+//! - [`exports`]: the HTCDS case export and the k-anonymous CTDC dataset (issue 17).
 
 pub mod cases;
 pub mod error;
+pub mod exports;
 pub mod history;
 pub mod lists;
 pub mod operations;

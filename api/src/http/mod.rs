@@ -11,7 +11,9 @@
 //! - [`history`]: a case's events, the verification of its chain, its access log, a deadline's
 //!   explanation;
 //! - [`lists`]: the work queue (with the person search) and the deadlines;
-//! - [`statistics`]: the regional report's figures, as JSON and CSV;
+//! - [`statistics`]: the regional report's figures, as JSON and CSV, and the regional report
+//!   (`/reports/regional`) as CSV;
+//! - [`exports`]: the HTCDS case export and the k-anonymous CTDC dataset;
 //! - [`rules`]: the procedure definitions and a calendar's year, as the engine uses them;
 //! - [`registers`]: Order 366's registers of certificates and applications, as JSON and CSV;
 //! - [`operations`]: health, readiness, metrics, the OpenAPI document, the dashboard page;
@@ -26,6 +28,7 @@
 pub mod actions;
 pub mod cases;
 pub mod error;
+pub mod exports;
 pub mod extract;
 pub mod history;
 pub mod lists;
@@ -76,6 +79,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(history::router())
         .merge(lists::router())
         .merge(statistics::router())
+        .merge(exports::router())
         .merge(rules::router())
         .merge(registers::router())
 }

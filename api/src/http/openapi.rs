@@ -227,6 +227,8 @@ inline_schema! {
     GroupBy => crate::schema::string_enum(["office", "successor", "month"], "Breakdown: by the offices of the period, by today's offices (closed offices with their successors), or by month.");
     /// The statistics disclosure controls.
     Disclosure => crate::schema::string_enum(["public", "internal"], "Disclosure control.");
+    /// The formats of an export.
+    ExportFormat => crate::schema::string_enum(["json", "csv"], "Output format (default json).");
     /// The escalation levels of the work queue.
     Escalated => crate::schema::string_enum(["1", "2"], "Escalation level.");
 }

@@ -1,5 +1,6 @@
 //! `GET /api/v1/stats` and `GET /api/v1/stats.csv`: the regional report's figures, with the body
-//! the JSON route sends.
+//! the JSON route sends; `GET /api/v1/reports/regional`: the regional report (`procedure.md`,
+//! "Reporting") as CSV, per district.
 
 use std::collections::BTreeMap;
 
@@ -29,6 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::default()
         .routes(routes!(json))
         .routes(routes!(csv))
+        .routes(routes!(regional_report))
 }
 
 /// Report figures. `null` is a suppressed figure (`disclosure=public`) or, for the median, no
@@ -249,6 +251,55 @@ async fn csv(State(s): State<AppState>, caller: Caller, p: Params) -> Result<Res
         .into_response())
 }
 
+/// The query parameters of the regional report.
+const REPORT_PARAMS: &[&str] = &["office", "from", "to", "disclosure"];
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/regional",
+    operation_id = "regionalReport",
+    tag = "stats",
+    summary = "The regional report as CSV",
+    description = "The figures of the regional report (`procedure.md`, Reporting) for an office \
+                   and a period: a `total` line, then one line per office of the period (the \
+                   districts). Flow figures count events whose business date is in [from, to]; \
+                   stock figures are as of `to`. With `disclosure=public`, the public rules of \
+                   `/stats`. Not for admins.",
+    params(
+        ("office" = inline(Option<OfficeCode>), Query, description = "Default: the caller's office."),
+        ("from" = Option<NaiveDate>, Query, description = "Default: 1 January of the current year."),
+        ("to" = Option<NaiveDate>, Query, description = "Default: today."),
+        ("disclosure" = inline(Option<DisclosureParam>), Query, description = "`public`: only a whole calendar month, quarter or year that has ended (400 otherwise; without `from` and `to`, the last complete month); small counts and complementary cells suppressed, every published count rounded to a multiple of 5 by keyed random rounding. Default `internal`."),
+        AcceptLanguage,
+    ),
+    responses(
+        (status = 200, description = "The report as CSV.", body = String, content_type = "text/csv"),
+        (status = 400, response = problems::BadRequest),
+        (status = 401, response = problems::Unauthorized),
+        (status = 403, response = problems::Forbidden),
+        (status = 500, response = problems::InternalError),
+        (status = 503, response = problems::ServiceUnavailable),
+    ),
+)]
+async fn regional_report(
+    State(s): State<AppState>,
+    caller: Caller,
+    p: Params,
+) -> Result<Response, ApiError> {
+    p.only(REPORT_PARAMS)?;
+    let q = StatsRequest {
+        group_by: GroupBy::Office,
+        ..stats_request(&p)?
+    };
+    let (_, stats) = s.app.statistics(&caller, q).await?;
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+        stats_csv(&stats),
+    )
+        .into_response())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,5 +310,9 @@ mod tests {
         let read = sorted(STATS_PARAMS);
         assert_eq!(documented::<__path_json>(), read);
         assert_eq!(documented::<__path_csv>(), read);
+        assert_eq!(
+            documented::<__path_regional_report>(),
+            sorted(REPORT_PARAMS)
+        );
     }
 }

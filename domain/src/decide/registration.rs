@@ -20,6 +20,39 @@ pub fn age_on(birth: NaiveDate, on: NaiveDate) -> i32 {
     age
 }
 
+/// The country of citizenship (`api.md`, register-application body): an officially assigned ISO
+/// 3166-1 alpha-2 code, for a foreign citizen (not `UA`); a Ukrainian citizen may name only `UA`,
+/// and a stateless person has none.
+fn citizenship_country(citizenship: Citizenship, country: &str, p: &mut Problems) {
+    const FIELD: &str = "applicant.citizenship_country";
+    if !crate::countries::is_assigned(country) {
+        p.add(
+            FIELD,
+            FieldProblem::Invalid,
+            "an officially assigned ISO 3166-1 alpha-2 code in capitals, such as MD",
+        );
+        return;
+    }
+    match citizenship {
+        Citizenship::Foreign if country == "UA" => p.add(
+            FIELD,
+            FieldProblem::Invalid,
+            "a foreign citizen's country is not UA (citizenship `ukrainian` is)",
+        ),
+        Citizenship::Ukrainian if country != "UA" => p.add(
+            FIELD,
+            FieldProblem::Invalid,
+            "a Ukrainian citizen's country is UA (or leave it out); another country needs citizenship `foreign`",
+        ),
+        Citizenship::Stateless => p.add(
+            FIELD,
+            FieldProblem::Invalid,
+            "a stateless person has no country of citizenship",
+        ),
+        _ => {}
+    }
+}
+
 /// Step 2, "Application registered": anyone may apply; a child's application is filed by the
 /// legal representative or by a person who learned of the child, never by the child alone; a
 /// foreigner or stateless person who speaks neither Ukrainian nor Russian files with an
@@ -70,6 +103,9 @@ pub(super) fn register(
             FieldProblem::InterpreterRequired,
             "a foreigner or stateless person who speaks neither Ukrainian nor Russian files with an interpreter",
         );
+    }
+    if let Some(country) = &a.citizenship_country {
+        citizenship_country(a.citizenship, country, p);
     }
     p.check(
         reg.rights_explained,
@@ -125,6 +161,7 @@ pub(super) fn register(
             birth_year: a.birth_date.year(),
             child,
             citizenship: a.citizenship,
+            citizenship_country: a.citizenship_country.clone(),
             speaks_ukrainian_or_russian: a.speaks_ukrainian_or_russian,
             interpreter_used: a.interpreter_used,
         },
