@@ -1245,9 +1245,45 @@ async fn print_page(
     match doc.as_str() {
         "application" => {
             if let Some(r) = &state.registration {
+                let lang = user.lang;
+                let a = &r.applicant;
                 rows.push(row(
                     tr.t("web-print-filed-by"),
                     tr.label("enum-filed_by", r.filed_by.as_str()),
+                ));
+                rows.push(row(
+                    crate::i18n::field(lang, "applicant.sex"),
+                    tr.label("enum-sex", a.sex.as_str()),
+                ));
+                rows.push(row(
+                    crate::i18n::field(lang, "applicant.birth_year"),
+                    a.birth_year.to_string(),
+                ));
+                rows.push(row(
+                    crate::i18n::field(lang, "applicant.citizenship"),
+                    tr.label("enum-citizenship", a.citizenship.as_str()),
+                ));
+                rows.push(row(
+                    crate::i18n::field(lang, "applicant.speaks_ukrainian_or_russian"),
+                    yes_no(tr, a.speaks_ukrainian_or_russian),
+                ));
+                rows.push(row(
+                    crate::i18n::field(lang, "applicant.interpreter_used"),
+                    yes_no(tr, a.interpreter_used),
+                ));
+                if let Some(f) = &r.referral {
+                    rows.push(row(
+                        crate::i18n::field(lang, "referral.source"),
+                        format!(
+                            "{} · {}",
+                            tr.label("enum-referral_source", f.source.as_str()),
+                            tr.date(&f.referred_on)
+                        ),
+                    ));
+                }
+                rows.push(row(
+                    crate::i18n::field(lang, "exploitation.country"),
+                    r.exploitation_country.clone(),
                 ));
                 let forms: Vec<String> = r
                     .exploitation_forms
@@ -1261,6 +1297,12 @@ async fn print_page(
             }
         }
         "handover" => {
+            if state.decision.is_none() {
+                rows.push(row(
+                    tr.t("web-print-decision"),
+                    tr.t("web-print-no-decision"),
+                ));
+            }
             if let Some(d) = &state.decision {
                 rows.push(row(
                     tr.t("web-print-decision"),
