@@ -92,6 +92,176 @@ pub struct Settings {
     pub session_idle_minutes: u32,
     /// Hours after sign-in at which a web session ends.
     pub session_lifetime_hours: u32,
+    /// Single sign-on with an OpenID Connect provider (`[oidc]`), when configured.
+    pub oidc: Option<OidcSettings>,
+}
+
+/// Single sign-on with an OpenID Connect provider: the `[oidc]` table of the file, or the
+/// `PTL_OIDC_<KEY>` variables (`PTL_OIDC_ISSUER`, ...). The client secret is never in the file: the
+/// file names the environment variable that holds it (`client_secret_env`).
+#[derive(Clone)]
+pub struct OidcSettings {
+    /// The provider's issuer URL (`https://`, or `http://` on the loopback only), exactly as the
+    /// provider spells it in `iss`; its discovery document is
+    /// `<issuer>/.well-known/openid-configuration`.
+    pub issuer: String,
+    /// This application's client id at the provider (the `aud` of its id_tokens).
+    pub client_id: String,
+    /// The environment variable that holds the client secret.
+    pub client_secret_env: String,
+    /// The client secret, read from that variable.
+    pub client_secret: SecretString,
+    /// Where the provider sends the browser back: this server's `/sign-in/sso/callback`, as
+    /// registered at the provider (by default under `public_url`).
+    pub redirect_uri: String,
+    /// The claim that holds the user's role (`role`).
+    pub role_claim: String,
+    /// The claim that holds the user's office code (`office`).
+    pub office_claim: String,
+    /// The claim that holds the user's display name (`name`).
+    pub name_claim: String,
+    /// The scopes asked for (`openid profile`; `openid` is always included).
+    pub scopes: Vec<String>,
+}
+
+impl fmt::Debug for OidcSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OidcSettings")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret_env", &self.client_secret_env)
+            .field("client_secret", &"[redacted]")
+            .field("redirect_uri", &self.redirect_uri)
+            .field("role_claim", &self.role_claim)
+            .field("office_claim", &self.office_claim)
+            .field("name_claim", &self.name_claim)
+            .field("scopes", &self.scopes)
+            .finish()
+    }
+}
+
+/// The keys of the `[oidc]` table.
+pub const OIDC_KEYS: &[&str] = &[
+    "issuer",
+    "client_id",
+    "client_secret_env",
+    "redirect_uri",
+    "role_claim",
+    "office_claim",
+    "name_claim",
+    "scopes",
+];
+
+/// An `http(s)` URL that is `https`, or `http` on the loopback (for trying it locally).
+fn secure_url(raw: &str) -> Result<String, String> {
+    let v = non_empty(raw)?;
+    let url = reqwest::Url::parse(v).map_err(|e| format!("not a URL: {e}"))?;
+    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => return Err("expected an https:// URL (http:// only on the loopback)".into()),
+        _ => return Err("expected an https:// URL".into()),
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("expected a URL without query or fragment".into());
+    }
+    Ok(v.to_string())
+}
+
+/// A claim name: letters, digits and `_ - . : /` (URIs are common claim names).
+fn claim_name(raw: &str) -> Result<String, String> {
+    let v = non_empty(raw)?;
+    if v.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_-.:/".contains(c))
+    {
+        Ok(v.to_string())
+    } else {
+        Err("expected a claim name".into())
+    }
+}
+
+/// The `[oidc]` values as given (raw), with where each came from, resolved into settings.
+fn resolve_oidc(
+    raw: &std::collections::BTreeMap<&'static str, (String, String, String)>,
+    env: &dyn Fn(&str) -> Option<String>,
+    public_url: Option<&str>,
+) -> Result<Option<OidcSettings>, ConfigError> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let invalid = |key: &str, message: String| {
+        let (shown, source_name) = raw.get(key).map_or_else(
+            || (format!("oidc.{key}"), "the configuration".to_string()),
+            |(_, shown, source)| (shown.clone(), source.clone()),
+        );
+        ConfigError::Invalid {
+            key: shown,
+            source_name,
+            message,
+        }
+    };
+    let required = |key: &'static str| {
+        raw.get(key).map(|(v, _, _)| v.as_str()).ok_or_else(|| {
+            invalid(
+                key,
+                format!(
+                    "single sign-on needs oidc.{key} (or PTL_OIDC_{}) when any oidc setting is given",
+                    key.to_ascii_uppercase()
+                ),
+            )
+        })
+    };
+    let optional = |key: &'static str, default: &str| {
+        raw.get(key)
+            .map_or_else(|| default.to_string(), |(v, _, _)| v.clone())
+    };
+    let issuer = secure_url(required("issuer")?).map_err(|m| invalid("issuer", m))?;
+    let client_id = non_empty(required("client_id")?)
+        .map_err(|m| invalid("client_id", m))?
+        .to_string();
+    let client_secret_env = non_empty(required("client_secret_env")?)
+        .map_err(|m| invalid("client_secret_env", m))?
+        .to_string();
+    let client_secret = env(&client_secret_env)
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| {
+            invalid(
+                "client_secret_env",
+                format!("the environment variable {client_secret_env} that should hold the client secret is not set"),
+            )
+        })?;
+    // The callback under the public URL unless given.
+    let redirect_uri = match (raw.contains_key("redirect_uri"), public_url) {
+        (false, Some(base)) => format!("{}/sign-in/sso/callback", base.trim_end_matches('/')),
+        _ => required("redirect_uri")?.to_string(),
+    };
+    let redirect_uri = secure_url(&redirect_uri).map_err(|m| invalid("redirect_uri", m))?;
+    let role_claim =
+        claim_name(&optional("role_claim", "role")).map_err(|m| invalid("role_claim", m))?;
+    let office_claim =
+        claim_name(&optional("office_claim", "office")).map_err(|m| invalid("office_claim", m))?;
+    let name_claim =
+        claim_name(&optional("name_claim", "name")).map_err(|m| invalid("name_claim", m))?;
+    let mut scopes: Vec<String> = optional("scopes", "openid profile")
+        .split([' ', ','])
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect();
+    if !scopes.iter().any(|s| s == "openid") {
+        scopes.insert(0, "openid".into());
+    }
+    Ok(Some(OidcSettings {
+        issuer,
+        client_id,
+        client_secret_env,
+        client_secret: SecretString::from(client_secret),
+        redirect_uri,
+        role_claim,
+        office_claim,
+        name_claim,
+        scopes,
+    }))
 }
 
 /// Shows a URL's scheme only: user names, passwords and hosts stay out of logs.
@@ -148,6 +318,7 @@ impl fmt::Debug for Settings {
             .field("public_url", &self.public_url)
             .field("session_idle_minutes", &self.session_idle_minutes)
             .field("session_lifetime_hours", &self.session_lifetime_hours)
+            .field("oidc", &self.oidc)
             .finish()
     }
 }
@@ -185,6 +356,7 @@ impl Default for Settings {
             public_url: None,
             session_idle_minutes: 30,
             session_lifetime_hours: 12,
+            oidc: None,
         }
     }
 }
@@ -436,6 +608,9 @@ pub fn load(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Settings, ConfigError> {
     let mut settings = Settings::default();
+    // The `[oidc]` values: key -> (value, the key as shown in errors, where it came from).
+    let mut oidc: std::collections::BTreeMap<&'static str, (String, String, String)> =
+        std::collections::BTreeMap::new();
     if let Some(path) = config_file {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
@@ -455,6 +630,32 @@ pub fn load(
                     source_name: shown.clone(),
                     message: JWT_SECRET_NOT_A_SETTING.into(),
                 });
+            }
+            if key == "oidc" {
+                let toml::Value::Table(table) = value else {
+                    return Err(ConfigError::Invalid {
+                        key: key.clone(),
+                        source_name: shown.clone(),
+                        message: "expected a table ([oidc])".into(),
+                    });
+                };
+                for (k, v) in table {
+                    let Some(known) = OIDC_KEYS.iter().find(|o| **o == k.as_str()) else {
+                        return Err(ConfigError::UnknownKey {
+                            key: format!("oidc.{k}"),
+                            source_name: shown.clone(),
+                        });
+                    };
+                    let raw = toml_scalar(v)
+                        .or_else(|| toml_string_list(v))
+                        .ok_or_else(|| ConfigError::Invalid {
+                            key: format!("oidc.{k}"),
+                            source_name: shown.clone(),
+                            message: "expected a string".into(),
+                        })?;
+                    oidc.insert(known, (raw, format!("oidc.{k}"), shown.clone()));
+                }
+                continue;
             }
             if !KEYS.contains(&key.as_str()) {
                 return Err(ConfigError::UnknownKey {
@@ -483,6 +684,13 @@ pub fn load(
             })?;
         }
     }
+    for key in OIDC_KEYS {
+        let name = format!("PTL_OIDC_{}", key.to_ascii_uppercase());
+        if let Some(raw) = env(&name) {
+            oidc.insert(key, (raw, name, "the environment".into()));
+        }
+    }
+    settings.oidc = resolve_oidc(&oidc, env, settings.public_url.as_deref())?;
     Ok(settings)
 }
 
@@ -687,5 +895,125 @@ mod tests {
         let f = write("listen = \n");
         let e = load(Some(f.path()), &no_env).unwrap_err();
         assert!(matches!(e, ConfigError::Syntax { .. }), "{e}");
+    }
+
+    fn oidc_file() -> tempfile::NamedTempFile {
+        write(
+            r#"
+            listen = "127.0.0.1:8080"
+            [oidc]
+            issuer = "https://idp.example/realms/ptl/"
+            client_id = "ptl-web"
+            client_secret_env = "PTL_TEST_OIDC_SECRET"
+            redirect_uri = "https://ptl.example/sign-in/sso/callback"
+            office_claim = "ptl_office"
+            "#,
+        )
+    }
+
+    #[test]
+    fn single_sign_on_is_configured_by_the_oidc_table_with_the_secret_from_the_environment() {
+        assert!(load(None, &no_env).unwrap().oidc.is_none());
+        let f = oidc_file();
+        let env = |k: &str| (k == "PTL_TEST_OIDC_SECRET").then(|| "s3cret-value".to_string());
+        let s = load(Some(f.path()), &env).unwrap();
+        let o = s.oidc.clone().unwrap();
+        // Kept exactly as given: the provider's `iss` must equal it.
+        assert_eq!(o.issuer, "https://idp.example/realms/ptl/");
+        assert_eq!(o.client_id, "ptl-web");
+        assert_eq!(o.client_secret.expose_secret(), "s3cret-value");
+        assert_eq!(o.redirect_uri, "https://ptl.example/sign-in/sso/callback");
+        assert_eq!(
+            (
+                o.role_claim.as_str(),
+                o.office_claim.as_str(),
+                o.name_claim.as_str()
+            ),
+            ("role", "ptl_office", "name")
+        );
+        assert_eq!(o.scopes, vec!["openid".to_string(), "profile".to_string()]);
+        let debug = format!("{s:?}");
+        assert!(!debug.contains("s3cret-value"), "{debug}");
+        assert!(debug.contains("PTL_TEST_OIDC_SECRET"), "{debug}");
+
+        // The environment alone, and the scopes always with `openid`.
+        let env = |k: &str| match k {
+            "PTL_OIDC_ISSUER" => Some("http://localhost:9000".to_string()),
+            "PTL_OIDC_CLIENT_ID" => Some("ptl".to_string()),
+            "PTL_OIDC_CLIENT_SECRET_ENV" => Some("IDP_SECRET".to_string()),
+            "PTL_OIDC_REDIRECT_URI" => {
+                Some("http://127.0.0.1:8080/sign-in/sso/callback".to_string())
+            }
+            "PTL_OIDC_SCOPES" => Some("profile email".to_string()),
+            "IDP_SECRET" => Some("x".to_string()),
+            _ => None,
+        };
+        let o = load(None, &env).unwrap().oidc.unwrap();
+        assert_eq!(o.issuer, "http://localhost:9000");
+        assert_eq!(o.scopes, vec!["openid", "profile", "email"]);
+        assert_eq!(o.redirect_uri, "http://127.0.0.1:8080/sign-in/sso/callback");
+
+        // Without a redirect URI, the callback under the public URL.
+        let f = write(
+            "public_url = \"https://ptl.example/\"\n[oidc]\nissuer = \"https://idp.example\"\nclient_id = \"ptl\"\nclient_secret_env = \"S\"\n",
+        );
+        let o = load(Some(f.path()), &|k: &str| {
+            (k == "S").then(|| "x".to_string())
+        })
+        .unwrap()
+        .oidc
+        .unwrap();
+        assert_eq!(o.redirect_uri, "https://ptl.example/sign-in/sso/callback");
+    }
+
+    #[test]
+    fn a_broken_oidc_table_is_refused_naming_the_key() {
+        // The secret's variable is not set.
+        let e = load(Some(oidc_file().path()), &no_env).unwrap_err();
+        assert!(
+            e.to_string().contains("`oidc.client_secret_env`")
+                && e.to_string().contains("PTL_TEST_OIDC_SECRET"),
+            "{e}"
+        );
+        let secret = |k: &str| (k == "S").then(|| "x".to_string());
+        let cases = [
+            ("issuer = \"http://idp.example\"", "oidc.issuer", "https"),
+            ("issuer = \"not a url\"", "oidc.issuer", "not a URL"),
+            (
+                "redirect_uri = \"http://ptl.example/cb\"",
+                "oidc.redirect_uri",
+                "https",
+            ),
+            ("role_claim = \"a b\"", "oidc.role_claim", "claim name"),
+            ("colour = \"blue\"", "oidc.colour", "unknown setting"),
+        ];
+        for (line, key, says) in cases {
+            let mut table = vec![
+                ("issuer", "issuer = \"https://idp.example\""),
+                ("client_id", "client_id = \"ptl\""),
+                ("client_secret_env", "client_secret_env = \"S\""),
+                (
+                    "redirect_uri",
+                    "redirect_uri = \"https://ptl.example/sign-in/sso/callback\"",
+                ),
+            ];
+            table.retain(|(k, _)| !line.starts_with(k));
+            let text = format!(
+                "[oidc]\n{}\n{line}\n",
+                table.iter().map(|(_, l)| *l).collect::<Vec<_>>().join("\n")
+            );
+            let e = load(Some(write(&text).path()), &secret).unwrap_err();
+            assert!(
+                e.to_string().contains(&format!("`{key}`")) && e.to_string().contains(says),
+                "{line}: {e}"
+            );
+        }
+        // A required key missing.
+        let e = load(
+            Some(write("[oidc]\nissuer = \"https://idp.example\"\n").path()),
+            &secret,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("oidc.client_id"), "{e}");
     }
 }

@@ -116,6 +116,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../i18n/en/web.ftl"),
     ),
     (
+        "web-lists",
+        include_str!("../i18n/uk/web-lists.ftl"),
+        include_str!("../i18n/en/web-lists.ftl"),
+    ),
+    (
         "domain",
         include_str!("../i18n/uk/domain.ftl"),
         include_str!("../i18n/en/domain.ftl"),
@@ -134,6 +139,16 @@ const FILES: &[(&str, &str, &str)] = &[
         "web-admin",
         include_str!("../i18n/uk/web-admin.ftl"),
         include_str!("../i18n/en/web-admin.ftl"),
+    ),
+    (
+        "web-seclog",
+        include_str!("../i18n/uk/web-seclog.ftl"),
+        include_str!("../i18n/en/web-seclog.ftl"),
+    ),
+    (
+        "sso",
+        include_str!("../i18n/uk/sso.ftl"),
+        include_str!("../i18n/en/sso.ftl"),
     ),
     (
         "web-case",

@@ -138,6 +138,7 @@ impl StartOptions {
                 public_url: s.public_url.clone(),
                 idle_timeout: Duration::from_secs(u64::from(s.session_idle_minutes) * 60),
                 absolute_lifetime: Duration::from_secs(u64::from(s.session_lifetime_hours) * 3600),
+                oidc: s.oidc.clone(),
                 ..crate::web::WebSettings::default()
             },
         }
@@ -292,6 +293,10 @@ pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<Started
         auth: Arc::new(auth),
         limits: Arc::new(Limits::new(opts.limits.clone())),
         web: Arc::new(opts.web.clone()),
+        sso: match &opts.web.oidc {
+            Some(settings) => Some(Arc::new(crate::web::oidc::Oidc::new(settings.clone())?)),
+            None => None,
+        },
     };
     Ok(Started {
         router: router(state.clone(), opts.request_timeout),

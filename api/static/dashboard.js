@@ -90,6 +90,8 @@ function renderTrend(stats) {
   const w = Math.max(320, groups.length * 48), h = 160, max = Math.max(1, ...groups.map((g) => g.applications || 0));
   const svg = document.createElementNS(ns, "svg");
   svg.setAttribute("width", w); svg.setAttribute("height", h + 30); svg.setAttribute("role", "img");
+  // The chart's text alternative: its title and every month's figure (WCAG 1.1.1).
+  svg.setAttribute("aria-label", t("trend") + ": " + groups.map((g) => g.key.slice(0, 7) + " " + show(g.applications)).join(", "));
   groups.forEach((g, i) => {
     const v = g.applications || 0, bh = Math.round((v / max) * h);
     const rect = document.createElementNS(ns, "rect");

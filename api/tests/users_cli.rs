@@ -229,6 +229,13 @@ async fn users_are_managed_from_the_command_line() {
     );
     assert_eq!(list.lines().count(), 3, "{list}");
     assert!(run(&["users", "enable", "olena"]).status.success());
+    let out = run(&["verify", "--security-log"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("security log  ok       6 entries"),
+        "{}",
+        text(&out.stdout)
+    );
 
     // What the store holds: hashes, not passwords; every change in the verified security log.
     let engine = open(&db, &data).await;

@@ -3,6 +3,8 @@
 //! when the test panics), driven over real HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+pub mod browser;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -65,6 +67,15 @@ impl TestApp {
 
     /// [`TestApp::spawn`] with start options changed by `configure` (limits, token settings).
     pub async fn spawn_with(store: Store, configure: impl FnOnce(&mut StartOptions)) -> Self {
+        Self::spawn_at(store, |opts, _| configure(opts)).await
+    }
+
+    /// [`TestApp::spawn_with`] where `configure` also learns the server's base URL
+    /// (`http://127.0.0.1:<port>`) before the server starts, for settings that name it (the single
+    /// sign-on redirect URI).
+    pub async fn spawn_at(store: Store, configure: impl FnOnce(&mut StartOptions, &str)) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
         let dir = tempfile::tempdir().unwrap();
         let store = TestStore::create(store).await;
         let url = store.url().to_owned();
@@ -72,10 +83,10 @@ impl TestApp {
             Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap(),
         ));
         let mut opts = StartOptions::new(url, dir.path().join("data"));
-        configure(&mut opts);
+        configure(&mut opts, &base);
         let app = start(&opts, clock.clone()).await.expect("app starts");
         let limits = app.state.limits.settings.clone();
-        let (base, server) = serve(app.router, limits).await;
+        let server = serve_on(listener, app.router, limits);
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
@@ -232,11 +243,18 @@ async fn serve(
 ) -> (String, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    // The server loop of `ptl serve`, with its connection limits.
-    let server = tokio::spawn(async move {
+    (base, serve_on(listener, router, limits))
+}
+
+/// Serves `router` on `listener` with the server loop of `ptl serve` and its connection limits.
+fn serve_on(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    limits: ptl_api::limits::LimitSettings,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
         let _ = ptl_api::http::serve(listener, router, limits, std::future::pending()).await;
-    });
-    (base, server)
+    })
 }
 
 /// A lawful registration body (an adult Ukrainian citizen, referred by the hotline).

@@ -175,3 +175,67 @@ async fn administration_on_sqlite() {
 async fn administration_on_postgres() {
     admin_page(Store::Postgres).await;
 }
+
+#[tokio::test]
+async fn an_edited_or_removed_security_log_entry_is_found() {
+    let app = TestApp::spawn(Store::Sqlite).await;
+    add_user(&app, "root", "admin", "UA", PW).await;
+    let mut web = WebClient::new(&app);
+    web.sign_in_fully("root", PW).await;
+    let engine = &app.state.app.engine;
+    assert_eq!(engine.verify_security_log().await.unwrap(), None);
+    let ptl_engine::db::Db::Sqlite(pool) = engine.db() else {
+        unreachable!()
+    };
+    sqlx::query("UPDATE security_log SET outcome = 'refused' WHERE seq = 2")
+        .execute(pool)
+        .await
+        .unwrap();
+    assert_eq!(engine.verify_security_log().await.unwrap(), Some(2));
+    sqlx::query("UPDATE security_log SET outcome = 'ok' WHERE seq = 2")
+        .execute(pool)
+        .await
+        .unwrap();
+    assert_eq!(engine.verify_security_log().await.unwrap(), None);
+    sqlx::query("DELETE FROM security_log WHERE seq = 2")
+        .execute(pool)
+        .await
+        .unwrap();
+    assert_eq!(engine.verify_security_log().await.unwrap(), Some(3));
+}
+
+#[tokio::test]
+async fn auditors_read_the_security_log_with_its_verification_and_caseworkers_do_not() {
+    let app = TestApp::spawn(Store::Sqlite).await;
+    add_user(&app, "aud", "auditor", "UA71", PW).await;
+    add_user(&app, "olena", "caseworker", "UA7102", PW).await;
+    let mut cw = WebClient::new(&app);
+    assert_eq!(cw.sign_in("olena", "wrong password!!").await.status, 401);
+    cw.sign_in_fully("olena", PW).await;
+    assert_eq!(cw.get("/security-log").await.status, 403);
+    let mut aud = WebClient::new(&app);
+    aud.sign_in_fully("aud", PW).await;
+    let page = aud.get("/security-log").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("role=\"status\""),
+        "the verification mark"
+    );
+    assert!(
+        page.body.contains("Невдала спроба входу"),
+        "a failure in words"
+    );
+    assert!(page.body.contains(">olena<"));
+    assert!(!page.body.contains("sign_in_failed"), "no raw code");
+    // A broken chain is said in an alert.
+    let ptl_engine::db::Db::Sqlite(pool) = app.state.app.engine.db() else {
+        unreachable!()
+    };
+    sqlx::query("UPDATE security_log SET actor = 'someone' WHERE seq = 3")
+        .execute(pool)
+        .await
+        .unwrap();
+    let page = aud.get("/security-log").await;
+    assert!(page.body.contains("role=\"alert\""));
+    assert!(page.body.contains("№ 3"));
+}

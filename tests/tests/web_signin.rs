@@ -319,3 +319,23 @@ async fn an_idle_session_ends_after_thirty_minutes() {
     let log = app.state.app.engine.security_log(0, 100).await.unwrap();
     assert!(log.iter().any(|e| e.kind == "session_expired"));
 }
+
+#[tokio::test]
+async fn a_second_visit_to_the_sign_in_page_keeps_the_form_on_screen_valid() {
+    // A browser fetches things on its own (an icon, a prefetch) that may land on /sign-in while
+    // the form is on screen: the form must still be accepted.
+    let app = TestApp::spawn(Store::Sqlite).await;
+    add_user(&app, "olena", "caseworker", "UA7102", PW).await;
+    let mut web = WebClient::new(&app);
+    let first = web.get("/sign-in").await;
+    let csrf = first.hidden("csrf_token").unwrap();
+    let again = web.get("/sign-in").await;
+    assert_eq!(again.hidden("csrf_token").unwrap(), csrf);
+    let r = web
+        .post(
+            "/sign-in",
+            &[("login", "olena"), ("password", PW), ("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+}

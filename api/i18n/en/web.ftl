@@ -45,3 +45,4 @@ web-undertaking-text =
     I know that disclosing this information carries the liability the law provides, in particular under the Law of Ukraine "On Personal Data Protection" and the Law of Ukraine "On Countering Trafficking in Human Beings".
 web-not-found-title = Page not found
 web-not-found = There is no such page.
+web-nav-security-log = Security log

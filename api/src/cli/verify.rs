@@ -12,8 +12,11 @@ use super::common;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Only this case.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "security_log")]
     case: Option<Uuid>,
+    /// Only the security log (sign-ins, account changes, exports): its hash chain.
+    #[arg(long)]
+    security_log: bool,
 }
 
 /// First destroys the key of every case whose history says erased but whose key still opens
@@ -26,6 +29,29 @@ pub struct Args {
 /// A sentence: the store cannot be read, or the given case does not exist.
 pub async fn run(settings: &Settings, args: &Args) -> Result<ExitCode, String> {
     let engine = common::engine(settings).await?;
+    if args.security_log {
+        let entries = engine
+            .security_log(0, i64::MAX)
+            .await
+            .map_err(|e| e.to_string())?
+            .len();
+        return Ok(
+            match engine
+                .verify_security_log()
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                None => {
+                    println!("security log  ok       {entries} entries");
+                    ExitCode::SUCCESS
+                }
+                Some(seq) => {
+                    println!("security log  INVALID  first bad entry: {seq} of {entries}");
+                    ExitCode::from(2)
+                }
+            },
+        );
+    }
     let repaired = engine.repair_erasures().await.map_err(|e| e.to_string())?;
     for id in &repaired {
         println!("{id}  REPAIRED erased in its history but its key was readable: key destroyed");

@@ -62,6 +62,9 @@ pub struct AppState {
     pub limits: Arc<crate::limits::Limits>,
     /// The web application's settings (sessions, sign-in throttling, single sign-on).
     pub web: Arc<crate::web::WebSettings>,
+    /// Single sign-on's relying party (the provider's cached metadata and keys, the sign-ins under
+    /// way), when an issuer is configured.
+    pub sso: Option<Arc<crate::web::oidc::Oidc>>,
 }
 
 /// Every route with its documentation: the resource modules' routers merged.

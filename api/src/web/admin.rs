@@ -207,7 +207,7 @@ async fn page(
                     .deadlines
                     .iter()
                     .map(|(kind, rule)| DeadlineRow {
-                        name: tr.label("deadline", kind.as_str()),
+                        name: tr.deadline(kind.as_str()),
                         length: tr.t1(
                             &format!(
                                 "web-admin-length-{}-{}",

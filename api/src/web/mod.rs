@@ -6,6 +6,7 @@
 //! - [`password`]: Argon2id, the password policy, one-time passwords;
 //! - [`signin`]: sign-in with its throttling, sign-out, the password change, the confidentiality
 //!   undertaking, the language choice;
+//! - [`oidc`]: single sign-on with an OpenID Connect provider (the relying party);
 //! - [`assets`]: the stylesheet and scripts, served under their content hash;
 //! - [`page`]: the layout every page shares and the response headers of pages.
 
@@ -13,10 +14,19 @@ pub mod admin;
 pub mod assets;
 pub mod case;
 pub mod case_form;
+pub mod inbox;
+pub mod oidc;
 pub mod page;
 pub mod password;
+pub mod queue;
+pub mod register;
+pub mod rows;
+pub mod search;
+pub mod security_log;
 pub mod session;
 pub mod signin;
+pub mod social;
+pub mod statistics;
 
 use std::time::Duration;
 
@@ -44,14 +54,8 @@ pub struct WebSettings {
     pub oidc: Option<OidcSettings>,
 }
 
-/// The OpenID Connect provider the sign-in page offers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OidcSettings {
-    /// The issuer URL (its `/.well-known/openid-configuration` is read).
-    pub issuer: String,
-    /// The client id registered at the provider.
-    pub client_id: String,
-}
+/// The OpenID Connect provider the sign-in page offers (`[oidc]` in the configuration).
+pub use crate::config::OidcSettings;
 
 impl Default for WebSettings {
     fn default() -> Self {
@@ -181,7 +185,15 @@ pub async fn fallback(
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(signin::router())
+        .merge(oidc::router())
         .merge(assets::router())
+        .merge(queue::router())
+        .merge(register::router())
+        .merge(search::router())
+        .merge(inbox::router())
+        .merge(social::router())
+        .merge(statistics::router())
         .merge(admin::router())
         .merge(case::router())
+        .merge(security_log::router())
 }

@@ -55,6 +55,30 @@ impl Tr {
         i18n::label(self.0, family, code)
     }
 
+    /// The label of a field (`applicant.sex`, `services[0].provider`).
+    #[must_use]
+    pub fn field(&self, path: &str) -> String {
+        i18n::field(self.0, path)
+    }
+
+    /// The label of an enumeration's value (`enum_label("referral_source", "police")`).
+    #[must_use]
+    pub fn enum_label(&self, type_name: &str, value: &str) -> String {
+        i18n::enum_label(self.0, type_name, value)
+    }
+
+    /// The label of a deadline name (also `verification_reply:<id>`).
+    #[must_use]
+    pub fn deadline(&self, name: &str) -> String {
+        i18n::deadline(self.0, name)
+    }
+
+    /// A count with its plural form (`count("count-days", 3)`).
+    #[must_use]
+    pub fn count(&self, key: &str, n: i64) -> String {
+        i18n::count(self.0, key, n)
+    }
+
     /// A date as people write it in this language.
     #[must_use]
     pub fn date(&self, d: &chrono::NaiveDate) -> String {
@@ -120,6 +144,11 @@ const NAV: &[(&str, &str, &[Role])] = &[
         "web-nav-dashboard",
         &[Role::Supervisor, Role::Auditor],
     ),
+    (
+        "/security-log",
+        "web-nav-security-log",
+        &[Role::Auditor, Role::Admin],
+    ),
     ("/admin", "web-nav-admin", &[Role::Admin]),
 ];
 
@@ -149,7 +178,7 @@ impl Chrome {
             csrf: user.csrf().to_string(),
             css: assets::css_path(),
             js: assets::js_path(),
-            idle_secs: 0,
+            idle_secs: s.web.idle_timeout.as_secs(),
         }
     }
 

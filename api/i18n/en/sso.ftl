@@ -1,0 +1,20 @@
+# Single sign-on (OpenID Connect): the sign-in through the organisation's identity provider.
+sso-title = Single sign-on
+sso-refused-title = Single sign-on refused
+sso-signed-in = You are signed in. The next page opens by itself; if it does not, continue with the link below.
+sso-continue = Continue
+sso-try-again = Back to sign-in
+sso-unavailable = The identity provider could not be reached or gave an unusable answer. Try again later, or sign in with your password.
+sso-unknown-state = This sign-in has expired or was already used. Start the sign-in again.
+sso-other-browser = This sign-in was started in another browser or window. Start the sign-in again here.
+sso-provider-error = The identity provider did not sign you in ({ $error }).
+sso-audience = The identity provider's token was issued for another application ({ $got }), not for this one ({ $expected }); it is refused.
+sso-issuer = The token comes from another identity provider ({ $got }) than the one configured ({ $expected }); it is refused.
+sso-token = The identity provider's token is not valid; it is refused. Try again; if it happens again, tell the administrator.
+sso-no-role = Your account at the identity provider has no role (the attribute { $claim }). Ask its administrator to give you a role.
+sso-unknown-role = Your account at the identity provider gives the role "{ $role }", which this system does not have. The roles are: { $roles }.
+sso-no-office = Your account at the identity provider has no office (the attribute { $claim }). Ask its administrator to set your office code.
+sso-unknown-office = Your account at the identity provider gives the office { $office }, which this system's office tree does not know. Ask its administrator to correct your office code.
+sso-role-not-at-office = Your account at the identity provider makes you { $role } at the office { $office }, but that role does not belong to an office of that kind. Ask its administrator to correct your role or office.
+sso-local-account = This system already has an account with this login that signs in with a password. Ask an administrator.
+sso-disabled = Your account in this system is disabled. Ask an administrator.

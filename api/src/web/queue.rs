@@ -1,0 +1,565 @@
+//! Page 1, the work queue (`GET /`, the home page of caseworkers, supervisors and administrators;
+//! the other roles are sent to theirs), and its current view as CSV (`GET /queue.csv`).
+//!
+//! Views with their counts (open cases, mine, unassigned in my office, overdue, due within the
+//! upcoming window, waiting for the deciding authority, returned for completion, closed), filters
+//! by office within scope, stage, status and assignee (query parameters: codes and user ids, never
+//! personal data), sorted by the next due date as the read model sorts, in pages. Every list is
+//! read through [`App::work_queue`](crate::app::App::work_queue), as `GET /api/v1/cases` reads it.
+
+use std::collections::BTreeSet;
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use ptl_domain::{Role, Stage, Status};
+use ptl_projections::queries::WorkQueueRow;
+use serde::Deserialize;
+
+use super::page::{render, Chrome, Tr};
+use super::rows::{explain, whole_queue, CaseRow, Shower};
+use super::session::SignedIn;
+use crate::app::lists::WorkQueueQuery;
+use crate::http::AppState;
+
+/// Rows on one page of the queue.
+pub const PAGE_SIZE: usize = 50;
+
+/// The queue's views.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// Open cases in scope.
+    Open,
+    /// Open cases assigned to me.
+    Mine,
+    /// Open cases of my office nobody is assigned to.
+    Unassigned,
+    /// A running deadline is past due.
+    Overdue,
+    /// A deadline is due within the upcoming window.
+    Upcoming,
+    /// The file is with the deciding authority.
+    Submitted,
+    /// The authority returned the file for completion.
+    Returned,
+    /// Closed cases.
+    Closed,
+}
+
+impl View {
+    /// Every view, in the order shown.
+    pub const ALL: [View; 8] = [
+        View::Open,
+        View::Mine,
+        View::Unassigned,
+        View::Overdue,
+        View::Upcoming,
+        View::Submitted,
+        View::Returned,
+        View::Closed,
+    ];
+
+    /// The code in the URL (`?view=`).
+    #[must_use]
+    pub fn code(self) -> &'static str {
+        match self {
+            View::Open => "open",
+            View::Mine => "mine",
+            View::Unassigned => "unassigned",
+            View::Overdue => "overdue",
+            View::Upcoming => "upcoming",
+            View::Submitted => "submitted",
+            View::Returned => "returned",
+            View::Closed => "closed",
+        }
+    }
+
+    fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.code() == code)
+    }
+
+    /// Whether a row of the whole scope belongs to the view (the overdue and upcoming views are
+    /// read with their own query: they depend on the deadlines).
+    fn holds(self, r: &WorkQueueRow, me: &str, my_office: &str) -> bool {
+        let open = r.stage != Stage::Closed;
+        match self {
+            View::Open => open,
+            View::Mine => open && r.assignee.as_deref() == Some(me),
+            View::Unassigned => open && r.assignee.is_none() && r.office == my_office,
+            View::Submitted => r.stage == Stage::Submitted,
+            View::Returned => r.stage == Stage::Returned,
+            View::Closed => r.stage == Stage::Closed,
+            View::Overdue => r.overdue,
+            View::Upcoming => open,
+        }
+    }
+}
+
+/// The query parameters of the queue and its CSV (codes and user ids only).
+#[derive(Debug, Default, Deserialize)]
+pub struct QueueParams {
+    /// The view (`open` by default).
+    pub view: Option<String>,
+    /// One office within the scope.
+    pub office: Option<String>,
+    /// Stage code.
+    pub stage: Option<String>,
+    /// Status code.
+    pub status: Option<String>,
+    /// Assignee's user id.
+    pub assignee: Option<String>,
+    /// Page number, from 1.
+    pub page: Option<String>,
+}
+
+/// The parsed filters (unreadable values are reported and left out).
+#[derive(Debug, Default, Clone)]
+struct Filters {
+    view: Option<View>,
+    office: Option<String>,
+    stage: Option<Stage>,
+    status: Option<Status>,
+    assignee: Option<String>,
+    page: usize,
+    problems: Vec<String>,
+}
+
+fn non_empty(v: Option<&String>) -> Option<&str> {
+    v.map(|s| s.trim()).filter(|s| !s.is_empty())
+}
+
+impl Filters {
+    fn parse(p: &QueueParams, tr: Tr) -> Self {
+        let mut f = Filters {
+            page: 1,
+            ..Filters::default()
+        };
+        if let Some(v) = non_empty(p.view.as_ref()) {
+            f.view = View::parse(v);
+            if f.view.is_none() {
+                f.problems.push(tr.t("web-lists-filter-view-unknown"));
+            }
+        }
+        f.office = non_empty(p.office.as_ref()).map(str::to_string);
+        if let Some(s) = non_empty(p.stage.as_ref()) {
+            f.stage = s.parse().ok();
+            if f.stage.is_none() {
+                f.problems.push(tr.t("web-lists-filter-stage-unknown"));
+            }
+        }
+        if let Some(s) = non_empty(p.status.as_ref()) {
+            f.status = s.parse().ok();
+            if f.status.is_none() {
+                f.problems.push(tr.t("web-lists-filter-status-unknown"));
+            }
+        }
+        f.assignee = non_empty(p.assignee.as_ref()).map(str::to_string);
+        if let Some(n) = non_empty(p.page.as_ref()) {
+            match n.parse::<usize>() {
+                Ok(n) if n >= 1 => f.page = n,
+                _ => f.problems.push(tr.t("web-lists-filter-page-unknown")),
+            }
+        }
+        f
+    }
+
+    /// The query string of these filters with another view and page (`None`: leave out).
+    fn query(&self, view: View, page: Option<usize>) -> String {
+        let mut parts = vec![format!("view={}", view.code())];
+        if let Some(o) = &self.office {
+            parts.push(format!("office={}", encode(o)));
+        }
+        if let Some(s) = self.stage {
+            parts.push(format!("stage={}", s.as_str()));
+        }
+        if let Some(s) = self.status {
+            parts.push(format!("status={}", s.as_str()));
+        }
+        if let Some(a) = &self.assignee {
+            parts.push(format!("assignee={}", encode(a)));
+        }
+        if let Some(p) = page {
+            parts.push(format!("page={p}"));
+        }
+        parts.join("&")
+    }
+}
+
+/// Percent-encodes a query value (unreserved characters stay).
+#[must_use]
+pub fn encode(v: &str) -> String {
+    let mut out = String::new();
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// One view in the list of views.
+#[derive(Debug, Clone)]
+pub struct ViewLink {
+    /// Its code.
+    pub code: &'static str,
+    /// Its name.
+    pub name: String,
+    /// How many cases it holds.
+    pub count: usize,
+    /// Its address (with the current filters).
+    pub href: String,
+    /// Whether it is the view shown.
+    pub current: bool,
+}
+
+/// An option of a filter's select.
+#[derive(Debug, Clone)]
+pub struct Choice {
+    /// The value sent.
+    pub value: String,
+    /// What people read.
+    pub text: String,
+    /// Whether it is selected.
+    pub selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "queue.html")]
+struct QueuePage {
+    chrome: Chrome,
+    views: Vec<ViewLink>,
+    view_code: &'static str,
+    view_name: String,
+    offices: Vec<Choice>,
+    stages: Vec<Choice>,
+    statuses: Vec<Choice>,
+    assignees: Vec<Choice>,
+    rows: Vec<CaseRow>,
+    total: usize,
+    page: usize,
+    pages: usize,
+    prev: Option<String>,
+    next: Option<String>,
+    csv: String,
+    problems: Vec<String>,
+}
+
+/// What a view shows after the filters: its rows (all pages), and the counts of every view.
+struct Loaded {
+    view: View,
+    rows: Vec<WorkQueueRow>,
+    counts: Vec<(View, usize)>,
+    scope: Vec<WorkQueueRow>,
+}
+
+async fn load(s: &AppState, user: &SignedIn, f: &mut Filters) -> Result<Loaded, crate::app::Error> {
+    let app = &s.app;
+    let caller = &user.caller;
+    let view = f.view.unwrap_or(View::Open);
+    let scope = whole_queue(app, caller, WorkQueueQuery::default()).await?;
+    let overdue = whole_queue(
+        app,
+        caller,
+        WorkQueueQuery {
+            overdue: true,
+            ..WorkQueueQuery::default()
+        },
+    )
+    .await?;
+    let upcoming = whole_queue(
+        app,
+        caller,
+        WorkQueueQuery {
+            upcoming: true,
+            ..WorkQueueQuery::default()
+        },
+    )
+    .await?;
+    let me = caller.sub.as_str();
+    let mine = caller.office.as_str();
+    let counts = View::ALL
+        .into_iter()
+        .map(|v| {
+            let n = match v {
+                View::Overdue => overdue.len(),
+                View::Upcoming => upcoming.len(),
+                other => scope.iter().filter(|r| other.holds(r, me, mine)).count(),
+            };
+            (v, n)
+        })
+        .collect();
+    // The view with the filters, read through the same query as the REST work queue.
+    let q = WorkQueueQuery {
+        office: f.office.clone(),
+        stage: f.stage,
+        status: f.status,
+        assignee: match view {
+            View::Mine => Some(caller.sub.clone()),
+            _ => f.assignee.clone(),
+        },
+        overdue: view == View::Overdue,
+        upcoming: view == View::Upcoming,
+        ..WorkQueueQuery::default()
+    };
+    let rows = match whole_queue(app, caller, q).await {
+        Ok(rows) => rows,
+        Err(crate::app::Error::Parameter { parameter, .. }) if parameter == "office" => {
+            f.problems
+                .push(Tr(user.lang).t("web-lists-filter-office-outside"));
+            f.office = None;
+            return Box::pin(load(s, user, f)).await;
+        }
+        Err(e) => return Err(e),
+    };
+    let rows = rows
+        .into_iter()
+        .filter(|r| view.holds(r, me, mine))
+        .collect();
+    Ok(Loaded {
+        view,
+        rows,
+        counts,
+        scope,
+    })
+}
+
+fn view_name(tr: Tr, v: View, upcoming_days: i64) -> String {
+    match v {
+        View::Upcoming => tr.t1(
+            "web-lists-view-upcoming",
+            "days",
+            &upcoming_days.to_string(),
+        ),
+        other => tr.t(&format!("web-lists-view-{}", other.code())),
+    }
+}
+
+/// `GET /`: the home page: the work queue, or the page of the user's role.
+async fn home(
+    State(s): State<AppState>,
+    user: SignedIn,
+    Query(params): Query<QueueParams>,
+) -> Response {
+    match user.caller.role {
+        Role::DecisionOfficer => return Redirect::to("/inbox").into_response(),
+        Role::SocialWorker => return Redirect::to("/social").into_response(),
+        Role::Auditor => return Redirect::to("/statistics").into_response(),
+        _ => {}
+    }
+    let tr = Tr(user.lang);
+    let mut f = Filters::parse(&params, tr);
+    let chrome = Chrome::for_user(&s, &user, "web-lists-queue-title", "/");
+    let loaded = match load(&s, &user, &mut f).await {
+        Ok(l) => l,
+        Err(e) => {
+            let (text, _) = explain(tr, e);
+            return super::message_page(StatusCode::BAD_REQUEST, chrome, true, text, None);
+        }
+    };
+    let shower = Shower::new(&s.app, tr).await;
+    let total = loaded.rows.len();
+    let pages = total.div_ceil(PAGE_SIZE).max(1);
+    let page = f.page.min(pages);
+    let rows = loaded
+        .rows
+        .iter()
+        .skip((page - 1) * PAGE_SIZE)
+        .take(PAGE_SIZE)
+        .map(|r| shower.row(r))
+        .collect();
+    let views = loaded
+        .counts
+        .iter()
+        .map(|(v, n)| ViewLink {
+            code: v.code(),
+            name: view_name(tr, *v, s.app.settings.upcoming_days),
+            count: *n,
+            href: format!("/?{}", f.query(*v, None)),
+            current: *v == loaded.view,
+        })
+        .collect();
+    let offices = s
+        .app
+        .offices
+        .descendants(&user.caller.office)
+        .into_iter()
+        .map(|code| Choice {
+            value: code.to_string(),
+            text: shower.office(code),
+            selected: f.office.as_deref() == Some(code),
+        })
+        .collect();
+    let stages = Stage::ALL
+        .iter()
+        .map(|st| Choice {
+            value: st.as_str().to_string(),
+            text: tr.label("stage", st.as_str()),
+            selected: f.stage == Some(*st),
+        })
+        .collect();
+    let statuses = Status::ALL
+        .iter()
+        .map(|st| Choice {
+            value: st.as_str().to_string(),
+            text: tr.label("status", st.as_str()),
+            selected: f.status == Some(*st),
+        })
+        .collect();
+    let ids: BTreeSet<&str> = loaded
+        .scope
+        .iter()
+        .filter_map(|r| r.assignee.as_deref())
+        .chain(f.assignee.as_deref())
+        .collect();
+    let mut assignees: Vec<Choice> = ids
+        .into_iter()
+        .map(|id| Choice {
+            value: id.to_string(),
+            text: shower.name(id),
+            selected: f.assignee.as_deref() == Some(id),
+        })
+        .collect();
+    assignees.sort_by(|a, b| a.text.cmp(&b.text));
+    let page_link = |p: usize| format!("/?{}", f.query(loaded.view, Some(p)));
+    let body = QueuePage {
+        view_code: loaded.view.code(),
+        view_name: view_name(tr, loaded.view, s.app.settings.upcoming_days),
+        views,
+        offices,
+        stages,
+        statuses,
+        assignees,
+        rows,
+        total,
+        page,
+        pages,
+        prev: (page > 1).then(|| page_link(page - 1)),
+        next: (page < pages).then(|| page_link(page + 1)),
+        csv: format!("/queue.csv?{}", f.query(loaded.view, None)),
+        problems: f.problems.clone(),
+        chrome,
+    };
+    render(StatusCode::OK, user.lang, &body)
+}
+
+/// A CSV cell: quoted when it holds a separator, a quote or a line break; a cell a spreadsheet
+/// would read as a formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a
+/// leading apostrophe.
+#[must_use]
+pub fn csv_cell(v: &str) -> String {
+    let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{v}")
+    } else {
+        v.to_string()
+    };
+    if v.contains([',', '"', '\n', '\r', ';']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v
+    }
+}
+
+/// `GET /queue.csv`: the current view (every page) with the same filters, as CSV (UTF-8 with a
+/// byte-order mark, for spreadsheets).
+async fn queue_csv(
+    State(s): State<AppState>,
+    user: SignedIn,
+    Query(params): Query<QueueParams>,
+) -> Response {
+    let tr = Tr(user.lang);
+    if !matches!(
+        user.caller.role,
+        Role::Caseworker | Role::Supervisor | Role::Admin
+    ) {
+        return super::message_page(
+            StatusCode::FORBIDDEN,
+            Chrome::for_user(&s, &user, "web-lists-queue-title", "/"),
+            true,
+            tr.t("web-lists-not-for-role"),
+            Some(("/".to_string(), tr.t("web-back-home"))),
+        );
+    }
+    let mut f = Filters::parse(&params, tr);
+    let loaded = match load(&s, &user, &mut f).await {
+        Ok(l) => l,
+        Err(e) => {
+            let (text, _) = explain(tr, e);
+            return (StatusCode::BAD_REQUEST, text).into_response();
+        }
+    };
+    let shower = Shower::new(&s.app, tr).await;
+    let mut out = String::from("\u{feff}");
+    let head = [
+        "web-lists-col-register-no",
+        "web-lists-col-stage",
+        "web-lists-col-status",
+        "web-lists-col-due",
+        "web-lists-col-badge",
+        "web-lists-col-assignee",
+        "web-lists-col-office",
+    ]
+    .map(|k| csv_cell(&tr.t(k)));
+    out.push_str(&head.join(","));
+    out.push_str("\r\n");
+    for r in &loaded.rows {
+        let row = shower.row(r);
+        let cells = [
+            row.register_no,
+            row.stage,
+            row.status,
+            row.due,
+            row.badge.map(|(_, w)| w).unwrap_or_default(),
+            row.assignee,
+            row.office,
+        ]
+        .map(|c| csv_cell(&c));
+        out.push_str(&cells.join(","));
+        out.push_str("\r\n");
+    }
+    let mut response = out.into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"work-queue.csv\""),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The queue's routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/queue.csv", get(queue_csv))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_are_escaped() {
+        assert_eq!(csv_cell("=cmd|' /C calc'!A0"), "'=cmd|' /C calc'!A0");
+        assert_eq!(csv_cell("+1"), "'+1");
+        assert_eq!(csv_cell("-1"), "'-1");
+        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("UA7102-2026-000001"), "UA7102-2026-000001");
+    }
+
+    #[test]
+    fn query_values_are_encoded() {
+        assert_eq!(encode("UA7102"), "UA7102");
+        assert_eq!(encode("a b&c"), "a%20b%26c");
+    }
+}
