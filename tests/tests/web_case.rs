@@ -339,7 +339,9 @@ async fn case_page(store: Store) {
         let r = olena.get(&format!("{case}/print/{doc}")).await;
         assert_eq!(r.status, 200, "{}", r.body);
         assert!(r.body.contains("class=\"print-note\""));
-        assert!(access_log(&app, &id).await.contains(&format!("print: {doc}")));
+        assert!(access_log(&app, &id)
+            .await
+            .contains(&format!("print: {doc}")));
     }
     // The auditor's print has no personal data.
     let r = ivanna.get(&format!("{case}/print/card")).await;

@@ -576,8 +576,12 @@ async fn render_case(
         None
     };
     let person = extras.person.as_ref().map(|p| person_rows(tr, p));
+    let mut chrome = Chrome::for_user(s, user, "web-case-title", "");
+    if !view.register_no.is_empty() {
+        chrome.title = format!("{} {}", chrome.title, view.register_no);
+    }
     let page = CasePage {
-        chrome: Chrome::for_user(s, user, "web-case-title", ""),
+        chrome,
         id: case.id.to_string(),
         version: case.version,
         summary: p.summary,
