@@ -33,8 +33,11 @@ use crate::view::CaseView;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/cases/{id}", get(case_page))
-        .route("/cases/{id}/actions/{action}", post(post_action))
-        .route("/cases/{id}/person", post(reveal_person))
+        .route(
+            "/cases/{id}/actions/{action}",
+            post(post_action).get(to_case_page),
+        )
+        .route("/cases/{id}/person", post(reveal_person).get(to_case_page))
         .route("/cases/{id}/history", get(history_page))
         .route("/cases/{id}/print/{doc}", get(print_page))
         .route("/registers/{register}/print", get(register_print))
@@ -761,6 +764,19 @@ fn refusal(s: &AppState, user: &SignedIn, e: &Error, back: &str) -> Response {
 
 // ---------------------------------------------------------------------------------------------
 // Handlers.
+
+/// A form's address opened as a page (a bookmark, the back button): the case page.
+async fn to_case_page(_user: SignedIn, Path(params): Path<Vec<(String, String)>>) -> Response {
+    let id = params
+        .iter()
+        .find(|(k, _)| k == "id")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default();
+    match uuid::Uuid::parse_str(id) {
+        Ok(id) => Redirect::to(&format!("/cases/{id}")).into_response(),
+        Err(_) => Redirect::to("/").into_response(),
+    }
+}
 
 #[derive(Debug, Deserialize)]
 struct CaseQuery {
