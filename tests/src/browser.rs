@@ -266,12 +266,28 @@ impl Browser {
         let _ = self.driver.quit().await;
     }
 
-    /// Opens `url` and waits for it to load.
+    /// Opens `url` and waits for it to load; fails when the browser shows its own error page
+    /// instead (no server, or an error answered with an empty body).
     pub async fn goto(&self, url: &str) {
         self.driver
             .goto(url)
             .await
             .unwrap_or_else(|e| panic!("open {url}: {e}"));
+        self.assert_not_browser_error(url).await;
+    }
+
+    /// Fails when the page is Chromium's own error page.
+    pub async fn assert_not_browser_error(&self, what: &str) {
+        assert!(
+            !self.exists("#main-frame-error").await,
+            "the browser shows its own error page for {what}: {}",
+            self.text()
+                .await
+                .lines()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" / ")
+        );
     }
 
     /// The address shown in the address bar.
@@ -354,6 +370,7 @@ impl Browser {
             .await
             .unwrap_or_else(|e| panic!("the page did not change after the click: {e}"));
         self.wait_loaded().await;
+        self.assert_not_browser_error(&self.url().await).await;
     }
 
     /// Waits for `document.readyState` to be `complete`.
@@ -551,7 +568,8 @@ async fn fill_field(
                         panic!("form `{form_name}` has no `{field}` with the value `{value}`")
                     })
             };
-            let want = value != "false";
+            // A radio button is chosen by its value, "false" included (a yes/no pair).
+            let want = kind == "radio" || value != "false";
             if target.is_selected().await.unwrap() != want {
                 target.click().await.unwrap();
             }

@@ -341,3 +341,54 @@ async fn a_callback_without_its_sign_in_or_in_another_browser_signs_nobody_in() 
     assert!(app.state.app.engine.users().await.unwrap().is_empty());
     app.stop().await;
 }
+
+/// The administration page passes axe-core (WCAG 2.1 A/AA), signed in through the browser, also
+/// with an error next to a field after a refused account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_administration_pages_are_accessible() {
+    let app = TestApp::spawn(Store::Sqlite).await;
+    ptl_tests::web::add_user(&app, "admin", "admin", "UA", PW).await;
+    ptl_tests::web::add_user(&app, "olena", "caseworker", "UA7102", PW).await;
+    let b = Browser::start().await;
+    b.goto(&format!("{}/sign-in", app.base)).await;
+    b.fill_and_submit("sign-in", &[("login", "admin"), ("password", PW)])
+        .await;
+    b.submit("acknowledge").await;
+    b.goto(&format!("{}/admin", app.base)).await;
+    assert!(b.url().await.ends_with("/admin"), "{}", b.url().await);
+    b.assert_accessible("the administration page").await;
+    b.screenshot("admin").await;
+    b.quit().await;
+    app.stop().await;
+}
+
+/// The caseworker's main pages pass axe-core (WCAG 2.1 A/AA): the work queue, the registration
+/// form, a case page, its history and the person search; a screenshot of each is saved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_caseworkers_pages_are_accessible() {
+    let app = TestApp::spawn(Store::Sqlite).await;
+    ptl_tests::web::add_user(&app, "olena", "caseworker", "UA7102", PW).await;
+    let token = app.token("api-1", Role::Caseworker, "UA7102");
+    let (id, _) = app
+        .register(&token, &ptl_tests::application("UA7102", "2026-03-02"))
+        .await;
+    let b = Browser::start().await;
+    b.goto(&format!("{}/sign-in", app.base)).await;
+    b.fill_and_submit("sign-in", &[("login", "olena"), ("password", PW)])
+        .await;
+    b.submit("acknowledge").await;
+    for (path, name) in [
+        ("/".to_string(), "work-queue"),
+        ("/cases/new".to_string(), "registration"),
+        (format!("/cases/{id}"), "case"),
+        (format!("/cases/{id}/history"), "history"),
+        ("/person-search".to_string(), "person-search"),
+    ] {
+        b.goto(&format!("{}{path}", app.base)).await;
+        assert!(b.url().await.ends_with(&path), "{path}: {}", b.url().await);
+        b.screenshot(name).await;
+        b.assert_accessible(&path).await;
+    }
+    b.quit().await;
+    app.stop().await;
+}

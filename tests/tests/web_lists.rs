@@ -784,9 +784,17 @@ async fn list_pages_need_a_session() {
         "/inbox",
         "/social",
         "/statistics",
+        // A form's address opened with another method is a page like any other.
+        "/sign-out",
     ] {
         let r = web.get(path).await;
         assert_eq!(r.status, 303, "{path}");
         assert_eq!(r.location(), Some("/sign-in"), "{path}");
     }
+    add_user(&app, "olena", "caseworker", "UA7102", PW).await;
+    web.sign_in_fully("olena", PW).await;
+    let r = web.get("/sign-out").await;
+    assert_eq!(r.status, 405);
+    assert!(r.body.contains("role=\"alert\""));
+    assert_labelled(&r);
 }

@@ -48,6 +48,7 @@ web-lists-filter-status-unknown = There is no such status; the status filter is 
 web-lists-filter-page-unknown = The page number is not understood; showing the first page.
 web-lists-filter-office-outside = That office is outside your scope; showing all your cases.
 web-lists-not-for-role = This page is not for your role.
+web-lists-method-not-allowed = This address is opened only through a form on a page.
 web-lists-required = Required.
 
 web-lists-register-title = Register an application

@@ -48,6 +48,7 @@ web-lists-filter-status-unknown = Такого статусу немає; від
 web-lists-filter-page-unknown = Номер сторінки не зрозумілий; показано першу сторінку.
 web-lists-filter-office-outside = Ця установа поза вашими повноваженнями; показано всі ваші справи.
 web-lists-not-for-role = Ця сторінка не для вашої ролі.
+web-lists-method-not-allowed = Цю адресу відкривають лише через форму на сторінці.
 web-lists-required = Обов'язкове поле.
 
 web-lists-register-title = Реєстрація заяви

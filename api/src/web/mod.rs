@@ -196,4 +196,28 @@ pub fn router() -> Router<AppState> {
         .merge(admin::router())
         .merge(case::router())
         .merge(security_log::router())
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// A page's address with another method (a form's `action` opened with `GET`): without a session,
+/// the sign-in page (303), as for any page; with one, 405 in words.
+async fn method_not_allowed(
+    axum::extract::State(s): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+) -> axum::response::Response {
+    use axum::extract::FromRequestParts;
+    let (mut parts, _) = req.into_parts();
+    match session::SignedIn::from_request_parts(&mut parts, &s).await {
+        Err(to_sign_in) => to_sign_in,
+        Ok(user) => {
+            let tr = page::Tr(user.lang);
+            message_page(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                page::Chrome::for_user(&s, &user, "web-not-found-title", ""),
+                true,
+                tr.t("web-lists-method-not-allowed"),
+                Some(("/".to_string(), tr.t("web-back-home"))),
+            )
+        }
+    }
 }

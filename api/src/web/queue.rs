@@ -81,8 +81,9 @@ impl View {
         Self::ALL.into_iter().find(|v| v.code() == code)
     }
 
-    /// Whether a row of the whole scope belongs to the view (the overdue and upcoming views are
-    /// read with their own query: they depend on the deadlines).
+    /// Whether a row of the whole scope belongs to the view (a row is overdue when its earliest
+    /// running deadline is past due, as the read model's `overdue` filter says; the upcoming view
+    /// is read with its own query: any running deadline within the window counts).
     fn holds(self, r: &WorkQueueRow, me: &str, my_office: &str) -> bool {
         let open = r.stage != Stage::Closed;
         match self {
@@ -262,15 +263,6 @@ async fn load(s: &AppState, user: &SignedIn, f: &mut Filters) -> Result<Loaded, 
     let caller = &user.caller;
     let view = f.view.unwrap_or(View::Open);
     let scope = whole_queue(app, caller, WorkQueueQuery::default()).await?;
-    let overdue = whole_queue(
-        app,
-        caller,
-        WorkQueueQuery {
-            overdue: true,
-            ..WorkQueueQuery::default()
-        },
-    )
-    .await?;
     let upcoming = whole_queue(
         app,
         caller,
@@ -286,7 +278,6 @@ async fn load(s: &AppState, user: &SignedIn, f: &mut Filters) -> Result<Loaded, 
         .into_iter()
         .map(|v| {
             let n = match v {
-                View::Overdue => overdue.len(),
                 View::Upcoming => upcoming.len(),
                 other => scope.iter().filter(|r| other.holds(r, me, mine)).count(),
             };

@@ -290,6 +290,7 @@ mod tests {
         include_str!("social.rs"),
         include_str!("statistics.rs"),
         include_str!("rows.rs"),
+        include_str!("mod.rs"),
         include_str!("../../templates/_case_rows.html"),
         include_str!("../../templates/queue.html"),
         include_str!("../../templates/register.html"),
