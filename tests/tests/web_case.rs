@@ -335,6 +335,14 @@ async fn case_page(store: Store) {
     assert!(r.body.contains("User olena"));
     assert!(r.body.contains("class=\"signature\""));
     assert!(access_log(&app, &id).await.contains("print: card"));
+    for doc in ["application", "handover"] {
+        let r = olena.get(&format!("{case}/print/{doc}")).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(r.body.contains("class=\"print-note\""));
+        assert!(access_log(&app, &id)
+            .await
+            .contains(&format!("print: {doc}")));
+    }
     // The auditor's print has no personal data.
     let r = ivanna.get(&format!("{case}/print/card")).await;
     assert_eq!(r.status, 200);

@@ -130,3 +130,4 @@ web-print-from = from
 web-print-to = to
 web-print-issued-on = Issued on
 web-case-you-typed = You typed:
+web-print-no-decision = no decision yet

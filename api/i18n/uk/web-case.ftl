@@ -130,3 +130,4 @@ web-print-from = з
 web-print-to = по
 web-print-issued-on = Дата видачі
 web-case-you-typed = Ви ввели:
+web-print-no-decision = рішення ще не прийнято

@@ -33,8 +33,11 @@ use crate::view::CaseView;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/cases/{id}", get(case_page))
-        .route("/cases/{id}/actions/{action}", post(post_action))
-        .route("/cases/{id}/person", post(reveal_person))
+        .route(
+            "/cases/{id}/actions/{action}",
+            post(post_action).get(to_case_page),
+        )
+        .route("/cases/{id}/person", post(reveal_person).get(to_case_page))
         .route("/cases/{id}/history", get(history_page))
         .route("/cases/{id}/print/{doc}", get(print_page))
         .route("/registers/{register}/print", get(register_print))
@@ -576,8 +579,12 @@ async fn render_case(
         None
     };
     let person = extras.person.as_ref().map(|p| person_rows(tr, p));
+    let mut chrome = Chrome::for_user(s, user, "web-case-title", "");
+    if !view.register_no.is_empty() {
+        chrome.title = format!("{} {}", chrome.title, view.register_no);
+    }
     let page = CasePage {
-        chrome: Chrome::for_user(s, user, "web-case-title", ""),
+        chrome,
         id: case.id.to_string(),
         version: case.version,
         summary: p.summary,
@@ -757,6 +764,19 @@ fn refusal(s: &AppState, user: &SignedIn, e: &Error, back: &str) -> Response {
 
 // ---------------------------------------------------------------------------------------------
 // Handlers.
+
+/// A form's address opened as a page (a bookmark, the back button): the case page.
+async fn to_case_page(_user: SignedIn, Path(params): Path<Vec<(String, String)>>) -> Response {
+    let id = params
+        .iter()
+        .find(|(k, _)| k == "id")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default();
+    match uuid::Uuid::parse_str(id) {
+        Ok(id) => Redirect::to(&format!("/cases/{id}")).into_response(),
+        Err(_) => Redirect::to("/").into_response(),
+    }
+}
 
 #[derive(Debug, Deserialize)]
 struct CaseQuery {
@@ -1245,9 +1265,45 @@ async fn print_page(
     match doc.as_str() {
         "application" => {
             if let Some(r) = &state.registration {
+                let lang = user.lang;
+                let a = &r.applicant;
                 rows.push(row(
                     tr.t("web-print-filed-by"),
                     tr.label("enum-filed_by", r.filed_by.as_str()),
+                ));
+                rows.push(row(
+                    crate::i18n::field(lang, "applicant.sex"),
+                    tr.label("enum-sex", a.sex.as_str()),
+                ));
+                rows.push(row(
+                    crate::i18n::field(lang, "applicant.birth_year"),
+                    a.birth_year.to_string(),
+                ));
+                rows.push(row(
+                    crate::i18n::field(lang, "applicant.citizenship"),
+                    tr.label("enum-citizenship", a.citizenship.as_str()),
+                ));
+                rows.push(row(
+                    crate::i18n::field(lang, "applicant.speaks_ukrainian_or_russian"),
+                    yes_no(tr, a.speaks_ukrainian_or_russian),
+                ));
+                rows.push(row(
+                    crate::i18n::field(lang, "applicant.interpreter_used"),
+                    yes_no(tr, a.interpreter_used),
+                ));
+                if let Some(f) = &r.referral {
+                    rows.push(row(
+                        crate::i18n::field(lang, "referral.source"),
+                        format!(
+                            "{} · {}",
+                            tr.label("enum-referral_source", f.source.as_str()),
+                            tr.date(&f.referred_on)
+                        ),
+                    ));
+                }
+                rows.push(row(
+                    crate::i18n::field(lang, "exploitation.country"),
+                    r.exploitation_country.clone(),
                 ));
                 let forms: Vec<String> = r
                     .exploitation_forms
@@ -1261,6 +1317,12 @@ async fn print_page(
             }
         }
         "handover" => {
+            if state.decision.is_none() {
+                rows.push(row(
+                    tr.t("web-print-decision"),
+                    tr.t("web-print-no-decision"),
+                ));
+            }
             if let Some(d) = &state.decision {
                 rows.push(row(
                     tr.t("web-print-decision"),
