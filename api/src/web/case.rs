@@ -504,7 +504,8 @@ struct Extras {
 }
 
 /// What the user typed into a form that can no longer be offered, as label: value rows.
-fn typed_rows(tr: Tr, form: &Filled) -> Vec<Row> {
+fn typed_rows(tr: Tr, action: &str, form: &Filled) -> Vec<Row> {
+    let props = super::case_form::action_props(action).unwrap_or_default();
     form.iter()
         .filter(|(k, _)| !matches!(k.as_str(), "csrf_token" | "idempotency_key" | "version"))
         .filter_map(|(k, v)| {
@@ -513,7 +514,12 @@ fn typed_rows(tr: Tr, form: &Filled) -> Vec<Row> {
                 .map(String::as_str)
                 .filter(|x| !x.trim().is_empty())
                 .collect();
-            (!v.is_empty()).then(|| row(crate::i18n::field(tr.0, k), v.join(", ")))
+            let scalar = super::case_form::scalar_of(&props, k);
+            let words: Vec<String> = v
+                .iter()
+                .map(|x| super::case_form::value_in_words(tr, scalar.as_ref(), x))
+                .collect();
+            (!v.is_empty()).then(|| row(crate::i18n::field(tr.0, k), words.join(", ")))
         })
         .collect()
 }
@@ -545,7 +551,7 @@ async fn render_case(
     if let Some((name, form, _)) = &extras.retry {
         forms.sort_by_key(|f| &f.action != name);
         if !forms.iter().any(|f| &f.action == name) {
-            typed = typed_rows(tr, form);
+            typed = typed_rows(tr, name, form);
         }
     }
     let access_log = if matches!(user.caller.role, Role::Supervisor | Role::Auditor) {
