@@ -548,6 +548,50 @@ fn walk(
     }
 }
 
+/// The kind of value the field `name` of `props` holds (dotted names reach into objects, list
+/// indices are ignored), for showing a typed value in words.
+#[must_use]
+pub fn scalar_of(props: &[Prop], name: &str) -> Option<Scalar> {
+    let clean: String = {
+        let mut out = String::new();
+        let mut skipping = false;
+        for c in name.chars() {
+            match c {
+                '[' => skipping = true,
+                ']' => skipping = false,
+                c if !skipping => out.push(c),
+                _ => {}
+            }
+        }
+        out
+    };
+    let mut parts = clean.split('.');
+    let first = parts.next()?;
+    let prop = props.iter().find(|p| p.name == first)?;
+    let rest: Vec<&str> = parts.collect();
+    match (&prop.shape, rest.is_empty()) {
+        (Shape::One(s) | Shape::List(s), true) => Some(s.clone()),
+        (Shape::Object(inner) | Shape::Objects(inner), false) => scalar_of(inner, &rest.join(".")),
+        _ => None,
+    }
+}
+
+/// A typed value in words: a date as people write it, an enumeration's label, yes or no.
+#[must_use]
+pub fn value_in_words(tr: Tr, scalar: Option<&Scalar>, value: &str) -> String {
+    match scalar {
+        Some(Scalar::Date) => chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
+            .map_or_else(|_| value.to_string(), |d| tr.date(&d)),
+        Some(Scalar::Enum(type_name, _)) => crate::i18n::enum_label(tr.0, type_name, value),
+        Some(Scalar::Bool) => match value {
+            "true" => tr.t("web-case-yes"),
+            "false" => tr.t("web-case-no"),
+            other => other.to_string(),
+        },
+        _ => value.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -796,49 +840,5 @@ mod tests {
         );
         assert_eq!(g[0].inputs[0].value(), "2026-03-05");
         assert!(matches!(&g[0].inputs[1].widget, Widget::Select(o) if !o.is_empty()));
-    }
-}
-
-/// The kind of value the field `name` of `props` holds (dotted names reach into objects, list
-/// indices are ignored), for showing a typed value in words.
-#[must_use]
-pub fn scalar_of(props: &[Prop], name: &str) -> Option<Scalar> {
-    let clean: String = {
-        let mut out = String::new();
-        let mut skipping = false;
-        for c in name.chars() {
-            match c {
-                '[' => skipping = true,
-                ']' => skipping = false,
-                c if !skipping => out.push(c),
-                _ => {}
-            }
-        }
-        out
-    };
-    let mut parts = clean.split('.');
-    let first = parts.next()?;
-    let prop = props.iter().find(|p| p.name == first)?;
-    let rest: Vec<&str> = parts.collect();
-    match (&prop.shape, rest.is_empty()) {
-        (Shape::One(s) | Shape::List(s), true) => Some(s.clone()),
-        (Shape::Object(inner) | Shape::Objects(inner), false) => scalar_of(inner, &rest.join(".")),
-        _ => None,
-    }
-}
-
-/// A typed value in words: a date as people write it, an enumeration's label, yes or no.
-#[must_use]
-pub fn value_in_words(tr: Tr, scalar: Option<&Scalar>, value: &str) -> String {
-    match scalar {
-        Some(Scalar::Date) => chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
-            .map_or_else(|_| value.to_string(), |d| tr.date(&d)),
-        Some(Scalar::Enum(type_name, _)) => crate::i18n::enum_label(tr.0, type_name, value),
-        Some(Scalar::Bool) => match value {
-            "true" => tr.t("web-case-yes"),
-            "false" => tr.t("web-case-no"),
-            other => other.to_string(),
-        },
-        _ => value.to_string(),
     }
 }
