@@ -20,6 +20,7 @@ pub mod page;
 pub mod password;
 pub mod queue;
 pub mod register;
+pub mod report;
 pub mod rows;
 pub mod search;
 pub mod security_log;
@@ -196,6 +197,7 @@ pub fn router() -> Router<AppState> {
         .merge(admin::router())
         .merge(case::router())
         .merge(security_log::router())
+        .merge(report::router())
         .method_not_allowed_fallback(method_not_allowed)
 }
 

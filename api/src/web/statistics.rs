@@ -129,7 +129,7 @@ struct StatsPage {
     missed: Vec<MissedRow>,
 }
 
-fn shown(v: &Value) -> String {
+pub(crate) fn shown(v: &Value) -> String {
     match v {
         Value::Null => "—".to_string(),
         Value::Number(n) => match n.as_u64() {
@@ -142,7 +142,7 @@ fn shown(v: &Value) -> String {
     }
 }
 
-fn figures_value(f: &Figures) -> Value {
+pub(crate) fn figures_value(f: &Figures) -> Value {
     serde_json::to_value(f).unwrap_or(Value::Null)
 }
 
