@@ -226,13 +226,8 @@ async fn post_sign_in(
             false
         }
     };
+    let user_id = user.as_ref().map(|u| u.id.clone());
     let Some(user) = user.filter(|_| good) else {
-        let user_id = engine
-            .user_by_login(&form.login)
-            .await
-            .ok()
-            .flatten()
-            .map(|u| u.id);
         let failures = engine
             .record_signin_failure(
                 user_id.as_deref(),
