@@ -100,6 +100,8 @@ pub async fn close_office(
             stage: None,
             status: None,
             assignee: None,
+            open: None,
+            unassigned: false,
             overdue: false,
             due_before: None,
             case_ids: None,

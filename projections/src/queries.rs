@@ -58,6 +58,10 @@ pub struct CaseFilter {
     pub status: Option<Status>,
     /// Only cases assigned to this user.
     pub assignee: Option<String>,
+    /// Only cases not closed (`Some(true)`) or only closed ones (`Some(false)`).
+    pub open: Option<bool>,
+    /// Only cases nobody is assigned to.
+    pub unassigned: bool,
     /// Only cases with a running deadline due before `today`.
     pub overdue: bool,
     /// Only cases whose earliest running deadline is due strictly before this date.
@@ -323,65 +327,7 @@ pub async fn list_cases(
     f: &CaseFilter,
 ) -> Result<(Vec<WorkQueueRow>, Option<String>), ProjectionError> {
     let mut sql = Sql::new(&format!("SELECT {WQ_COLUMNS} FROM work_queue WHERE "));
-    let s = scope(
-        &mut sql,
-        "office",
-        "ever_submitted_to",
-        &f.offices,
-        f.submitted_to.as_deref(),
-    );
-    sql.push(&s);
-    if let Some(o) = &f.office {
-        let p = sql.text_arg(o.clone());
-        sql.push(&format!(" AND office = {p}"));
-    }
-    if let Some(st) = f.stage {
-        let p = sql.text_arg(st.as_str());
-        sql.push(&format!(" AND stage = {p}"));
-    }
-    if let Some(st) = f.status {
-        let p = sql.text_arg(st.as_str());
-        sql.push(&format!(" AND status = {p}"));
-    }
-    if let Some(a) = &f.assignee {
-        let p = sql.text_arg(a.clone());
-        sql.push(&format!(" AND assignee = {p}"));
-    }
-    if f.overdue {
-        let p = sql.text_arg(date_text(f.today));
-        sql.push(&format!(" AND next_due_on < {p}"));
-    }
-    if let Some(d) = f.due_before {
-        let p = sql.text_arg(date_text(d));
-        sql.push(&format!(" AND next_due_on < {p}"));
-    }
-    if let Some(ids) = &f.case_ids {
-        let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
-        let c = sql.in_list("case_id", &ids);
-        sql.push(&format!(" AND {c}"));
-    }
-    let cut = EscalationCutoffs::new(&f.rules, f.today, f.escalate_after_working_days);
-    match f.escalation {
-        None | Some(0) => {}
-        Some(ESCALATION_SUPERVISOR) => {
-            let p = sql.text_arg(date_text(f.today));
-            sql.push(&format!(" AND first_missed_on <= {p}"));
-        }
-        Some(_) => {
-            let p = sql.text_arg(date_text(cut.regional_cutoff));
-            sql.push(&format!(" AND first_missed_on <= {p}"));
-        }
-    }
-    if f.upcoming {
-        let horizon = upcoming_horizon(&f.rules, f.today, f.upcoming_working_days);
-        let pt = sql.text_arg(date_text(f.today));
-        let ph = sql.text_arg(date_text(horizon));
-        sql.push(&format!(
-            " AND EXISTS (SELECT 1 FROM deadlines d WHERE d.case_id = work_queue.case_id \
-             AND d.fulfilled_on IS NULL AND d.cancelled_on IS NULL \
-             AND d.due_on >= {pt} AND d.due_on <= {ph})"
-        ));
-    }
+    let cut = case_conditions(&mut sql, f);
     let sort = WORK_QUEUE_SORT;
     if let Some(c) = &f.cursor {
         let parts = decode_cursor("c", c, 2)?;
@@ -410,6 +356,224 @@ pub async fn list_cases(
         None
     };
     Ok((out, next))
+}
+
+/// The conditions of a case filter (everything but the cursor), appended to a statement that
+/// ends in `WHERE `; the escalation cut-offs of `today`.
+fn case_conditions(sql: &mut Sql, f: &CaseFilter) -> EscalationCutoffs {
+    let s = scope(
+        sql,
+        "office",
+        "ever_submitted_to",
+        &f.offices,
+        f.submitted_to.as_deref(),
+    );
+    sql.push(&s);
+    if let Some(o) = &f.office {
+        let p = sql.text_arg(o.clone());
+        sql.push(&format!(" AND office = {p}"));
+    }
+    if let Some(st) = f.stage {
+        let p = sql.text_arg(st.as_str());
+        sql.push(&format!(" AND stage = {p}"));
+    }
+    match f.open {
+        Some(true) => {
+            let p = sql.text_arg(Stage::Closed.as_str());
+            sql.push(&format!(" AND stage <> {p}"));
+        }
+        Some(false) => {
+            let p = sql.text_arg(Stage::Closed.as_str());
+            sql.push(&format!(" AND stage = {p}"));
+        }
+        None => {}
+    }
+    if let Some(st) = f.status {
+        let p = sql.text_arg(st.as_str());
+        sql.push(&format!(" AND status = {p}"));
+    }
+    if let Some(a) = &f.assignee {
+        let p = sql.text_arg(a.clone());
+        sql.push(&format!(" AND assignee = {p}"));
+    }
+    if f.unassigned {
+        sql.push(" AND assignee IS NULL");
+    }
+    if f.overdue {
+        let p = sql.text_arg(date_text(f.today));
+        sql.push(&format!(" AND next_due_on < {p}"));
+    }
+    if let Some(d) = f.due_before {
+        let p = sql.text_arg(date_text(d));
+        sql.push(&format!(" AND next_due_on < {p}"));
+    }
+    if let Some(ids) = &f.case_ids {
+        let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+        let c = sql.in_list("case_id", &ids);
+        sql.push(&format!(" AND {c}"));
+    }
+    let cut = EscalationCutoffs::new(&f.rules, f.today, f.escalate_after_working_days);
+    match f.escalation {
+        None | Some(0) => {}
+        Some(ESCALATION_SUPERVISOR) => {
+            let p = sql.text_arg(date_text(f.today));
+            sql.push(&format!(" AND first_missed_on <= {p}"));
+        }
+        Some(_) => {
+            let p = sql.text_arg(date_text(cut.regional_cutoff));
+            sql.push(&format!(" AND first_missed_on <= {p}"));
+        }
+    }
+    if f.upcoming {
+        let c = upcoming_condition(sql, f);
+        sql.push(&format!(" AND {c}"));
+    }
+    cut
+}
+
+/// "A running deadline is due from today to the upcoming window's end", for `work_queue` rows.
+fn upcoming_condition(sql: &mut Sql, f: &CaseFilter) -> String {
+    let horizon = upcoming_horizon(&f.rules, f.today, f.upcoming_working_days);
+    let pt = sql.text_arg(date_text(f.today));
+    let ph = sql.text_arg(date_text(horizon));
+    format!(
+        "EXISTS (SELECT 1 FROM deadlines d WHERE d.case_id = work_queue.case_id \
+         AND d.fulfilled_on IS NULL AND d.cancelled_on IS NULL \
+         AND d.due_on >= {pt} AND d.due_on <= {ph})"
+    )
+}
+
+/// How many cases match a filter (its cursor and page size are ignored).
+///
+/// # Errors
+/// [`ProjectionError::Db`] when the store cannot be read.
+pub async fn count_cases(db: &Db, f: &CaseFilter) -> Result<u64, ProjectionError> {
+    let mut sql = Sql::new("SELECT COUNT(*) FROM work_queue WHERE ");
+    case_conditions(&mut sql, f);
+    let mut tx = db.read().await?;
+    let rows: Vec<(i64,)> = sql.fetch_all(tx.conn()).await?;
+    drop(tx);
+    Ok(rows.first().map_or(0, |r| to_count(r.0)))
+}
+
+/// The cases matching a filter from the `offset`-th on, at most `limit` of them, in the order of
+/// [`list_cases`] (its cursor is ignored): a numbered page of a list whose length
+/// [`count_cases`] tells.
+///
+/// # Errors
+/// [`ProjectionError::Db`] when the store cannot be read.
+pub async fn case_page(
+    db: &Db,
+    f: &CaseFilter,
+    offset: u64,
+    limit: u32,
+) -> Result<Vec<WorkQueueRow>, ProjectionError> {
+    let mut sql = Sql::new(&format!("SELECT {WQ_COLUMNS} FROM work_queue WHERE "));
+    let cut = case_conditions(&mut sql, f);
+    let sort = WORK_QUEUE_SORT;
+    let pl = sql.arg(Arg::Int(Some(page_limit(limit))));
+    let po = sql.arg(Arg::Int(Some(i64::try_from(offset).unwrap_or(i64::MAX))));
+    sql.push(&format!(" ORDER BY {sort}, case_id LIMIT {pl} OFFSET {po}"));
+    let mut tx = db.read().await?;
+    let rows: Vec<WqTuple> = sql.fetch_all(tx.conn()).await?;
+    drop(tx);
+    Ok(rows
+        .into_iter()
+        .map(|t| wq_row(t, &cut))
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
+/// The counts of the work queue's views over a filter's cases (usually the caller's whole
+/// scope), read in one pass.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct QueueCounts {
+    /// Cases not closed.
+    pub open: u64,
+    /// Open cases assigned to `me`.
+    pub mine: u64,
+    /// Open cases of `my_office` nobody is assigned to.
+    pub unassigned: u64,
+    /// Cases whose earliest running deadline is past due.
+    pub overdue: u64,
+    /// Open cases with a running deadline due within the upcoming window.
+    pub upcoming: u64,
+    /// Cases whose file is with the deciding authority.
+    pub submitted: u64,
+    /// Cases returned for completion.
+    pub returned: u64,
+    /// Closed cases.
+    pub closed: u64,
+}
+
+/// The view counts of the cases matching `f`, for the user `me` of the office `my_office`.
+///
+/// # Errors
+/// [`ProjectionError::Db`] when the store cannot be read.
+pub async fn queue_counts(
+    db: &Db,
+    f: &CaseFilter,
+    me: &str,
+    my_office: &str,
+) -> Result<QueueCounts, ProjectionError> {
+    let mut sql = Sql::new("");
+    let closed = sql.text_arg(Stage::Closed.as_str());
+    let submitted = sql.text_arg(Stage::Submitted.as_str());
+    let returned = sql.text_arg(Stage::Returned.as_str());
+    let pme = sql.text_arg(me);
+    let pmine = sql.text_arg(my_office);
+    let today = sql.text_arg(date_text(f.today));
+    let upcoming = upcoming_condition(&mut sql, f);
+    let open = format!("stage <> {closed}");
+    sql.push(&format!(
+        "SELECT COUNT(CASE WHEN {open} THEN 1 END), \
+         COUNT(CASE WHEN {open} AND assignee = {pme} THEN 1 END), \
+         COUNT(CASE WHEN {open} AND assignee IS NULL AND office = {pmine} THEN 1 END), \
+         COUNT(CASE WHEN next_due_on < {today} THEN 1 END), \
+         COUNT(CASE WHEN {open} AND {upcoming} THEN 1 END), \
+         COUNT(CASE WHEN stage = {submitted} THEN 1 END), \
+         COUNT(CASE WHEN stage = {returned} THEN 1 END), \
+         COUNT(CASE WHEN stage = {closed} THEN 1 END) \
+         FROM work_queue WHERE "
+    ));
+    let plain = CaseFilter {
+        upcoming: false,
+        ..f.clone()
+    };
+    case_conditions(&mut sql, &plain);
+    let mut tx = db.read().await?;
+    let rows: Vec<(i64, i64, i64, i64, i64, i64, i64, i64)> = sql.fetch_all(tx.conn()).await?;
+    drop(tx);
+    let Some(r) = rows.first() else {
+        return Ok(QueueCounts::default());
+    };
+    Ok(QueueCounts {
+        open: to_count(r.0),
+        mine: to_count(r.1),
+        unassigned: to_count(r.2),
+        overdue: to_count(r.3),
+        upcoming: to_count(r.4),
+        submitted: to_count(r.5),
+        returned: to_count(r.6),
+        closed: to_count(r.7),
+    })
+}
+
+/// The users assigned to at least one case matching a filter, by id.
+///
+/// # Errors
+/// [`ProjectionError::Db`] when the store cannot be read.
+pub async fn case_assignees(db: &Db, f: &CaseFilter) -> Result<Vec<String>, ProjectionError> {
+    let mut sql = Sql::new("SELECT DISTINCT assignee FROM work_queue WHERE ");
+    case_conditions(&mut sql, f);
+    sql.push(" AND assignee IS NOT NULL ORDER BY assignee");
+    let mut tx = db.read().await?;
+    let rows: Vec<(String,)> = sql.fetch_all(tx.conn()).await?;
+    drop(tx);
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+fn to_count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
 }
 
 /// Filters of `GET /api/v1/deadlines`.

@@ -43,6 +43,8 @@ fn filter(f: &Fixture, today: &str) -> CaseFilter {
         stage: None,
         status: None,
         assignee: None,
+        open: None,
+        unassigned: false,
         overdue: false,
         due_before: None,
         case_ids: None,

@@ -21,6 +21,7 @@ use ptl_projections::{
     due_deadlines, list_cases, list_deadlines, rebuild, stats, suppress, CaseFilter,
     DeadlineFilter, GroupBy, ProjectionError, ReadModels, StatsQuery,
 };
+use ptl_projections::queries::{case_assignees, case_page, count_cases, queue_counts};
 use uuid::Uuid;
 
 struct Fixture {
@@ -242,6 +243,8 @@ fn filter(today: &str) -> CaseFilter {
         stage: None,
         status: None,
         assignee: None,
+        open: None,
+        unassigned: false,
         overdue: false,
         due_before: None,
         case_ids: None,
@@ -449,6 +452,101 @@ on_both_stores!(
     run,
     cases_moved_through_the_engine_show_up_in_the_work_queue_with_their_filters
 );
+
+async fn the_queue_views_are_counted_and_paged_by_the_read_model(f: Fixture) {
+    f.set_today("2026-03-04");
+    let a = f
+        .register("UA7102", "2026-03-02", Who::Adult, ReferralSource::Hotline)
+        .await;
+    let b = f
+        .register("UA7102", "2026-03-02", Who::Child, ReferralSource::School)
+        .await;
+    let c = f
+        .register("UA7104", "2026-03-02", Who::Adult, ReferralSource::Police)
+        .await;
+    f.submit(a, false, "2026-03-03").await;
+    f.act(
+        b,
+        Actor::user("sv-1", Role::Supervisor, "UA7102"),
+        "2026-03-03",
+        Action::Assign {
+            assignee: "cw-2".into(),
+        },
+    )
+    .await;
+    let db = &f.db;
+    let region = CaseFilter {
+        offices: vec!["UA71".into(), "UA7102".into(), "UA7104".into()],
+        ..filter("2026-03-04")
+    };
+    let all = list_cases(db, &region).await.unwrap().0;
+    assert_eq!(all.len(), 3);
+    assert_eq!(count_cases(db, &region).await.unwrap(), 3);
+
+    // Numbered pages follow the list's order exactly; past the end is empty.
+    let mut paged = case_page(db, &region, 0, 2).await.unwrap();
+    assert_eq!(paged.len(), 2);
+    paged.extend(case_page(db, &region, 2, 2).await.unwrap());
+    assert_eq!(paged, all);
+    assert!(case_page(db, &region, 3, 2).await.unwrap().is_empty());
+
+    // The narrowing filters and the counts of every view in one pass, against the rows.
+    let open_unassigned_here = CaseFilter {
+        open: Some(true),
+        unassigned: true,
+        office: Some("UA7102".into()),
+        ..region.clone()
+    };
+    let expected_unassigned = all
+        .iter()
+        .filter(|r| r.assignee.is_none() && r.office == "UA7102" && r.stage != Stage::Closed)
+        .count() as u64;
+    assert_eq!(
+        count_cases(db, &open_unassigned_here).await.unwrap(),
+        expected_unassigned
+    );
+    let closed = CaseFilter {
+        open: Some(false),
+        ..region.clone()
+    };
+    assert_eq!(count_cases(db, &closed).await.unwrap(), 0);
+    let counts = queue_counts(db, &region, "cw-2", "UA7102").await.unwrap();
+    assert_eq!(counts.open, 3);
+    assert_eq!(counts.mine, 1);
+    assert_eq!(counts.unassigned, expected_unassigned);
+    assert_eq!(counts.submitted, 1);
+    assert_eq!((counts.returned, counts.closed), (0, 0));
+    let upcoming = CaseFilter {
+        upcoming: true,
+        ..region.clone()
+    };
+    assert_eq!(counts.upcoming, count_cases(db, &upcoming).await.unwrap());
+    assert_eq!(case_assignees(db, &region).await.unwrap(), vec!["cw-2".to_string()]);
+
+    // A month later the overdue view counts what the overdue filter lists.
+    let later = CaseFilter {
+        today: d("2026-04-06"),
+        ..region.clone()
+    };
+    let overdue = list_cases(
+        db,
+        &CaseFilter {
+            overdue: true,
+            ..later.clone()
+        },
+    )
+    .await
+    .unwrap()
+    .0
+    .len() as u64;
+    assert!(overdue > 0);
+    assert_eq!(
+        queue_counts(db, &later, "cw-2", "UA7102").await.unwrap().overdue,
+        overdue
+    );
+    let _ = c;
+}
+on_both_stores!(run, the_queue_views_are_counted_and_paged_by_the_read_model);
 
 async fn a_deadline_that_passes_is_overdue_at_query_time_until_it_is_met(f: Fixture) {
     let id = f

@@ -16,7 +16,8 @@ use ptl_domain::deadlines::DeadlineState;
 use ptl_domain::{Actor, Role, Stage, Status};
 use ptl_engine::pipeline::Lookup;
 use ptl_projections::queries::{
-    list_cases, list_deadlines, CaseFilter, DeadlineFilter, WorkQueueRow, MAX_LIMIT,
+    case_assignees, case_page, count_cases, list_cases, list_deadlines, queue_counts, CaseFilter,
+    DeadlineFilter, QueueCounts, WorkQueueRow, MAX_LIMIT,
 };
 use ptl_projections::stats::{
     check_public_period, last_complete_month, publish, stats, GroupBy, RoundingKey, Stats,
@@ -107,6 +108,24 @@ pub struct WorkQueueQuery {
     pub limit: u32,
     /// The previous page's cursor.
     pub cursor: Option<String>,
+}
+
+/// How the web pages narrow a work-queue query beyond the REST filters.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Narrow {
+    /// Only cases not closed (`Some(true)`) or only closed ones (`Some(false)`).
+    pub open: Option<bool>,
+    /// Only cases nobody is assigned to.
+    pub unassigned: bool,
+}
+
+/// A numbered page of the work queue and the length of the whole list.
+#[derive(Debug, Clone)]
+pub struct QueuePage {
+    /// The cases of the page.
+    pub items: Vec<WorkQueueRow>,
+    /// How many cases the whole list holds.
+    pub total: u64,
 }
 
 /// The filters of the deadline list.
@@ -221,6 +240,82 @@ impl App {
         })
     }
 
+    /// A numbered page of the work queue as the web pages show it: the query's filters narrowed
+    /// to open or closed cases or to unassigned ones, `limit` cases from the `offset`-th, and how
+    /// many the whole list holds (counted by the read model, not read). The person filter belongs
+    /// to [`Self::work_queue`] and is refused here.
+    ///
+    /// # Errors
+    /// An office outside the caller's scope, a person filter, the store.
+    pub async fn work_queue_page(
+        &self,
+        caller: &Caller,
+        q: WorkQueueQuery,
+        narrow: Narrow,
+        offset: u64,
+        limit: u32,
+    ) -> Result<QueuePage, Error> {
+        let filter = self.narrowed_filter(caller, q, narrow)?;
+        let total = count_cases(self.engine.db(), &filter).await?;
+        let items = if offset < total {
+            case_page(self.engine.db(), &filter, offset, limit).await?
+        } else {
+            Vec::new()
+        };
+        Ok(QueuePage { items, total })
+    }
+
+    /// The counts of the work queue's views over the caller's whole scope ("mine" is the caller's,
+    /// "unassigned" its office's).
+    ///
+    /// # Errors
+    /// The store.
+    pub async fn work_queue_counts(&self, caller: &Caller) -> Result<QueueCounts, Error> {
+        Ok(queue_counts(
+            self.engine.db(),
+            &self.case_filter(caller),
+            &caller.sub,
+            &caller.office,
+        )
+        .await?)
+    }
+
+    /// The users assigned to a case in the caller's scope, by id.
+    ///
+    /// # Errors
+    /// The store.
+    pub async fn work_queue_assignees(&self, caller: &Caller) -> Result<Vec<String>, Error> {
+        Ok(case_assignees(self.engine.db(), &self.case_filter(caller)).await?)
+    }
+
+    fn narrowed_filter(
+        &self,
+        caller: &Caller,
+        q: WorkQueueQuery,
+        narrow: Narrow,
+    ) -> Result<CaseFilter, Error> {
+        if q.person.is_some() {
+            return Err(Error::parameter(
+                "person",
+                "a person is searched with the work queue's list, not its pages",
+            ));
+        }
+        let office = self.office_filter(caller, q.office)?;
+        Ok(CaseFilter {
+            office,
+            stage: q.stage,
+            status: q.status,
+            assignee: q.assignee,
+            open: narrow.open,
+            unassigned: narrow.unassigned,
+            overdue: q.overdue,
+            due_before: q.due_before,
+            escalation: q.escalated,
+            upcoming: q.upcoming,
+            ..self.case_filter(caller)
+        })
+    }
+
     /// A case filter of the caller's whole scope, without other conditions.
     fn case_filter(&self, caller: &Caller) -> CaseFilter {
         let (offices, submitted_to) = self.scope_of(&caller.office);
@@ -231,6 +326,8 @@ impl App {
             stage: None,
             status: None,
             assignee: None,
+            open: None,
+            unassigned: false,
             overdue: false,
             due_before: None,
             case_ids: None,

@@ -16,13 +16,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use ptl_domain::{Role, Stage, Status};
-use ptl_projections::queries::WorkQueueRow;
+use ptl_projections::queries::{QueueCounts, WorkQueueRow, MAX_LIMIT};
 use serde::Deserialize;
 
 use super::page::{render, Chrome, Tr};
-use super::rows::{explain, whole_queue, CaseRow, Shower};
+use super::rows::{explain, CaseRow, Shower, MAX_ROWS};
 use super::session::SignedIn;
-use crate::app::lists::WorkQueueQuery;
+use crate::app::lists::{Narrow, WorkQueueQuery};
 use crate::http::AppState;
 
 /// Rows on one page of the queue.
@@ -79,23 +79,6 @@ impl View {
 
     fn parse(code: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|v| v.code() == code)
-    }
-
-    /// Whether a row of the whole scope belongs to the view (a row is overdue when its earliest
-    /// running deadline is past due, as the read model's `overdue` filter says; the upcoming view
-    /// is read with its own query: any running deadline within the window counts).
-    fn holds(self, r: &WorkQueueRow, me: &str, my_office: &str) -> bool {
-        let open = r.stage != Stage::Closed;
-        match self {
-            View::Open => open,
-            View::Mine => open && r.assignee.as_deref() == Some(me),
-            View::Unassigned => open && r.assignee.is_none() && r.office == my_office,
-            View::Submitted => r.stage == Stage::Submitted,
-            View::Returned => r.stage == Stage::Returned,
-            View::Closed => r.stage == Stage::Closed,
-            View::Overdue => r.overdue,
-            View::Upcoming => open,
-        }
     }
 }
 
@@ -250,73 +233,166 @@ struct QueuePage {
     problems: Vec<String>,
 }
 
-/// What a view shows after the filters: its rows (all pages), and the counts of every view.
+/// What a view shows after the filters: the rows of one page (or of every page, for the CSV),
+/// how many the view holds, the counts of every view and the assignees to filter by. Everything is
+/// counted and paged by the read model: nothing reads a whole view to count it.
 struct Loaded {
     view: View,
     rows: Vec<WorkQueueRow>,
-    counts: Vec<(View, usize)>,
-    scope: Vec<WorkQueueRow>,
+    total: usize,
+    page: usize,
+    counts: QueueCounts,
+    assignees: Vec<String>,
 }
 
-async fn load(s: &AppState, user: &SignedIn, f: &mut Filters) -> Result<Loaded, crate::app::Error> {
-    let app = &s.app;
-    let caller = &user.caller;
-    let view = f.view.unwrap_or(View::Open);
-    let scope = whole_queue(app, caller, WorkQueueQuery::default()).await?;
-    let upcoming = whole_queue(
-        app,
-        caller,
-        WorkQueueQuery {
-            upcoming: true,
-            ..WorkQueueQuery::default()
-        },
-    )
-    .await?;
-    let me = caller.sub.as_str();
-    let mine = caller.office.as_str();
-    let counts = View::ALL
-        .into_iter()
-        .map(|v| {
-            let n = match v {
-                View::Upcoming => upcoming.len(),
-                other => scope.iter().filter(|r| other.holds(r, me, mine)).count(),
-            };
-            (v, n)
-        })
-        .collect();
-    // The view with the filters, read through the same query as the REST work queue.
-    let q = WorkQueueQuery {
+/// Which rows to read: one page (from 1; past the last page reads the last), or every row of the
+/// view up to [`MAX_ROWS`].
+#[derive(Debug, Clone, Copy)]
+enum Rows {
+    Page(usize),
+    All,
+}
+
+/// The query of a view with the filters, or `None` when the filters exclude the view's cases
+/// (another stage than the view's, another office than the user's for "unassigned").
+fn view_query(
+    view: View,
+    f: &Filters,
+    caller: &crate::app::Caller,
+) -> Option<(WorkQueueQuery, Narrow)> {
+    let mut q = WorkQueueQuery {
         office: f.office.clone(),
         stage: f.stage,
         status: f.status,
-        assignee: match view {
-            View::Mine => Some(caller.sub.clone()),
-            _ => f.assignee.clone(),
-        },
-        overdue: view == View::Overdue,
-        upcoming: view == View::Upcoming,
+        assignee: f.assignee.clone(),
         ..WorkQueueQuery::default()
     };
-    let rows = match whole_queue(app, caller, q).await {
-        Ok(rows) => rows,
-        Err(crate::app::Error::Parameter { parameter, .. }) if parameter == "office" => {
-            f.problems
-                .push(Tr(user.lang).t("web-lists-filter-office-outside"));
-            f.office = None;
-            return Box::pin(load(s, user, f)).await;
+    let mut narrow = Narrow::default();
+    let stage = |q: &mut WorkQueueQuery, st: Stage| match q.stage {
+        Some(other) if other != st => false,
+        _ => {
+            q.stage = Some(st);
+            true
         }
-        Err(e) => return Err(e),
     };
-    let rows = rows
-        .into_iter()
-        .filter(|r| view.holds(r, me, mine))
-        .collect();
+    match view {
+        View::Open => narrow.open = Some(true),
+        View::Mine => {
+            narrow.open = Some(true);
+            q.assignee = Some(caller.sub.clone());
+        }
+        View::Unassigned => {
+            if q.office.as_deref().is_some_and(|o| o != caller.office) || q.assignee.is_some() {
+                return None;
+            }
+            narrow.open = Some(true);
+            narrow.unassigned = true;
+            q.office = Some(caller.office.clone());
+        }
+        View::Overdue => q.overdue = true,
+        View::Upcoming => {
+            narrow.open = Some(true);
+            q.upcoming = true;
+        }
+        View::Submitted => {
+            if !stage(&mut q, Stage::Submitted) {
+                return None;
+            }
+        }
+        View::Returned => {
+            if !stage(&mut q, Stage::Returned) {
+                return None;
+            }
+        }
+        View::Closed => {
+            if !stage(&mut q, Stage::Closed) {
+                return None;
+            }
+        }
+    }
+    Some((q, narrow))
+}
+
+async fn load(
+    s: &AppState,
+    user: &SignedIn,
+    f: &mut Filters,
+    which: Rows,
+) -> Result<Loaded, crate::app::Error> {
+    let app = &s.app;
+    let caller = &user.caller;
+    let view = f.view.unwrap_or(View::Open);
+    let counts = app.work_queue_counts(caller).await?;
+    let assignees = app.work_queue_assignees(caller).await?;
+    let (mut rows, mut total, mut page) = (Vec::new(), 0, 1);
+    if let Some((q, narrow)) = view_query(view, f, caller) {
+        let (offset, limit) = match which {
+            Rows::Page(p) => ((p.max(1) - 1) * PAGE_SIZE, PAGE_SIZE),
+            Rows::All => (0, MAX_LIMIT as usize),
+        };
+        let first = app
+            .work_queue_page(caller, q.clone(), narrow, offset as u64, limit as u32)
+            .await;
+        let mut got = match first {
+            Ok(got) => got,
+            Err(crate::app::Error::Parameter { parameter, .. }) if parameter == "office" => {
+                f.problems
+                    .push(Tr(user.lang).t("web-lists-filter-office-outside"));
+                f.office = None;
+                return Box::pin(load(s, user, f, which)).await;
+            }
+            Err(e) => return Err(e),
+        };
+        total = usize::try_from(got.total).unwrap_or(usize::MAX);
+        match which {
+            Rows::Page(p) => {
+                let pages = total.div_ceil(PAGE_SIZE).max(1);
+                page = p.clamp(1, pages);
+                if page != p.max(1) {
+                    got = app
+                        .work_queue_page(caller, q, narrow, ((page - 1) * PAGE_SIZE) as u64, limit as u32)
+                        .await?;
+                }
+                rows = got.items;
+            }
+            Rows::All => {
+                rows = got.items;
+                while rows.len() < total.min(MAX_ROWS) {
+                    let more = app
+                        .work_queue_page(caller, q.clone(), narrow, rows.len() as u64, limit as u32)
+                        .await?;
+                    if more.items.is_empty() {
+                        break;
+                    }
+                    rows.extend(more.items);
+                }
+            }
+        }
+    }
     Ok(Loaded {
         view,
         rows,
+        total,
+        page,
         counts,
-        scope,
+        assignees,
     })
+}
+
+impl View {
+    /// This view's count.
+    fn count(self, c: &QueueCounts) -> u64 {
+        match self {
+            View::Open => c.open,
+            View::Mine => c.mine,
+            View::Unassigned => c.unassigned,
+            View::Overdue => c.overdue,
+            View::Upcoming => c.upcoming,
+            View::Submitted => c.submitted,
+            View::Returned => c.returned,
+            View::Closed => c.closed,
+        }
+    }
 }
 
 fn view_name(tr: Tr, v: View, upcoming_days: i64) -> String {
@@ -345,7 +421,8 @@ async fn home(
     let tr = Tr(user.lang);
     let mut f = Filters::parse(&params, tr);
     let chrome = Chrome::for_user(&s, &user, "web-lists-queue-title", "/");
-    let loaded = match load(&s, &user, &mut f).await {
+    let wanted = Rows::Page(f.page);
+    let loaded = match load(&s, &user, &mut f, wanted).await {
         Ok(l) => l,
         Err(e) => {
             let (text, _) = explain(tr, e);
@@ -353,25 +430,18 @@ async fn home(
         }
     };
     let shower = Shower::new(&s.app, tr).await;
-    let total = loaded.rows.len();
+    let total = loaded.total;
     let pages = total.div_ceil(PAGE_SIZE).max(1);
-    let page = f.page.min(pages);
-    let rows = loaded
-        .rows
-        .iter()
-        .skip((page - 1) * PAGE_SIZE)
-        .take(PAGE_SIZE)
-        .map(|r| shower.row(r))
-        .collect();
-    let views = loaded
-        .counts
-        .iter()
-        .map(|(v, n)| ViewLink {
+    let page = loaded.page;
+    let rows = loaded.rows.iter().map(|r| shower.row(r)).collect();
+    let views = View::ALL
+        .into_iter()
+        .map(|v| ViewLink {
             code: v.code(),
-            name: view_name(tr, *v, s.app.settings.upcoming_days),
-            count: *n,
-            href: format!("/?{}", f.query(*v, None)),
-            current: *v == loaded.view,
+            name: view_name(tr, v, s.app.settings.upcoming_days),
+            count: usize::try_from(v.count(&loaded.counts)).unwrap_or(usize::MAX),
+            href: format!("/?{}", f.query(v, None)),
+            current: v == loaded.view,
         })
         .collect();
     let offices = s
@@ -402,9 +472,9 @@ async fn home(
         })
         .collect();
     let ids: BTreeSet<&str> = loaded
-        .scope
+        .assignees
         .iter()
-        .filter_map(|r| r.assignee.as_deref())
+        .map(String::as_str)
         .chain(f.assignee.as_deref())
         .collect();
     let mut assignees: Vec<Choice> = ids
@@ -476,7 +546,7 @@ async fn queue_csv(
         );
     }
     let mut f = Filters::parse(&params, tr);
-    let loaded = match load(&s, &user, &mut f).await {
+    let loaded = match load(&s, &user, &mut f, Rows::All).await {
         Ok(l) => l,
         Err(e) => {
             let (text, _) = explain(tr, e);
