@@ -35,6 +35,11 @@ pub struct Args {
     /// sqlite or postgres.
     #[arg(long, default_value = "sqlite")]
     store: String,
+    /// A person's reading time between two pages, in milliseconds (each pause drawn between half
+    /// and one and a half of it); 0 sends the next request at once (a saturation test, where the
+    /// latency is mostly queueing behind the other sessions).
+    #[arg(long, default_value_t = 1000)]
+    think_ms: u64,
     /// The ptl binary.
     #[arg(long, default_value = "target/release/ptl")]
     ptl: PathBuf,
@@ -237,7 +242,28 @@ impl Tally {
     }
 }
 
-async fn browse(mut b: Browser, mine: Vec<String>, until: Instant) -> Tally {
+/// Reading time: a pause drawn between half and one and a half of `think` (a small linear
+/// congruential generator per session: no two sessions keep in step).
+struct Reader {
+    think: Duration,
+    state: u64,
+}
+
+impl Reader {
+    async fn read(&mut self) {
+        if self.think.is_zero() {
+            return;
+        }
+        self.state = self
+            .state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let frac = (self.state >> 33) as f64 / f64::from(1u32 << 31);
+        tokio::time::sleep(self.think.mul_f64(0.5 + frac)).await;
+    }
+}
+
+async fn browse(mut b: Browser, mine: Vec<String>, until: Instant, mut reader: Reader) -> Tally {
     let mut t = Tally::default();
     let day = today();
     let scopes = [
@@ -261,6 +287,7 @@ async fn browse(mut b: Browser, mine: Vec<String>, until: Instant) -> Tally {
             }
         };
         t.record("work queue", start.elapsed(), queue.body.len());
+        reader.read().await;
         let listed = case_ids(&queue.body);
         let id = if n % 2 == 0 && !mine.is_empty() {
             mine[n / 2 % mine.len()].clone()
@@ -282,12 +309,14 @@ async fn browse(mut b: Browser, mine: Vec<String>, until: Instant) -> Tally {
             }
         };
         t.record("case page", start.elapsed(), case.body.len());
+        reader.read().await;
         let start = Instant::now();
         match b.get(&format!("/cases/{id}/history")).await {
             Ok(g) if g.status == 200 => t.record("history", start.elapsed(), g.body.len()),
             Ok(g) => t.error(format!("history: {}", g.status)),
             Err(e) => t.error(e),
         }
+        reader.read().await;
         // Every other round, an action on one of this session's own cases: the next consent.
         if n % 2 == 0 {
             let Some(hidden) = action_form(&case.body, "record-consent") else {
@@ -314,6 +343,7 @@ async fn browse(mut b: Browser, mine: Vec<String>, until: Instant) -> Tally {
                 Ok(g) => t.error(format!("action: {}", g.status)),
                 Err(e) => t.error(e),
             }
+            reader.read().await;
         }
     }
     t
@@ -448,7 +478,11 @@ pub async fn run(args: Args) -> Res<()> {
             .take(per.min(50))
             .cloned()
             .collect();
-        tasks.push(tokio::spawn(browse(b, mine, until)));
+        let reader = Reader {
+            think: Duration::from_millis(args.think_ms),
+            state: 0x9e37_79b9_7f4a_7c15 ^ (i as u64 + 1),
+        };
+        tasks.push(tokio::spawn(browse(b, mine, until, reader)));
     }
     let mut all = Tally::default();
     for t in tasks {
@@ -470,8 +504,8 @@ pub async fn run(args: Args) -> Res<()> {
     let rss = server.rss_kib();
     server.stop();
     println!(
-        "\n`ptl-bench web --store {} --sessions {} --cases {} --secs {}` ({} generated cases beside the `cherkasy` demo; stylesheet and script {} bytes)\n",
-        args.store, args.sessions, args.cases, args.secs, ids.len(), assets
+        "\n`ptl-bench web --store {} --sessions {} --cases {} --secs {} --think-ms {}` ({} generated cases beside the `cherkasy` demo; stylesheet and script {} bytes)\n",
+        args.store, args.sessions, args.cases, args.secs, args.think_ms, ids.len(), assets
     );
     println!("| page | requests | per s | p50 ms | p95 ms | p99 ms | max ms | largest page + css + js, bytes |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");

@@ -51,6 +51,19 @@ pub struct NewUser {
     pub sso: bool,
 }
 
+/// A single sign-on flow under way (authorization code with PKCE): what the redirect back needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoFlow {
+    /// SHA-256 (hex) of the browser-binding cookie's value.
+    pub binding_hash: String,
+    /// The PKCE code verifier.
+    pub verifier: String,
+    /// The nonce the ID token must carry.
+    pub nonce: String,
+    /// When the flow started.
+    pub started_at: DateTime<Utc>,
+}
+
 /// An account as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -518,6 +531,74 @@ impl Engine {
         stage_security(tx.conn(), self.keys().hash_key(), &log, now).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Keeps a single sign-on flow under way, keyed by the SHA-256 of its `state`, after
+    /// removing the flows started before `expired_before`. `false` (nothing kept) when
+    /// `max_pending` flows are already under way.
+    ///
+    /// # Errors
+    /// The store fails.
+    pub async fn begin_sso_flow(
+        &self,
+        state_hash: &str,
+        flow: &SsoFlow,
+        expired_before: DateTime<Utc>,
+        max_pending: i64,
+    ) -> Result<bool, EngineError> {
+        let mut tx = self.begin_write().await?;
+        run!(
+            tx.conn(),
+            "DELETE FROM sso_pending WHERE started_at < $1",
+            expired_before.timestamp_micros(),
+        )?;
+        let under_way = fetch_optional!(tx.conn(), (i64,), "SELECT COUNT(*) FROM sso_pending")?
+            .map_or(0, |r| r.0);
+        if under_way >= max_pending {
+            tx.commit().await?;
+            return Ok(false);
+        }
+        run!(
+            tx.conn(),
+            "INSERT INTO sso_pending (state_hash, binding_hash, verifier, nonce, started_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+            state_hash,
+            flow.binding_hash.as_str(),
+            flow.verifier.as_str(),
+            flow.nonce.as_str(),
+            flow.started_at.timestamp_micros(),
+        )?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Takes out the single sign-on flow of a `state` (by its SHA-256): it is deleted whatever
+    /// follows, so a redirect can be used once, on whichever instance it arrives.
+    ///
+    /// # Errors
+    /// The store fails.
+    pub async fn take_sso_flow(&self, state_hash: &str) -> Result<Option<SsoFlow>, EngineError> {
+        let mut tx = self.begin_write().await?;
+        let row = fetch_optional!(
+            tx.conn(),
+            (String, String, String, i64),
+            "SELECT binding_hash, verifier, nonce, started_at FROM sso_pending WHERE state_hash = $1",
+            state_hash
+        )?;
+        if row.is_some() {
+            run!(
+                tx.conn(),
+                "DELETE FROM sso_pending WHERE state_hash = $1",
+                state_hash
+            )?;
+        }
+        tx.commit().await?;
+        Ok(row.map(|(binding_hash, verifier, nonce, started)| SsoFlow {
+            binding_hash,
+            verifier,
+            nonce,
+            started_at: DateTime::from_timestamp_micros(started).unwrap_or_default(),
+        }))
     }
 
     /// Records the acknowledgement of the confidentiality undertaking's text `version`.

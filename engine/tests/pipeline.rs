@@ -1209,3 +1209,71 @@ on_both_stores!(
     run,
     an_event_stored_in_its_old_shape_still_replays_and_still_verifies
 );
+
+async fn a_single_sign_on_flow_started_on_one_instance_is_finished_once_on_another(f: Fixture) {
+    use ptl_engine::accounts::SsoFlow;
+    // A second engine over the same database stands for the instance the provider's redirect
+    // reaches behind the proxy.
+    let other = Engine::new(
+        f.db.clone(),
+        f.clock.clone(),
+        Arc::new(RuleBook::builtin().unwrap()),
+        f.engine.keys().clone(),
+        None,
+        EngineOptions::default(),
+    )
+    .await
+    .unwrap();
+    let now = f.clock_now();
+    let flow = SsoFlow {
+        binding_hash: "b".repeat(64),
+        verifier: "verifier".into(),
+        nonce: "nonce".into(),
+        started_at: now,
+    };
+    let expired = now - chrono::Duration::minutes(10);
+    assert!(f
+        .engine
+        .begin_sso_flow("state-1", &flow, expired, 2)
+        .await
+        .unwrap());
+    assert_eq!(
+        other.take_sso_flow("state-1").await.unwrap().as_ref(),
+        Some(&flow)
+    );
+    // Used once: a replayed redirect finds nothing, on either instance.
+    assert_eq!(other.take_sso_flow("state-1").await.unwrap(), None);
+    assert_eq!(f.engine.take_sso_flow("state-1").await.unwrap(), None);
+    // At most `max_pending` under way; the expired ones are removed first.
+    assert!(f
+        .engine
+        .begin_sso_flow("a", &flow, expired, 2)
+        .await
+        .unwrap());
+    assert!(f
+        .engine
+        .begin_sso_flow("b", &flow, expired, 2)
+        .await
+        .unwrap());
+    assert!(!f
+        .engine
+        .begin_sso_flow("c", &flow, expired, 2)
+        .await
+        .unwrap());
+    let later = now + chrono::Duration::minutes(11);
+    let fresh = SsoFlow {
+        started_at: later,
+        ..flow.clone()
+    };
+    assert!(f
+        .engine
+        .begin_sso_flow("c", &fresh, later - chrono::Duration::minutes(10), 2)
+        .await
+        .unwrap());
+    assert_eq!(other.take_sso_flow("a").await.unwrap(), None);
+    assert_eq!(other.take_sso_flow("c").await.unwrap(), Some(fresh));
+}
+on_both_stores!(
+    run,
+    a_single_sign_on_flow_started_on_one_instance_is_finished_once_on_another
+);

@@ -17,11 +17,11 @@ use ptl_engine::keys::KeyRing;
 use ptl_engine::on_both_stores;
 use ptl_engine::pipeline::{Engine, EngineOptions, Personal, Projected, Projector};
 use ptl_engine::testkit::{close, Backend, TestStore};
+use ptl_projections::queries::{case_assignees, case_page, count_cases, queue_counts};
 use ptl_projections::{
     due_deadlines, list_cases, list_deadlines, rebuild, stats, suppress, CaseFilter,
     DeadlineFilter, GroupBy, ProjectionError, ReadModels, StatsQuery,
 };
-use ptl_projections::queries::{case_assignees, case_page, count_cases, queue_counts};
 use uuid::Uuid;
 
 struct Fixture {
@@ -521,7 +521,10 @@ async fn the_queue_views_are_counted_and_paged_by_the_read_model(f: Fixture) {
         ..region.clone()
     };
     assert_eq!(counts.upcoming, count_cases(db, &upcoming).await.unwrap());
-    assert_eq!(case_assignees(db, &region).await.unwrap(), vec!["cw-2".to_string()]);
+    assert_eq!(
+        case_assignees(db, &region).await.unwrap(),
+        vec!["cw-2".to_string()]
+    );
 
     // A month later the overdue view counts what the overdue filter lists.
     let later = CaseFilter {
@@ -541,7 +544,10 @@ async fn the_queue_views_are_counted_and_paged_by_the_read_model(f: Fixture) {
     .len() as u64;
     assert!(overdue > 0);
     assert_eq!(
-        queue_counts(db, &later, "cw-2", "UA7102").await.unwrap().overdue,
+        queue_counts(db, &later, "cw-2", "UA7102")
+            .await
+            .unwrap()
+            .overdue,
         overdue
     );
     let _ = c;

@@ -17,13 +17,11 @@
 //! token's are ([`crate::offices::OfficeTree::role_fits`]): a role that does not belong to the
 //! office's kind, or an office the tree does not know, is refused with a sentence that says so.
 //!
-//! The pending flows live in this process's memory: with several server instances behind one
-//! address, the load balancer must keep a browser on one instance for the minute of a sign-in
-//! (or the flows be moved to the database).
+//! The flows under way are kept in the store (`sso_pending`, by the SHA-256 of their `state`;
+//! [`ptl_engine::accounts::SsoFlow`]): with several server instances behind one address, the
+//! provider's redirect may reach any of them, and a redirect is taken out (used) once.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -45,7 +43,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
-use ptl_engine::accounts::{NewUser, User, UserChange};
+use ptl_engine::accounts::{NewUser, SsoFlow, User, UserChange};
+use ptl_engine::pipeline::Engine;
 use ptl_engine::security::SecurityEntry;
 use serde_json::json;
 
@@ -59,8 +58,8 @@ use crate::offices::OfficeTree;
 /// How long a started sign-in may take before its callback is refused.
 pub const FLOW_TTL: Duration = Duration::from_secs(600);
 
-/// Sign-ins under way at once, at most (a flood of `/sign-in/sso` cannot grow memory further).
-pub const MAX_PENDING: usize = 10_000;
+/// Sign-ins under way at once, at most (a flood of `/sign-in/sso` cannot grow the table further).
+pub const MAX_PENDING: i64 = 10_000;
 
 /// How long the discovery document is trusted before it is read again.
 const METADATA_TTL: Duration = Duration::from_secs(3600);
@@ -237,14 +236,6 @@ struct Metadata {
     code_challenge_methods_supported: Option<Vec<String>>,
 }
 
-#[derive(Debug)]
-struct Pending {
-    verifier: String,
-    nonce: String,
-    binding: String,
-    started: Instant,
-}
-
 #[derive(Debug, Default)]
 struct Cache {
     metadata: Option<(Metadata, Instant)>,
@@ -257,7 +248,6 @@ pub struct Oidc {
     settings: OidcSettings,
     http: reqwest::Client,
     cache: tokio::sync::Mutex<Cache>,
-    pending: Mutex<HashMap<String, Pending>>,
 }
 
 impl fmt::Debug for Oidc {
@@ -273,6 +263,11 @@ fn random_token(n: usize) -> String {
     let mut bytes = vec![0u8; n];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// SHA-256 of a text, in hex (what the store keeps of a state or a binding cookie).
+fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
 }
 
 /// The PKCE S256 challenge of a verifier (RFC 7636 §4.2).
@@ -306,7 +301,6 @@ impl Oidc {
             settings,
             http,
             cache: tokio::sync::Mutex::new(Cache::default()),
-            pending: Mutex::new(HashMap::new()),
         })
     }
 
@@ -434,33 +428,29 @@ impl Oidc {
     ///
     /// [`SsoError::Unavailable`] when the provider's discovery document cannot be read or is not
     /// acceptable, or when too many sign-ins are under way.
-    pub async fn begin(&self) -> Result<Begin, SsoError> {
+    pub async fn begin(&self, engine: &Engine) -> Result<Begin, SsoError> {
         let m = self.metadata().await?;
         let state = random_token(32);
         let nonce = random_token(32);
         let verifier = random_token(32);
         let binding = random_token(32);
         let challenge = pkce_challenge(&verifier);
-        {
-            let mut pending = self
-                .pending
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            pending.retain(|_, p| p.started.elapsed() < FLOW_TTL);
-            if pending.len() >= MAX_PENDING {
-                return Err(SsoError::Unavailable(
-                    "too many sign-ins under way at once".into(),
-                ));
-            }
-            pending.insert(
-                state.clone(),
-                Pending {
-                    verifier,
-                    nonce: nonce.clone(),
-                    binding: binding.clone(),
-                    started: Instant::now(),
-                },
-            );
+        let now = engine.clock().now();
+        let flow = SsoFlow {
+            binding_hash: sha256_hex(&binding),
+            verifier,
+            nonce: nonce.clone(),
+            started_at: now,
+        };
+        let expired_before = now - chrono::Duration::from_std(FLOW_TTL).unwrap_or_default();
+        let kept = engine
+            .begin_sso_flow(&sha256_hex(&state), &flow, expired_before, MAX_PENDING)
+            .await
+            .map_err(|e| SsoError::Unavailable(format!("the store: {e}")))?;
+        if !kept {
+            return Err(SsoError::Unavailable(
+                "too many sign-ins under way at once".into(),
+            ));
         }
         let mut url = reqwest::Url::parse(&m.authorization_endpoint)
             .map_err(|e| SsoError::Unavailable(format!("authorization endpoint: {e}")))?;
@@ -487,20 +477,25 @@ impl Oidc {
     /// Every [`SsoError`]: see the module's documentation for the checks.
     pub async fn complete(
         &self,
+        engine: &Engine,
         callback: &Callback,
         binding: Option<&str>,
         offices: &OfficeTree,
     ) -> Result<SsoIdentity, SsoError> {
         let state = callback.state.as_deref().ok_or(SsoError::UnknownState)?;
         // Taken out at once: a callback can be used only once, whatever follows.
-        let pending = self
-            .pending
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(state)
-            .filter(|p| p.started.elapsed() < FLOW_TTL)
+        let now = engine.clock().now();
+        let pending = engine
+            .take_sso_flow(&sha256_hex(state))
+            .await
+            .map_err(|e| SsoError::Unavailable(format!("the store: {e}")))?
+            .filter(|p| {
+                now.signed_duration_since(p.started_at)
+                    .to_std()
+                    .is_ok_and(|age| age < FLOW_TTL)
+            })
             .ok_or(SsoError::UnknownState)?;
-        if binding != Some(pending.binding.as_str()) {
+        if binding.map(sha256_hex).as_deref() != Some(pending.binding_hash.as_str()) {
             return Err(SsoError::OtherBrowser);
         }
         if let Some(iss) = &callback.iss {
@@ -881,7 +876,7 @@ async fn start(State(s): State<AppState>, headers: HeaderMap) -> Response {
         return not_configured(lang);
     };
     let secure = s.web.secure_cookie();
-    match sso.begin().await {
+    match sso.begin(&s.app.engine).await {
         Ok(begin) => {
             let mut response = Redirect::to(&begin.authorization_url).into_response();
             if let Ok(v) = binding_cookie(secure, &begin.binding, FLOW_TTL.as_secs()).parse() {
@@ -992,7 +987,7 @@ async fn callback(
     let secure = s.web.secure_cookie();
     let engine = &s.app.engine;
     let binding = cookie(&headers, binding_cookie_name(secure));
-    let identity = match sso.complete(&cb, binding, &s.app.offices).await {
+    let identity = match sso.complete(engine, &cb, binding, &s.app.offices).await {
         Ok(id) => id,
         Err(e) => {
             tracing::warn!(error = %e, "single sign-on refused");

@@ -350,7 +350,13 @@ async fn load(
                 page = p.clamp(1, pages);
                 if page != p.max(1) {
                     got = app
-                        .work_queue_page(caller, q, narrow, ((page - 1) * PAGE_SIZE) as u64, limit as u32)
+                        .work_queue_page(
+                            caller,
+                            q,
+                            narrow,
+                            ((page - 1) * PAGE_SIZE) as u64,
+                            limit as u32,
+                        )
                         .await?;
                 }
                 rows = got.items;
