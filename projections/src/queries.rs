@@ -589,6 +589,8 @@ pub struct DeadlineFilter {
     pub state: Option<DeadlineState>,
     /// Only deadlines due strictly before this date.
     pub due_before: Option<NaiveDate>,
+    /// Only deadlines of these kinds (none: every kind).
+    pub kinds: Vec<DeadlineKind>,
     /// Today in Kyiv (states are computed against it).
     pub today: NaiveDate,
     /// Page size, clamped to 1..=[`MAX_LIMIT`].
@@ -726,6 +728,11 @@ pub async fn list_deadlines(
     if let Some(d) = f.due_before {
         let p = sql.text_arg(date_text(d));
         sql.push(&format!(" AND d.due_on < {p}"));
+    }
+    if !f.kinds.is_empty() {
+        let kinds: Vec<String> = f.kinds.iter().map(|k| k.as_str().to_string()).collect();
+        let c = sql.in_list("d.kind", &kinds);
+        sql.push(&format!(" AND {c}"));
     }
     if let Some(c) = &f.cursor {
         let parts = decode_cursor("d", c, 3)?;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use chrono::{NaiveDate, TimeZone, Utc};
 use ptl_domain::command::{ApplicantInput, ReferralInput};
 use ptl_domain::deadlines::DeadlineState;
+use ptl_domain::procedure::DeadlineKind;
 use ptl_domain::types::*;
 use ptl_domain::{Action, Register, RuleBook};
 use ptl_engine::clock::SettableClock;
@@ -266,6 +267,7 @@ fn deadline_filter(today: &str) -> DeadlineFilter {
         office: None,
         state: None,
         due_before: None,
+        kinds: Vec::new(),
         today: d(today),
         limit: 200,
         cursor: None,
@@ -550,7 +552,25 @@ async fn the_queue_views_are_counted_and_paged_by_the_read_model(f: Fixture) {
             .overdue,
         overdue
     );
-    let _ = c;
+    // The deadline list by kind (the inbox's and the social worker's sections).
+    let by_kind = |kinds: Vec<DeadlineKind>| DeadlineFilter {
+        offices: region.offices.clone(),
+        kinds,
+        ..deadline_filter("2026-03-04")
+    };
+    let every = list_deadlines(db, &by_kind(Vec::new())).await.unwrap().0;
+    let interviews = list_deadlines(db, &by_kind(vec![DeadlineKind::Interview]))
+        .await
+        .unwrap()
+        .0;
+    assert!(!interviews.is_empty() && interviews.len() < every.len());
+    assert!(interviews.iter().all(|r| r.kind == DeadlineKind::Interview));
+    assert!(interviews.iter().any(|r| r.case_id == c));
+    assert!(list_deadlines(db, &by_kind(vec![DeadlineKind::Shelter]))
+        .await
+        .unwrap()
+        .0
+        .is_empty());
 }
 on_both_stores!(run, the_queue_views_are_counted_and_paged_by_the_read_model);
 

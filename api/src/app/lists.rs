@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
 use ptl_domain::deadlines::DeadlineState;
+use ptl_domain::procedure::DeadlineKind;
 use ptl_domain::{Actor, Role, Stage, Status};
 use ptl_engine::pipeline::Lookup;
 use ptl_projections::queries::{
@@ -137,6 +138,8 @@ pub struct DeadlineQuery {
     pub state: Option<DeadlineState>,
     /// Only deadlines due before this date.
     pub due_before: Option<NaiveDate>,
+    /// Only deadlines of these kinds (none: every kind; the web pages' sections).
+    pub kinds: Vec<DeadlineKind>,
     /// Page size.
     pub limit: u32,
     /// The previous page's cursor.
@@ -316,6 +319,27 @@ impl App {
         })
     }
 
+    /// The work-queue rows of these cases that are in the caller's scope (the others are left
+    /// out), in the work queue's order within each batch of ids.
+    ///
+    /// # Errors
+    /// The store.
+    pub async fn cases_by_id(
+        &self,
+        caller: &Caller,
+        ids: Vec<Uuid>,
+    ) -> Result<Vec<WorkQueueRow>, Error> {
+        let mut rows = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(MAX_LIMIT as usize) {
+            let filter = CaseFilter {
+                case_ids: Some(chunk.to_vec()),
+                ..self.case_filter(caller)
+            };
+            rows.extend(list_cases(self.engine.db(), &filter).await?.0);
+        }
+        Ok(rows)
+    }
+
     /// A case filter of the caller's whole scope, without other conditions.
     fn case_filter(&self, caller: &Caller) -> CaseFilter {
         let (offices, submitted_to) = self.scope_of(&caller.office);
@@ -443,6 +467,7 @@ impl App {
             office: self.office_filter(caller, q.office)?,
             state: q.state,
             due_before: q.due_before,
+            kinds: q.kinds,
             today: self.today(),
             limit: q.limit,
             cursor: q.cursor,

@@ -438,6 +438,7 @@ async fn deadlines(
         office: p.get("office").cloned(),
         state: p.parsed::<DeadlineState>("state")?,
         due_before: p.date("due_before")?,
+        kinds: Vec::new(),
         limit: p.limit()?,
         cursor: p.get("cursor").cloned(),
     };

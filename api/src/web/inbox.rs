@@ -50,7 +50,7 @@ async fn inbox(State(s): State<AppState>, user: SignedIn) -> Response {
             },
         )
         .await?;
-        let deadlines = all_deadlines(&s.app, &user.caller).await?;
+        let deadlines = all_deadlines(&s.app, &user.caller, &[DeadlineKind::Decision]).await?;
         Ok::<_, crate::app::Error>((files, deadlines))
     }
     .await;

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
+use ptl_domain::procedure::DeadlineKind;
 use ptl_projections::queries::{upcoming_horizon, WorkQueueRow, MAX_LIMIT};
 
 use super::page::{office_name, Tr};
@@ -208,15 +209,17 @@ pub fn explain(tr: Tr, e: Error) -> (String, BTreeMap<String, String>) {
     (text, errors)
 }
 
-/// Every deadline in the caller's scope (page after page), at most [`MAX_ROWS`].
+/// Every deadline of these kinds in the caller's scope (page after page), at most [`MAX_ROWS`].
 ///
 /// # Errors
 /// As [`App::deadlines`].
 pub async fn all_deadlines(
     app: &App,
     caller: &Caller,
+    kinds: &[DeadlineKind],
 ) -> Result<Vec<ptl_projections::queries::DeadlineRow>, Error> {
     let mut q = crate::app::lists::DeadlineQuery {
+        kinds: kinds.to_vec(),
         limit: MAX_LIMIT,
         ..Default::default()
     };

@@ -3,7 +3,7 @@
 //! ending, from the deadlines read model of the worker's scope (as `GET /api/v1/deadlines` reads
 //! it), each case with its register number from the work queue.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -16,9 +16,8 @@ use ptl_projections::queries::{DeadlineRow, WorkQueueRow};
 
 use super::inbox::not_for_role;
 use super::page::{render, Chrome, Tr};
-use super::rows::{all_deadlines, explain, whole_queue, DueItem, Section, SectionsPage, Shower};
+use super::rows::{all_deadlines, explain, DueItem, Section, SectionsPage, Shower};
 use super::session::SignedIn;
-use crate::app::lists::WorkQueueQuery;
 use crate::http::AppState;
 
 fn running(d: &DeadlineRow) -> bool {
@@ -33,8 +32,22 @@ async fn social(State(s): State<AppState>, user: SignedIn) -> Response {
     let tr = Tr(user.lang);
     let chrome = Chrome::for_user(&s, &user, TITLE, "/social");
     let loaded = async {
-        let cases = whole_queue(&s.app, &user.caller, WorkQueueQuery::default()).await?;
-        let deadlines = all_deadlines(&s.app, &user.caller).await?;
+        // The deadlines of the assistance track, then only their cases' rows.
+        let deadlines = all_deadlines(
+            &s.app,
+            &user.caller,
+            &[
+                DeadlineKind::NeedsAssessment,
+                DeadlineKind::RehabilitationPlan,
+                DeadlineKind::Shelter,
+            ],
+        )
+        .await?;
+        let ids: BTreeSet<uuid::Uuid> = deadlines.iter().map(|d| d.case_id).collect();
+        let cases = s
+            .app
+            .cases_by_id(&user.caller, ids.into_iter().collect())
+            .await?;
         Ok::<_, crate::app::Error>((cases, deadlines))
     }
     .await;
