@@ -95,6 +95,10 @@ async fn case_page(store: Store) {
     assert!(!hidden_in(&consent, "idempotency_key").is_empty());
     assert!(!page.body.contains("data-action=\"record-decision\""));
     let csrf = page.hidden("csrf_token").unwrap();
+    // The deadlines' rules in words of the page's language, not the definition file's English.
+    assert!(page.body.contains("від реєстрації заяви"), "{}", page.body);
+    assert!(page.body.contains("календарн"), "{}", page.body);
+    assert!(!page.body.contains("from registration"), "{}", page.body);
 
     // An auditor is offered nothing, and a form posted anyway is refused with nothing written.
     let mut ivanna = WebClient::new(&app);

@@ -131,3 +131,18 @@ web-print-to = to
 web-print-issued-on = Issued on
 web-case-you-typed = You typed:
 web-print-no-decision = no decision yet
+
+## A deadline's rule in words: "10 calendar days from registration, moved ..."
+web-case-rule-from = from { $step }
+web-case-rule-from-interview = from registration
+web-case-rule-from-verification_reply = from the request being sent
+web-case-rule-from-file_submission = from registration (or the return of the file)
+web-case-rule-from-decision = from receipt of the file
+web-case-rule-from-overall = from registration
+web-case-rule-from-needs_assessment = from the referral to the centre of social services
+web-case-rule-from-rehabilitation_plan = from the status being established
+web-case-rule-from-payment = from the payment application
+web-case-rule-from-shelter = from the placement (or its extension)
+web-case-rule-rolled = , moved to the next working day when the last day is not one
+web-case-day-saturday = Saturday
+web-case-day-sunday = Sunday

@@ -131,3 +131,18 @@ web-print-to = по
 web-print-issued-on = Дата видачі
 web-case-you-typed = Ви ввели:
 web-print-no-decision = рішення ще не прийнято
+
+## A deadline's rule in words: "10 календарних днів від реєстрації заяви, з перенесенням ..."
+web-case-rule-from = від: { $step }
+web-case-rule-from-interview = від реєстрації заяви
+web-case-rule-from-verification_reply = від надсилання запиту
+web-case-rule-from-file_submission = від реєстрації заяви (або повернення справи)
+web-case-rule-from-decision = від надходження справи
+web-case-rule-from-overall = від реєстрації заяви
+web-case-rule-from-needs_assessment = від направлення до центру соціальних служб
+web-case-rule-from-rehabilitation_plan = від встановлення статусу
+web-case-rule-from-payment = від заяви про виплату
+web-case-rule-from-shelter = від поселення (або його продовження)
+web-case-rule-rolled = ; якщо останній день неробочий — до наступного робочого дня
+web-case-day-saturday = субота
+web-case-day-sunday = неділя

@@ -179,6 +179,50 @@ fn working_days_between(cal: &ptl_domain::Calendar, from: NaiveDate, to: NaiveDa
     n * sign
 }
 
+/// Why a day was not a working day, in the page's language: the weekend days from the
+/// catalogue; a holiday as the calendar file names it ("English (Ukrainian)", the file format),
+/// its Ukrainian name on a Ukrainian page.
+fn day_reason(tr: Tr, reason: &str) -> String {
+    match reason {
+        "Saturday" => return tr.t("web-case-day-saturday"),
+        "Sunday" => return tr.t("web-case-day-sunday"),
+        _ => {}
+    }
+    if tr.0 == crate::i18n::Lang::Uk {
+        if let Some((_, inner)) = reason.strip_suffix(')').and_then(|r| r.split_once(" (")) {
+            return inner.to_string();
+        }
+    }
+    reason.to_string()
+}
+
+/// A deadline's rule in the page's language: its length in the plural the language needs, from
+/// which step it runs (the step is the deadline kind's, fixed by the procedure: the definition's
+/// `starts_at` only describes it, in English), whether it moves off a non-working day, and its
+/// confidence mark.
+fn rule_words(tr: Tr, e: &ptl_domain::deadlines::Explanation) -> String {
+    use ptl_domain::procedure::{DayKind, Unit};
+    let r = &e.rule_data;
+    let n = i64::from(r.length);
+    let length = match (r.unit, r.days) {
+        (Unit::Months, _) => tr.count("count-months", n),
+        (Unit::Days, DayKind::Working) => tr.count("count-working-days", n),
+        (Unit::Days, DayKind::Calendar) => tr.count("count-calendar-days", n),
+    };
+    let kind = e.name.as_str().split(':').next().unwrap_or_default();
+    let key = format!("web-case-rule-from-{kind}");
+    let from = if crate::i18n::has(tr.0, &key) {
+        tr.t(&key)
+    } else {
+        tr.t1("web-case-rule-from", "step", &r.starts_at)
+    };
+    let mut text = format!("{length} {from}");
+    if r.roll_to_working_day {
+        text.push_str(&tr.t("web-case-rule-rolled"));
+    }
+    format!("{text} ({})", tr.enum_label("Mark", r.mark.as_str()))
+}
+
 fn parts(s: &AppState, tr: Tr, case: &CaseRead, state: &CaseState, view: &CaseView) -> Parts {
     let lang = tr.0;
     let tree = &s.app.offices;
@@ -289,14 +333,16 @@ fn parts(s: &AppState, tr: Tr, case: &CaseRead, state: &CaseState, view: &CaseVi
                         } else {
                             "web-case-explain-calendar"
                         }),
-                        tr.t1("web-case-explain-rule", "rule", &e.rule),
+                        tr.t1("web-case-explain-rule", "rule", &rule_words(tr, &e)),
                         tr.t1("web-case-explain-due", "date", &tr.date(&e.due_on)),
                     ];
                     if !e.days_skipped.is_empty() {
                         let days: Vec<String> = e
                             .days_skipped
                             .iter()
-                            .map(|d| format!("{} ({})", tr.date(&d.date), d.reason))
+                            .map(|d| {
+                                format!("{} ({})", tr.date(&d.date), day_reason(tr, &d.reason))
+                            })
                             .collect();
                         lines.push(tr.t1("web-case-explain-skipped", "days", &days.join(", ")));
                     }
