@@ -11,6 +11,7 @@
 //! - [`page`]: the layout every page shares and the response headers of pages.
 
 pub mod admin;
+pub mod audit;
 pub mod assets;
 pub mod case;
 pub mod case_form;
@@ -197,6 +198,7 @@ pub fn router() -> Router<AppState> {
         .merge(admin::router())
         .merge(case::router())
         .merge(security_log::router())
+        .merge(audit::router())
         .merge(report::router())
         .method_not_allowed_fallback(method_not_allowed)
 }
