@@ -45,7 +45,7 @@ pub async fn run(settings: &Settings, args: &Args) -> Result<ExitCode, String> {
     let (old, new) = ptl_engine::keys::prepare_rotation(&dir).map_err(|e| e.to_string())?;
     // Re-wrapping needs only the master keys, and the security log entry the hash key; the
     // other keys are not touched.
-    let entry = SecurityEntry::new("master_key_rotated", None, None).detail(json!({
+    let entry = SecurityEntry::new("master_key_rotated", Some(&common::operator()), None).detail(json!({
         "old_key": old.id(),
         "new_key": new.id(),
     }));
