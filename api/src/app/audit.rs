@@ -105,7 +105,8 @@ fn flatten(prefix: &mut Vec<String>, v: &Value, out: &mut Vec<(Vec<String>, Valu
 /// The fields of the view that are no fact of the case (what the caller may do, the counter).
 const NOT_COMPARED: &[&str] = &["allowed_actions", "version"];
 
-/// The leaves of `a` and `b` that differ, in the order of `b` then those only in `a`.
+/// The leaves of `a` and `b` that differ, in the order of `b` (keys sorted) then those only in
+/// `a`.
 #[must_use]
 pub fn compare(a: &Value, b: &Value) -> Vec<Change> {
     let (mut la, mut lb) = (Vec::new(), Vec::new());
@@ -248,15 +249,16 @@ mod tests {
         assert_eq!(
             paths,
             vec![
-                "stage",
+                "assignee",
                 "deadlines.interview.due_on",
-                "deadlines.decision.name",
                 "deadlines.decision.due_on",
-                "assignee"
+                "deadlines.decision.name",
+                "stage"
             ]
         );
-        assert_eq!(c[0].old, Some(json!("registration")));
-        assert_eq!(c[4].old, None);
+        assert_eq!(c[0].old, None);
+        assert_eq!(c[0].new, Some(json!("u1")));
+        assert_eq!(c[4].old, Some(json!("registration")));
         assert!(compare(&a, &a).is_empty());
     }
 }

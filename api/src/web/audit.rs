@@ -489,7 +489,7 @@ async fn lines(
             sub: r.sub.clone(),
             user_href: format!("/access-log?user={}", urlencode(&r.sub)),
             reader: who(tr, s, &r.sub, &r.role, r.office.as_deref(), &names),
-            purpose: tr.t(&format!("web-audit-purpose-{}", r.purpose)),
+            purpose: tr.enum_label("AccessPurpose", &r.purpose),
             reason: r.reason.clone().unwrap_or_default(),
         })
         .collect()
@@ -530,7 +530,7 @@ async fn access_log_page(
         .collect();
     let purposes = ptl_projections::access::PURPOSES
         .iter()
-        .map(|p| ((*p).to_string(), tr.t(&format!("web-audit-purpose-{p}"))))
+        .map(|p| ((*p).to_string(), tr.enum_label("AccessPurpose", p)))
         .collect();
     let page = AccessLogPage {
         chrome: Chrome::for_user(&s, &user, "web-audit-access-title", "/access-log"),
