@@ -18,6 +18,7 @@ web-audit-col-chain = Chain
 web-audit-col-hashes = Hashes
 web-audit-hash = Hash:
 web-audit-prev-hash = Previous:
+web-audit-version = Version
 web-audit-as-of-heading = The case as it stood
 web-audit-on = On the business date
 web-audit-as-of = As recorded by (Kyiv time)

@@ -18,6 +18,7 @@ web-audit-col-chain = Ланцюжок
 web-audit-col-hashes = Хеші
 web-audit-hash = Хеш:
 web-audit-prev-hash = Попередній:
+web-audit-version = Версія
 web-audit-as-of-heading = Справа в тому стані, в якому була
 web-audit-on = На дату події
 web-audit-as-of = За записами на момент (час київський)
