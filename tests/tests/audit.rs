@@ -227,3 +227,65 @@ async fn revocations_and_erasures_are_in_the_security_log(app: TestApp) -> TestA
     app
 }
 both!(revocations_and_erasures_are_in_the_security_log);
+
+/// The security-log page reads one page at a time and verifies what it shows (each entry
+/// recomputed and linked to the one before it); the whole chain on request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_security_log_page_is_paged_and_verifies_the_entries_it_shows() {
+    use ptl_engine::security::SecurityEntry;
+    use ptl_tests::web::{add_user, WebClient};
+    const PW: &str = "correct horse battery staple";
+    let app = TestApp::spawn(Store::Sqlite).await;
+    let engine = app.state.app.engine.clone();
+    for i in 0..150 {
+        engine
+            .log_security(SecurityEntry::new("sign_out", Some(&format!("u{i}")), None))
+            .await
+            .unwrap();
+    }
+    add_user(&app, "aud", "auditor", "UA71", PW).await;
+    let mut aud = WebClient::new(&app);
+    aud.sign_in_fully("aud", PW).await;
+    let last = engine.security_log_last().await.unwrap();
+    assert!(last > 150);
+    let page = aud.get("/security-log").await;
+    assert_eq!(page.status, 200);
+    let seqs = |body: &str| -> Vec<i64> {
+        body.split("data-seq=\"")
+            .skip(1)
+            .map(|s| s.split('"').next().unwrap().parse().unwrap())
+            .collect()
+    };
+    let newest = seqs(&page.body);
+    assert_eq!(newest.len(), 100);
+    assert_eq!(newest[0], last);
+    assert_eq!(newest[99], last - 99);
+    assert!(page.body.contains("data-page-verified=\"true\""));
+    assert!(page.body.contains(&format!("/security-log?before={}", last - 99)));
+    let older = aud
+        .get(&format!("/security-log?before={}", last - 99))
+        .await;
+    let older_seqs = seqs(&older.body);
+    assert_eq!(older_seqs.first(), Some(&(last - 100)));
+    assert_eq!(older_seqs.last(), Some(&1));
+
+    // An entry edited on the older page: the newest page still verifies what it shows, the
+    // older page and the whole chain do not.
+    let ptl_engine::db::Db::Sqlite(pool) = engine.db() else {
+        unreachable!()
+    };
+    sqlx::query("UPDATE security_log SET actor = 'someone' WHERE seq = 10")
+        .execute(pool)
+        .await
+        .unwrap();
+    let page = aud.get("/security-log").await;
+    assert!(page.body.contains("data-page-verified=\"true\""));
+    let older = aud
+        .get(&format!("/security-log?before={}", last - 99))
+        .await;
+    assert!(older.body.contains("data-page-verified=\"false\""));
+    assert!(older.body.contains("№ 10"));
+    let all = aud.get("/security-log?verify=all").await;
+    assert!(all.body.contains("data-verified=\"false\""));
+    app.stop().await;
+}
