@@ -285,7 +285,9 @@ impl Engine {
         let rows = fetch_all!(
             tx.conn(),
             Row,
-            &format!("SELECT {COLUMNS} FROM security_log WHERE seq >= $1 AND seq <= $2 ORDER BY seq"),
+            &format!(
+                "SELECT {COLUMNS} FROM security_log WHERE seq >= $1 AND seq <= $2 ORDER BY seq"
+            ),
             from,
             to,
         )?;

@@ -216,7 +216,9 @@ pub async fn list_access(
         let pa = sql.arg(Arg::Int(Some(at)));
         let pc = sql.text_arg(parts[1].clone());
         let ps = sql.arg(Arg::Int(Some(seq)));
-        sql.push(&format!(" AND (a.at, a.case_id, a.seq) < ({pa}, {pc}, {ps})"));
+        sql.push(&format!(
+            " AND (a.at, a.case_id, a.seq) < ({pa}, {pc}, {ps})"
+        ));
     }
     let limit = page_limit(f.limit);
     let pl = sql.arg(Arg::Int(Some(limit + 1)));

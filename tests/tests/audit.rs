@@ -101,7 +101,10 @@ async fn the_access_log_across_cases_is_scoped_filtered_and_paged(app: TestApp) 
             .map(String::from)
             .into()
     );
-    let search = got.iter().find(|i| i["purpose"] == "person_search").unwrap();
+    let search = got
+        .iter()
+        .find(|i| i["purpose"] == "person_search")
+        .unwrap();
     assert_eq!(search["sub"], "rsv-1");
     assert_eq!(search["reason"], "complaint check");
     assert_eq!(search["case_office"], "UA7102");
@@ -115,7 +118,10 @@ async fn the_access_log_across_cases_is_scoped_filtered_and_paged(app: TestApp) 
     let by_office = items(&log(&app, &region, "?office=UA7104").await);
     assert_eq!(by_office.len(), 2);
     assert!(field(&by_office, "case_id").iter().all(|c| c == &b));
-    assert_eq!(items(&log(&app, &region, &format!("?case={a}")).await).len(), 3);
+    assert_eq!(
+        items(&log(&app, &region, &format!("?case={a}")).await).len(),
+        3
+    );
     let dup = items(&log(&app, &region, "?purpose=duplicate_check").await);
     assert_eq!(field(&dup, "sub"), ["cw-4"]);
     assert_eq!(field(&dup, "what"), [r#"["duplicate-check"]"#]);
@@ -222,7 +228,10 @@ async fn revocations_and_erasures_are_in_the_security_log(app: TestApp) -> TestA
     assert_eq!(entries[1].detail["case"], id.as_str());
     assert_eq!(entries[1].detail["category"], "person_request");
     let text = serde_json::to_string(&entries).unwrap();
-    assert!(!text.contains("SECRET") && !text.contains("Коваль"), "{text}");
+    assert!(
+        !text.contains("SECRET") && !text.contains("Коваль"),
+        "{text}"
+    );
     assert_eq!(engine.verify_security_log().await.unwrap(), None);
     app
 }
@@ -261,7 +270,9 @@ async fn the_security_log_page_is_paged_and_verifies_the_entries_it_shows() {
     assert_eq!(newest[0], last);
     assert_eq!(newest[99], last - 99);
     assert!(page.body.contains("data-page-verified=\"true\""));
-    assert!(page.body.contains(&format!("/security-log?before={}", last - 99)));
+    assert!(page
+        .body
+        .contains(&format!("/security-log?before={}", last - 99)));
     let older = aud
         .get(&format!("/security-log?before={}", last - 99))
         .await;

@@ -112,7 +112,10 @@ pub fn compare(a: &Value, b: &Value) -> Vec<Change> {
     let (mut la, mut lb) = (Vec::new(), Vec::new());
     flatten(&mut Vec::new(), a, &mut la);
     flatten(&mut Vec::new(), b, &mut lb);
-    let skip = |p: &Vec<String>| p.first().is_some_and(|k| NOT_COMPARED.contains(&k.as_str()));
+    let skip = |p: &Vec<String>| {
+        p.first()
+            .is_some_and(|k| NOT_COMPARED.contains(&k.as_str()))
+    };
     let mut out = Vec::new();
     for (path, new) in &lb {
         if skip(path) {

@@ -45,10 +45,11 @@ pub async fn run(settings: &Settings, args: &Args) -> Result<ExitCode, String> {
     let (old, new) = ptl_engine::keys::prepare_rotation(&dir).map_err(|e| e.to_string())?;
     // Re-wrapping needs only the master keys, and the security log entry the hash key; the
     // other keys are not touched.
-    let entry = SecurityEntry::new("master_key_rotated", Some(&common::operator()), None).detail(json!({
-        "old_key": old.id(),
-        "new_key": new.id(),
-    }));
+    let entry =
+        SecurityEntry::new("master_key_rotated", Some(&common::operator()), None).detail(json!({
+            "old_key": old.id(),
+            "new_key": new.id(),
+        }));
     let keys = ptl_engine::keys::KeyRing::from_parts(old, *hash_key, [0; 32], Vec::new());
     let vault = ptl_engine::vault::Vault::new(Arc::new(keys));
     let n = vault

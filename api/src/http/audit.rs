@@ -177,9 +177,6 @@ mod tests {
 
     #[test]
     fn the_access_log_documents_exactly_the_query_parameters_it_reads() {
-        assert_eq!(
-            documented::<__path_access_log>(),
-            sorted(ACCESS_LOG_PARAMS)
-        );
+        assert_eq!(documented::<__path_access_log>(), sorted(ACCESS_LOG_PARAMS));
     }
 }

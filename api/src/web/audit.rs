@@ -206,11 +206,7 @@ async fn shown_at(
         .read_case(&user.caller, case.clone(), point, None)
         .await?;
     let v = &shown.view;
-    let heading = tr.t1(
-        "web-audit-as-at",
-        "version",
-        &shown.version.to_string(),
-    );
+    let heading = tr.t1("web-audit-as-at", "version", &shown.version.to_string());
     let line = |term: &str, value: String| Line {
         term: tr.t(term),
         value,
@@ -443,12 +439,11 @@ async fn form_params(s: &AppState, raw: HashMap<String, String>) -> Params {
 }
 
 fn query_string(p: &Params, cursor: Option<&str>) -> String {
-    let mut pairs: Vec<(String, String)> = p
-        .0
-        .iter()
-        .filter(|(k, _)| k.as_str() != "cursor")
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let mut pairs: Vec<(String, String)> =
+        p.0.iter()
+            .filter(|(k, _)| k.as_str() != "cursor")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
     pairs.sort();
     if let Some(c) = cursor {
         pairs.push(("cursor".into(), c.to_string()));

@@ -696,7 +696,10 @@ pub(super) fn who(
     parts.join(", ")
 }
 
-pub(super) async fn names_of(s: &AppState, subs: impl Iterator<Item = String>) -> HashMap<String, String> {
+pub(super) async fn names_of(
+    s: &AppState,
+    subs: impl Iterator<Item = String>,
+) -> HashMap<String, String> {
     let mut names = HashMap::new();
     for sub in subs {
         if names.contains_key(&sub) || sub == "system" {

@@ -11,8 +11,8 @@
 //! - [`page`]: the layout every page shares and the response headers of pages.
 
 pub mod admin;
-pub mod audit;
 pub mod assets;
+pub mod audit;
 pub mod case;
 pub mod case_form;
 pub mod inbox;

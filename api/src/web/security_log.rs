@@ -72,11 +72,13 @@ async fn show(State(s): State<AppState>, user: SignedIn, Query(p): Query<Paging>
         .await
         .unwrap_or_default();
     let older = page.last().map(|e| e.seq).filter(|seq| *seq > 1);
-    let newer = p
-        .before
-        .filter(|b| *b <= total)
-        .map(|b| b + PAGE)
-        .map(|b| if b > total { None } else { Some(b) });
+    let newer = p.before.filter(|b| *b <= total).map(|b| b + PAGE).map(|b| {
+        if b > total {
+            None
+        } else {
+            Some(b)
+        }
+    });
     let range = page.last().map(|e| e.seq).zip(page.first().map(|e| e.seq));
     let page_check = match range {
         Some((from, to)) => engine
