@@ -132,7 +132,13 @@ fn filled(v: Option<&String>) -> Option<&str> {
 }
 
 /// A value of the case view in words.
-fn value_text(s: &AppState, tr: Tr, key: &str, v: &Value) -> String {
+fn value_text(
+    s: &AppState,
+    tr: Tr,
+    names: &HashMap<String, String>,
+    key: &str,
+    v: &Value,
+) -> String {
     match v {
         Value::Null => "—".into(),
         Value::Bool(b) => tr.t(if *b { "web-case-yes" } else { "web-case-no" }),
@@ -142,11 +148,12 @@ fn value_text(s: &AppState, tr: Tr, key: &str, v: &Value) -> String {
             "status" => tr.label("status", x),
             "office" | "submitted_to" => office_name(&s.app.offices, tr.0, x),
             "state" => tr.enum_label("DeadlineState", x),
+            "assignee" => names.get(x).cloned().unwrap_or_else(|| x.clone()),
             _ => crate::models::parse_strict_date(x).map_or_else(|| x.clone(), |d| tr.date(&d)),
         },
         Value::Array(a) => a
             .iter()
-            .map(|x| value_text(s, tr, key, x))
+            .map(|x| value_text(s, tr, names, key, x))
             .collect::<Vec<_>>()
             .join(", "),
         Value::Object(_) => v.to_string(),
@@ -176,14 +183,19 @@ fn field_text(tr: Tr, path: &[String]) -> String {
     out.join(" › ")
 }
 
-fn change_rows(s: &AppState, tr: Tr, changes: &[Change]) -> Vec<ChangeRow> {
+fn change_rows(
+    s: &AppState,
+    tr: Tr,
+    names: &HashMap<String, String>,
+    changes: &[Change],
+) -> Vec<ChangeRow> {
     changes
         .iter()
         .map(|c| {
             let key = c.path.last().map_or("", String::as_str);
             let show = |v: &Option<Value>| {
                 v.as_ref()
-                    .map_or_else(|| "—".to_string(), |v| value_text(s, tr, key, v))
+                    .map_or_else(|| "—".to_string(), |v| value_text(s, tr, names, key, v))
             };
             ChangeRow {
                 field: field_text(tr, &c.path),
@@ -220,7 +232,13 @@ async fn shown_at(
         ),
         line(
             "web-audit-field-assignee",
-            v.assignee.clone().unwrap_or_else(|| "—".into()),
+            match &v.assignee {
+                Some(a) => names_of(s, std::iter::once(a.clone()))
+                    .await
+                    .remove(a)
+                    .unwrap_or_else(|| a.clone()),
+                None => "—".into(),
+            },
         ),
     ];
     for d in &v.deadlines {
@@ -316,12 +334,18 @@ async fn history_browser(
         match (diff_from.parse::<u64>(), diff_to.parse::<u64>()) {
             (Ok(a), Ok(b)) => match s.app.compare_versions(&user.caller, &case, a, b).await {
                 Ok(c) => {
+                    let assignees = c
+                        .iter()
+                        .filter(|x| x.path.last().is_some_and(|k| k == "assignee"))
+                        .flat_map(|x| [&x.old, &x.new])
+                        .filter_map(|v| v.as_ref().and_then(Value::as_str).map(str::to_string));
+                    let names = names_of(&s, assignees).await;
                     let heading = crate::i18n::t_args(
                         user.lang,
                         "web-audit-diff-heading",
                         &[("from", &a.to_string()), ("to", &b.to_string())],
                     );
-                    changes = Some((heading, change_rows(&s, tr, &c)));
+                    changes = Some((heading, change_rows(&s, tr, &names, &c)));
                 }
                 Err(_) => alert = Some(tr.t("web-audit-no-such-versions")),
             },
