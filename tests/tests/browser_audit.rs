@@ -159,6 +159,12 @@ async fn an_auditor_finds_a_tampered_event_and_filters_the_access_log_by_a_user(
         .await;
     b.screenshot("audit-access-log-by-user").await;
 
+    // The security log, one page verified.
+    b.goto(&format!("{}/security-log", app.base)).await;
+    assert!(b.exists("[data-page-verified=\"true\"]").await);
+    b.assert_accessible("the security log").await;
+    b.screenshot("audit-security-log").await;
+
     b.quit().await;
     app.stop().await;
 }

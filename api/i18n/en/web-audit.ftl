@@ -126,6 +126,7 @@ web-audit-field-person = Personal data
 web-seclog-kind-token_revoked = API token revoked
 web-seclog-kind-master_key_rotated = Master key rotated
 web-seclog-kind-personal_data_erased = Personal data erased
+web-seclog-kind-personal_data_erasure_repaired = Erasure of personal data completed at start
 web-seclog-detail-token = token
 web-seclog-detail-old_key = previous key
 web-seclog-detail-new_key = new key

@@ -126,6 +126,7 @@ web-audit-field-person = Персональні дані
 web-seclog-kind-token_revoked = Токен API відкликано
 web-seclog-kind-master_key_rotated = Головний ключ замінено
 web-seclog-kind-personal_data_erased = Персональні дані знищено
+web-seclog-kind-personal_data_erasure_repaired = Знищення персональних даних завершено під час запуску
 web-seclog-detail-token = токен
 web-seclog-detail-old_key = попередній ключ
 web-seclog-detail-new_key = новий ключ

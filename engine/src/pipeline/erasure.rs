@@ -123,6 +123,16 @@ impl Engine {
                 )
                 .map_err(EngineError::from)?;
             batch.execute(tx.conn()).await?;
+            let entry = crate::security::SecurityEntry::new(
+                "personal_data_erasure_repaired",
+                Some(&p.by_sub),
+                None,
+            )
+            .detail(serde_json::json!({
+                "case": p.case_id.to_string(),
+                "category": p.category.map(|c| c.as_str()),
+            }));
+            crate::security::stage_security(tx.conn(), self.keys.hash_key(), &entry, now).await?;
         }
         tx.commit().await?;
         for p in &pending {
