@@ -160,6 +160,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../i18n/uk/web-case.ftl"),
         include_str!("../i18n/en/web-case.ftl"),
     ),
+    (
+        "web-audit",
+        include_str!("../i18n/uk/web-audit.ftl"),
+        include_str!("../i18n/en/web-audit.ftl"),
+    ),
 ];
 
 struct Bundle {

@@ -615,6 +615,28 @@ fn read_master_file(path: &Path) -> Result<MasterKey, KeyError> {
     Ok(MasterKey::from_secret(fixed_secret(&bytes)))
 }
 
+/// The hash key alone (`PTL_HASH_KEY`, else `hash.key` in `data_dir`), for a tool that must
+/// write to a hash chain while the master key is being rotated (`ptl keys rotate` logs the
+/// rotation in the security log), when [`load_or_create`] would refuse the pending rotation.
+///
+/// # Errors
+///
+/// The file errors of [`from_sources`]; [`KeyError::Malformed`] for a bad key.
+pub fn load_hash_key(data_dir: &Path) -> Result<Zeroizing<[u8; KEY_LEN]>, KeyError> {
+    let bytes = match std::env::var(ENV_HASH_KEY).map(Zeroizing::new) {
+        Ok(v) if !v.trim().is_empty() => parse_key(Slot::Hash, ENV_HASH_KEY, &v)?,
+        _ => {
+            let path = data_dir.join(HASH_KEY_FILE);
+            let text = read_secret_file(&path)?;
+            parse_key(Slot::Hash, &path.display().to_string(), &text)?
+        }
+    };
+    let mut key = Zeroizing::new([0u8; KEY_LEN]);
+    let n = bytes.len().min(KEY_LEN);
+    key[..n].copy_from_slice(&bytes[..n]);
+    Ok(key)
+}
+
 /// Phase one of `ptl keys rotate`: returns `(current, next)` master keys.
 ///
 /// Writes a new random key to `master.key.next` (mode `0600`). If that file

@@ -17,7 +17,7 @@ use crate::{fetch_all, fetch_optional, run};
 pub struct SecurityEntry {
     /// What happened: `sign_in`, `sign_in_failed`, `login_locked`, `address_locked`, `sign_out`,
     /// `session_expired`, `password_changed`, `user_added`, `user_changed`, `undertaking_acknowledged`,
-    /// `export`, ...
+    /// `export`, `token_revoked`, `master_key_rotated`, `personal_data_erased`, ...
     pub kind: String,
     /// Who did it (a user's login or a token's subject), when known.
     pub actor: Option<String>,
@@ -201,24 +201,44 @@ impl Engine {
             after,
             limit,
         )?;
-        rows.into_iter()
-            .map(
-                |(seq, at, kind, actor, address, outcome, detail, hash, _)| {
-                    Ok(SecurityRecord {
-                        seq,
-                        at: DateTime::from_timestamp_micros(at).ok_or_else(|| {
-                            EngineError::Internal(format!("security log entry {seq}: bad time"))
-                        })?,
-                        kind,
-                        actor,
-                        address,
-                        outcome,
-                        detail: serde_json::from_str(&detail).unwrap_or(Value::String(detail)),
-                        hash,
-                    })
-                },
-            )
-            .collect()
+        rows.into_iter().map(record).collect()
+    }
+
+    /// Entries with `seq < before` (all with `None`), newest first, at most `limit`: a page of
+    /// the log as the auditor's page shows it, without reading the rest.
+    ///
+    /// # Errors
+    /// The store cannot be read, or a stored entry does not decode.
+    pub async fn security_log_page(
+        &self,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<SecurityRecord>, EngineError> {
+        let mut tx = self.db().read().await?;
+        let rows = fetch_all!(
+            tx.conn(),
+            Row,
+            &format!(
+                "SELECT {COLUMNS} FROM security_log WHERE seq < $1 ORDER BY seq DESC LIMIT $2"
+            ),
+            before.unwrap_or(i64::MAX),
+            limit,
+        )?;
+        rows.into_iter().map(record).collect()
+    }
+
+    /// The number of the last entry (0 when the log is empty).
+    ///
+    /// # Errors
+    /// The store cannot be read.
+    pub async fn security_log_last(&self) -> Result<i64, EngineError> {
+        let mut tx = self.db().read().await?;
+        let last = fetch_optional!(
+            tx.conn(),
+            (i64,),
+            "SELECT seq FROM security_log ORDER BY seq DESC LIMIT 1",
+        )?;
+        Ok(last.map_or(0, |r| r.0))
     }
 
     /// Verifies the whole security log; the first invalid `seq`, `None` when intact.
@@ -232,6 +252,54 @@ impl Engine {
             Row,
             &format!("SELECT {COLUMNS} FROM security_log ORDER BY seq"),
         )?;
+        Ok(self.verify_rows(None, rows))
+    }
+
+    /// Verifies the entries `from..=to` only, each recomputed and linked to the one before it
+    /// (the entry `from - 1` is taken as stored): what one page of the log shows, read and
+    /// checked without the rest. A removed entry inside the range, an edited one, or a broken
+    /// link to the entry before is found; the whole chain is [`Self::verify_security_log`]'s.
+    /// The first invalid `seq`, `None` when the range is intact.
+    ///
+    /// # Errors
+    /// The store cannot be read.
+    pub async fn verify_security_log_range(
+        &self,
+        from: i64,
+        to: i64,
+    ) -> Result<Option<i64>, EngineError> {
+        let mut tx = self.db().read().await?;
+        let anchor = if from > integrity::FIRST_SEQUENCE {
+            fetch_optional!(
+                tx.conn(),
+                (i64, String),
+                "SELECT seq, hash FROM security_log WHERE seq = $1",
+                from - 1,
+            )?
+        } else {
+            None
+        };
+        if from > integrity::FIRST_SEQUENCE && anchor.is_none() {
+            return Ok(Some(from - 1));
+        }
+        let rows = fetch_all!(
+            tx.conn(),
+            Row,
+            &format!(
+                "SELECT {COLUMNS} FROM security_log WHERE seq >= $1 AND seq <= $2 ORDER BY seq"
+            ),
+            from,
+            to,
+        )?;
+        if let Some((first, ..)) = rows.first() {
+            if *first != from {
+                return Ok(Some(from));
+            }
+        }
+        Ok(self.verify_rows(anchor, rows))
+    }
+
+    fn verify_rows(&self, anchor: Option<(i64, String)>, rows: Vec<Row>) -> Option<i64> {
         let mut items = Vec::with_capacity(rows.len());
         for (seq, at, kind, actor, address, outcome, detail, hash, prev) in rows {
             let text = DateTime::from_timestamp_micros(at)
@@ -249,15 +317,34 @@ impl Engine {
                     .ok()
                 });
             let Some(text) = text else {
-                return Ok(Some(seq));
+                return Some(seq);
             };
             items.push((seq, text, hash, prev));
         }
-        Ok(integrity::verify_chain(
-            self.keys().hash_key(),
-            items
-                .iter()
-                .map(|(s, c, h, p)| (*s, c.as_str(), h.as_str(), p.as_deref())),
-        ))
+        let items = items
+            .iter()
+            .map(|(s, c, h, p)| (*s, c.as_str(), h.as_str(), p.as_deref()));
+        match &anchor {
+            Some((seq, hash)) => {
+                integrity::verify_chain_after(self.keys().hash_key(), (*seq, hash), items)
+            }
+            None => integrity::verify_chain(self.keys().hash_key(), items),
+        }
     }
+}
+
+fn record(
+    (seq, at, kind, actor, address, outcome, detail, hash, _): Row,
+) -> Result<SecurityRecord, EngineError> {
+    Ok(SecurityRecord {
+        seq,
+        at: DateTime::from_timestamp_micros(at)
+            .ok_or_else(|| EngineError::Internal(format!("security log entry {seq}: bad time")))?,
+        kind,
+        actor,
+        address,
+        outcome,
+        detail: serde_json::from_str(&detail).unwrap_or(Value::String(detail)),
+        hash,
+    })
 }

@@ -3,22 +3,30 @@
 //! reads the list at start and again every few seconds, so a revocation by another process
 //! reaches it.
 
+use serde_json::json;
+
 use crate::pipeline::{Engine, EngineError};
+use crate::security::{stage_security, SecurityEntry};
 use crate::{fetch_all, run};
 
 impl Engine {
-    /// Adds a token id to the deny list the server checks.
+    /// Adds a token id to the deny list the server checks, and writes the revocation (the token
+    /// id, and who revoked it: `by`, the operator's account or `None` from the command line) to
+    /// the security log in the same transaction.
     ///
     /// # Errors
     /// The store cannot be written.
-    pub async fn revoke_token(&self, jti: &str) -> Result<(), EngineError> {
-        let mut tx = self.db().begin().await?;
+    pub async fn revoke_token(&self, jti: &str, by: Option<&str>) -> Result<(), EngineError> {
+        let mut tx = self.begin_write().await?;
+        let now = self.clock().now();
         run!(
             tx.conn(),
             "INSERT INTO revoked_tokens (jti, revoked_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
             jti.to_string(),
-            self.clock().now().timestamp_micros()
+            now.timestamp_micros()
         )?;
+        let entry = SecurityEntry::new("token_revoked", by, None).detail(json!({ "token": jti }));
+        stage_security(tx.conn(), self.keys().hash_key(), &entry, now).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -1299,6 +1299,32 @@ impl Vault {
         db: &Db,
         new_master: &MasterKey,
     ) -> Result<usize, VaultError> {
+        self.rotate(db, new_master, None).await
+    }
+
+    /// [`Self::rotate_master`], with `entry` written to the security log (chained under this
+    /// vault's hash key, at `at`) in the rotation's transaction, so that a rotation is never
+    /// left unlogged (`ptl keys rotate`).
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Self::rotate_master`]; [`VaultError::Db`] if the entry cannot be written.
+    pub async fn rotate_master_logged(
+        &self,
+        db: &Db,
+        new_master: &MasterKey,
+        entry: &crate::security::SecurityEntry,
+        at: DateTime<Utc>,
+    ) -> Result<usize, VaultError> {
+        self.rotate(db, new_master, Some((entry, at))).await
+    }
+
+    async fn rotate(
+        &self,
+        db: &Db,
+        new_master: &MasterKey,
+        log: Option<(&crate::security::SecurityEntry, DateTime<Utc>)>,
+    ) -> Result<usize, VaultError> {
         let mut tx = db.begin().await?;
         let rows = fetch_all!(
             tx.conn(),
@@ -1349,6 +1375,15 @@ impl Vault {
                     rewrapped.bytes,
                 )?;
             }
+        }
+        if let Some((entry, at)) = log {
+            let mut entry = entry.clone();
+            if let Some(detail) = entry.detail.as_object_mut() {
+                detail.insert("case_keys".into(), serde_json::json!(count));
+            }
+            crate::security::stage_security(tx.conn(), self.keys.hash_key(), &entry, at)
+                .await
+                .map_err(|e| VaultError::Corrupt(format!("security log: {e}")))?;
         }
         tx.commit().await?;
         Ok(count)

@@ -15,6 +15,7 @@
 //! Layout:
 //! - [`project`]: [`ReadModels`] and the per-event projection code shared by live writes and
 //!   rebuilds; the tables are created by `engine/migrations/*/0004_projections.sql`;
+//! - [`access`]: the access log across cases in the caller's scope ([`access::list_access`]);
 //! - [`queries`]: the work queue ([`list_cases`]), deadlines ([`list_deadlines`]) and the
 //!   scheduler's look-up ([`due_deadlines`]), with opaque keyset cursors;
 //! - [`stats`](mod@stats): the report figures of `api.md` ([`stats()`]), statistical disclosure control
@@ -30,6 +31,7 @@
 //! - `sql`: the small dynamic query builder both backends share (lists of offices need a variable
 //!   number of placeholders, which the engine's fixed-argument macros cannot bind).
 
+pub mod access;
 pub mod project;
 pub mod queries;
 pub mod rebuild;

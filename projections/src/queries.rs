@@ -295,7 +295,7 @@ pub(crate) fn decode_cursor(
 }
 
 /// The scope predicate: `office_col IN (offices) OR <case ever submitted to the authority>`.
-fn scope(
+pub(crate) fn scope(
     sql: &mut Sql,
     office_col: &str,
     ever_col: &str,

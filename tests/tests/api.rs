@@ -933,7 +933,7 @@ async fn metrics_count_commands_without_case_ids_and_a_revoked_token_is_refused(
         app.get(&format!("/api/v1/cases/{id}"), &token).await.status,
         200
     );
-    app.state.app.engine.revoke_token(jti).await.unwrap();
+    app.state.app.engine.revoke_token(jti, None).await.unwrap();
     for j in app.state.app.engine.revoked_tokens().await.unwrap() {
         app.state.auth.revoke(j);
     }

@@ -171,6 +171,34 @@ async fn an_erasure_interrupted_before_its_key_was_destroyed_is_completed_at_res
     drop(tx);
     assert!(entry.repaired_at.is_some());
     assert_eq!(entry.category.as_deref(), Some("person_request"));
+    // The security log holds the erasure and its repair, with the case and no personal data.
+    let kinds: Vec<(String, String)> = engine
+        .security_log(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.detail["case"] == id.as_str())
+        .map(|e| {
+            (
+                e.kind,
+                e.detail["category"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (
+                "personal_data_erased".to_string(),
+                "person_request".to_string()
+            ),
+            (
+                "personal_data_erasure_repaired".to_string(),
+                "person_request".to_string()
+            ),
+        ]
+    );
+    assert_eq!(engine.verify_security_log().await.unwrap(), None);
     app
 }
 both!(an_erasure_interrupted_before_its_key_was_destroyed_is_completed_at_restart);

@@ -12,6 +12,8 @@
 //! - [`error`]: [`Error`], the refusals and failures an operation reports;
 //! - [`cases`]: `find_case`, `register`, `act`, `read_case`, `read_person`;
 //! - [`history`]: `history`, `verify`, `access_log`, `explain_deadline`;
+//! - [`audit`]: the auditor's console: `access_log_across`, `audited_history`,
+//!   `compare_versions`;
 //! - [`lists`]: `work_queue` (with the person search), `person_search`, `deadlines`,
 //!   `statistics`;
 //! - [`search_limit`]: the per-user limit on person searches;
@@ -20,6 +22,7 @@
 //! - [`registers`]: Order 366's registers of certificates and applications;
 //! - [`exports`]: the HTCDS case export and the k-anonymous CTDC dataset (issue 17).
 
+pub mod audit;
 pub mod cases;
 pub mod error;
 pub mod exports;

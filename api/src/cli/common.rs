@@ -8,6 +8,15 @@ use ptl_api::config::Settings;
 use ptl_engine::clock::SystemClock;
 use ptl_engine::pipeline::{Engine, EngineOptions};
 
+/// The operator as the security log names them (`cli:<login>`), for the commands that write to
+/// it (`ptl token revoke`, `ptl keys rotate`).
+pub fn operator() -> String {
+    let who = std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "unknown".into());
+    format!("cli:{who}")
+}
+
 /// The store's URL (`sqlite://...` or `postgres://...`), secret included: it is handed to the
 /// store only, never printed (the server logs it through `serve::redact`).
 pub fn url(settings: &Settings) -> String {

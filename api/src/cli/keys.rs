@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use clap::Subcommand;
 use ptl_api::config::Settings;
+use ptl_engine::security::SecurityEntry;
+use serde_json::json;
 
 use super::common;
 
@@ -39,12 +41,19 @@ pub async fn run(settings: &Settings, args: &Args) -> Result<ExitCode, String> {
     ptl_engine::open::migrate(&db)
         .await
         .map_err(|e| e.to_string())?;
+    let hash_key = ptl_engine::keys::load_hash_key(&dir).map_err(|e| e.to_string())?;
     let (old, new) = ptl_engine::keys::prepare_rotation(&dir).map_err(|e| e.to_string())?;
-    // Re-wrapping needs only the master keys; the other keys are not touched.
-    let keys = ptl_engine::keys::KeyRing::from_parts(old, [0; 32], [0; 32], Vec::new());
+    // Re-wrapping needs only the master keys, and the security log entry the hash key; the
+    // other keys are not touched.
+    let entry =
+        SecurityEntry::new("master_key_rotated", Some(&common::operator()), None).detail(json!({
+            "old_key": old.id(),
+            "new_key": new.id(),
+        }));
+    let keys = ptl_engine::keys::KeyRing::from_parts(old, *hash_key, [0; 32], Vec::new());
     let vault = ptl_engine::vault::Vault::new(Arc::new(keys));
     let n = vault
-        .rotate_master(&db, &new)
+        .rotate_master_logged(&db, &new, &entry, chrono::Utc::now())
         .await
         .map_err(|e| e.to_string())?;
     ptl_engine::keys::commit_rotation(&dir, new.id()).map_err(|e| e.to_string())?;

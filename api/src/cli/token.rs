@@ -47,7 +47,10 @@ enum TokenCmd {
 pub async fn run(settings: &Settings, args: &Args) -> Result<ExitCode, String> {
     if let Some(TokenCmd::Revoke { jti }) = &args.revoke {
         let engine = common::engine(settings).await?;
-        engine.revoke_token(jti).await.map_err(|e| e.to_string())?;
+        engine
+            .revoke_token(jti, Some(&super::common::operator()))
+            .await
+            .map_err(|e| e.to_string())?;
         println!("revoked {jti}; running servers refuse it within 5 seconds");
         return Ok(ExitCode::SUCCESS);
     }

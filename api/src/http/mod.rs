@@ -26,6 +26,7 @@
 //! paths ([`openapi::document`]) are its two halves, so they cannot disagree.
 
 pub mod actions;
+pub mod audit;
 pub mod cases;
 pub mod error;
 pub mod exports;
@@ -77,6 +78,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(cases::router())
         .merge(actions::router())
         .merge(history::router())
+        .merge(audit::router())
         .merge(lists::router())
         .merge(statistics::router())
         .merge(exports::router())

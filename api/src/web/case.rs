@@ -713,14 +713,14 @@ fn person_rows(tr: Tr, v: &serde_json::Value) -> Vec<Row> {
     out
 }
 
-fn kyiv_time(t: &chrono::DateTime<chrono::Utc>) -> String {
+pub(super) fn kyiv_time(t: &chrono::DateTime<chrono::Utc>) -> String {
     t.with_timezone(&chrono_tz::Europe::Kyiv)
         .format("%d.%m.%Y %H:%M")
         .to_string()
 }
 
 /// Who did something: name (when the account is known), role, office.
-fn who(
+pub(super) fn who(
     tr: Tr,
     s: &AppState,
     sub: &str,
@@ -742,7 +742,10 @@ fn who(
     parts.join(", ")
 }
 
-async fn names_of(s: &AppState, subs: impl Iterator<Item = String>) -> HashMap<String, String> {
+pub(super) async fn names_of(
+    s: &AppState,
+    subs: impl Iterator<Item = String>,
+) -> HashMap<String, String> {
     let mut names = HashMap::new();
     for sub in subs {
         if names.contains_key(&sub) || sub == "system" {

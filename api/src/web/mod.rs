@@ -12,6 +12,7 @@
 
 pub mod admin;
 pub mod assets;
+pub mod audit;
 pub mod case;
 pub mod case_form;
 pub mod inbox;
@@ -197,6 +198,7 @@ pub fn router() -> Router<AppState> {
         .merge(admin::router())
         .merge(case::router())
         .merge(security_log::router())
+        .merge(audit::router())
         .merge(report::router())
         .method_not_allowed_fallback(method_not_allowed)
 }

@@ -145,6 +145,11 @@ const NAV: &[(&str, &str, &[Role])] = &[
         &[Role::Supervisor, Role::Auditor],
     ),
     (
+        "/access-log",
+        "web-nav-access-log",
+        &[Role::Supervisor, Role::Auditor],
+    ),
+    (
         "/security-log",
         "web-nav-security-log",
         &[Role::Auditor, Role::Admin],

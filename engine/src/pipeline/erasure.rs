@@ -56,6 +56,30 @@ impl Engine {
         Ok(())
     }
 
+    /// Writes each committed `personal_data_erased` event to the security log: the case id,
+    /// the reason category and who erased, never personal data. The security log's chain needs
+    /// its last entry read, which the erasure's batched rows cannot do, so this follows the
+    /// commit; a failure is logged as a warning (the erasure itself stands, and its event and
+    /// ledger row record it).
+    pub(super) async fn log_erasures_to_security_log(&self, case_id: Uuid, events: &[CaseEvent]) {
+        for event in events {
+            if let EventBody::PersonalDataErased { category } = &event.body {
+                let entry = crate::security::SecurityEntry::new(
+                    "personal_data_erased",
+                    Some(&event.actor.sub),
+                    None,
+                )
+                .detail(serde_json::json!({
+                    "case": case_id.to_string(),
+                    "category": category.map(|c| c.as_str()),
+                }));
+                if let Err(e) = self.log_security(entry).await {
+                    tracing::warn!(%case_id, error = %e, "the erasure could not be written to the security log");
+                }
+            }
+        }
+    }
+
     /// Destroys the key of every case whose history says erased while its key is still live,
     /// and returns those cases (see the module docs). Each is logged (`erasures.log` line before
     /// the commit, a warning after it) and its ledger row gets `repaired_at`; all in one
@@ -99,6 +123,16 @@ impl Engine {
                 )
                 .map_err(EngineError::from)?;
             batch.execute(tx.conn()).await?;
+            let entry = crate::security::SecurityEntry::new(
+                "personal_data_erasure_repaired",
+                Some(&p.by_sub),
+                None,
+            )
+            .detail(serde_json::json!({
+                "case": p.case_id.to_string(),
+                "category": p.category.map(|c| c.as_str()),
+            }));
+            crate::security::stage_security(tx.conn(), self.keys.hash_key(), &entry, now).await?;
         }
         tx.commit().await?;
         for p in &pending {

@@ -334,6 +334,7 @@ impl Engine {
                 return Err(e);
             }
         };
+        self.log_erasures_to_security_log(case_id, &events).await;
         let state = Arc::new(state);
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         match last_hash {
