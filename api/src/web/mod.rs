@@ -24,6 +24,7 @@ pub mod report;
 pub mod rows;
 pub mod search;
 pub mod security_log;
+pub mod status;
 pub mod session;
 pub mod signin;
 pub mod social;
@@ -197,6 +198,7 @@ pub fn router() -> Router<AppState> {
         .merge(admin::router())
         .merge(case::router())
         .merge(security_log::router())
+        .merge(status::router())
         .merge(report::router())
         .method_not_allowed_fallback(method_not_allowed)
 }
