@@ -322,12 +322,14 @@ async fn behind(db: &Db, position: i64) -> Result<(u64, Option<i64>), Projection
     Ok((n.map_or(0, |r| count(r.0)), first.map(|r| r.0)))
 }
 
-/// Every read model's state at `now` (the engine clock's reading: the lag in seconds is counted
-/// from the recorded instant of the oldest event not applied).
+/// Every read model's state. The lag in seconds is counted on the wall clock from the
+/// persistence instant of the oldest event not applied (`case_events.occurred_on`, which the
+/// store stamps on the wall clock, not the engine's).
 ///
 /// # Errors
 /// [`ProjectionError::Db`].
-pub async fn models(db: &Db, now: DateTime<Utc>) -> Result<Vec<ModelStatus>, ProjectionError> {
+pub async fn models(db: &Db) -> Result<Vec<ModelStatus>, ProjectionError> {
+    let now = Utc::now();
     let rows: Vec<RunRow> = {
         let mut tx = db.read().await?;
         fetch_all!(
@@ -375,8 +377,8 @@ pub async fn models(db: &Db, now: DateTime<Utc>) -> Result<Vec<ModelStatus>, Pro
                 status.lag_events = lag;
                 status.lag_seconds = secs_between(now, first);
                 // Runs write their progress on the wall clock (they have no engine clock).
-                status.stalled = state == "running"
-                    && micros(Utc::now()) - updated > STALLED_AFTER_SECS * 1_000_000;
+                status.stalled =
+                    state == "running" && micros(now) - updated > STALLED_AFTER_SECS * 1_000_000;
             }
         }
         out.push(status);

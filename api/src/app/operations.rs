@@ -277,7 +277,7 @@ pub async fn collect(
     now: DateTime<Utc>,
     beside: Beside<'_>,
 ) -> Result<Status, String> {
-    let read_models: Vec<ReadModelStatus> = ops::models(db, now)
+    let read_models: Vec<ReadModelStatus> = ops::models(db)
         .await
         .map_err(|e| e.to_string())?
         .into_iter()
