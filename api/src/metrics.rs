@@ -196,9 +196,17 @@ fn stamp(t: Option<chrono::DateTime<chrono::Utc>>) -> f64 {
 /// The operator's gauges in Prometheus text format: `reachable` the store answered a ping, and
 /// `status` what [`crate::app::App::status`] read (`None` when the store could not be read).
 #[must_use]
-pub fn render_status(reachable: bool, status: Option<&crate::app::operations::Status>) -> String {
+pub fn render_status(
+    reachable: bool,
+    status: Option<&crate::app::operations::OperatorStatus>,
+) -> String {
     let mut out = String::new();
-    gauge(&mut out, "ptl_up", "The process answers (always 1).", &one(1.0));
+    gauge(
+        &mut out,
+        "ptl_up",
+        "The process answers (always 1).",
+        &one(1.0),
+    );
     gauge(
         &mut out,
         "ptl_store_up",
@@ -258,7 +266,9 @@ pub fn render_status(reachable: bool, status: Option<&crate::app::operations::St
         &mut out,
         "ptl_projection_failed",
         "The last rebuild or catch-up of the read model failed.",
-        &per_model(&|m| flag(m.last_error.is_some() && !crate::app::operations::is_current(&m.kept))),
+        &per_model(&|m| {
+            flag(m.last_error.is_some() && !crate::app::operations::is_current(&m.kept))
+        }),
     );
     gauge(
         &mut out,
@@ -352,19 +362,20 @@ pub fn render_status(reachable: bool, status: Option<&crate::app::operations::St
         &mut out,
         "ptl_store_migrations_pending",
         "Migrations this build knows that the store has not applied.",
-        &one(num(
-            s.store
-                .migrations_known
-                .saturating_sub(s.store.migrations_applied),
-        )),
+        &one(num(s
+            .store
+            .migrations_known
+            .saturating_sub(s.store.migrations_applied))),
     );
     gauge(
         &mut out,
         "ptl_calendar_last_day_timestamp_seconds",
         "The last day the working-day calendars cover (midnight UTC).",
-        &one(stamp(s.calendars.last_day.map(|d| {
-            d.and_time(chrono::NaiveTime::MIN).and_utc()
-        }))),
+        &one(stamp(
+            s.calendars
+                .last_day
+                .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc()),
+        )),
     );
     out
 }

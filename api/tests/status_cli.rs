@@ -80,10 +80,16 @@ async fn ptl_status_reads_the_store_and_says_whether_an_instance_can_serve() {
         s.contains("reason: the read model work_queue is catching up (1 of "),
         "{s}"
     );
-    let wq = s.lines().find(|l| l.trim_start().starts_with("work_queue")).unwrap();
+    let wq = s
+        .lines()
+        .find(|l| l.trim_start().starts_with("work_queue"))
+        .unwrap();
     assert!(wq.contains("CATCHING UP, 1 of"), "{wq}");
     assert!(!wq.contains("lag 0 events"), "{wq}");
-    let dl = s.lines().find(|l| l.trim_start().starts_with("deadlines")).unwrap();
+    let dl = s
+        .lines()
+        .find(|l| l.trim_start().starts_with("deadlines"))
+        .unwrap();
     assert!(dl.contains("lag 0 events"), "{dl}");
     // The same as JSON.
     let out = run(&["status", "--json"]);
@@ -99,7 +105,10 @@ async fn ptl_status_reads_the_store_and_says_whether_an_instance_can_serve() {
     let out = run(&["status"]);
     let s = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{s}");
-    assert!(s.contains("work_queue  kept in the events' transaction"), "{s}");
+    assert!(
+        s.contains("work_queue  kept in the events' transaction"),
+        "{s}"
+    );
 
     // A store that cannot be read: one sentence, exit 1.
     let not_a_dir = dir.path().join("file");

@@ -476,9 +476,10 @@ pub async fn clock_ran(
 /// [`ProjectionError::Db`].
 pub async fn clock(db: &Db) -> Result<Option<ClockRun>, ProjectionError> {
     let mut tx = db.read().await?;
-    let row: Option<(i64, Option<i64>, String, i64, Option<String>)> = fetch_optional!(
+    type ClockRow = (i64, Option<i64>, String, i64, Option<String>);
+    let row: Option<ClockRow> = fetch_optional!(
         tx.conn(),
-        (i64, Option<i64>, String, i64, Option<String>),
+        ClockRow,
         "SELECT last_run_at, next_wake_at, day, records_today, last_error FROM clock_runs WHERE id = 1"
     )?;
     Ok(row.and_then(|(last, next, day, n, err)| {
@@ -521,9 +522,8 @@ pub async fn store(db: &Db) -> Result<StoreStatus, ProjectionError> {
             let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
                 .fetch_one(p)
                 .await?;
-            let files: Vec<(i64, String, String)> = sqlx::query_as("PRAGMA database_list")
-                .fetch_all(p)
-                .await?;
+            let files: Vec<(i64, String, String)> =
+                sqlx::query_as("PRAGMA database_list").fetch_all(p).await?;
             let wal_bytes = files
                 .iter()
                 .find(|f| f.1 == "main" && !f.2.is_empty())

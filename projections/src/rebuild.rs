@@ -105,8 +105,7 @@ async fn replay_log(
     crate::ops::run_started(db, models, clear, expected, chrono::Utc::now()).await?;
     let result = replay_tracked(db, models, clear, batch, expected, progress).await;
     let error = result.as_ref().err().map(ToString::to_string);
-    if let Err(e) = crate::ops::run_ended(db, models, error.as_deref(), chrono::Utc::now()).await
-    {
+    if let Err(e) = crate::ops::run_ended(db, models, error.as_deref(), chrono::Utc::now()).await {
         tracing::warn!(error = %e, "could not record the end of the read models' run");
     }
     result

@@ -309,7 +309,12 @@ impl Scheduler {
     /// # Errors
     /// The read models cannot be read.
     pub async fn next_wake(&self) -> Result<Option<DateTime<Utc>>, SchedulerError> {
-        next_wake_at(self.engine.db(), self.engine.rules(), self.engine.clock().now()).await
+        next_wake_at(
+            self.engine.db(),
+            self.engine.rules(),
+            self.engine.clock().now(),
+        )
+        .await
     }
 
     /// The loop of `ptl serve`: a catch-up run at start, then a run each time the next wake-up

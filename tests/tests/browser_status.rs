@@ -85,7 +85,11 @@ async fn the_status_page_shows_a_read_model_catching_up_and_the_outbox_backlog()
     assert!(b.exists("nav a[href=\"/admin/status\"]").await);
     b.goto(&format!("{}/admin/status", app.base)).await;
     b.assert_not_browser_error("the status page").await;
-    assert!(b.exists("[role=alert][data-ready=false]").await, "{}", b.source().await);
+    assert!(
+        b.exists("[role=alert][data-ready=false]").await,
+        "{}",
+        b.source().await
+    );
     let alert = b.alerts().await.join(" ");
     let lang = b.find("html").await.attr("lang").await.unwrap().unwrap();
     let tr_lang = if lang == "en" {
@@ -125,8 +129,12 @@ async fn the_status_page_shows_a_read_model_catching_up_and_the_outbox_backlog()
         "{warnings}"
     );
     let page = b.text().await;
-    assert!(!page.contains("catching_up") && !page.contains("in_transaction"), "codes shown: {page}");
-    b.assert_accessible("the status page with a read model catching up").await;
+    assert!(
+        !page.contains("catching_up") && !page.contains("in_transaction"),
+        "codes shown: {page}"
+    );
+    b.assert_accessible("the status page with a read model catching up")
+        .await;
     b.screenshot("status-catching-up-broker-down").await;
 
     // Once the catch-up has finished, every read model is kept in the transaction again and

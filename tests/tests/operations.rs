@@ -224,7 +224,10 @@ async fn an_unreachable_broker_is_a_warning_and_gauges_not_a_503(store: Store) {
         o.rabbitmq_url = Some(format!("amqp://guest:guest@127.0.0.1:{port}/%2f"));
     })
     .await;
-    let relay = app.relay.take().expect("a relay when a broker is configured");
+    let relay = app
+        .relay
+        .take()
+        .expect("a relay when a broker is configured");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let relay = tokio::spawn(relay.run(async move {
         let _ = stop_rx.await;
@@ -247,7 +250,10 @@ async fn an_unreachable_broker_is_a_warning_and_gauges_not_a_503(store: Store) {
     assert_eq!(outbox["enabled"], true, "{status}");
     assert_eq!(outbox["broker_connected"], false, "{status}");
     assert!(outbox["pending"].as_u64().unwrap() > 0, "{status}");
-    assert!(outbox["oldest_seconds"].as_f64().unwrap() >= 120.0, "{status}");
+    assert!(
+        outbox["oldest_seconds"].as_f64().unwrap() >= 120.0,
+        "{status}"
+    );
     let error = outbox["last_error"].as_str().unwrap();
     assert!(!error.contains("guest:guest"), "credentials in {error}");
 
@@ -256,15 +262,15 @@ async fn an_unreachable_broker_is_a_warning_and_gauges_not_a_503(store: Store) {
     assert_eq!(s, 200, "{body}");
     assert_eq!(body["ready"], true);
     let warnings = body["warnings"].to_string();
-    assert!(
-        warnings.contains("broker is not connected"),
-        "{warnings}"
-    );
+    assert!(warnings.contains("broker is not connected"), "{warnings}");
     assert!(warnings.contains("outbox holds"), "{warnings}");
 
     let m = metrics(&app).await;
     assert!(sample(&m, "ptl_outbox_pending").unwrap() > 0.0, "{m}");
-    assert!(sample(&m, "ptl_outbox_oldest_seconds").unwrap() >= 120.0, "{m}");
+    assert!(
+        sample(&m, "ptl_outbox_oldest_seconds").unwrap() >= 120.0,
+        "{m}"
+    );
     assert_eq!(sample(&m, "ptl_broker_connected"), Some(0.0), "{m}");
     assert_eq!(sample(&m, "ptl_ready"), Some(1.0), "{m}");
     let _ = stop_tx.send(());
@@ -321,7 +327,8 @@ fn metric_names(text: &str) -> std::collections::BTreeSet<String> {
     let mut i = 0;
     while let Some(at) = text[i..].find("ptl_") {
         let start = i + at;
-        let before_ok = start == 0 || !(bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_');
+        let before_ok =
+            start == 0 || !(bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_');
         let mut end = start;
         while end < bytes.len() && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_') {
             end += 1;
@@ -363,14 +370,22 @@ async fn the_dashboard_and_the_alert_rules_use_only_metrics_that_metrics_exposes
             .iter()
             .map(|s| (*s).to_string()),
     );
-    for name in ["ptl_http_requests_total", "ptl_projection_lag_events", "ptl_outbox_oldest_seconds", "ptl_broker_connected"] {
+    for name in [
+        "ptl_http_requests_total",
+        "ptl_projection_lag_events",
+        "ptl_outbox_oldest_seconds",
+        "ptl_broker_connected",
+    ] {
         assert!(exposed.contains(name), "{name} not exposed:\n{text}");
     }
     let used_rules = metric_names(&rules);
     let used_dashboard = metric_names(&dashboard);
     assert!(used_rules.len() >= 6, "{used_rules:?}");
     for name in used_rules.iter().chain(&used_dashboard) {
-        assert!(exposed.contains(name), "{name} is used under ops/ but /metrics does not expose it");
+        assert!(
+            exposed.contains(name),
+            "{name} is used under ops/ but /metrics does not expose it"
+        );
     }
     // Each alert has its section in the runbook.
     let alerts: Vec<&str> = rules

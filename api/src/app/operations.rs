@@ -165,7 +165,7 @@ pub struct CalendarReport {
 
 /// Everything an operator reads (`GET /api/v1/status`).
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct Status {
+pub struct OperatorStatus {
     /// When it was read (the engine clock).
     pub checked_at: DateTime<Utc>,
     /// Whether this instance can serve (as `/readyz`).
@@ -225,7 +225,11 @@ fn why_not_ready(m: &ReadModelStatus) -> Option<String> {
 }
 
 /// The legal clock's report, and whether it is late.
-async fn clock_report(db: &Db, rules: &RuleBook, now: DateTime<Utc>) -> Result<ClockReport, String> {
+async fn clock_report(
+    db: &Db,
+    rules: &RuleBook,
+    now: DateTime<Utc>,
+) -> Result<ClockReport, String> {
     let run = ops::clock(db).await.map_err(|e| e.to_string())?;
     let next_due = ptl_projections::scheduler::next_wake_at(db, rules, now)
         .await
@@ -276,7 +280,7 @@ pub async fn collect(
     rules: &RuleBook,
     now: DateTime<Utc>,
     beside: Beside<'_>,
-) -> Result<Status, String> {
+) -> Result<OperatorStatus, String> {
     let read_models: Vec<ReadModelStatus> = ops::models(db)
         .await
         .map_err(|e| e.to_string())?
@@ -343,7 +347,7 @@ pub async fn collect(
     if !store.durable {
         warnings.push("the store's commits are not durable (see its durability settings)".into());
     }
-    Ok(Status {
+    Ok(OperatorStatus {
         checked_at: now,
         ready: reasons.is_empty(),
         reasons,
@@ -390,7 +394,7 @@ impl App {
     ///
     /// # Errors
     /// A sentence: the store cannot be read.
-    pub async fn status(&self) -> Result<Status, String> {
+    pub async fn status(&self) -> Result<OperatorStatus, String> {
         collect(
             self.engine.db(),
             self.engine.rules(),

@@ -6,7 +6,7 @@
 
 use std::process::ExitCode;
 
-use ptl_api::app::operations::{collect, Beside, Status};
+use ptl_api::app::operations::{collect, Beside, OperatorStatus as Status};
 use ptl_api::config::Settings;
 
 use super::common;
@@ -99,14 +99,8 @@ fn text(s: &Status) -> String {
     for m in &s.read_models {
         let kept = match m.kept.as_str() {
             "in_transaction" => "kept in the events' transaction (never behind)".to_string(),
-            "rebuilding" => format!(
-                "REBUILDING, {} of {} events applied",
-                m.applied, m.target
-            ),
-            _ => format!(
-                "CATCHING UP, {} of {} events applied",
-                m.applied, m.target
-            ),
+            "rebuilding" => format!("REBUILDING, {} of {} events applied", m.applied, m.target),
+            _ => format!("CATCHING UP, {} of {} events applied", m.applied, m.target),
         };
         let _ = write!(
             out,
@@ -155,7 +149,8 @@ fn text(s: &Status) -> String {
         "legal clock: last run {}, next wake {}, next record due {}, {} records today{}{}",
         time(c.last_run_at),
         time(c.next_wake_at),
-        c.next_due_at.map_or_else(|| "none".into(), |t| time(Some(t))),
+        c.next_due_at
+            .map_or_else(|| "none".into(), |t| time(Some(t))),
         c.records_today,
         if c.late { "; LATE" } else { "" },
         c.last_error

@@ -276,7 +276,7 @@ async fn readyz(State(s): State<AppState>) -> Response {
                    `/readyz`'s verdict with its reasons and warnings. No personal data.",
     params(AcceptLanguage),
     responses(
-        (status = 200, description = "The status.", body = crate::app::operations::Status),
+        (status = 200, description = "The status.", body = crate::app::operations::OperatorStatus),
         (status = 401, response = problems::Unauthorized),
         (status = 403, response = problems::Forbidden),
         (status = 500, response = problems::InternalError),
@@ -287,7 +287,7 @@ async fn status(
     State(s): State<AppState>,
     caller: Caller,
     p: Params,
-) -> Result<Json<crate::app::operations::Status>, ApiError> {
+) -> Result<Json<crate::app::operations::OperatorStatus>, ApiError> {
     p.only(&[])?;
     if caller.role != ptl_domain::Role::Admin {
         return Err(crate::app::Error::Forbidden("only an admin reads the status".into()).into());

@@ -24,11 +24,11 @@ pub mod report;
 pub mod rows;
 pub mod search;
 pub mod security_log;
-pub mod status;
 pub mod session;
 pub mod signin;
 pub mod social;
 pub mod statistics;
+pub mod status;
 
 use std::time::Duration;
 

@@ -15,7 +15,7 @@ use ptl_domain::Role;
 
 use super::page::{render, Chrome, Tr};
 use super::session::SignedIn;
-use crate::app::operations::Status;
+use crate::app::operations::OperatorStatus as Status;
 use crate::http::AppState;
 
 /// One read model's row.
@@ -94,7 +94,13 @@ fn age(tr: Tr, seconds: f64) -> String {
 fn size(tr: Tr, bytes: Option<u64>) -> String {
     bytes.map_or_else(
         || tr.t("web-status-unknown"),
-        |b| tr.t1("web-status-mib", "n", &format!("{:.1}", b as f64 / 1_048_576.0)),
+        |b| {
+            tr.t1(
+                "web-status-mib",
+                "n",
+                &format!("{:.1}", b as f64 / 1_048_576.0),
+            )
+        },
     )
 }
 
@@ -144,7 +150,8 @@ fn verdict(tr: Tr, s: &Status) -> (Vec<String>, Vec<String>) {
             warnings.push(tr.t1("web-status-warning-calendar", "day", &tr.date(&last)));
         }
     }
-    if s.outbox.pending > 0 && s.outbox.oldest_seconds >= crate::app::operations::OUTBOX_BACKLOG_SECS
+    if s.outbox.pending > 0
+        && s.outbox.oldest_seconds >= crate::app::operations::OUTBOX_BACKLOG_SECS
     {
         warnings.push(crate::i18n::t_args(
             tr.0,
