@@ -17,6 +17,7 @@
 //! - [`calendar`]: the working-day calendars;
 //! - [`offices`]: the office tree, and closing an office with its successor;
 //! - [`users`]: the web application's local accounts;
+//! - [`status`]: what the status page shows, read from the store;
 //! - [`common`]: what several of them share (the store's URL, the data directory, the engine).
 //!
 //! These modules belong to the binary, not to the `ptl_api` library: nothing else calls them.
@@ -36,6 +37,7 @@ pub mod procedures;
 pub mod projections;
 pub mod replay;
 pub mod serve;
+pub mod status;
 pub mod token;
 pub mod users;
 pub mod verify;

@@ -146,6 +146,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../i18n/en/web-seclog.ftl"),
     ),
     (
+        "web-status",
+        include_str!("../i18n/uk/web-status.ftl"),
+        include_str!("../i18n/en/web-status.ftl"),
+    ),
+    (
         "web-report",
         include_str!("../i18n/uk/web-report.ftl"),
         include_str!("../i18n/en/web-report.ftl"),

@@ -76,6 +76,9 @@ enum Cmd {
     Offices(cli::offices::Args),
     /// The web application's local accounts: add, list, disable, enable, reset-password, set-role.
     Users(cli::users::Args),
+    /// What the status page shows, read from the store: read models, outbox, legal clock, store,
+    /// calendars (exit code 2 when an instance could not serve).
+    Status(cli::status::Args),
 }
 
 #[tokio::main]
@@ -150,5 +153,6 @@ async fn run(settings: &Settings, command: &Cmd) -> Result<ExitCode, String> {
         Cmd::Calendar(args) => cli::calendar::run(settings, args),
         Cmd::Offices(args) => cli::offices::run(settings, args).await,
         Cmd::Users(args) => cli::users::run(settings, args).await,
+        Cmd::Status(args) => cli::status::run(settings, args).await,
     }
 }

@@ -134,6 +134,252 @@ impl Metrics {
     }
 }
 
+/// Every gauge [`render_status`] may write (the Grafana dashboard and the alert rules under
+/// `ops/` use only these and the counters above; a test checks it).
+pub const STATUS_GAUGES: &[&str] = &[
+    "ptl_up",
+    "ptl_store_up",
+    "ptl_ready",
+    "ptl_projection_complete",
+    "ptl_projection_position",
+    "ptl_projection_lag_events",
+    "ptl_projection_lag_seconds",
+    "ptl_projection_stalled",
+    "ptl_projection_failed",
+    "ptl_outbox_enabled",
+    "ptl_outbox_pending",
+    "ptl_outbox_oldest_seconds",
+    "ptl_broker_connected",
+    "ptl_webhook_pending",
+    "ptl_webhook_failing",
+    "ptl_webhook_oldest_seconds",
+    "ptl_clock_last_run_timestamp_seconds",
+    "ptl_clock_next_due_timestamp_seconds",
+    "ptl_clock_late",
+    "ptl_clock_records_today",
+    "ptl_store_size_bytes",
+    "ptl_store_wal_bytes",
+    "ptl_store_durable",
+    "ptl_store_migrations_pending",
+    "ptl_calendar_last_day_timestamp_seconds",
+];
+
+fn gauge(out: &mut String, name: &str, help: &str, samples: &[(String, f64)]) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+    for (labels, v) in samples {
+        let _ = writeln!(out, "{name}{labels} {v}");
+    }
+}
+
+fn one(v: f64) -> Vec<(String, f64)> {
+    vec![(String::new(), v)]
+}
+
+fn flag(b: bool) -> f64 {
+    if b {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn num(n: u64) -> f64 {
+    n as f64
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn stamp(t: Option<chrono::DateTime<chrono::Utc>>) -> f64 {
+    t.map_or(0.0, |t| t.timestamp_millis() as f64 / 1000.0)
+}
+
+/// The operator's gauges in Prometheus text format: `reachable` the store answered a ping, and
+/// `status` what [`crate::app::App::status`] read (`None` when the store could not be read).
+#[must_use]
+pub fn render_status(
+    reachable: bool,
+    status: Option<&crate::app::operations::OperatorStatus>,
+) -> String {
+    let mut out = String::new();
+    gauge(
+        &mut out,
+        "ptl_up",
+        "The process answers (always 1).",
+        &one(1.0),
+    );
+    gauge(
+        &mut out,
+        "ptl_store_up",
+        "The store answers (1) or not (0).",
+        &one(flag(reachable && status.is_some())),
+    );
+    gauge(
+        &mut out,
+        "ptl_ready",
+        "/readyz answers 200 (1) or 503 (0).",
+        &one(flag(status.is_some_and(|s| s.ready))),
+    );
+    let Some(s) = status else {
+        return out;
+    };
+    let per_model = |f: &dyn Fn(&crate::app::operations::ReadModelStatus) -> f64| {
+        s.read_models
+            .iter()
+            .map(|m| (format!("{{model=\"{}\"}}", m.name), f(m)))
+            .collect::<Vec<_>>()
+    };
+    gauge(
+        &mut out,
+        "ptl_projection_complete",
+        "The read model is kept in the same transaction as the events (1), or is being rebuilt or catching up (0).",
+        &per_model(&|m| flag(crate::app::operations::is_current(&m.kept))),
+    );
+    gauge(
+        &mut out,
+        "ptl_projection_position",
+        "The read model's position in the global log.",
+        &per_model(&|m| {
+            #[allow(clippy::cast_precision_loss)]
+            let p = m.position as f64;
+            p
+        }),
+    );
+    gauge(
+        &mut out,
+        "ptl_projection_lag_events",
+        "Events of the global log the read model has not applied yet.",
+        &per_model(&|m| num(m.lag_events)),
+    );
+    gauge(
+        &mut out,
+        "ptl_projection_lag_seconds",
+        "Seconds since the oldest event the read model has not applied was recorded.",
+        &per_model(&|m| m.lag_seconds),
+    );
+    gauge(
+        &mut out,
+        "ptl_projection_stalled",
+        "A rebuild or catch-up of the read model has recorded no progress for five minutes.",
+        &per_model(&|m| flag(m.stalled)),
+    );
+    gauge(
+        &mut out,
+        "ptl_projection_failed",
+        "The last rebuild or catch-up of the read model failed.",
+        &per_model(&|m| {
+            flag(m.last_error.is_some() && !crate::app::operations::is_current(&m.kept))
+        }),
+    );
+    gauge(
+        &mut out,
+        "ptl_outbox_enabled",
+        "A broker is configured: committed events go through the outbox.",
+        &one(flag(s.outbox.enabled)),
+    );
+    gauge(
+        &mut out,
+        "ptl_outbox_pending",
+        "Events in the outbox not published to the broker yet.",
+        &one(num(s.outbox.pending)),
+    );
+    gauge(
+        &mut out,
+        "ptl_outbox_oldest_seconds",
+        "Age of the oldest event not published yet.",
+        &one(s.outbox.oldest_seconds),
+    );
+    if let Some(c) = s.outbox.broker_connected {
+        gauge(
+            &mut out,
+            "ptl_broker_connected",
+            "This instance's outbox relay holds a connection to the broker.",
+            &one(flag(c)),
+        );
+    }
+    gauge(
+        &mut out,
+        "ptl_webhook_pending",
+        "Missed-deadline notifications not delivered yet.",
+        &one(num(s.webhooks.pending)),
+    );
+    gauge(
+        &mut out,
+        "ptl_webhook_failing",
+        "Undelivered notifications whose last attempt failed.",
+        &one(num(s.webhooks.failing)),
+    );
+    gauge(
+        &mut out,
+        "ptl_webhook_oldest_seconds",
+        "Age of the oldest undelivered notification.",
+        &one(s.webhooks.oldest_seconds),
+    );
+    gauge(
+        &mut out,
+        "ptl_clock_last_run_timestamp_seconds",
+        "When the legal clock last ran (0: never on this store).",
+        &one(stamp(s.legal_clock.last_run_at)),
+    );
+    gauge(
+        &mut out,
+        "ptl_clock_next_due_timestamp_seconds",
+        "When the legal clock's next record falls due (0: none).",
+        &one(stamp(s.legal_clock.next_due_at)),
+    );
+    gauge(
+        &mut out,
+        "ptl_clock_late",
+        "The legal clock has not run although a record fell due more than five minutes ago.",
+        &one(flag(s.legal_clock.late)),
+    );
+    gauge(
+        &mut out,
+        "ptl_clock_records_today",
+        "Records the legal clock wrote today (Kyiv).",
+        &one(num(s.legal_clock.records_today)),
+    );
+    gauge(
+        &mut out,
+        "ptl_store_size_bytes",
+        "The database's size.",
+        &one(num(s.store.size_bytes.unwrap_or(0))),
+    );
+    if let Some(w) = s.store.wal_bytes {
+        gauge(
+            &mut out,
+            "ptl_store_wal_bytes",
+            "The write-ahead log's size.",
+            &one(num(w)),
+        );
+    }
+    gauge(
+        &mut out,
+        "ptl_store_durable",
+        "The store's settings make a commit durable.",
+        &one(flag(s.store.durable)),
+    );
+    gauge(
+        &mut out,
+        "ptl_store_migrations_pending",
+        "Migrations this build knows that the store has not applied.",
+        &one(num(s
+            .store
+            .migrations_known
+            .saturating_sub(s.store.migrations_applied))),
+    );
+    gauge(
+        &mut out,
+        "ptl_calendar_last_day_timestamp_seconds",
+        "The last day the working-day calendars cover (midnight UTC).",
+        &one(stamp(
+            s.calendars
+                .last_day
+                .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc()),
+        )),
+    );
+    out
+}
+
 /// The `method` label: one of the standard methods, or `other`, so that made-up methods cannot
 /// grow the series without bound.
 fn method_label(method: &axum::http::Method) -> &'static str {

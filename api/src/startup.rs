@@ -286,6 +286,8 @@ pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<Started
         metrics: Arc::new(Metrics::default()),
         deadline_poke: scheduler.notifier(),
         relay_poke: relay.as_ref().map(ptl_engine::relay::Relay::notifier),
+        relay_health: relay.as_ref().map(ptl_engine::relay::Relay::health),
+        webhook_enabled: webhook.is_some(),
         searches: crate::app::search_limit::SearchLimiter::new(opts.person_searches_per_minute),
     };
     let state = AppState {

@@ -112,8 +112,47 @@ impl Session {
     }
 }
 
+/// What [`Relay::run`] last knew of the broker, for the status page, `/readyz`'s warnings and
+/// `/metrics` of the instance that runs it.
+#[derive(Debug, Default)]
+pub struct RelayHealth {
+    connected: std::sync::atomic::AtomicBool,
+    last_error: std::sync::Mutex<Option<String>>,
+}
+
+impl RelayHealth {
+    /// The relay holds a working connection (false before the first connection and after a
+    /// failed one).
+    #[must_use]
+    pub fn connected(&self) -> bool {
+        self.connected.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The last error of the relay (the broker's address without credentials), until a pass
+    /// succeeds.
+    #[must_use]
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set(&self, connected: Option<bool>, error: Option<String>) {
+        if let Some(c) = connected {
+            self.connected
+                .store(c, std::sync::atomic::Ordering::Relaxed);
+        }
+        *self
+            .last_error
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = error;
+    }
+}
+
 /// Publishes the outbox to RabbitMQ (see the module docs).
 pub struct Relay {
+    health: Arc<RelayHealth>,
     db: Db,
     url: String,
     exchange: String,
@@ -151,6 +190,7 @@ impl Relay {
     #[must_use]
     pub fn new(db: Db, url: impl Into<String>) -> Self {
         Self {
+            health: Arc::new(RelayHealth::default()),
             db,
             url: url.into(),
             exchange: DEFAULT_EXCHANGE.to_owned(),
@@ -206,6 +246,12 @@ impl Relay {
         &self.exchange
     }
 
+    /// What the running relay knows of the broker (shared: read it while [`Relay::run`] runs).
+    #[must_use]
+    pub fn health(&self) -> Arc<RelayHealth> {
+        self.health.clone()
+    }
+
     /// Wakes the relay when idle: call `notify_one()` after a commit (a notification sent while
     /// the relay is busy is kept, so none is lost).
     #[must_use]
@@ -251,6 +297,7 @@ impl Relay {
             };
             match outcome {
                 Ok(n) => {
+                    self.health.set(Some(true), None);
                     backoff = BACKOFF_MIN;
                     if n > 0 {
                         tracing::debug!(published = n, "outbox relay published");
@@ -281,6 +328,10 @@ impl Relay {
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, retry_in = ?backoff, "outbox relay error");
+                    self.health.set(
+                        e.is_connection().then_some(false),
+                        Some(format!("{} ({})", e, redact(&self.url))),
+                    );
                     if e.is_connection() {
                         if let Some(s) = session.take() {
                             s.close().await;
@@ -298,6 +349,7 @@ impl Relay {
         if let Some(s) = session.take() {
             s.close().await;
         }
+        self.health.set(Some(false), None);
         tracing::info!("outbox relay stopped");
     }
 

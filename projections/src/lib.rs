@@ -28,10 +28,13 @@
 //!   until a command wakes it) and records every missed deadline and expired status through the
 //!   engine, once;
 //! - [`webhook`]: the missed-deadline webhook, signed with HMAC and retried, fed from the log;
+//! - [`ops`]: what operators read (how each read model is kept, with the progress a rebuild or
+//!   catch-up records; the outbox, the webhook deliveries, the legal clock's last run, the store);
 //! - `sql`: the small dynamic query builder both backends share (lists of offices need a variable
 //!   number of placeholders, which the engine's fixed-argument macros cannot bind).
 
 pub mod access;
+pub mod ops;
 pub mod project;
 pub mod queries;
 pub mod rebuild;
@@ -47,7 +50,7 @@ pub use queries::{
     DeadlineFilter, DeadlineRow, EscalationCutoffs, WorkQueueRow,
     DEFAULT_ESCALATE_AFTER_WORKING_DAYS, ESCALATION_REGIONAL, ESCALATION_SUPERVISOR, MAX_LIMIT,
 };
-pub use rebuild::{catch_up, rebuild, RebuildReport};
+pub use rebuild::{catch_up, catch_up_in_batches, rebuild, RebuildReport};
 pub use stats::{
     check_public_period, last_complete_month, publish, round_published, stats, stats_csv, suppress,
     Figures, GroupBy, RoundingKey, Stats, StatsGroup, StatsQuery,

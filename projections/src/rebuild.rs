@@ -55,7 +55,7 @@ pub async fn rebuild(
     only: Option<&str>,
     progress: impl Fn(u64),
 ) -> Result<RebuildReport, ProjectionError> {
-    replay_log(db, only, true, progress).await
+    replay_log(db, only, true, BATCH, progress).await
 }
 
 /// Brings the selected read models up to date from the event log WITHOUT clearing them first,
@@ -70,21 +70,63 @@ pub async fn catch_up(
     only: Option<&str>,
     progress: impl Fn(u64),
 ) -> Result<RebuildReport, ProjectionError> {
-    replay_log(db, only, false, progress).await
+    replay_log(db, only, false, BATCH, progress).await
 }
 
+/// [`catch_up`] applying `batch` events per transaction (at least 1; [`catch_up`] takes 500):
+/// progress is recorded, and `progress` called, after each batch.
+///
+/// # Errors
+/// As [`rebuild`].
+pub async fn catch_up_in_batches(
+    db: &Db,
+    only: Option<&str>,
+    batch: usize,
+    progress: impl Fn(u64),
+) -> Result<RebuildReport, ProjectionError> {
+    replay_log(db, only, false, batch.max(1), progress).await
+}
+
+/// The run, with its start, progress and end recorded in `projection_runs`
+/// ([`crate::ops`]): while it runs, or after it failed, every instance on the store sees the
+/// selected read models as not complete.
 async fn replay_log(
     db: &Db,
     only: Option<&str>,
     clear: bool,
+    batch: usize,
     progress: impl Fn(u64),
 ) -> Result<RebuildReport, ProjectionError> {
-    let started = Instant::now();
     let models = Models::parse(only)?;
     // Every event that exists now must be applied before the rebuild reports success: on
     // PostgreSQL the global log holds back events while any older transaction is still open
     // (see `GlobalLog`), so the stream can end early and is then followed up below.
     let expected = count_events(db).await?;
+    crate::ops::run_started(db, models, clear, expected, chrono::Utc::now()).await?;
+    let result = replay_tracked(db, models, clear, batch, expected, progress).await;
+    let error = result.as_ref().err().map(ToString::to_string);
+    if let Err(e) = crate::ops::run_ended(db, models, error.as_deref(), chrono::Utc::now()).await {
+        tracing::warn!(error = %e, "could not record the end of the read models' run");
+    }
+    result
+}
+
+async fn replay_tracked(
+    db: &Db,
+    models: Models,
+    clear: bool,
+    batch_size: usize,
+    expected: u64,
+    progress: impl Fn(u64),
+) -> Result<RebuildReport, ProjectionError> {
+    let started = Instant::now();
+    let tracked = |events: u64, last: Option<(i64, chrono::DateTime<chrono::Utc>)>| async move {
+        if let Some((position, at)) = last {
+            crate::ops::run_progress(db, models, events, position, Some(at), chrono::Utc::now())
+                .await?;
+        }
+        Ok::<(), ProjectionError>(())
+    };
     let mut tx = db.begin().await?;
     if clear && models.work_queue {
         run!(tx.conn(), "DELETE FROM work_queue")?;
@@ -107,10 +149,20 @@ async fn replay_log(
         Db::Postgres(p) => GlobalLog::Postgres(p.clone()),
     };
     let mut states: HashMap<Uuid, CaseState> = HashMap::new();
-    let mut stream = log.stream_after(LogCursor::default(), i64::try_from(BATCH).unwrap_or(500));
-    let mut batch: Vec<LoggedEvent> = Vec::with_capacity(BATCH);
+    let page = i64::try_from(batch_size).unwrap_or(500);
+    let mut stream = log.stream_after(LogCursor::default(), page);
+    let mut batch: Vec<LoggedEvent> = Vec::with_capacity(batch_size);
     let mut events = 0_u64;
     let mut cursor = LogCursor::default();
+    // The greatest global position applied, and when that event was recorded.
+    let mut last: Option<(i64, chrono::DateTime<chrono::Utc>)> = None;
+    let furthest = |last: &mut Option<(i64, chrono::DateTime<chrono::Utc>)>, b: &[LoggedEvent]| {
+        for e in b {
+            if last.is_none_or(|(p, _)| e.global_position > p) {
+                *last = Some((e.global_position, e.occurred_on));
+            }
+        }
+    };
     loop {
         let next = stream.next().await;
         let end = next.is_none();
@@ -119,8 +171,10 @@ async fn replay_log(
             cursor = e.cursor;
             batch.push(e);
         }
-        if batch.len() >= BATCH || (end && !batch.is_empty()) {
+        if batch.len() >= batch_size || (end && !batch.is_empty()) {
+            furthest(&mut last, &batch);
             events += apply_batch(db, models, &mut states, std::mem::take(&mut batch)).await?;
+            tracked(events, last).await?;
             progress(events);
         }
         if end {
@@ -130,9 +184,7 @@ async fn replay_log(
     drop(stream);
     let give_up = Instant::now() + std::time::Duration::from_secs(30);
     while events < expected {
-        let more = log
-            .read_after(cursor, i64::try_from(BATCH).unwrap_or(500))
-            .await?;
+        let more = log.read_after(cursor, page).await?;
         if more.is_empty() {
             if Instant::now() > give_up {
                 return Err(ProjectionError::Incomplete {
@@ -143,10 +195,12 @@ async fn replay_log(
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             continue;
         }
-        if let Some(last) = more.last() {
-            cursor = last.cursor;
+        if let Some(e) = more.last() {
+            cursor = e.cursor;
         }
+        furthest(&mut last, &more);
         events += apply_batch(db, models, &mut states, more).await?;
+        tracked(events, last).await?;
         progress(events);
     }
     Ok(RebuildReport {

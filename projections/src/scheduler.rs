@@ -200,7 +200,31 @@ impl Scheduler {
     /// The read models cannot be read or the store is unavailable; records made before the error
     /// stay recorded and the next run continues where this one stopped.
     pub async fn run_once(&self) -> Result<RunReport, SchedulerError> {
-        let today = kyiv_date(self.engine.clock().now());
+        let started = self.engine.clock().now();
+        let result = self.record_due(kyiv_date(started)).await;
+        // The run is recorded (`clock_runs`, migration 0021) so that `/readyz`, the status page
+        // and `ptl status` can tell a legal clock that stopped from one with nothing to do.
+        let recorded = result.as_ref().map_or(0, |r| {
+            r.missed_recorded + r.expiries_recorded + r.hand_overs_recorded
+        });
+        let wake = self.next_wake().await.ok().flatten();
+        let error = result.as_ref().err().map(ToString::to_string);
+        if let Err(e) = crate::ops::clock_ran(
+            self.engine.db(),
+            started,
+            kyiv_date(started),
+            recorded,
+            wake,
+            error.as_deref(),
+        )
+        .await
+        {
+            tracing::warn!(error = %e, "deadline scheduler: cannot record its run");
+        }
+        result
+    }
+
+    async fn record_due(&self, today: NaiveDate) -> Result<RunReport, SchedulerError> {
         let mut report = RunReport::default();
         let rules = self.engine.rules().clone();
         for case_id in hand_over_candidates(self.engine.db(), &rules, today).await? {
@@ -285,27 +309,12 @@ impl Scheduler {
     /// # Errors
     /// The read models cannot be read.
     pub async fn next_wake(&self) -> Result<Option<DateTime<Utc>>, SchedulerError> {
-        let db = self.engine.db();
-        let today = kyiv_date(self.engine.clock().now());
-        let due = next_open_due(db).await?;
-        let expiry = next_expiry(db, today).await?;
-        let earliest = match (due, expiry) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        let rules = self.engine.rules();
-        // A role moves at midnight Kyiv of its definition's effective date; a file still pending
-        // at an authority that lost it is due now.
-        let hand_over = if hand_over_candidates(db, rules, today).await?.is_empty() {
-            next_role_move(rules, today)
-        } else {
-            Some(today)
-        };
-        let wakes = [
-            earliest.map(|d| kyiv_midnight(next_day(d))),
-            hand_over.map(kyiv_midnight),
-        ];
-        Ok(wakes.into_iter().flatten().min())
+        next_wake_at(
+            self.engine.db(),
+            self.engine.rules(),
+            self.engine.clock().now(),
+        )
+        .await
     }
 
     /// The loop of `ptl serve`: a catch-up run at start, then a run each time the next wake-up
@@ -368,6 +377,37 @@ impl Scheduler {
         }
         true
     }
+}
+
+/// [`Scheduler::next_wake`] on a store and rule book at `now`, without an engine (the status
+/// reads it too).
+///
+/// # Errors
+/// The read models cannot be read.
+pub async fn next_wake_at(
+    db: &Db,
+    rules: &RuleBook,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, SchedulerError> {
+    let today = kyiv_date(now);
+    let due = next_open_due(db).await?;
+    let expiry = next_expiry(db, today).await?;
+    let earliest = match (due, expiry) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    // A role moves at midnight Kyiv of its definition's effective date; a file still pending
+    // at an authority that lost it is due now.
+    let hand_over = if hand_over_candidates(db, rules, today).await?.is_empty() {
+        next_role_move(rules, today)
+    } else {
+        Some(today)
+    };
+    let wakes = [
+        earliest.map(|d| kyiv_midnight(next_day(d))),
+        hand_over.map(kyiv_midnight),
+    ];
+    Ok(wakes.into_iter().flatten().min())
 }
 
 /// The authorities that a definition in force by `today` took the deciding role from (the

@@ -32,6 +32,9 @@ pub struct TestApp {
     pub clock: Arc<SettableClock>,
     /// The data directory (key files, erasure ledger).
     pub dir: tempfile::TempDir,
+    /// The outbox relay when a broker is configured, NOT started (a test that needs it spawns
+    /// its `run`).
+    pub relay: Option<ptl_engine::relay::Relay>,
     /// The store: a SQLite file, or a PostgreSQL database dropped with the app, also when the
     /// test panics.
     store: TestStore,
@@ -97,6 +100,7 @@ impl TestApp {
             state: app.state,
             clock,
             dir,
+            relay: app.relay,
             store,
             server,
         }
@@ -133,6 +137,7 @@ impl TestApp {
             state: app.state,
             clock,
             dir,
+            relay: app.relay,
             store,
             server,
         }

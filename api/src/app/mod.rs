@@ -17,7 +17,7 @@
 //! - [`lists`]: `work_queue` (with the person search), `person_search`, `deadlines`,
 //!   `statistics`;
 //! - [`search_limit`]: the per-user limit on person searches;
-//! - [`operations`]: the `readiness` of this instance;
+//! - [`operations`]: the `readiness` of this instance and the `status` operators read;
 //! - [`rules`]: the procedure definitions and a calendar's year, as the engine uses them;
 //! - [`registers`]: Order 366's registers of certificates and applications;
 //! - [`exports`]: the HTCDS case export and the k-anonymous CTDC dataset (issue 17).
@@ -85,6 +85,10 @@ pub struct App {
     pub deadline_poke: Arc<Notify>,
     /// Wakes the outbox relay after a commit, when one runs.
     pub relay_poke: Option<Arc<Notify>>,
+    /// What the outbox relay of this process knows of the broker, when one runs.
+    pub relay_health: Option<Arc<ptl_engine::relay::RelayHealth>>,
+    /// A missed-deadline webhook is configured.
+    pub webhook_enabled: bool,
     /// Each user's person searches in the last minute (built from
     /// [`Settings::person_searches_per_minute`]).
     pub searches: search_limit::SearchLimiter,

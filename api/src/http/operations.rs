@@ -1,5 +1,5 @@
 //! What operators and monitoring read, without a token: `/healthz`, `/readyz` (with its body), `/metrics`,
-//! `/openapi.json`, and the static `/dashboard` page.
+//! `/openapi.json`, and the static `/dashboard` page; with an admin's token, `GET /api/v1/status`.
 
 use axum::extract::State;
 use std::collections::BTreeMap;
@@ -16,8 +16,11 @@ use sha2::{Digest, Sha256};
 
 use crate::i18n::Lang;
 
-use super::openapi::{document_json, Integer, JsonObject, Liveness};
+use super::error::ApiError;
+use super::extract::Params;
+use super::openapi::{document_json, problems, AcceptLanguage, Integer, JsonObject, Liveness};
 use super::AppState;
+use crate::app::Caller;
 
 /// The routes of this resource.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -29,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(labels_uk))
         .routes(routes!(labels_en))
         .routes(routes!(metrics))
+        .routes(routes!(status))
         .routes(routes!(openapi))
 }
 
@@ -208,9 +212,13 @@ async fn labels_en(State(s): State<AppState>, headers: HeaderMap) -> Response {
 /// Readiness.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Readiness {
-    /// The store is reachable.
+    /// This instance can serve correctly.
     pub ready: bool,
-    /// Warnings, such as a working-day calendar about to end.
+    /// Why it cannot: the store is unreachable, a read model it answers from is being rebuilt or
+    /// is still catching up, or the legal clock has not run when it should have.
+    pub reasons: Vec<String>,
+    /// Warnings that do not stop it serving: a working-day calendar about to end, an outbox
+    /// backlog, a broker that is not connected, failing webhook deliveries.
     pub warnings: Vec<String>,
 }
 
@@ -220,10 +228,17 @@ pub struct Readiness {
     operation_id = "readyz",
     tag = "operations",
     summary = "Readiness",
+    description = "503 only when this instance cannot serve correctly: the store is unreachable, \
+                   a read model it answers from is being rebuilt or is still catching up (or \
+                   such a run stopped before its end), or the legal clock has not run although a \
+                   record fell due more than five minutes ago; `reasons` says which. An outbox \
+                   backlog, an unreachable broker or failing webhook deliveries are `warnings` \
+                   (and gauges in `/metrics`), not a 503: taking every instance out of a load \
+                   balancer because the broker is down would stop caseworkers for nothing.",
     security(),
     responses(
-        (status = 200, description = "The store is reachable.", body = Readiness),
-        (status = 503, description = "The store is unreachable (or the request timed out).", body = Readiness, headers(
+        (status = 200, description = "This instance can serve (see `warnings`).", body = Readiness),
+        (status = 503, description = "It cannot (see `reasons`), or the request timed out.", body = Readiness, headers(
             ("Retry-After" = inline(Integer), description = "Seconds to wait before retrying."),
         )),
     ),
@@ -232,6 +247,7 @@ async fn readyz(State(s): State<AppState>) -> Response {
     let r = s.app.readiness().await;
     let body = Readiness {
         ready: r.ready,
+        reasons: r.reasons,
         warnings: r.warnings,
     };
     if body.ready {
@@ -246,22 +262,66 @@ async fn readyz(State(s): State<AppState>) -> Response {
 
 #[utoipa::path(
     get,
+    path = "/api/v1/status",
+    operation_id = "getStatus",
+    tag = "operations",
+    summary = "The operator's status",
+    description = "Admins only. For each read model how it is kept (`in_transaction`: written \
+                   with the events, never behind; `catching_up`; `rebuilding`), its position in \
+                   the global log, its lag in events and seconds, its last run and error; the \
+                   outbox (pending events, the oldest's age, whether this instance's relay is \
+                   connected to the broker) and the webhook deliveries; the legal clock (last \
+                   run, next wake, records today, late or not); the store (size, write-ahead \
+                   log, durability settings, migrations); the calendars' last year; and \
+                   `/readyz`'s verdict with its reasons and warnings. No personal data.",
+    params(AcceptLanguage),
+    responses(
+        (status = 200, description = "The status.", body = crate::app::operations::OperatorStatus),
+        (status = 401, response = problems::Unauthorized),
+        (status = 403, response = problems::Forbidden),
+        (status = 500, response = problems::InternalError),
+        (status = 503, response = problems::ServiceUnavailable),
+    ),
+)]
+async fn status(
+    State(s): State<AppState>,
+    caller: Caller,
+    p: Params,
+) -> Result<Json<crate::app::operations::OperatorStatus>, ApiError> {
+    p.only(&[])?;
+    if caller.role != ptl_domain::Role::Admin {
+        return Err(crate::app::Error::Forbidden("only an admin reads the status".into()).into());
+    }
+    s.app.status().await.map(Json).map_err(|e| {
+        tracing::warn!(error = %e, "status: the store cannot be read");
+        crate::app::Error::Unavailable.into()
+    })
+}
+
+#[utoipa::path(
+    get,
     path = "/metrics",
     operation_id = "metrics",
     tag = "operations",
     summary = "Prometheus metrics",
-    description = "Request counters by route; no personal data, no case ids.",
+    description = "Request counters by route, command outcomes, and the operator's gauges \
+                   (read models' lag, outbox, broker, webhook deliveries, legal clock, store, \
+                   calendars, readiness); no personal data, no case ids.",
     security(),
     responses(
         (status = 200, description = "Prometheus text exposition format 0.0.4.", body = String, content_type = "text/plain"),
     ),
 )]
 async fn metrics(State(s): State<AppState>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.app.metrics.render(),
-    )
-        .into_response()
+    let mut text = s.app.metrics.render();
+    let reachable = s.app.engine.ping().await;
+    let status = if reachable {
+        s.app.status().await.ok()
+    } else {
+        None
+    };
+    text.push_str(&crate::metrics::render_status(reachable, status.as_ref()));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 #[utoipa::path(

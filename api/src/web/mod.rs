@@ -29,6 +29,7 @@ pub mod session;
 pub mod signin;
 pub mod social;
 pub mod statistics;
+pub mod status;
 
 use std::time::Duration;
 
@@ -199,6 +200,7 @@ pub fn router() -> Router<AppState> {
         .merge(case::router())
         .merge(security_log::router())
         .merge(audit::router())
+        .merge(status::router())
         .merge(report::router())
         .method_not_allowed_fallback(method_not_allowed)
 }

@@ -155,6 +155,7 @@ const NAV: &[(&str, &str, &[Role])] = &[
         &[Role::Auditor, Role::Admin],
     ),
     ("/admin", "web-nav-admin", &[Role::Admin]),
+    ("/admin/status", "web-nav-status", &[Role::Admin]),
 ];
 
 impl Chrome {
