@@ -4,6 +4,7 @@
 //! `ptl` accepts and fits the unit's writable paths, and the package lists files that exist.
 //! The installation itself is `ops/debian/test-install.sh` (the release check, README
 //! "Production").
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -118,7 +119,10 @@ fn systemd_analyze_verifies_the_unit() {
     // `verify` checks that the command exists: point it at the binary this build made.
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("ptl.service");
-    let text = unit().replace("ExecStart=/usr/bin/ptl ", &format!("ExecStart={} ", env!("CARGO_BIN_EXE_ptl")));
+    let text = unit().replace(
+        "ExecStart=/usr/bin/ptl ",
+        &format!("ExecStart={} ", env!("CARGO_BIN_EXE_ptl")),
+    );
     std::fs::write(&file, text).unwrap();
     let out = Command::new(tool)
         .args(["verify", "--man=no"])
@@ -179,9 +183,12 @@ fn the_package_metadata_names_the_files_the_unit_uses() {
         .unwrap();
     let deb = &manifest["package"]["metadata"]["deb"];
     assert_eq!(deb["name"].as_str(), Some("ptl"));
-    let scripts = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(deb["maintainer-scripts"].as_str().unwrap());
-    assert_eq!(scripts.canonicalize().unwrap(), ops().canonicalize().unwrap());
+    let scripts =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(deb["maintainer-scripts"].as_str().unwrap());
+    assert_eq!(
+        scripts.canonicalize().unwrap(),
+        ops().canonicalize().unwrap()
+    );
     let mut dests = Vec::new();
     for asset in deb["assets"].as_array().unwrap() {
         let a = asset.as_array().unwrap();
