@@ -23,6 +23,7 @@ pub mod register;
 pub mod report;
 pub mod rows;
 pub mod search;
+pub mod integrity;
 pub mod security_log;
 pub mod session;
 pub mod signin;
@@ -197,6 +198,7 @@ pub fn router() -> Router<AppState> {
         .merge(admin::router())
         .merge(case::router())
         .merge(security_log::router())
+        .merge(integrity::router())
         .merge(report::router())
         .method_not_allowed_fallback(method_not_allowed)
 }

@@ -149,6 +149,11 @@ const NAV: &[(&str, &str, &[Role])] = &[
         "web-nav-security-log",
         &[Role::Auditor, Role::Admin],
     ),
+    (
+        "/audit/integrity",
+        "web-nav-integrity",
+        &[Role::Auditor, Role::Supervisor],
+    ),
     ("/admin", "web-nav-admin", &[Role::Admin]),
 ];
 
