@@ -134,7 +134,9 @@ impl Report {
                 c.problem,
                 c.first_bad_event,
                 c.events,
-                c.checkpoint_events.map(|n| n.to_string()).unwrap_or_default()
+                c.checkpoint_events
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
             ));
         }
         for p in &self.log_problems {
@@ -172,9 +174,11 @@ pub async fn build(
     pacing: Option<Pacing>,
     progress: Option<Progress<'_>>,
 ) -> Result<Report, EngineError> {
-    Ok(build_with_cases(engine, scope_name, scope, pacing, progress)
-        .await?
-        .0)
+    Ok(
+        build_with_cases(engine, scope_name, scope, pacing, progress)
+            .await?
+            .0,
+    )
 }
 
 /// [`build`], with every case verified and its number of events (for `ptl verify`'s lines).
@@ -249,7 +253,9 @@ pub async fn build_with_cases(
         }
         // The progress row at most once a second (and at the end): each write is a write
         // transaction beside the caseworkers' commands.
-        if let Some(p) = progress.filter(|_| done == total || written.elapsed() >= Duration::from_secs(1)) {
+        if let Some(p) =
+            progress.filter(|_| done == total || written.elapsed() >= Duration::from_secs(1))
+        {
             written = Instant::now();
             write_progress(engine, p.id, total, done, events, by_case.len() as u64).await?;
         }

@@ -440,7 +440,11 @@ pub async fn advance_checkpoint(engine: &Engine) {
             }
         }
         Ok(Advance::Started(c)) => {
-            tracing::info!(events = c.events, cases = c.cases, "started the event log's checkpoint");
+            tracing::info!(
+                events = c.events,
+                cases = c.cases,
+                "started the event log's checkpoint"
+            );
         }
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "the event log's checkpoint could not be advanced"),

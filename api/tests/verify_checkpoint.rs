@@ -92,9 +92,7 @@ fn verify(root: &Path, store: &TestStore, data: &Path, args: &[&str]) -> (i32, S
     (out.status.code().unwrap_or(-1), stdout)
 }
 
-async fn truncation_and_deleted_cases_are_reported_until_a_restore_is_accepted(
-    store: &TestStore,
-) {
+async fn truncation_and_deleted_cases_are_reported_until_a_restore_is_accepted(store: &TestStore) {
     let root = tempfile::tempdir().unwrap();
     let data = root.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
@@ -167,7 +165,11 @@ async fn truncation_and_deleted_cases_are_reported_until_a_restore_is_accepted(
     let e = engine(&db, &data).await;
     let log = e.security_log(0, i64::MAX).await.unwrap();
     let kinds: Vec<&str> = log.iter().map(|r| r.kind.as_str()).collect();
-    assert_eq!(kinds, ["log_checkpoint_started", "restore_accepted"], "{log:?}");
+    assert_eq!(
+        kinds,
+        ["log_checkpoint_started", "restore_accepted"],
+        "{log:?}"
+    );
     assert_eq!(e.verify_security_log().await.unwrap(), None);
     drop(e);
 

@@ -183,7 +183,11 @@ pub async fn run(args: Args) -> Res<()> {
         None => format!("sqlite://{}", dir.path().join("ptl.db").display()),
     };
     {
-        let app = start(&StartOptions::new(url.clone(), &data), Arc::new(SystemClock)).await?;
+        let app = start(
+            &StartOptions::new(url.clone(), &data),
+            Arc::new(SystemClock),
+        )
+        .await?;
         let engine = Arc::clone(&app.state.app.engine);
         let people = ptl_api::population::population(args.cases, 17);
         let t = Instant::now();
@@ -210,7 +214,14 @@ async fn measure(args: &Args, url: &str, data: &std::path::Path, server: &Server
     let mut tokens = Vec::new();
     for (i, office) in OFFICES.iter().enumerate() {
         for k in 0..2 {
-            let t = mint(&args.ptl, url, data, &format!("cw-{i}-{k}"), "caseworker", office)?;
+            let t = mint(
+                &args.ptl,
+                url,
+                data,
+                &format!("cw-{i}-{k}"),
+                "caseworker",
+                office,
+            )?;
             tokens.push((t, *office));
         }
     }
@@ -252,7 +263,12 @@ async fn measure(args: &Args, url: &str, data: &std::path::Path, server: &Server
     let with = tokio::spawn(drive(load.clone(), args.rate, args.clients, rx));
     let started = Instant::now();
     let r = api
-        .post("/api/v1/integrity-reports", &auditor, &[], &serde_json::json!({}))
+        .post(
+            "/api/v1/integrity-reports",
+            &auditor,
+            &[],
+            &serde_json::json!({}),
+        )
         .await?;
     let Some(id) = r.body["id"].as_str().map(str::to_string) else {
         let _ = tx.send(true);
@@ -310,8 +326,14 @@ async fn measure(args: &Args, url: &str, data: &std::path::Path, server: &Server
     println!();
     println!("| phase | requests | errors | p50 ms | p95 ms | p99 ms | max ms |");
     println!("|---|---:|---:|---:|---:|---:|---:|");
-    println!("{}", row("without the report", &base_h, base_err, base_sent));
-    println!("{}", row("with the report running", &with_h, with_err, with_sent));
+    println!(
+        "{}",
+        row("without the report", &base_h, base_err, base_sent)
+    );
+    println!(
+        "{}",
+        row("with the report running", &with_h, with_err, with_sent)
+    );
     let p99 = |h: &Histogram<u64>| h.value_at_quantile(0.99) as f64;
     println!();
     println!(

@@ -313,12 +313,9 @@ async fn current_heads(conn: &mut Conn<'_>) -> Result<(Heads, i64), EngineError>
             .await?
         }
     };
-    let events: (i64,) = fetch_optional!(
-        conn.reborrow(),
-        (i64,),
-        "SELECT COUNT(*) FROM case_events"
-    )?
-    .unwrap_or((0,));
+    let events: (i64,) =
+        fetch_optional!(conn.reborrow(), (i64,), "SELECT COUNT(*) FROM case_events")?
+            .unwrap_or((0,));
     Ok((
         rows.into_iter()
             .map(|(case, sequence, hash)| {
@@ -383,17 +380,15 @@ fn read_copy(dir: Option<&Path>) -> Option<Checkpoint> {
     let text = std::fs::read_to_string(dir?.join(CHECKPOINT_FILE)).ok()?;
     // An unreadable copy counts as forged: its epoch/seq cannot be trusted; a copy that is not
     // JSON at all is reported the same way through a zero signature.
-    Some(
-        serde_json::from_str(&text).unwrap_or(Checkpoint {
-            epoch: 0,
-            seq: 0,
-            at: DateTime::default(),
-            events: 0,
-            cases: 0,
-            heads_hash: String::new(),
-            signature: String::new(),
-        }),
-    )
+    Some(serde_json::from_str(&text).unwrap_or(Checkpoint {
+        epoch: 0,
+        seq: 0,
+        at: DateTime::default(),
+        events: 0,
+        cases: 0,
+        heads_hash: String::new(),
+        signature: String::new(),
+    }))
 }
 
 fn write_copy(dir: Option<&Path>, c: &Checkpoint) -> Result<(), EngineError> {
@@ -452,7 +447,8 @@ fn compare(
         return findings;
     }
     if let Some(copy) = copy {
-        if !signature_holds(key, copy) || (copy.epoch, copy.seq) > (checkpoint.epoch, checkpoint.seq)
+        if !signature_holds(key, copy)
+            || (copy.epoch, copy.seq) > (checkpoint.epoch, checkpoint.seq)
         {
             findings.push(Finding::CheckpointRolledBack {
                 stored: (checkpoint.epoch, checkpoint.seq),
@@ -651,7 +647,10 @@ async fn write_row(conn: &mut Conn<'_>, c: &Checkpoint) -> Result<(), EngineErro
 
 /// Writes the heads that changed (new cases, longer chains), in multi-row statements.
 async fn write_heads(conn: &mut Conn<'_>, old: &Heads, new: &Heads) -> Result<(), EngineError> {
-    let changed: Vec<(&String, &Head)> = new.iter().filter(|(c, h)| old.get(*c) != Some(*h)).collect();
+    let changed: Vec<(&String, &Head)> = new
+        .iter()
+        .filter(|(c, h)| old.get(*c) != Some(*h))
+        .collect();
     for chunk in changed.chunks(300) {
         let ids: Vec<&str> = chunk.iter().map(|(c, _)| c.as_str()).collect();
         let marks = crate::db::values_placeholders(ids.len(), 1);
@@ -784,7 +783,14 @@ mod tests {
         );
         let older = signed(&key, 1, 2, Utc::now(), &now, 1);
         assert_eq!(
-            compare(&key, Some(&(older, now.clone())), Some(&copy), false, &now, 1),
+            compare(
+                &key,
+                Some(&(older, now.clone())),
+                Some(&copy),
+                false,
+                &now,
+                1
+            ),
             vec![Finding::CheckpointRolledBack {
                 stored: (1, 2),
                 copy: (1, 4)

@@ -75,4 +75,3 @@ pub async fn tampered(app: &TestApp) -> (String, String, String, String) {
     engine.clear_cache();
     (truncated, deleted, intact, elsewhere)
 }
-

@@ -48,7 +48,11 @@ async fn an_auditor_finds_a_truncated_chain_with_the_integrity_report() {
         .text()
         .await
         .unwrap();
-    assert!(row.contains("last events of the case were deleted") || row.contains("Останні події справи видалено"), "{row}");
+    assert!(
+        row.contains("last events of the case were deleted")
+            || row.contains("Останні події справи видалено"),
+        "{row}"
+    );
     let first_bad = b
         .find(&format!("tr[data-case-id=\"{truncated}\"] td:nth-child(3)"))
         .await

@@ -16,6 +16,7 @@ web-integrity-status = State
 web-integrity-cases = Cases
 web-integrity-status-running = Verification is running.
 web-integrity-status-done = Verification finished.
+web-integrity-status-done-invalid = Verification finished: the integrity of the record is broken.
 web-integrity-status-failed = Verification failed: the store is unavailable. Try again.
 web-integrity-status-interrupted = Verification was interrupted: the server running it stopped. Start a new one.
 web-integrity-progress = { $done } of { $total } cases verified

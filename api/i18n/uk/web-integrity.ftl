@@ -16,6 +16,7 @@ web-integrity-status = Стан
 web-integrity-cases = Справи
 web-integrity-status-running = Перевірка триває.
 web-integrity-status-done = Перевірку завершено.
+web-integrity-status-done-invalid = Перевірку завершено: знайдено порушення цілісності.
 web-integrity-status-failed = Перевірка не вдалася: сховище недоступне. Спробуйте ще раз.
 web-integrity-status-interrupted = Перевірку перервано: сервер, що її виконував, зупинився. Почніть нову.
 web-integrity-progress = Перевірено { $done } з { $total } справ

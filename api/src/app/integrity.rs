@@ -97,12 +97,12 @@ fn micros(t: i64) -> DateTime<Utc> {
 fn status_of(row: Row, now: DateTime<Utc>) -> ReportStatus {
     let (id, by, scope, status, started, heartbeat, finished, total, done, events, invalid, result) =
         row;
-    let status = if status == "running" && now - micros(heartbeat) > Duration::seconds(STALE_AFTER_SECS)
-    {
-        "interrupted".to_string()
-    } else {
-        status
-    };
+    let status =
+        if status == "running" && now - micros(heartbeat) > Duration::seconds(STALE_AFTER_SECS) {
+            "interrupted".to_string()
+        } else {
+            status
+        };
     let n = |v: i64| u64::try_from(v).unwrap_or(0);
     ReportStatus {
         id,

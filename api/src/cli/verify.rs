@@ -126,7 +126,10 @@ pub async fn run(settings: &Settings, args: &Args) -> Result<ExitCode, String> {
         println!("log  INVALID  {}", p.detail);
     }
     if let Some(path) = &args.report {
-        let text = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
+        let text = if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+        {
             report.to_csv()
         } else {
             serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?

@@ -134,7 +134,9 @@ async fn status(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<ReportStatus>, ApiError> {
-    Ok(Json(s.app.integrity_report(&caller, &report_id(&id)?).await?))
+    Ok(Json(
+        s.app.integrity_report(&caller, &report_id(&id)?).await?,
+    ))
 }
 
 async fn finished(s: &AppState, caller: &Caller, id: &str) -> Result<(String, Report), ApiError> {

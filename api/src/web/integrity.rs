@@ -113,7 +113,25 @@ fn failure(s: &AppState, user: &SignedIn, e: &Error) -> Response {
 }
 
 fn status_text(tr: Tr, r: &ReportStatus) -> String {
+    if r.status == "done" && r.invalid > 0 {
+        return tr.t("web-integrity-status-done-invalid");
+    }
+    if r.status == "done"
+        && r.report
+            .as_ref()
+            .is_some_and(|rep| !rep.log_problems.is_empty())
+    {
+        return tr.t("web-integrity-status-done-invalid");
+    }
     tr.t(&format!("web-integrity-status-{}", r.status))
+}
+
+/// Who started a report: the account's name when it is a web account, else the token's subject.
+async fn starter(s: &AppState, sub: &str) -> String {
+    match s.app.engine.user_by_id(sub).await {
+        Ok(Some(u)) => u.display_name,
+        _ => sub.to_string(),
+    }
 }
 
 async fn list(State(s): State<AppState>, user: SignedIn) -> Response {
@@ -125,18 +143,27 @@ async fn list(State(s): State<AppState>, user: SignedIn) -> Response {
         Ok(r) => r,
         Err(e) => return failure(&s, &user, &e),
     };
+    let mut names = std::collections::BTreeMap::new();
+    for r in &reports {
+        if !names.contains_key(&r.requested_by) {
+            names.insert(r.requested_by.clone(), starter(&s, &r.requested_by).await);
+        }
+    }
     let reports = reports
         .iter()
         .map(|r| Listed {
             href: format!("{PATH}/{}", r.id),
             started: when(tr, r.started_at),
-            by: r.requested_by.clone(),
+            by: names.get(&r.requested_by).cloned().unwrap_or_default(),
             scope: super::page::office_name(&s.app.offices, user.lang, &r.scope),
             status: status_text(tr, r),
             progress: crate::i18n::t_args(
                 user.lang,
                 "web-integrity-progress",
-                &[("done", &r.done.to_string()), ("total", &r.total.to_string())],
+                &[
+                    ("done", &r.done.to_string()),
+                    ("total", &r.total.to_string()),
+                ],
             ),
         })
         .collect();
@@ -175,7 +202,13 @@ async fn show(State(s): State<AppState>, user: SignedIn, Path(id): Path<String>)
     let running = r.status == "running";
     let status_class = match r.status.as_str() {
         "running" => "notice",
-        "done" if r.report.as_ref().is_some_and(crate::integrity::Report::is_clean) => "ok",
+        "done"
+            if r.report
+                .as_ref()
+                .is_some_and(crate::integrity::Report::is_clean) =>
+        {
+            "ok"
+        }
         _ => "error",
     };
     let (summary, verified, invalid, log_problems, checkpoint) = match &r.report {
@@ -196,14 +229,20 @@ async fn show(State(s): State<AppState>, user: SignedIn, Path(id): Path<String>)
                 .iter()
                 .map(|c| Invalid {
                     case_id: c.case_id.clone(),
-                    register_no: c.register_no.clone().unwrap_or_else(|| tr.t("web-integrity-no-register")),
+                    register_no: c
+                        .register_no
+                        .clone()
+                        .unwrap_or_else(|| tr.t("web-integrity-no-register")),
                     problem: tr.t(&format!("web-integrity-problem-{}", c.problem)),
                     first_bad: c.first_bad_event.to_string(),
                     events: match c.checkpoint_events {
                         Some(cp) => crate::i18n::t_args(
                             user.lang,
                             "web-integrity-events-of-checkpoint",
-                            &[("events", &c.events.to_string()), ("checkpoint", &cp.to_string())],
+                            &[
+                                ("events", &c.events.to_string()),
+                                ("checkpoint", &cp.to_string()),
+                            ],
                         ),
                         None => c.events.to_string(),
                     },
@@ -226,13 +265,22 @@ async fn show(State(s): State<AppState>, user: SignedIn, Path(id): Path<String>)
                 ),
                 None => tr.t("web-integrity-no-checkpoint"),
             };
-            (Some(summary), rep.is_clean(), invalid, log_problems, checkpoint)
+            (
+                Some(summary),
+                rep.is_clean(),
+                invalid,
+                log_problems,
+                checkpoint,
+            )
         }
     };
     let progress = crate::i18n::t_args(
         user.lang,
         "web-integrity-progress",
-        &[("done", &r.done.to_string()), ("total", &r.total.to_string())],
+        &[
+            ("done", &r.done.to_string()),
+            ("total", &r.total.to_string()),
+        ],
     );
     render(
         StatusCode::OK,
@@ -243,7 +291,7 @@ async fn show(State(s): State<AppState>, user: SignedIn, Path(id): Path<String>)
             status: status_text(tr, &r),
             status_class,
             started: when(tr, r.started_at),
-            by: r.requested_by.clone(),
+            by: starter(&s, &r.requested_by).await,
             scope: super::page::office_name(&s.app.offices, user.lang, &r.scope),
             done: r.done,
             total: r.total.max(r.done),
