@@ -40,7 +40,7 @@ async fn an_auditor_finds_a_truncated_chain_with_the_integrity_report() {
         // The page reloads itself every 2 seconds while the report runs.
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    assert!(finished, "{}", b.text().await);
+    assert!(finished, "{} {}", b.url().await, b.text().await);
     b.wait_loaded().await;
     let row = b
         .find(&format!("tr[data-case-id=\"{truncated}\"]"))

@@ -99,6 +99,7 @@ fn refused(s: &AppState, user: &SignedIn) -> Option<Response> {
 
 fn failure(s: &AppState, user: &SignedIn, e: &Error) -> Response {
     let tr = Tr(user.lang);
+    tracing::warn!(error = %e, "integrity report page");
     let (status, text) = match e {
         Error::NotFound(_) => (StatusCode::NOT_FOUND, tr.t("web-integrity-not-found")),
         _ => (StatusCode::SERVICE_UNAVAILABLE, tr.t("web-unavailable")),
