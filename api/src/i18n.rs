@@ -111,6 +111,11 @@ impl Lang {
 /// The catalogue's files, by area: `(area, Ukrainian text, English text)`.
 const FILES: &[(&str, &str, &str)] = &[
     (
+        "web-integrity",
+        include_str!("../i18n/uk/web-integrity.ftl"),
+        include_str!("../i18n/en/web-integrity.ftl"),
+    ),
+    (
         "web",
         include_str!("../i18n/uk/web.ftl"),
         include_str!("../i18n/en/web.ftl"),

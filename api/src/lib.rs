@@ -36,6 +36,7 @@ pub mod demo;
 pub mod fuzzing;
 pub mod http;
 pub mod i18n;
+pub mod integrity;
 pub mod limits;
 pub mod metrics;
 pub mod models;

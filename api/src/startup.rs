@@ -60,6 +60,10 @@ pub struct StartOptions {
     pub person_searches_per_minute: u32,
     /// The web application's settings.
     pub web: crate::web::WebSettings,
+    /// How the integrity report is paced (small batches, pauses between them).
+    pub integrity_pacing: crate::integrity::Pacing,
+    /// How often `ptl serve` advances the log's signed checkpoint ([`keep_checkpoint`]).
+    pub checkpoint_interval: Duration,
 }
 
 impl StartOptions {
@@ -88,6 +92,8 @@ impl StartOptions {
             snapshot_every: EngineOptions::default().snapshot_every,
             person_searches_per_minute: 30,
             web: crate::web::WebSettings::default(),
+            integrity_pacing: crate::integrity::Pacing::default(),
+            checkpoint_interval: CHECKPOINT_INTERVAL,
         }
     }
 
@@ -141,6 +147,8 @@ impl StartOptions {
                 oidc: s.oidc.clone(),
                 ..crate::web::WebSettings::default()
             },
+            integrity_pacing: crate::integrity::Pacing::default(),
+            checkpoint_interval: CHECKPOINT_INTERVAL,
         }
     }
 }
@@ -246,6 +254,9 @@ pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<Started
              ledger's repaired_at)"
         );
     }
+    // The log's checkpoint, moved to the log as it stands (or the first one written); a log that
+    // went backwards is reported, and the server still starts (`ptl verify` names the cases).
+    advance_checkpoint(&engine).await;
     for jti in engine.revoked_tokens().await.map_err(|e| e.to_string())? {
         auth.revoke(jti);
     }
@@ -289,6 +300,7 @@ pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<Started
         relay_health: relay.as_ref().map(ptl_engine::relay::Relay::health),
         webhook_enabled: webhook.is_some(),
         searches: crate::app::search_limit::SearchLimiter::new(opts.person_searches_per_minute),
+        integrity: crate::app::integrity::Runner::new(opts.integrity_pacing),
     };
     let state = AppState {
         app: Arc::new(app),
@@ -413,4 +425,39 @@ pub async fn refresh_revocations(state: AppState) {
 #[must_use]
 pub fn system_clock() -> Arc<dyn Clock> {
     Arc::new(SystemClock)
+}
+
+/// How often `ptl serve` advances the log's checkpoint by default.
+pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(300);
+
+/// Advances the log's signed checkpoint once (`ptl_engine::checkpoint`), logging what it found:
+/// a log shorter than its checkpoint, a case missing or truncated, a forged or missing checkpoint
+/// is an error in the log (the checkpoint stays where it was until `ptl verify --accept-restore`).
+pub async fn advance_checkpoint(engine: &Engine) {
+    use ptl_engine::checkpoint::Advance;
+    match engine.advance_checkpoint().await {
+        Ok(Advance::Refused(findings)) => {
+            for f in &findings {
+                tracing::error!(finding = %f.describe(), "the event log does not match its checkpoint; run `ptl verify`");
+            }
+        }
+        Ok(Advance::Started(c)) => {
+            tracing::info!(
+                events = c.events,
+                cases = c.cases,
+                "started the event log's checkpoint"
+            );
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "the event log's checkpoint could not be advanced"),
+    }
+}
+
+/// Advances the log's checkpoint every `interval` (beside the server, in `ptl serve`), until
+/// the task is dropped.
+pub async fn keep_checkpoint(engine: Arc<Engine>, interval: Duration) {
+    loop {
+        tokio::time::sleep(interval).await;
+        advance_checkpoint(&engine).await;
+    }
 }

@@ -29,6 +29,7 @@ mod client;
 mod exports;
 mod hostile;
 mod http;
+mod integrity;
 mod life;
 mod load;
 mod probe;
@@ -70,6 +71,8 @@ enum Cmd {
     Web(web::Args),
     /// The HTCDS and CTDC exports on a generated population of 100,000 cases.
     Exports(exports::Args),
+    /// Caseworkers' request latency on 100,000 cases without and with the integrity report.
+    Integrity(integrity::Args),
 }
 
 fn main() {
@@ -88,6 +91,7 @@ fn main() {
             Cmd::Hostile(args) => hostile::run(args).await,
             Cmd::Web(args) => web::run(args).await,
             Cmd::Exports(args) => exports::run(args).await,
+            Cmd::Integrity(args) => integrity::run(args).await,
         }
     });
     if let Err(e) = r {

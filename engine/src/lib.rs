@@ -27,6 +27,7 @@
 pub mod accounts;
 pub mod aggregate;
 pub mod backup;
+pub mod checkpoint;
 pub mod clock;
 pub mod crypto;
 pub mod db;

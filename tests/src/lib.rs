@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 pub mod browser;
+pub mod integrity;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -20,6 +20,7 @@
 //! - [`operations`]: the `readiness` of this instance and the `status` operators read;
 //! - [`rules`]: the procedure definitions and a calendar's year, as the engine uses them;
 //! - [`registers`]: Order 366's registers of certificates and applications;
+//! - [`integrity`]: the integrity report over a scope, run in the background (issue 16);
 //! - [`exports`]: the HTCDS case export and the k-anonymous CTDC dataset (issue 17).
 
 pub mod audit;
@@ -27,6 +28,7 @@ pub mod cases;
 pub mod error;
 pub mod exports;
 pub mod history;
+pub mod integrity;
 pub mod lists;
 pub mod operations;
 pub mod registers;
@@ -92,6 +94,8 @@ pub struct App {
     /// Each user's person searches in the last minute (built from
     /// [`Settings::person_searches_per_minute`]).
     pub searches: search_limit::SearchLimiter,
+    /// This instance's integrity-report runner (at most one report at a time).
+    pub integrity: integrity::Runner,
 }
 
 impl std::fmt::Debug for App {

@@ -1,5 +1,5 @@
 //! `ptl serve`: the REST API server and its background workers (deadline scheduler, revocation
-//! refresher, webhook sender, outbox relay), until SIGTERM or Ctrl-C.
+//! refresher, webhook sender, outbox relay, the log's checkpoint), until SIGTERM or Ctrl-C.
 
 use std::process::ExitCode;
 
@@ -66,6 +66,10 @@ pub async fn run(settings: &Settings, args: &Args) -> Result<ExitCode, String> {
         let _ = scheduler_stop.changed().await;
     }));
     let refresher = tokio::spawn(ptl_api::startup::refresh_revocations(app.state.clone()));
+    let checkpoint = tokio::spawn(ptl_api::startup::keep_checkpoint(
+        app.state.app.engine.clone(),
+        opts.checkpoint_interval,
+    ));
     let webhook = app.webhook.map(|sender| {
         let mut hook_stop = stop_rx.clone();
         tokio::spawn(async move {
@@ -105,6 +109,7 @@ pub async fn run(settings: &Settings, args: &Args) -> Result<ExitCode, String> {
     };
     let _ = stop_tx.send(true);
     refresher.abort();
+    checkpoint.abort();
     if !server.is_finished() {
         let _ = server.await;
     }

@@ -16,6 +16,7 @@
 //! - [`exports`]: the HTCDS case export and the k-anonymous CTDC dataset;
 //! - [`rules`]: the procedure definitions and a calendar's year, as the engine uses them;
 //! - [`registers`]: Order 366's registers of certificates and applications, as JSON and CSV;
+//! - [`integrity`]: integrity reports (every case in scope verified, the log's checkpoint);
 //! - [`operations`]: health, readiness, metrics, the OpenAPI document, the dashboard page;
 //! - [`extract`]: the extractors, in the order of the error precedence; [`error`]: the problem
 //!   documents; [`openapi`]: the OpenAPI document.
@@ -32,6 +33,7 @@ pub mod error;
 pub mod exports;
 pub mod extract;
 pub mod history;
+pub mod integrity;
 pub mod lists;
 pub mod openapi;
 pub mod operations;
@@ -84,6 +86,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(exports::router())
         .merge(rules::router())
         .merge(registers::router())
+        .merge(integrity::router())
 }
 
 /// The router with every route, the body limit and the request timeout.

@@ -521,6 +521,7 @@ pub fn document() -> OpenApi {
             "stats",
             "registers",
             "rules",
+            "audit",
             "operations",
         ]
         .into_iter()

@@ -16,6 +16,7 @@ pub mod audit;
 pub mod case;
 pub mod case_form;
 pub mod inbox;
+pub mod integrity;
 pub mod oidc;
 pub mod page;
 pub mod password;
@@ -201,6 +202,7 @@ pub fn router() -> Router<AppState> {
         .merge(security_log::router())
         .merge(audit::router())
         .merge(status::router())
+        .merge(integrity::router())
         .merge(report::router())
         .method_not_allowed_fallback(method_not_allowed)
 }

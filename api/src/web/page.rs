@@ -154,6 +154,11 @@ const NAV: &[(&str, &str, &[Role])] = &[
         "web-nav-security-log",
         &[Role::Auditor, Role::Admin],
     ),
+    (
+        "/audit/integrity",
+        "web-nav-integrity",
+        &[Role::Auditor, Role::Supervisor],
+    ),
     ("/admin", "web-nav-admin", &[Role::Admin]),
     ("/admin/status", "web-nav-status", &[Role::Admin]),
 ];
