@@ -67,7 +67,7 @@ fn histogram() -> Histogram<u64> {
 struct Load {
     api: Api,
     tokens: Vec<(String, &'static str)>,
-    ids: Vec<String>,
+    ids: Vec<(String, String)>,
 }
 
 /// Sends the caseworkers' requests at `rate` per second until `stop` says so; latencies (µs)
@@ -111,7 +111,13 @@ async fn drive(
                     let r = if pick < 9 {
                         load.api.get("/api/v1/cases?limit=50", token).await
                     } else if pick < 19 {
-                        let id = &load.ids[(n >> 7) as usize % load.ids.len()];
+                        // A case of the office the caseworker works in (another's is a 404).
+                        let (id, office) = &load.ids[(n >> 7) as usize % load.ids.len()];
+                        let token = load
+                            .tokens
+                            .iter()
+                            .find(|(_, o)| *o == office.as_str())
+                            .map_or(token, |(t, _)| t);
                         load.api.get(&format!("/api/v1/cases/{id}"), token).await
                     } else {
                         let key = uuid::Uuid::new_v4().to_string();
@@ -227,14 +233,14 @@ async fn measure(args: &Args, url: &str, data: &std::path::Path, server: &Server
     }
     let auditor = mint(&args.ptl, url, data, "aud-1", "auditor", "UA")?;
     let mut ids = Vec::new();
-    for (t, _) in tokens.iter().step_by(2) {
+    for (t, office) in tokens.iter().step_by(2) {
         let r = api.get("/api/v1/cases?limit=200", t).await?;
         if let Some(items) = r.body["items"].as_array() {
-            ids.extend(
-                items
-                    .iter()
-                    .filter_map(|i| i["case_id"].as_str().map(str::to_string)),
-            );
+            ids.extend(items.iter().filter_map(|i| {
+                i["case_id"]
+                    .as_str()
+                    .map(|id| (id.to_string(), (*office).to_string()))
+            }));
         }
     }
     if ids.is_empty() {
