@@ -266,6 +266,9 @@ impl Reader {
 async fn browse(mut b: Browser, mine: Vec<String>, until: Instant, mut reader: Reader) -> Tally {
     let mut t = Tally::default();
     let day = today();
+    // People do not all open the queue in the same millisecond: each session starts after a
+    // reading pause of its own.
+    reader.read().await;
     let scopes = [
         "status_procedure",
         "share_with_police",
