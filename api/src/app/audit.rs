@@ -247,15 +247,18 @@ mod tests {
     fn a_comparison_names_the_changed_leaves_and_keys_deadlines_by_name() {
         let a = json!({"stage": "registration", "version": 1, "deadlines": [{"name": "interview", "due_on": "2026-01-10"}], "assignee": null});
         let b = json!({"stage": "interview", "version": 2, "deadlines": [{"name": "interview", "due_on": "2026-01-12"}, {"name": "decision", "due_on": "2026-02-01"}], "assignee": "u1"});
-        let c = compare(&a, &b);
+        // The order of an object's keys is serde_json's (alphabetical, or as written when a crate
+        // of the workspace turns on `preserve_order`): compared sorted.
+        let mut c = compare(&a, &b);
+        c.sort_by_key(|x| x.path.join("."));
         let paths: Vec<String> = c.iter().map(|x| x.path.join(".")).collect();
         assert_eq!(
             paths,
             vec![
                 "assignee",
-                "deadlines.interview.due_on",
                 "deadlines.decision.due_on",
                 "deadlines.decision.name",
+                "deadlines.interview.due_on",
                 "stage"
             ]
         );
