@@ -299,7 +299,10 @@ async fn measure(args: &Args, url: &str, data: &std::path::Path, server: &Server
             Some("done") => break s.body,
             other => {
                 let _ = tx.send(true);
-                return Err(format!("the report ended {other:?}: {}", s.body));
+                return Err(format!(
+                    "the report ended {other:?}: HTTP {} {}",
+                    s.status, s.body
+                ));
             }
         }
     };
