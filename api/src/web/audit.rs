@@ -21,7 +21,7 @@ use serde_json::Value;
 use super::case::{kyiv_time, names_of, who};
 use super::message_page;
 use super::page::{office_name, render, Chrome, Tr};
-use super::queue::csv_cell;
+use super::queue::{csv_cell, csv_download};
 use super::session::SignedIn;
 use crate::app::audit::Change;
 use crate::app::{CaseRead, Error, HistoryPoint};
@@ -627,18 +627,7 @@ async fn access_log_csv(
         out.push_str(&cells.join(","));
         out.push_str("\r\n");
     }
-    let mut response = out.into_response();
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"access-log.csv\""),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    csv_download(out, "access-log.csv")
 }
 
 #[cfg(test)]

@@ -531,6 +531,22 @@ pub fn csv_cell(v: &str) -> String {
     }
 }
 
+/// A CSV document as a download (`filename`), never stored by the browser or a proxy.
+#[must_use]
+pub fn csv_download(body: String, filename: &str) -> Response {
+    let mut response = body.into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
 /// `GET /queue.csv`: the current view (every page) with the same filters, as CSV (UTF-8 with a
 /// byte-order mark, for spreadsheets).
 async fn queue_csv(
@@ -588,18 +604,7 @@ async fn queue_csv(
         out.push_str(&cells.join(","));
         out.push_str("\r\n");
     }
-    let mut response = out.into_response();
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"work-queue.csv\""),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    csv_download(out, "work-queue.csv")
 }
 
 /// The queue's routes.
