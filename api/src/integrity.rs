@@ -5,8 +5,9 @@
 //!
 //! [`build`] makes it; `ptl verify --report <file>` calls it at full speed, and the server's
 //! background runner (`app::integrity`) calls it paced ([`Pacing`]: small batches, a pause after
-//! each as long as the batch took, at least [`Pacing::pause`]), writing its progress to the
-//! `integrity_reports` table after each batch so that every instance shows it.
+//! each as long as the batch took, at least [`Pacing::pause`]) on a thread of its own at the
+//! lowest scheduling priority, handing its counters ([`Counters`]) to a task that writes them to
+//! the `integrity_reports` table so that every instance shows them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use ptl_engine::checkpoint::{Checkpoint, Finding};
 use ptl_engine::pipeline::{Engine, EngineError};
-use ptl_engine::{fetch_all, run};
+use ptl_engine::fetch_all;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -155,15 +156,24 @@ pub enum Scope {
     Offices(BTreeSet<String>),
 }
 
-/// Where a paced run writes its progress.
-#[derive(Debug, Clone, Copy)]
-pub struct Progress<'a> {
-    /// The report's row in `integrity_reports`.
-    pub id: &'a str,
+/// A report's counters while it runs: given to the caller's progress function after each batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Cases to verify.
+    pub total: u64,
+    /// Cases verified so far.
+    pub done: u64,
+    /// Their events.
+    pub events: u64,
+    /// Invalid cases found so far.
+    pub invalid: u64,
 }
 
+/// What a run does with its counters (the server hands them to a task that writes them).
+pub type Progress<'a> = &'a (dyn Fn(Counters) + Send + Sync);
+
 /// Verifies every case in `scope` and compares the log with its checkpoint. With `pacing`, in
-/// batches with a pause after each; with `progress`, the row's counters after each batch.
+/// batches with a pause after each; with `progress`, the counters after each batch.
 ///
 /// # Errors
 /// The store cannot be read (or the progress written).
@@ -217,7 +227,10 @@ pub async fn build_with_cases(
         .collect();
     let total = ids.len() as u64;
     if let Some(p) = progress {
-        write_progress(engine, p.id, total, 0, 0, 0).await?;
+        p(Counters {
+            total,
+            ..Counters::default()
+        });
     }
     let mut by_case: BTreeMap<String, InvalidCase> = BTreeMap::new();
     let mut events = 0u64;
@@ -225,7 +238,6 @@ pub async fn build_with_cases(
     let mut cases = 0u64;
     let batch = pacing.map_or(usize::MAX, |p| p.batch.max(1));
     let mut done = 0u64;
-    let mut written = Instant::now();
     for chunk in ids.chunks(batch.min(ids.len().max(1))) {
         let began = Instant::now();
         done += chunk.len() as u64;
@@ -251,13 +263,13 @@ pub async fn build_with_cases(
                 );
             }
         }
-        // The progress row at most once a second (and at the end): each write is a write
-        // transaction beside the caseworkers' commands.
-        if let Some(p) =
-            progress.filter(|_| done == total || written.elapsed() >= Duration::from_secs(1))
-        {
-            written = Instant::now();
-            write_progress(engine, p.id, total, done, events, by_case.len() as u64).await?;
+        if let Some(p) = progress {
+            p(Counters {
+                total,
+                done,
+                events,
+                invalid: by_case.len() as u64,
+            });
         }
         if let Some(p) = pacing {
             tokio::time::sleep(began.elapsed().max(p.pause)).await;
@@ -334,28 +346,4 @@ pub async fn build_with_cases(
         log_problems,
     };
     Ok((report, verified))
-}
-
-async fn write_progress(
-    engine: &Engine,
-    id: &str,
-    total: u64,
-    done: u64,
-    events: u64,
-    invalid: u64,
-) -> Result<(), EngineError> {
-    let mut w = engine.begin_write().await?;
-    run!(
-        w.conn(),
-        "UPDATE integrity_reports SET done = $1, events = $2, invalid = $3, heartbeat = $4, \
-         total = $6 WHERE id = $5",
-        i64::try_from(done).unwrap_or(i64::MAX),
-        i64::try_from(events).unwrap_or(i64::MAX),
-        i64::try_from(invalid).unwrap_or(i64::MAX),
-        engine.clock().now().timestamp_micros(),
-        id,
-        i64::try_from(total).unwrap_or(i64::MAX),
-    )?;
-    w.commit().await?;
-    Ok(())
 }

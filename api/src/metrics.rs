@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
+use axum::http::HeaderValue;
 use axum::response::Response;
 
 use std::sync::Arc;
@@ -406,15 +407,19 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next
         .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
     let method = method_label(req.method()).to_string();
     let start = Instant::now();
-    let response = next.run(req).await;
-    metrics.record(
-        &method,
-        &route,
-        response.status().as_u16(),
-        start.elapsed().as_secs_f64(),
-    );
+    let mut response = next.run(req).await;
+    let secs = start.elapsed().as_secs_f64();
+    metrics.record(&method, &route, response.status().as_u16(), secs);
+    // The server's own time for this response (W3C Server Timing: shown by browsers' developer
+    // tools, and what `ptl-bench web` reports as server time).
+    if let Ok(v) = HeaderValue::from_str(&format!("app;dur={:.2}", secs * 1000.0)) {
+        response.headers_mut().insert(SERVER_TIMING, v);
+    }
     response
 }
+
+/// The `Server-Timing` header's name.
+const SERVER_TIMING: axum::http::HeaderName = axum::http::HeaderName::from_static("server-timing");
 
 #[cfg(test)]
 mod tests {

@@ -64,6 +64,40 @@ fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000, 3).unwrap_or_else(|_| Histogram::new(3).unwrap())
 }
 
+/// Latencies of one phase: all requests, and by kind (work queue page, case, registration).
+#[derive(Clone)]
+struct Hists {
+    all: Histogram<u64>,
+    kinds: [Histogram<u64>; 3],
+}
+
+impl Default for Hists {
+    fn default() -> Self {
+        Self {
+            all: histogram(),
+            kinds: [histogram(), histogram(), histogram()],
+        }
+    }
+}
+
+impl Hists {
+    fn record(&mut self, kind: usize, us: u64) {
+        let _ = self.all.record(us);
+        if let Some(h) = self.kinds.get_mut(kind) {
+            let _ = h.record(us);
+        }
+    }
+
+    fn add(&mut self, other: &Self) {
+        let _ = self.all.add(&other.all);
+        for (a, b) in self.kinds.iter_mut().zip(&other.kinds) {
+            let _ = a.add(b);
+        }
+    }
+}
+
+const KINDS: [&str; 3] = ["work queue page", "case", "registration"];
+
 struct Load {
     api: Api,
     tokens: Vec<(String, &'static str)>,
@@ -77,8 +111,8 @@ async fn drive(
     rate: u64,
     clients: u64,
     stop: tokio::sync::watch::Receiver<bool>,
-) -> (Histogram<u64>, u64, u64) {
-    let hist = Arc::new(Mutex::new(histogram()));
+) -> (Hists, u64, u64) {
+    let hist = Arc::new(Mutex::new(Hists::default()));
     let errors = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let sent = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut tasks = tokio::task::JoinSet::new();
@@ -131,9 +165,14 @@ async fn drive(
                             .await
                     };
                     let us = u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX);
+                    let kind = match pick {
+                        0..=8 => 0,
+                        9..=18 => 1,
+                        _ => 2,
+                    };
                     match r {
                         Ok(r) if r.status < 300 => {
-                            let _ = hist.lock().await.record(us.max(1));
+                            hist.lock().await.record(kind, us.max(1));
                         }
                         _ => {
                             errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -205,9 +244,16 @@ pub async fn run(args: Args) -> Res<()> {
         );
         ptl_engine::testkit::close(engine.db()).await;
     }
-    let server = Server::start(&args.ptl, &url, &data, &dir.path().join("server.log")).await?;
+    let log = dir.path().join("server.log");
+    let server = Server::start(&args.ptl, &url, &data, &log).await?;
     let outcome = measure(&args, &url, &data, &server).await;
     server.stop();
+    if outcome.is_err() {
+        eprintln!(
+            "the server's log, last lines:\n{}",
+            crate::server::log_tail(&log, 40)
+        );
+    }
     if let Some(db) = pg {
         db.remove().await.map_err(|e| e.to_string())?;
     }
@@ -312,6 +358,16 @@ async fn measure(args: &Args, url: &str, data: &std::path::Path, server: &Server
     if load_during.is_empty() {
         load_during = load_average();
     }
+    // The same load again without the report: a server that slows down over the run (its store
+    // growing, its caches) shows in this phase too, and is not blamed on the report.
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let after = tokio::spawn(drive(load.clone(), args.rate, args.clients, rx));
+    tokio::time::sleep(Duration::from_secs(args.secs)).await;
+    let _ = tx.send(true);
+    let (after_h, after_err, after_sent) = after.await.map_err(|e| e.to_string())?;
+    let load_after = load_average();
+    let mut without = base_h.clone();
+    without.add(&after_h);
 
     let row = |name: &str, h: &Histogram<u64>, err: u64, sent: u64| {
         format!(
@@ -331,23 +387,36 @@ async fn measure(args: &Args, url: &str, data: &std::path::Path, server: &Server
         "integrity report: {} cases, {} events, {} invalid, in {report_secs:.0} s",
         report["report"]["cases"], report["report"]["events"], report["invalid"]
     );
-    println!("load average (1, 5, 15 min): before {load_before}; during the report {load_during}");
+    println!(
+        "load average (1, 5, 15 min): before {load_before}; during the report {load_during}; after {load_after}"
+    );
     println!();
     println!("| phase | requests | errors | p50 ms | p95 ms | p99 ms | max ms |");
     println!("|---|---:|---:|---:|---:|---:|---:|");
-    println!(
-        "{}",
-        row("without the report", &base_h, base_err, base_sent)
-    );
-    println!(
-        "{}",
-        row("with the report running", &with_h, with_err, with_sent)
-    );
+    let phases = [
+        ("without the report (before)", &base_h, base_err, base_sent),
+        ("with the report running", &with_h, with_err, with_sent),
+        ("without the report (after)", &after_h, after_err, after_sent),
+    ];
+    for (name, h, err, sent) in phases {
+        println!("{}", row(name, &h.all, err, sent));
+    }
+    for (k, kind) in KINDS.iter().enumerate() {
+        for (name, h, _, _) in phases {
+            let h = &h.kinds[k];
+            println!(
+                "{}",
+                row(&format!("{kind}: {name}"), h, 0, h.len())
+            );
+        }
+    }
     let p99 = |h: &Histogram<u64>| h.value_at_quantile(0.99) as f64;
     println!();
     println!(
-        "p99 with the report / without: {:+.0}%",
-        (p99(&with_h) / p99(&base_h).max(1.0) - 1.0) * 100.0
+        "p99 with the report / without (both phases without it, pooled): {:+.0}% ({:.1} ms / {:.1} ms)",
+        (p99(&with_h.all) / p99(&without.all).max(1.0) - 1.0) * 100.0,
+        ms(with_h.all.value_at_quantile(0.99)),
+        ms(without.all.value_at_quantile(0.99)),
     );
     Ok(())
 }

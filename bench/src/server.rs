@@ -21,6 +21,13 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The last `lines` lines of a server's log, to print beside a failed run.
+pub fn log_tail(log: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
 impl Server {
     pub async fn start(ptl: &Path, url: &str, data_dir: &Path, log: &Path) -> Res<Self> {
         let port = free_port();

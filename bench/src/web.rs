@@ -99,6 +99,8 @@ struct Got {
     status: u16,
     location: Option<String>,
     body: String,
+    /// The server's own time for the response (its `Server-Timing: app;dur=<ms>`), in µs.
+    server_us: Option<u64>,
 }
 
 impl Browser {
@@ -140,6 +142,13 @@ impl Browser {
                 }
             }
         }
+        let server_us = r
+            .headers()
+            .get("server-timing")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split("dur=").nth(1))
+            .and_then(|ms| ms.split([',', ';']).next()?.trim().parse::<f64>().ok())
+            .map(|ms| (ms * 1000.0).round() as u64);
         let location = r
             .headers()
             .get("location")
@@ -150,6 +159,7 @@ impl Browser {
             status,
             location,
             body,
+            server_us,
         })
     }
 
@@ -216,23 +226,44 @@ async fn sign_in(b: &mut Browser, login: &str) -> Res<()> {
     Ok(())
 }
 
+/// One page's figures: the time seen by the client, the server's own time (`Server-Timing`),
+/// requests, the largest page.
+struct PageTally {
+    client: Histogram<u64>,
+    server: Histogram<u64>,
+    n: u64,
+    bytes: usize,
+}
+
+impl Default for PageTally {
+    fn default() -> Self {
+        Self {
+            client: Histogram::new(3).unwrap(),
+            server: Histogram::new(3).unwrap(),
+            n: 0,
+            bytes: 0,
+        }
+    }
+}
+
 #[derive(Default)]
 struct Tally {
-    by_page: BTreeMap<&'static str, (Histogram<u64>, u64, usize)>,
+    by_page: BTreeMap<&'static str, PageTally>,
     errors: u64,
     first_error: Option<String>,
 }
 
 impl Tally {
-    fn record(&mut self, page: &'static str, took: Duration, bytes: usize) {
-        let e = self
-            .by_page
-            .entry(page)
-            .or_insert_with(|| (Histogram::new(3).unwrap(), 0, 0));
-        let _ =
-            e.0.record(u64::try_from(took.as_micros()).unwrap_or(u64::MAX));
-        e.1 += 1;
-        e.2 = e.2.max(bytes);
+    fn record(&mut self, page: &'static str, took: Duration, got: &Got) {
+        let e = self.by_page.entry(page).or_default();
+        let _ = e
+            .client
+            .record(u64::try_from(took.as_micros()).unwrap_or(u64::MAX));
+        if let Some(us) = got.server_us {
+            let _ = e.server.record(us.max(1));
+        }
+        e.n += 1;
+        e.bytes = e.bytes.max(got.body.len());
     }
     fn error(&mut self, what: String) {
         self.errors += 1;
@@ -289,7 +320,7 @@ async fn browse(mut b: Browser, mine: Vec<String>, until: Instant, mut reader: R
                 continue;
             }
         };
-        t.record("work queue", start.elapsed(), queue.body.len());
+        t.record("work queue", start.elapsed(), &queue);
         reader.read().await;
         let listed = case_ids(&queue.body);
         let id = if n % 2 == 0 && !mine.is_empty() {
@@ -311,11 +342,11 @@ async fn browse(mut b: Browser, mine: Vec<String>, until: Instant, mut reader: R
                 continue;
             }
         };
-        t.record("case page", start.elapsed(), case.body.len());
+        t.record("case page", start.elapsed(), &case);
         reader.read().await;
         let start = Instant::now();
         match b.get(&format!("/cases/{id}/history")).await {
-            Ok(g) if g.status == 200 => t.record("history", start.elapsed(), g.body.len()),
+            Ok(g) if g.status == 200 => t.record("history", start.elapsed(), &g),
             Ok(g) => t.error(format!("history: {}", g.status)),
             Err(e) => t.error(e),
         }
@@ -341,7 +372,7 @@ async fn browse(mut b: Browser, mine: Vec<String>, until: Instant, mut reader: R
                 .await
             {
                 Ok(g) if g.status == 303 || g.status < 500 => {
-                    t.record("action submitted", start.elapsed(), g.body.len());
+                    t.record("action submitted", start.elapsed(), &g);
                 }
                 Ok(g) => t.error(format!("action: {}", g.status)),
                 Err(e) => t.error(e),
@@ -361,7 +392,13 @@ fn pct(h: &Histogram<u64>, q: f64) -> f64 {
 /// # Errors
 /// A sentence: the server or a command failed, or a page could not be read.
 pub async fn run(args: Args) -> Res<()> {
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let mut dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    // PTL_BENCH_KEEP=1 keeps the store, the data directory and the server's log for a diagnosis
+    // (the query plans on the benchmark's own store).
+    if std::env::var_os("PTL_BENCH_KEEP").is_some() {
+        dir.disable_cleanup(true);
+        eprintln!("keeping {}", dir.path().display());
+    }
     let data = dir.path().join("data");
     let (url, _pg) = match args.store.as_str() {
         "sqlite" => (
@@ -490,14 +527,12 @@ pub async fn run(args: Args) -> Res<()> {
     let mut all = Tally::default();
     for t in tasks {
         let t = t.await.map_err(|e| e.to_string())?;
-        for (page, (h, n, bytes)) in t.by_page {
-            let e = all
-                .by_page
-                .entry(page)
-                .or_insert_with(|| (Histogram::new(3).unwrap(), 0, 0));
-            e.0.add(&h).map_err(|e| e.to_string())?;
-            e.1 += n;
-            e.2 = e.2.max(bytes);
+        for (page, p) in t.by_page {
+            let e = all.by_page.entry(page).or_default();
+            e.client.add(&p.client).map_err(|e| e.to_string())?;
+            e.server.add(&p.server).map_err(|e| e.to_string())?;
+            e.n += p.n;
+            e.bytes = e.bytes.max(p.bytes);
         }
         all.errors += t.errors;
         if all.first_error.is_none() {
@@ -510,17 +545,21 @@ pub async fn run(args: Args) -> Res<()> {
         "\n`ptl-bench web --store {} --sessions {} --cases {} --secs {} --think-ms {}` ({} generated cases beside the `cherkasy` demo; stylesheet and script {} bytes)\n",
         args.store, args.sessions, args.cases, args.secs, args.think_ms, ids.len(), assets
     );
-    println!("| page | requests | per s | p50 ms | p95 ms | p99 ms | max ms | largest page + css + js, bytes |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
-    for (page, (h, n, bytes)) in &all.by_page {
+    println!("Server time: the server's own time per response (its `Server-Timing` header); client time: from the request sent to the body read, on the same machine as the server.\n");
+    println!("| page | requests | per s | server p50 ms | server p95 ms | server p99 ms | server max ms | client p50 ms | client p99 ms | largest page + css + js, bytes |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (page, p) in &all.by_page {
         println!(
-            "| {page} | {n} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {} |",
-            *n as f64 / args.secs as f64,
-            pct(h, 0.5),
-            pct(h, 0.95),
-            pct(h, 0.99),
-            h.max() as f64 / 1000.0,
-            bytes + assets
+            "| {page} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {} |",
+            p.n,
+            p.n as f64 / args.secs as f64,
+            pct(&p.server, 0.5),
+            pct(&p.server, 0.95),
+            pct(&p.server, 0.99),
+            p.server.max() as f64 / 1000.0,
+            pct(&p.client, 0.5),
+            pct(&p.client, 0.99),
+            p.bytes + assets
         );
     }
     println!(

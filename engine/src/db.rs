@@ -287,6 +287,30 @@ fn renumber(text: &str, offset: usize, out: &mut String) {
 }
 
 impl Db {
+    /// A second pool on the same database with at most `max` connections, opened with the same
+    /// settings: for a long background read (the integrity report) that must neither take the
+    /// server's connections nor run on its threads (a SQLite connection's worker thread is
+    /// started by the thread that opens it, and inherits its scheduling priority).
+    ///
+    /// # Errors
+    /// The database cannot be reached.
+    pub async fn another_pool(&self, max: u32) -> Result<Self, sqlx::Error> {
+        Ok(match self {
+            Self::Sqlite(p) => Self::Sqlite(
+                sqlx::sqlite::SqlitePoolOptions::new()
+                    .max_connections(max.max(1))
+                    .connect_with((*p.connect_options()).clone())
+                    .await?,
+            ),
+            Self::Postgres(p) => Self::Postgres(
+                sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(max.max(1))
+                    .connect_with((*p.connect_options()).clone())
+                    .await?,
+            ),
+        })
+    }
+
     /// Opens a transaction (`BEGIN IMMEDIATE` on SQLite, so it takes the write lock at once).
     ///
     /// # Errors

@@ -18,7 +18,9 @@ use ptl_engine::keys::KeyRing;
 use ptl_engine::on_both_stores;
 use ptl_engine::pipeline::{Engine, EngineOptions, Personal, Projected, Projector};
 use ptl_engine::testkit::{close, Backend, TestStore};
-use ptl_projections::queries::{case_assignees, case_page, count_cases, queue_counts};
+use ptl_projections::queries::{
+    case_assignees, case_page, count_cases, queue_counts, upcoming_horizon,
+};
 use ptl_projections::{
     due_deadlines, list_cases, list_deadlines, rebuild, stats, suppress, CaseFilter,
     DeadlineFilter, GroupBy, ProjectionError, ReadModels, StatsQuery,
@@ -453,6 +455,91 @@ async fn cases_moved_through_the_engine_show_up_in_the_work_queue_with_their_fil
 on_both_stores!(
     run,
     cases_moved_through_the_engine_show_up_in_the_work_queue_with_their_filters
+);
+
+/// The upcoming view (a running deadline due from today to the window's end) as the read model
+/// counts and lists it, against the deadlines themselves, day after day over four months: days
+/// when a case's earliest running deadline is overdue while a later one falls in the window
+/// (the read model looks that case's deadlines up) and days when the earliest one is in the
+/// window (the index answers alone) both occur.
+async fn the_upcoming_view_matches_the_running_deadlines_day_by_day(f: Fixture) {
+    let mut cases = Vec::new();
+    for (i, on) in ["2026-03-02", "2026-03-09", "2026-03-16", "2026-03-23"]
+        .into_iter()
+        .enumerate()
+    {
+        f.set_today(on);
+        let office = if i % 2 == 0 { "UA7102" } else { "UA7104" };
+        cases.push(f.register(office, on, Who::Adult, ReferralSource::Hotline).await);
+        cases.push(f.register(office, on, Who::Child, ReferralSource::School).await);
+    }
+    f.submit(cases[0], false, "2026-03-20").await;
+    let region = CaseFilter {
+        offices: vec!["UA71".into(), "UA7102".into(), "UA7104".into()],
+        ..filter("2026-03-02")
+    };
+    let rules = RuleBook::builtin().unwrap();
+    let (mut via_lookup, mut via_index) = (0, 0);
+    let mut day = d("2026-03-02");
+    while day <= d("2026-07-01") {
+        let horizon = upcoming_horizon(&rules, day, region.upcoming_working_days);
+        let rows: Vec<(String, String, Option<String>)> = {
+            let mut tx = f.db.read().await.unwrap();
+            ptl_engine::fetch_all!(
+                tx.conn(),
+                (String, String, Option<String>),
+                "SELECT d.case_id, d.due_on, w.next_due_on FROM deadlines d \
+                 JOIN work_queue w ON w.case_id = d.case_id \
+                 WHERE d.fulfilled_on IS NULL AND d.cancelled_on IS NULL AND w.stage <> 'closed'"
+            )
+            .unwrap()
+        };
+        let (lo, hi) = (day.to_string(), horizon.to_string());
+        let mut expected: Vec<String> = rows
+            .iter()
+            .filter(|(_, due, _)| *due >= lo && *due <= hi)
+            .map(|(id, _, _)| id.clone())
+            .collect();
+        expected.sort();
+        expected.dedup();
+        for id in &expected {
+            let next = rows.iter().find(|r| &r.0 == id).and_then(|r| r.2.clone());
+            if next.is_some_and(|n| n < lo) {
+                via_lookup += 1;
+            } else {
+                via_index += 1;
+            }
+        }
+        let on_day = CaseFilter {
+            today: day,
+            ..region.clone()
+        };
+        let upcoming = CaseFilter {
+            upcoming: true,
+            open: Some(true),
+            ..on_day.clone()
+        };
+        let mut listed: Vec<String> = list_cases(&f.db, &upcoming)
+            .await
+            .unwrap()
+            .0
+            .into_iter()
+            .map(|r| r.case_id.to_string())
+            .collect();
+        listed.sort();
+        assert_eq!(listed, expected, "upcoming on {day}");
+        let n = expected.len() as u64;
+        assert_eq!(count_cases(&f.db, &upcoming).await.unwrap(), n, "{day}");
+        let counts = queue_counts(&f.db, &on_day, "cw-1", "UA7102").await.unwrap();
+        assert_eq!(counts.upcoming, n, "counts on {day}");
+        day = day.succ_opt().unwrap();
+    }
+    assert!(via_lookup > 0, "no day had an overdue case with a deadline in the window");
+    assert!(via_index > 0, "no day had a case whose earliest deadline was in the window");
+}
+on_both_stores!(
+    run,
+    the_upcoming_view_matches_the_running_deadlines_day_by_day
 );
 
 async fn the_queue_views_are_counted_and_paged_by_the_read_model(f: Fixture) {

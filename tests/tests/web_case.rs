@@ -181,6 +181,12 @@ async fn case_page(store: Store) {
         "name=\"occurred_on\" value=\"{tomorrow}\" required aria-invalid=\"true\" aria-describedby=\"f-record-consent-occurred_on-error\""
     )), "{form}");
     assert!(form.contains("<p class=\"field-error\" id=\"f-record-consent-occurred_on-error\">"));
+    // In the page's language (Ukrainian here), not the domain's English sentence.
+    assert!(
+        form.contains("Дата не може бути в майбутньому"),
+        "{form}"
+    );
+    assert!(!form.contains("is in the future"), "{form}");
     assert!(
         form.contains("value=\"status_procedure\" selected"),
         "{form}"

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use ptl_domain::Role;
-use ptl_engine::pipeline::Engine;
+use ptl_engine::pipeline::{Engine, EngineError};
 use ptl_engine::{fetch_all, fetch_optional, run};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::error::store;
 use super::{App, Caller, Error};
-use crate::integrity::{build, Pacing, Progress, Report, Scope};
+use crate::integrity::{build, Counters, Pacing, Report, Scope};
 use crate::offices::OfficeKind;
 
 /// This instance's runner: whether a report runs here now, and its pacing.
@@ -187,24 +187,14 @@ impl App {
                 return Err(e);
             }
         };
-        let engine = self.engine.clone();
         let scope = self.integrity_scope(&caller.office);
-        let office = caller.office.clone();
-        let runner = self.integrity.clone();
-        tokio::spawn(async move {
-            let outcome = build(
-                &engine,
-                &office,
-                &scope,
-                Some(runner.pacing),
-                Some(Progress { id: &id }),
-            )
-            .await;
-            if let Err(e) = finish(&engine, &id, outcome).await {
-                tracing::error!(report = %id, error = %e, "the integrity report's result could not be stored");
-            }
-            runner.running.store(false, Ordering::SeqCst);
-        });
+        run_in_background(
+            self.engine.clone(),
+            self.integrity.clone(),
+            id,
+            caller.office.clone(),
+            scope,
+        );
         Ok((status, true))
     }
 
@@ -288,11 +278,117 @@ impl App {
     }
 }
 
+/// How often the runner writes the report's counters (and its heartbeat) to its row.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Runs a report on a thread of its own at the lowest scheduling priority (`SCHED_IDLE`: it gets
+/// a core only when caseworkers' requests leave one idle), over its own connection to the store
+/// (`Engine::reader`), so that it neither takes the server's connections nor waits in its
+/// runtime's queues. Its counters and its result are written by a task on the server's runtime,
+/// at normal priority, through the server's engine: the report's thread never holds the write
+/// gate. The heartbeat goes on while the thread runs, however slowly it advances.
+fn run_in_background(engine: Arc<Engine>, runner: Runner, id: String, office: String, scope: Scope) {
+    let (counters_tx, mut counters_rx) = tokio::sync::watch::channel(Counters::default());
+    let (done_tx, mut done_rx) = tokio::sync::oneshot::channel::<Result<Report, EngineError>>();
+    let reader_engine = engine.clone();
+    let pacing = runner.pacing;
+    let spawned = std::thread::Builder::new()
+        .name("ptl-integrity".into())
+        .spawn(move || {
+            lower_priority();
+            let outcome = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt.block_on(async {
+                    let reader = reader_engine.reader(1).await?;
+                    let progress = |c: Counters| {
+                        counters_tx.send_replace(c);
+                    };
+                    build(&reader, &office, &scope, Some(pacing), Some(&progress)).await
+                }),
+                Err(e) => Err(EngineError::Internal(format!(
+                    "the integrity report's runtime could not start: {e}"
+                ))),
+            };
+            // The receiver is gone only when the server is shutting down.
+            let _ = done_tx.send(outcome);
+        });
+    if let Err(e) = spawned {
+        tracing::error!(report = %id, error = %e, "the integrity report's thread could not start");
+    }
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(PROGRESS_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut written = Counters::default();
+        let mut heartbeat = std::time::Instant::now();
+        let outcome = loop {
+            tokio::select! {
+                outcome = &mut done_rx => {
+                    break outcome.unwrap_or_else(|_| Err(EngineError::Internal(
+                        "the integrity report's thread stopped without a result".into(),
+                    )));
+                }
+                _ = tick.tick() => {
+                    let now = *counters_rx.borrow_and_update();
+                    let stale = heartbeat.elapsed() >= std::time::Duration::from_secs(30);
+                    if now != written || stale {
+                        match write_progress(&engine, &id, now).await {
+                            Ok(()) => {
+                                written = now;
+                                heartbeat = std::time::Instant::now();
+                            }
+                            Err(e) => tracing::warn!(report = %id, error = %e, "the integrity report's progress could not be written"),
+                        }
+                    }
+                }
+            }
+        };
+        if let Err(e) = finish(&engine, &id, outcome).await {
+            tracing::error!(report = %id, error = %e, "the integrity report's result could not be stored");
+        }
+        runner.running.store(false, Ordering::SeqCst);
+    });
+}
+
+/// Puts the calling thread (and the threads it starts) at `SCHED_IDLE`. Where the system refuses,
+/// the report still runs, paced, at normal priority.
+fn lower_priority() {
+    use thread_priority::unix::{
+        set_thread_priority_and_policy, thread_native_id, NormalThreadSchedulePolicy,
+        ThreadSchedulePolicy,
+    };
+    if let Err(e) = set_thread_priority_and_policy(
+        thread_native_id(),
+        thread_priority::ThreadPriority::Min,
+        ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle),
+    ) {
+        tracing::warn!(error = ?e, "the integrity report runs at normal priority");
+    }
+}
+
+async fn write_progress(engine: &Engine, id: &str, c: Counters) -> Result<(), EngineError> {
+    let mut w = engine.begin_write().await?;
+    run!(
+        w.conn(),
+        "UPDATE integrity_reports SET done = $1, events = $2, invalid = $3, heartbeat = $4, \
+         total = $6 WHERE id = $5",
+        i64::try_from(c.done).unwrap_or(i64::MAX),
+        i64::try_from(c.events).unwrap_or(i64::MAX),
+        i64::try_from(c.invalid).unwrap_or(i64::MAX),
+        engine.clock().now().timestamp_micros(),
+        id,
+        i64::try_from(c.total).unwrap_or(i64::MAX),
+    )?;
+    w.commit().await?;
+    Ok(())
+}
+
 async fn finish(
     engine: &Engine,
     id: &str,
-    outcome: Result<Report, ptl_engine::pipeline::EngineError>,
-) -> Result<(), ptl_engine::pipeline::EngineError> {
+    outcome: Result<Report, EngineError>,
+) -> Result<(), EngineError> {
     let now = engine.clock().now().timestamp_micros();
     let mut w = engine.begin_write().await?;
     match outcome {
@@ -322,4 +418,38 @@ async fn finish(
     }
     w.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// The scheduling policy of the calling thread, from `/proc/thread-self/sched` (5 is
+    /// `SCHED_IDLE`, 0 `SCHED_OTHER`).
+    fn policy() -> Option<u32> {
+        let text = std::fs::read_to_string("/proc/thread-self/sched").ok()?;
+        text.lines()
+            .find(|l| l.starts_with("policy"))?
+            .split(':')
+            .nth(1)?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// The report's thread runs at `SCHED_IDLE`, and so do the threads it starts (a SQLite
+    /// connection's worker thread is started by the thread that opens the connection).
+    #[test]
+    fn the_report_thread_and_its_children_run_at_idle_priority() {
+        let outer = std::thread::spawn(|| {
+            let before = policy();
+            super::lower_priority();
+            let after = policy();
+            let child = std::thread::spawn(policy).join().ok().flatten();
+            (before, after, child)
+        })
+        .join()
+        .unwrap_or_default();
+        assert_eq!(outer, (Some(0), Some(5), Some(5)));
+        // The server's own threads keep the normal policy.
+        assert_eq!(policy(), Some(0));
+    }
 }

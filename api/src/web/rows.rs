@@ -12,6 +12,8 @@ use super::page::{office_name, Tr};
 use crate::app::lists::WorkQueueQuery;
 use crate::app::{App, Caller, Error};
 use crate::http::error::ApiError;
+use crate::i18n::Lang;
+use ptl_domain::DomainError;
 
 /// Rows read at most for one list (the work queue's views are read whole to be counted).
 pub const MAX_ROWS: usize = 20_000;
@@ -191,14 +193,46 @@ pub async fn whole_queue(
 }
 
 /// An application error in words: the problem's title in the page's language with its detail,
-/// and the messages per field (the field names as the API's).
+/// and the messages per field (the field names as the API's). The detail and the domain's
+/// messages per field are English sentences (the API's contract): a page in Ukrainian shows the
+/// title alone and each field's problem from the catalogue, by its code.
 #[must_use]
 pub fn explain(tr: Tr, e: Error) -> (String, BTreeMap<String, String>) {
     if matches!(e, Error::Unavailable) {
         return (tr.t("web-unavailable"), BTreeMap::new());
     }
+    let by_code: Option<BTreeMap<String, String>> = match &e {
+        _ if tr.0 == Lang::En => None,
+        Error::Refused(DomainError::Validation(list)) => Some(
+            list.iter()
+                .map(|f| {
+                    (
+                        f.field.clone(),
+                        tr.t(&format!("problem-{}", f.problem.code())),
+                    )
+                })
+                .collect(),
+        ),
+        Error::Refused(DomainError::DateOutOfOrder { not_before, .. }) => Some(BTreeMap::from([(
+            "occurred_on".to_string(),
+            format!("{} ({})", tr.t("problem-date_out_of_order"), tr.date(not_before)),
+        )])),
+        _ => None,
+    };
     let problem = ApiError::from(e).problem(tr.0);
-    let errors = problem.errors.unwrap_or_default();
+    let mut errors = problem.errors.unwrap_or_default();
+    if tr.0 != Lang::En {
+        match by_code {
+            Some(localized) => errors = localized,
+            None => {
+                let text = tr.t(&format!("problem-{}", problem.code));
+                for message in errors.values_mut() {
+                    message.clone_from(&text);
+                }
+            }
+        }
+        return (problem.title, errors);
+    }
     // With messages per field, the title heads the list of them (the detail repeats them).
     let text = if !errors.is_empty() || problem.detail.is_empty() || problem.detail == problem.title
     {

@@ -473,6 +473,32 @@ impl Engine {
         })
     }
 
+    /// An engine for long background reads (the integrity report): the same keys, rules, clock
+    /// and data directory over its own pool of `connections` to the same store, with no
+    /// projector and a small cache. Called from the thread that will use it, its SQLite
+    /// connections' worker threads inherit that thread's scheduling priority. Writes belong to
+    /// the server's engine, whose write gate this one does not share.
+    ///
+    /// # Errors
+    /// The store cannot be reached.
+    pub async fn reader(&self, connections: u32) -> Result<Self, EngineError> {
+        let db = self.db.another_pool(connections).await?;
+        Self::new(
+            db,
+            self.clock.clone(),
+            self.rules.clone(),
+            self.keys.clone(),
+            None,
+            EngineOptions {
+                cache_capacity: 16,
+                data_dir: self.options.data_dir.clone(),
+                snapshot_every: 0,
+                ..self.options.clone()
+            },
+        )
+        .await
+    }
+
     /// The data directory (erasure ledger), if configured.
     #[must_use]
     pub fn data_dir(&self) -> Option<&std::path::Path> {
