@@ -326,19 +326,15 @@ pub async fn list_cases(
     db: &Db,
     f: &CaseFilter,
 ) -> Result<(Vec<WorkQueueRow>, Option<String>), ProjectionError> {
-    let mut sql = Sql::new(&format!("SELECT {WQ_COLUMNS} FROM work_queue WHERE "));
-    let cut = case_conditions(&mut sql, f);
-    let sort = WORK_QUEUE_SORT;
-    if let Some(c) = &f.cursor {
-        let parts = decode_cursor("c", c, 2)?;
-        let (a, b) = (parts[0].clone(), parts[1].clone());
-        let pa = sql.text_arg(a);
-        let pb = sql.text_arg(b);
-        sql.push(&format!(" AND ({sort}, case_id) > ({pa}, {pb})"));
-    }
+    let cursor = match &f.cursor {
+        Some(c) => {
+            let parts = decode_cursor("c", c, 2)?;
+            Some((parts[0].clone(), parts[1].clone()))
+        }
+        None => None,
+    };
     let limit = page_limit(f.limit);
-    let pl = sql.arg(Arg::Int(Some(limit + 1)));
-    sql.push(&format!(" ORDER BY {sort}, case_id LIMIT {pl}"));
+    let (sql, cut) = ordered_page(f, cursor, limit + 1, 0);
     let mut tx = db.read().await?;
     let rows: Vec<WqTuple> = sql.fetch_all(tx.conn()).await?;
     drop(tx);
@@ -369,6 +365,80 @@ fn case_conditions(sql: &mut Sql, f: &CaseFilter) -> EscalationCutoffs {
         f.submitted_to.as_deref(),
     );
     sql.push(&s);
+    other_conditions(sql, f)
+}
+
+/// Most offices a page is read office by office ([`ordered_page`]); a wider scope (a region's
+/// or the country's) is read in one statement.
+const MERGED_OFFICES: usize = 32;
+
+/// The statement of a page of the work queue in its order: `limit` rows after `offset` (and
+/// after the `cursor`'s row). Over several offices of one caller (no deciding authority's scope,
+/// no office or person filter) it reads each office's rows in the order of the index
+/// `work_queue_office_order`, stopping each after `offset + limit` rows, and merges them: the
+/// cost follows the page, not the size of the offices' queues (one statement over all of them
+/// would read and sort every row in scope for each page).
+fn ordered_page(
+    f: &CaseFilter,
+    cursor: Option<(String, String)>,
+    limit: i64,
+    offset: i64,
+) -> (Sql, EscalationCutoffs) {
+    let sort = WORK_QUEUE_SORT;
+    let mut offices: Vec<&String> = f.offices.iter().collect();
+    offices.sort();
+    offices.dedup();
+    let merged = f.submitted_to.is_none()
+        && f.office.is_none()
+        && f.case_ids.is_none()
+        && (2..=MERGED_OFFICES).contains(&offices.len());
+    let mut sql = Sql::new("");
+    let (cut, rest) = {
+        let cut = other_conditions(&mut sql, f);
+        if let Some((a, b)) = cursor {
+            let pa = sql.text_arg(a);
+            let pb = sql.text_arg(b);
+            sql.push(&format!(" AND ({sort}, case_id) > ({pa}, {pb})"));
+        }
+        (cut, std::mem::take(&mut sql.text))
+    };
+    let pl = sql.arg(Arg::Int(Some(limit)));
+    let po = sql.arg(Arg::Int(Some(offset)));
+    if merged {
+        let each = sql.arg(Arg::Int(Some(limit.saturating_add(offset))));
+        let branches: Vec<String> = offices
+            .iter()
+            .enumerate()
+            .map(|(i, office)| {
+                let p = sql.text_arg((*office).clone());
+                format!(
+                    "SELECT * FROM (SELECT {WQ_COLUMNS} FROM work_queue WHERE office = {p}{rest} \
+                     ORDER BY {sort}, case_id LIMIT {each}) AS o{i}"
+                )
+            })
+            .collect();
+        sql.push(&format!(
+            "SELECT {WQ_COLUMNS} FROM ({}) AS merged ORDER BY {sort}, case_id LIMIT {pl} OFFSET {po}",
+            branches.join(" UNION ALL ")
+        ));
+    } else {
+        let s = scope(
+            &mut sql,
+            "office",
+            "ever_submitted_to",
+            &f.offices,
+            f.submitted_to.as_deref(),
+        );
+        sql.push(&format!(
+            "SELECT {WQ_COLUMNS} FROM work_queue WHERE {s}{rest} \
+             ORDER BY {sort}, case_id LIMIT {pl} OFFSET {po}"
+        ));
+    }
+    (sql, cut)
+}
+
+/// [`case_conditions`] but the scope: each begins with ` AND `.
+fn other_conditions(sql: &mut Sql, f: &CaseFilter) -> EscalationCutoffs {
     if let Some(o) = &f.office {
         let p = sql.text_arg(o.clone());
         sql.push(&format!(" AND office = {p}"));
@@ -475,12 +545,12 @@ pub async fn case_page(
     offset: u64,
     limit: u32,
 ) -> Result<Vec<WorkQueueRow>, ProjectionError> {
-    let mut sql = Sql::new(&format!("SELECT {WQ_COLUMNS} FROM work_queue WHERE "));
-    let cut = case_conditions(&mut sql, f);
-    let sort = WORK_QUEUE_SORT;
-    let pl = sql.arg(Arg::Int(Some(page_limit(limit))));
-    let po = sql.arg(Arg::Int(Some(i64::try_from(offset).unwrap_or(i64::MAX))));
-    sql.push(&format!(" ORDER BY {sort}, case_id LIMIT {pl} OFFSET {po}"));
+    let (sql, cut) = ordered_page(
+        f,
+        None,
+        page_limit(limit),
+        i64::try_from(offset).unwrap_or(i64::MAX),
+    );
     let mut tx = db.read().await?;
     let rows: Vec<WqTuple> = sql.fetch_all(tx.conn()).await?;
     drop(tx);
