@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use ptl_engine::checkpoint::{Checkpoint, Finding};
-use ptl_engine::pipeline::{Engine, EngineError};
 use ptl_engine::fetch_all;
+use ptl_engine::pipeline::{Engine, EngineError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;

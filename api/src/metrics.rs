@@ -7,8 +7,8 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
 use axum::http::HeaderValue;
+use axum::middleware::Next;
 use axum::response::Response;
 
 use std::sync::Arc;

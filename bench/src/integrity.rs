@@ -396,7 +396,12 @@ async fn measure(args: &Args, url: &str, data: &std::path::Path, server: &Server
     let phases = [
         ("without the report (before)", &base_h, base_err, base_sent),
         ("with the report running", &with_h, with_err, with_sent),
-        ("without the report (after)", &after_h, after_err, after_sent),
+        (
+            "without the report (after)",
+            &after_h,
+            after_err,
+            after_sent,
+        ),
     ];
     for (name, h, err, sent) in phases {
         println!("{}", row(name, &h.all, err, sent));
@@ -404,10 +409,7 @@ async fn measure(args: &Args, url: &str, data: &std::path::Path, server: &Server
     for (k, kind) in KINDS.iter().enumerate() {
         for (name, h, _, _) in phases {
             let h = &h.kinds[k];
-            println!(
-                "{}",
-                row(&format!("{kind}: {name}"), h, 0, h.len())
-            );
+            println!("{}", row(&format!("{kind}: {name}"), h, 0, h.len()));
         }
     }
     let p99 = |h: &Histogram<u64>| h.value_at_quantile(0.99) as f64;

@@ -470,8 +470,14 @@ async fn the_upcoming_view_matches_the_running_deadlines_day_by_day(f: Fixture) 
     {
         f.set_today(on);
         let office = if i % 2 == 0 { "UA7102" } else { "UA7104" };
-        cases.push(f.register(office, on, Who::Adult, ReferralSource::Hotline).await);
-        cases.push(f.register(office, on, Who::Child, ReferralSource::School).await);
+        cases.push(
+            f.register(office, on, Who::Adult, ReferralSource::Hotline)
+                .await,
+        );
+        cases.push(
+            f.register(office, on, Who::Child, ReferralSource::School)
+                .await,
+        );
     }
     f.submit(cases[0], false, "2026-03-20").await;
     let region = CaseFilter {
@@ -530,12 +536,20 @@ async fn the_upcoming_view_matches_the_running_deadlines_day_by_day(f: Fixture) 
         assert_eq!(listed, expected, "upcoming on {day}");
         let n = expected.len() as u64;
         assert_eq!(count_cases(&f.db, &upcoming).await.unwrap(), n, "{day}");
-        let counts = queue_counts(&f.db, &on_day, "cw-1", "UA7102").await.unwrap();
+        let counts = queue_counts(&f.db, &on_day, "cw-1", "UA7102")
+            .await
+            .unwrap();
         assert_eq!(counts.upcoming, n, "counts on {day}");
         day = day.succ_opt().unwrap();
     }
-    assert!(via_lookup > 0, "no day had an overdue case with a deadline in the window");
-    assert!(via_index > 0, "no day had a case whose earliest deadline was in the window");
+    assert!(
+        via_lookup > 0,
+        "no day had an overdue case with a deadline in the window"
+    );
+    assert!(
+        via_index > 0,
+        "no day had a case whose earliest deadline was in the window"
+    );
 }
 on_both_stores!(
     run,

@@ -400,3 +400,29 @@ async fn the_dashboard_and_the_alert_rules_use_only_metrics_that_metrics_exposes
         );
     }
 }
+
+/// Every response says how long the server took to make it (`Server-Timing: app;dur=<ms>`): the
+/// figure browsers' developer tools show and `ptl-bench web` reports as server time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_response_carries_the_servers_own_time() {
+    let app = TestApp::spawn(Store::Sqlite).await;
+    for path in ["/healthz", "/sign-in", "/api/v1/cases"] {
+        let r = app
+            .http
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        let timing = r
+            .headers()
+            .get("server-timing")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let ms: f64 = timing
+            .strip_prefix("app;dur=")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(-1.0);
+        assert!(ms >= 0.0, "{path}: `{timing}`");
+    }
+}

@@ -182,10 +182,7 @@ async fn case_page(store: Store) {
     )), "{form}");
     assert!(form.contains("<p class=\"field-error\" id=\"f-record-consent-occurred_on-error\">"));
     // In the page's language (Ukrainian here), not the domain's English sentence.
-    assert!(
-        form.contains("Дата не може бути в майбутньому"),
-        "{form}"
-    );
+    assert!(form.contains("Дата не може бути в майбутньому"), "{form}");
     assert!(!form.contains("is in the future"), "{form}");
     assert!(
         form.contains("value=\"status_procedure\" selected"),

@@ -287,7 +287,13 @@ const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 /// runtime's queues. Its counters and its result are written by a task on the server's runtime,
 /// at normal priority, through the server's engine: the report's thread never holds the write
 /// gate. The heartbeat goes on while the thread runs, however slowly it advances.
-fn run_in_background(engine: Arc<Engine>, runner: Runner, id: String, office: String, scope: Scope) {
+fn run_in_background(
+    engine: Arc<Engine>,
+    runner: Runner,
+    id: String,
+    office: String,
+    scope: Scope,
+) {
     let (counters_tx, mut counters_rx) = tokio::sync::watch::channel(Counters::default());
     let (done_tx, mut done_rx) = tokio::sync::oneshot::channel::<Result<Report, EngineError>>();
     let reader_engine = engine.clone();

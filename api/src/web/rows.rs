@@ -215,7 +215,11 @@ pub fn explain(tr: Tr, e: Error) -> (String, BTreeMap<String, String>) {
         ),
         Error::Refused(DomainError::DateOutOfOrder { not_before, .. }) => Some(BTreeMap::from([(
             "occurred_on".to_string(),
-            format!("{} ({})", tr.t("problem-date_out_of_order"), tr.date(not_before)),
+            format!(
+                "{} ({})",
+                tr.t("problem-date_out_of_order"),
+                tr.date(not_before)
+            ),
         )])),
         _ => None,
     };
