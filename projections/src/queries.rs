@@ -582,6 +582,9 @@ pub struct QueueCounts {
     pub closed: u64,
 }
 
+/// The eight counts of [`queue_counts`]' pass, in its columns' order.
+type ViewCounts = (i64, i64, i64, i64, i64, i64, i64, i64);
+
 /// The view counts of the cases matching `f`, for the user `me` of the office `my_office`.
 ///
 /// # Errors
@@ -620,7 +623,7 @@ pub async fn queue_counts(
     };
     case_conditions(&mut sql, &plain);
     let mut tx = db.read().await?;
-    let rows: Vec<(i64, i64, i64, i64, i64, i64, i64, i64)> = sql.fetch_all(tx.conn()).await?;
+    let rows: Vec<ViewCounts> = sql.fetch_all(tx.conn()).await?;
     drop(tx);
     let Some(r) = rows.first() else {
         return Ok(QueueCounts::default());
