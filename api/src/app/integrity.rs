@@ -350,6 +350,13 @@ fn run_in_background(
                 }
             }
         };
+        // The last counters (a short report can end between two ticks).
+        let last = *counters_rx.borrow();
+        if last != written {
+            if let Err(e) = write_progress(&engine, &id, last).await {
+                tracing::warn!(report = %id, error = %e, "the integrity report's progress could not be written");
+            }
+        }
         if let Err(e) = finish(&engine, &id, outcome).await {
             tracing::error!(report = %id, error = %e, "the integrity report's result could not be stored");
         }
