@@ -245,7 +245,8 @@ impl App {
 
     /// A numbered page of the work queue as the web pages show it: the query's filters narrowed
     /// to open or closed cases or to unassigned ones, `limit` cases from the `offset`-th, and how
-    /// many the whole list holds (counted by the read model, not read). The person filter belongs
+    /// many the whole list holds (counted by the read model, not read; or `known_total`, the view's
+    /// count from [`Self::work_queue_counts`] when no filter narrows it). The person filter belongs
     /// to [`Self::work_queue`] and is refused here.
     ///
     /// # Errors
@@ -257,9 +258,13 @@ impl App {
         narrow: Narrow,
         offset: u64,
         limit: u32,
+        known_total: Option<u64>,
     ) -> Result<QueuePage, Error> {
         let filter = self.narrowed_filter(caller, q, narrow)?;
-        let total = count_cases(self.engine.db(), &filter).await?;
+        let total = match known_total {
+            Some(n) => n,
+            None => count_cases(self.engine.db(), &filter).await?,
+        };
         let items = if offset < total {
             case_page(self.engine.db(), &filter, offset, limit).await?
         } else {

@@ -325,13 +325,24 @@ async fn load(
     let counts = app.work_queue_counts(caller).await?;
     let assignees = app.work_queue_assignees(caller).await?;
     let (mut rows, mut total, mut page) = (Vec::new(), 0, 1);
+    // Without a filter the list is the view itself, whose count the page already has.
+    let known =
+        (f.office.is_none() && f.stage.is_none() && f.status.is_none() && f.assignee.is_none())
+            .then(|| view.count(&counts));
     if let Some((q, narrow)) = view_query(view, f, caller) {
         let (offset, limit) = match which {
             Rows::Page(p) => ((p.max(1) - 1) * PAGE_SIZE, PAGE_SIZE),
             Rows::All => (0, MAX_LIMIT as usize),
         };
         let first = app
-            .work_queue_page(caller, q.clone(), narrow, offset as u64, limit as u32)
+            .work_queue_page(
+                caller,
+                q.clone(),
+                narrow,
+                offset as u64,
+                limit as u32,
+                known,
+            )
             .await;
         let mut got = match first {
             Ok(got) => got,
@@ -356,6 +367,7 @@ async fn load(
                             narrow,
                             ((page - 1) * PAGE_SIZE) as u64,
                             limit as u32,
+                            known,
                         )
                         .await?;
                 }
@@ -365,7 +377,14 @@ async fn load(
                 rows = got.items;
                 while rows.len() < total.min(MAX_ROWS) {
                     let more = app
-                        .work_queue_page(caller, q.clone(), narrow, rows.len() as u64, limit as u32)
+                        .work_queue_page(
+                            caller,
+                            q.clone(),
+                            narrow,
+                            rows.len() as u64,
+                            limit as u32,
+                            known,
+                        )
                         .await?;
                     if more.items.is_empty() {
                         break;
