@@ -461,3 +461,18 @@ pub async fn keep_checkpoint(engine: Arc<Engine>, interval: Duration) {
         advance_checkpoint(&engine).await;
     }
 }
+
+/// On PostgreSQL, folds the work queue tallies' change rows into the tallies every `interval`
+/// (`ptl_projections::tally`), so that the work queue page's counts stay a few rows per office;
+/// until the task is dropped. Nothing to do on SQLite.
+pub async fn keep_tallies_folded(engine: Arc<Engine>, interval: Duration) {
+    if !matches!(engine.db(), ptl_engine::db::Db::Postgres(_)) {
+        return;
+    }
+    loop {
+        tokio::time::sleep(interval).await;
+        if let Err(e) = ptl_projections::tally::fold_tally_changes(engine.db()).await {
+            tracing::warn!(error = %e, "the work queue's counts could not be folded; retrying");
+        }
+    }
+}

@@ -393,9 +393,11 @@ fn pct(h: &Histogram<u64>, q: f64) -> f64 {
 /// A sentence: the server or a command failed, or a page could not be read.
 pub async fn run(args: Args) -> Res<()> {
     let mut dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    // PTL_BENCH_KEEP=1 keeps the store, the data directory and the server's log for a diagnosis
-    // (the query plans on the benchmark's own store).
-    if std::env::var_os("PTL_BENCH_KEEP").is_some() {
+    // PTL_BENCH_KEEP=1 keeps the store (the SQLite file or the PostgreSQL database), the data
+    // directory and the server's log for a diagnosis (the query plans on the benchmark's own
+    // store).
+    let keep = std::env::var_os("PTL_BENCH_KEEP").is_some();
+    if keep {
         dir.disable_cleanup(true);
         eprintln!("keeping {}", dir.path().display());
     }
@@ -409,7 +411,14 @@ pub async fn run(args: Args) -> Res<()> {
             let db = PgTestDb::create_on(&args.pg_url, "benchweb")
                 .await
                 .map_err(|e| e.to_string())?;
-            (db.url().to_owned(), Some(db))
+            let url = db.url().to_owned();
+            if keep {
+                eprintln!("keeping the database {url}");
+                std::mem::forget(db);
+                (url, None)
+            } else {
+                (url, Some(db))
+            }
         }
         other => return Err(format!("unknown store `{other}`: sqlite or postgres")),
     };
@@ -487,6 +496,12 @@ pub async fn run(args: Args) -> Res<()> {
         started.elapsed().as_secs_f64(),
         args.sessions
     );
+    if args.store == "postgres" {
+        // The tables went from empty to 10,000 rows a moment ago: refresh the planner's
+        // statistics, as autovacuum does within its next minute on a server that has been running
+        // (with statistics of empty tables PostgreSQL may plan a count over every deadline).
+        analyze(&url).await?;
+    }
 
     let mut browsers = Vec::new();
     for s in 0..args.sessions {
@@ -570,5 +585,18 @@ pub async fn run(args: Args) -> Res<()> {
             .unwrap_or_default(),
         rss / 1024
     );
+    Ok(())
+}
+
+/// `ANALYZE` on the PostgreSQL database at `url`.
+async fn analyze(url: &str) -> Res<()> {
+    use sqlx::Connection as _;
+    let mut conn = sqlx::PgConnection::connect(url)
+        .await
+        .map_err(|e| format!("cannot connect to {url}: {e}"))?;
+    sqlx::query("ANALYZE")
+        .execute(&mut conn)
+        .await
+        .map_err(|e| format!("ANALYZE failed: {e}"))?;
     Ok(())
 }

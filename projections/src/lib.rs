@@ -23,6 +23,8 @@
 //! - [`registers`]: Order 366's register of applications and register of issued certificates
 //!   (lists and CSV); the certificate register's unique index keeps a number unique per
 //!   authority;
+//! - [`tally`]: the counts of the work queue's views per office, kept by triggers (migration
+//!   0025), and the fold of PostgreSQL's change rows into them;
 //! - [`rebuild`](mod@rebuild): [`rebuild()`] from the global log;
 //! - [`scheduler`]: the legal clock's background loop: it sleeps until the next due deadline (or
 //!   until a command wakes it) and records every missed deadline and expired status through the
@@ -42,6 +44,7 @@ pub mod registers;
 pub mod scheduler;
 mod sql;
 pub mod stats;
+pub mod tally;
 pub mod webhook;
 
 pub use project::{Models, ReadModels};

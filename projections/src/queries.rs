@@ -22,6 +22,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::sql::{date_text, parse_date, parse_opt_date, to_u64, Arg, Sql};
+use crate::tally::{due_source, group_source};
 use crate::ProjectionError;
 
 /// Largest page a list returns (`api.md`: `limit` up to 200).
@@ -595,6 +596,9 @@ pub async fn queue_counts(
     me: &str,
     my_office: &str,
 ) -> Result<QueueCounts, ProjectionError> {
+    if tallied(f) {
+        return tallied_counts(db, f, me, my_office).await;
+    }
     // One pass over the index `work_queue_views` (office, stage, assignee, next_due_on, case_id)
     // for the eight views, without reading the table's rows (see `upcoming_condition`).
     let mut sql = Sql::new("");
@@ -645,6 +649,17 @@ pub async fn queue_counts(
 /// # Errors
 /// [`ProjectionError::Db`] when the store cannot be read.
 pub async fn case_assignees(db: &Db, f: &CaseFilter) -> Result<Vec<String>, ProjectionError> {
+    if tallied(f) {
+        let mut sql = Sql::new(&format!("SELECT assignee FROM {} WHERE ", group_source(db)));
+        let s = sql.in_list("office", &f.offices);
+        sql.push(&format!(
+            "{s} AND assignee <> '' GROUP BY assignee HAVING SUM(cases) > 0 ORDER BY assignee"
+        ));
+        let mut tx = db.read().await?;
+        let rows: Vec<(String,)> = sql.fetch_all(tx.conn()).await?;
+        drop(tx);
+        return Ok(rows.into_iter().map(|r| r.0).collect());
+    }
     let mut sql = Sql::new("SELECT DISTINCT assignee FROM work_queue WHERE ");
     case_conditions(&mut sql, f);
     sql.push(" AND assignee IS NOT NULL ORDER BY assignee");
@@ -652,6 +667,89 @@ pub async fn case_assignees(db: &Db, f: &CaseFilter) -> Result<Vec<String>, Proj
     let rows: Vec<(String,)> = sql.fetch_all(tx.conn()).await?;
     drop(tx);
     Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+/// Whether the counts of `f` can be read from the tallies kept beside the work queue
+/// ([`crate::tally`]): over a scope of offices (not a deciding authority's, which follows the
+/// files it was sent), with no filter narrowing it.
+fn tallied(f: &CaseFilter) -> bool {
+    f.submitted_to.is_none()
+        && f.office.is_none()
+        && f.stage.is_none()
+        && f.status.is_none()
+        && f.assignee.is_none()
+        && f.open.is_none()
+        && !f.unassigned
+        && !f.overdue
+        && f.due_before.is_none()
+        && f.case_ids.is_none()
+        && matches!(f.escalation, None | Some(0))
+}
+
+/// [`queue_counts`] from the tallies: a few rows per office instead of every case. Only the cases
+/// whose earliest running deadline is overdue are looked at one by one, for the upcoming view
+/// (see [`upcoming_condition`]), through the index `work_queue_office` (office, next_due_on).
+async fn tallied_counts(
+    db: &Db,
+    f: &CaseFilter,
+    me: &str,
+    my_office: &str,
+) -> Result<QueueCounts, ProjectionError> {
+    let mut by_group = Sql::new("");
+    let closed = by_group.text_arg(Stage::Closed.as_str());
+    let submitted = by_group.text_arg(Stage::Submitted.as_str());
+    let returned = by_group.text_arg(Stage::Returned.as_str());
+    let pme = by_group.text_arg(me);
+    let pmine = by_group.text_arg(my_office);
+    let offices = by_group.in_list("office", &f.offices);
+    let sum =
+        |when: &str| format!("CAST(COALESCE(SUM(CASE WHEN {when} THEN cases END), 0) AS BIGINT)");
+    let open = format!("stage <> {closed}");
+    by_group.push(&format!(
+        "SELECT {}, {}, {}, {}, {}, {} FROM {} WHERE {offices}",
+        sum(&open),
+        sum(&format!("{open} AND assignee = {pme}")),
+        sum(&format!("{open} AND assignee = '' AND office = {pmine}")),
+        sum(&format!("stage = {submitted}")),
+        sum(&format!("stage = {returned}")),
+        sum(&format!("stage = {closed}")),
+        group_source(db)
+    ));
+
+    let horizon = upcoming_horizon(&f.rules, f.today, f.upcoming_working_days);
+    let mut by_day = Sql::new("");
+    let closed = by_day.text_arg(Stage::Closed.as_str());
+    let today = by_day.text_arg(date_text(f.today));
+    let ph = by_day.text_arg(date_text(horizon));
+    let offices = by_day.in_list("office", &f.offices);
+    let w_offices = by_day.in_list("w.office", &f.offices);
+    by_day.push(&format!(
+        "SELECT {}, {}, (SELECT COUNT(*) FROM work_queue w WHERE {w_offices} \
+         AND w.next_due_on < {today} AND w.stage <> {closed} AND EXISTS (SELECT 1 FROM deadlines d \
+         WHERE d.case_id = w.case_id AND d.fulfilled_on IS NULL AND d.cancelled_on IS NULL \
+         AND d.due_on >= {today} AND d.due_on <= {ph})) \
+         FROM {} WHERE {offices} AND next_due_on <= {ph}",
+        sum(&format!("next_due_on < {today}")),
+        sum(&format!("next_due_on >= {today} AND stage <> {closed}")),
+        due_source(db)
+    ));
+
+    let mut tx = db.read().await?;
+    let groups: Vec<(i64, i64, i64, i64, i64, i64)> = by_group.fetch_all(tx.conn()).await?;
+    let days: Vec<(i64, i64, i64)> = by_day.fetch_all(tx.conn()).await?;
+    drop(tx);
+    let g = groups.first().copied().unwrap_or_default();
+    let d = days.first().copied().unwrap_or_default();
+    Ok(QueueCounts {
+        open: to_count(g.0),
+        mine: to_count(g.1),
+        unassigned: to_count(g.2),
+        overdue: to_count(d.0),
+        upcoming: to_count(d.1.saturating_add(d.2)),
+        submitted: to_count(g.3),
+        returned: to_count(g.4),
+        closed: to_count(g.5),
+    })
 }
 
 fn to_count(n: i64) -> u64 {

@@ -19,8 +19,9 @@ use ptl_engine::on_both_stores;
 use ptl_engine::pipeline::{Engine, EngineOptions, Personal, Projected, Projector};
 use ptl_engine::testkit::{close, Backend, TestStore};
 use ptl_projections::queries::{
-    case_assignees, case_page, count_cases, queue_counts, upcoming_horizon,
+    case_assignees, case_page, count_cases, queue_counts, upcoming_horizon, QueueCounts,
 };
+use ptl_projections::tally::fold_tally_changes;
 use ptl_projections::{
     due_deadlines, list_cases, list_deadlines, rebuild, stats, suppress, CaseFilter,
     DeadlineFilter, GroupBy, ProjectionError, ReadModels, StatsQuery,
@@ -457,6 +458,106 @@ on_both_stores!(
     cases_moved_through_the_engine_show_up_in_the_work_queue_with_their_filters
 );
 
+/// Every view's count on the work queue page, against the list filter of the same view (a pass
+/// over the rows on either store: on SQLite the counts come from the tallies of migration 0025).
+async fn assert_counts_match_filters(db: &Db, scope: &CaseFilter, me: &str, my_office: &str) {
+    let counts = queue_counts(db, scope, me, my_office).await.unwrap();
+    let open = CaseFilter {
+        open: Some(true),
+        ..scope.clone()
+    };
+    let count = |f: CaseFilter| async move { count_cases(db, &f).await.unwrap() };
+    let stage = |st: Stage| CaseFilter {
+        stage: Some(st),
+        ..scope.clone()
+    };
+    let expected = QueueCounts {
+        open: count(open.clone()).await,
+        mine: count(CaseFilter {
+            assignee: Some(me.into()),
+            ..open.clone()
+        })
+        .await,
+        unassigned: count(CaseFilter {
+            office: Some(my_office.into()),
+            unassigned: true,
+            ..open.clone()
+        })
+        .await,
+        overdue: count(CaseFilter {
+            overdue: true,
+            ..scope.clone()
+        })
+        .await,
+        upcoming: count(CaseFilter {
+            upcoming: true,
+            ..open.clone()
+        })
+        .await,
+        submitted: count(stage(Stage::Submitted)).await,
+        returned: count(stage(Stage::Returned)).await,
+        closed: count(stage(Stage::Closed)).await,
+    };
+    assert_eq!(counts, expected, "on {}", scope.today);
+    let mut assignees: Vec<String> = list_cases(
+        db,
+        &CaseFilter {
+            limit: 200,
+            ..scope.clone()
+        },
+    )
+    .await
+    .unwrap()
+    .0
+    .into_iter()
+    .filter_map(|r| r.assignee)
+    .collect();
+    assignees.sort();
+    assignees.dedup();
+    assert_eq!(case_assignees(db, scope).await.unwrap(), assignees);
+    assert_tallies_match_rows(db).await;
+}
+
+/// The tallies the triggers of migration 0025 keep equal the counts of the rows (on PostgreSQL
+/// once the change rows are folded in, which leaves none).
+async fn assert_tallies_match_rows(db: &Db) {
+    let folded = fold_tally_changes(db).await.unwrap();
+    let mut tx = db.read().await.unwrap();
+    if let Db::Postgres(_) = db {
+        let left: Vec<(i64,)> = ptl_engine::fetch_all!(
+            tx.conn(),
+            (i64,),
+            "SELECT COUNT(*) FROM work_queue_tally_changes"
+        )
+        .unwrap();
+        assert_eq!(left[0].0, 0, "after folding {folded} changes");
+    } else {
+        assert_eq!(folded, 0, "SQLite has no change rows");
+    }
+    let read = |sql: &'static str| sql;
+    let pairs = [
+        (
+            read("SELECT office || '|' || stage || '|' || assignee || '|' || cases \
+                  FROM work_queue_tally ORDER BY 1"),
+            read("SELECT office || '|' || stage || '|' || COALESCE(assignee, '') || '|' || COUNT(*) \
+                  FROM work_queue GROUP BY office, stage, COALESCE(assignee, '') ORDER BY 1"),
+        ),
+        (
+            read("SELECT office || '|' || next_due_on || '|' || stage || '|' || cases \
+                  FROM work_queue_due_tally ORDER BY 1"),
+            read("SELECT office || '|' || next_due_on || '|' || stage || '|' || COUNT(*) \
+                  FROM work_queue WHERE next_due_on IS NOT NULL \
+                  GROUP BY office, next_due_on, stage ORDER BY 1"),
+        ),
+    ];
+    for (tally, rows) in pairs {
+        let t: Vec<(String,)> = ptl_engine::fetch_all!(tx.conn(), (String,), tally).unwrap();
+        let r: Vec<(String,)> = ptl_engine::fetch_all!(tx.conn(), (String,), rows).unwrap();
+        assert_eq!(t, r, "{tally}");
+        assert!(!t.is_empty(), "{tally}");
+    }
+}
+
 /// The upcoming view (a running deadline due from today to the window's end) as the read model
 /// counts and lists it, against the deadlines themselves, day after day over four months: days
 /// when a case's earliest running deadline is overdue while a later one falls in the window
@@ -540,6 +641,7 @@ async fn the_upcoming_view_matches_the_running_deadlines_day_by_day(f: Fixture) 
             .await
             .unwrap();
         assert_eq!(counts.upcoming, n, "counts on {day}");
+        assert_counts_match_filters(&f.db, &on_day, "cw-1", "UA7102").await;
         day = day.succ_opt().unwrap();
     }
     assert!(
@@ -628,6 +730,8 @@ async fn the_queue_views_are_counted_and_paged_by_the_read_model(f: Fixture) {
         case_assignees(db, &region).await.unwrap(),
         vec!["cw-2".to_string()]
     );
+    assert_counts_match_filters(db, &region, "cw-2", "UA7102").await;
+    assert_counts_match_filters(db, &region, "cw-1", "UA7104").await;
 
     // A month later the overdue view counts what the overdue filter lists.
     let later = CaseFilter {
@@ -653,6 +757,7 @@ async fn the_queue_views_are_counted_and_paged_by_the_read_model(f: Fixture) {
             .overdue,
         overdue
     );
+    assert_counts_match_filters(db, &later, "cw-2", "UA7102").await;
     // The deadline list by kind (the inbox's and the social worker's sections).
     let by_kind = |kinds: Vec<DeadlineKind>| DeadlineFilter {
         offices: region.offices.clone(),
@@ -994,6 +1099,7 @@ async fn a_rebuild_gives_the_tables_the_live_projection_wrote(f: Fixture) {
         .await;
     let live = dump(&f.db).await;
     assert!(live.len() > 20, "{live:?}");
+    assert_tallies_match_rows(&f.db).await;
     let events: usize = {
         let mut n = 0;
         for c in f.engine.case_ids().await.unwrap() {
@@ -1014,6 +1120,7 @@ async fn a_rebuild_gives_the_tables_the_live_projection_wrote(f: Fixture) {
         events as u64
     );
     assert_eq!(dump(&f.db).await, live);
+    assert_tallies_match_rows(&f.db).await;
     let partial = rebuild(&f.db, Some("deadlines"), |_| {}).await.unwrap();
     assert_eq!(partial.events, events as u64);
     assert_eq!(dump(&f.db).await, live);

@@ -426,3 +426,51 @@ async fn every_response_carries_the_servers_own_time() {
         assert!(ms >= 0.0, "{path}: `{timing}`");
     }
 }
+
+/// On PostgreSQL a write appends change rows to the work queue's tallies (migration 0025) and
+/// `ptl serve` folds them in every second (`keep_tallies_folded`): once the task has run, none
+/// are left, and the work queue's counts read the same as before the fold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_the_work_queue_tallies_are_folded_beside_the_server() {
+    let app = TestApp::spawn(Store::Postgres).await;
+    let cw = app.token("cw-1", Role::Caseworker, "UA7102");
+    for _ in 0..3 {
+        app.register(&cw, &application("UA7102", "2026-03-02"))
+            .await;
+    }
+    let engine = app.state.app.engine.clone();
+    let ptl_engine::db::Db::Postgres(pool) = engine.db().clone() else {
+        panic!("a PostgreSQL store");
+    };
+    let changes = || async {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM work_queue_tally_changes")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        n
+    };
+    assert!(changes().await >= 3, "one change row per registered case");
+    let caller = ptl_api::app::Caller {
+        sub: "cw-1".into(),
+        role: Role::Caseworker,
+        office: "UA7102".into(),
+    };
+    let before = app.state.app.work_queue_counts(&caller).await.unwrap();
+    assert_eq!(before.open, 3);
+    let folding = tokio::spawn(ptl_api::startup::keep_tallies_folded(
+        engine.clone(),
+        Duration::from_millis(20),
+    ));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while changes().await > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the change rows were not folded"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    folding.abort();
+    let after = app.state.app.work_queue_counts(&caller).await.unwrap();
+    assert_eq!(after, before);
+    app.stop().await;
+}

@@ -2,6 +2,7 @@
 //! refresher, webhook sender, outbox relay, the log's checkpoint), until SIGTERM or Ctrl-C.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::ValueEnum;
 use ptl_api::config::Settings;
@@ -70,6 +71,10 @@ pub async fn run(settings: &Settings, args: &Args) -> Result<ExitCode, String> {
         app.state.app.engine.clone(),
         opts.checkpoint_interval,
     ));
+    let tallies = tokio::spawn(ptl_api::startup::keep_tallies_folded(
+        app.state.app.engine.clone(),
+        Duration::from_secs(1),
+    ));
     let webhook = app.webhook.map(|sender| {
         let mut hook_stop = stop_rx.clone();
         tokio::spawn(async move {
@@ -110,6 +115,7 @@ pub async fn run(settings: &Settings, args: &Args) -> Result<ExitCode, String> {
     let _ = stop_tx.send(true);
     refresher.abort();
     checkpoint.abort();
+    tallies.abort();
     if !server.is_finished() {
         let _ = server.await;
     }
