@@ -308,6 +308,19 @@ pub fn count(lang: Lang, key: &str, count: i64) -> String {
     translate(lang, key, Some(&fa))
 }
 
+/// A procedure definition's title in `lang`: the catalogue's `procedure-title-<id>` for the
+/// definitions shipped with the engine, else the title written in the definition's file (one an
+/// administrator added, in the words they wrote).
+#[must_use]
+pub fn procedure_title(lang: Lang, d: &ptl_domain::procedure::ProcedureDefinition) -> String {
+    let key = format!("procedure-title-{}", d.id);
+    if has(lang, &key) {
+        t(lang, &key)
+    } else {
+        d.title.clone()
+    }
+}
+
 /// Whether `key` exists in `lang` itself (no fallback).
 #[must_use]
 pub fn has(lang: Lang, key: &str) -> bool {

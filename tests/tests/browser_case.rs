@@ -56,9 +56,12 @@ async fn the_case_page_in_the_browser() {
     let error = b
         .find("#f-record-consent-occurred_on-error.field-error")
         .await;
-    assert!(!error.text().await.unwrap().is_empty());
+    // In the browser's language (Ukrainian), from the catalogue, not the domain's English.
+    let said = error.text().await.unwrap();
+    assert!(said.contains("Дата не може бути в майбутньому"), "{said}");
     b.assert_accessible("the case page with a field error")
         .await;
+    error.scroll_into_view().await.unwrap();
     b.screenshot("case-page-field-error").await;
 
     // Corrected and sent: back on the case page with a confirmation, one version on.

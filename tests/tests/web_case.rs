@@ -99,6 +99,15 @@ async fn case_page(store: Store) {
     assert!(page.body.contains("від реєстрації заяви"), "{}", page.body);
     assert!(page.body.contains("календарн"), "{}", page.body);
     assert!(!page.body.contains("from registration"), "{}", page.body);
+    // The procedure by its Ukrainian title from the catalogue, not the file's English or its id.
+    assert!(
+        page.body
+            .contains("Постанова КМУ № 417 у редакції постанови № 531 (2021)"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("Resolution 417"), "{}", page.body);
+    assert!(!page.body.contains("(ua-417-2021)"), "{}", page.body);
 
     // An auditor is offered nothing, and a form posted anyway is refused with nothing written.
     let mut ivanna = WebClient::new(&app);

@@ -465,3 +465,8 @@ count-cases = { $count ->
     [one] { $count } case
    *[other] { $count } cases
 }
+
+# Titles of the procedure definitions shipped with the engine (procedure-title-<id>); a definition
+# an administrator added is shown with the title in its file.
+procedure-title-ua-417-2012 = Resolution 417 (2012): the Ministry of Social Policy decides
+procedure-title-ua-417-2021 = Resolution 417 as amended by 531/2021: the National Social Service decides

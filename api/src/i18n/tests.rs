@@ -377,3 +377,18 @@ fn languages_come_from_tags() {
     assert_eq!(Lang::from_tag("en"), Some(Lang::En));
     assert_eq!(Lang::from_tag("de"), None);
 }
+
+#[test]
+fn a_procedure_is_titled_from_the_catalogue_and_an_added_one_by_its_file() {
+    let book = ptl_domain::RuleBook::builtin().unwrap();
+    for d in book.definitions() {
+        let uk = procedure_title(Lang::Uk, d);
+        assert!(uk.starts_with("Постанова КМУ"), "{}: {uk}", d.id);
+        assert_eq!(procedure_title(Lang::En, d), d.title, "{}", d.id);
+    }
+    let mut added = (*book.definitions()[0]).clone();
+    added.id = "ua-added-by-an-administrator".into();
+    added.title = "Порядок, доданий адміністратором".into();
+    assert_eq!(procedure_title(Lang::Uk, &added), added.title);
+    assert_eq!(procedure_title(Lang::En, &added), added.title);
+}

@@ -196,7 +196,7 @@ async fn page(
             let d = &info.definition;
             DefinitionRow {
                 id: d.id.clone(),
-                title: d.title.clone(),
+                title: crate::i18n::procedure_title(lang, d),
                 effective: match info.effective_to {
                     Some(to) => format!("{} – {}", tr.date(&d.effective_from), tr.date(&to)),
                     None => tr.t1("web-admin-from", "date", &tr.date(&d.effective_from)),

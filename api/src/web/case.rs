@@ -236,7 +236,7 @@ fn parts(s: &AppState, tr: Tr, case: &CaseRead, state: &CaseState, view: &CaseVi
             tr.t("web-case-procedure"),
             state.procedure().map_or_else(
                 || view.procedure.clone(),
-                |d| format!("{} ({})", d.title, d.id),
+                |d| crate::i18n::procedure_title(lang, d),
             ),
         ),
         row(
