@@ -254,6 +254,19 @@ pub async fn start(opts: &StartOptions, clock: Arc<dyn Clock>) -> Result<Started
              ledger's repaired_at)"
         );
     }
+    // An erasure whose security-log entry a crash prevented (between its commit and the entry)
+    // gets the entry now.
+    let recovered = engine
+        .log_unlogged_erasures()
+        .await
+        .map_err(|e| format!("cannot write the erasures' security-log entries: {e}"))?;
+    if !recovered.is_empty() {
+        tracing::warn!(
+            cases = recovered.len(),
+            "wrote the security-log entries of erasures that had none (the process had stopped \
+             between an erasure and its entry)"
+        );
+    }
     // The log's checkpoint, moved to the log as it stands (or the first one written); a log that
     // went backwards is reported, and the server still starts (`ptl verify` names the cases).
     advance_checkpoint(&engine).await;

@@ -213,6 +213,11 @@ pub struct Erasure<'a> {
     pub reason: Option<&'a ErasureReason>,
     /// Set when this destroys a key the history had already erased (a repair).
     pub repaired_at: Option<DateTime<Utc>>,
+    /// Set when the security-log entry of this erasure is written in the same transaction (a
+    /// repair); otherwise the entry is written just after the commit and marks the row then
+    /// ([`Vault::mark_security_logged`]), and a row left unmarked by a crash gets its entry at
+    /// the next start (`Engine::log_unlogged_erasures`).
+    pub security_logged_at: Option<DateTime<Utc>>,
 }
 
 /// A row of the erasure ledger, its reason opened.
@@ -1058,6 +1063,7 @@ impl Vault {
                 category: None,
                 reason: None,
                 repaired_at: None,
+                security_logged_at: None,
             },
         )?;
         batch.execute(conn).await?;
@@ -1104,10 +1110,13 @@ impl Vault {
         );
         batch.push(
             "INSERT INTO erasure_ledger \
-             (case_id, erased_at, by_sub, category, reason_key_id, reason, repaired_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             (case_id, erased_at, by_sub, category, reason_key_id, reason, repaired_at, \
+             security_logged_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
              ON CONFLICT (case_id) DO UPDATE \
-             SET repaired_at = COALESCE(erasure_ledger.repaired_at, excluded.repaired_at)",
+             SET repaired_at = COALESCE(erasure_ledger.repaired_at, excluded.repaired_at), \
+             security_logged_at = \
+             COALESCE(erasure_ledger.security_logged_at, excluded.security_logged_at)",
             vec![
                 case.into(),
                 erased_at.into(),
@@ -1116,6 +1125,7 @@ impl Vault {
                 reason_key_id.into(),
                 DbValue::Blob(reason),
                 e.repaired_at.map(|t| t.timestamp_micros()).into(),
+                e.security_logged_at.map(|t| t.timestamp_micros()).into(),
             ],
         );
         Ok(())
@@ -1163,6 +1173,57 @@ impl Vault {
             reason,
             repaired_at: repaired_at.map(micros_to_datetime).transpose()?,
         }))
+    }
+
+    /// The erasures whose security-log entry was never written (the process stopped between the
+    /// erasure's commit and the entry, see [`Erasure::security_logged_at`]), oldest first.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Db`] if the query fails, [`VaultError::Corrupt`] for a bad stored row.
+    pub async fn unlogged_erasures(
+        &self,
+        conn: Conn<'_>,
+    ) -> Result<Vec<PendingErasure>, VaultError> {
+        let rows = fetch_all!(
+            conn,
+            (String, String, i64, Option<String>),
+            "SELECT case_id, by_sub, erased_at, category FROM erasure_ledger \
+             WHERE security_logged_at IS NULL ORDER BY erased_at, case_id",
+        )?;
+        rows.into_iter()
+            .map(|(case, by_sub, erased_at, category)| {
+                Ok(PendingErasure {
+                    case_id: Uuid::parse_str(&case)
+                        .map_err(|e| VaultError::Corrupt(format!("case id {case:?}: {e}")))?,
+                    by_sub,
+                    erased_at: micros_to_datetime(erased_at)?,
+                    category: category.and_then(|c| c.parse().ok()),
+                })
+            })
+            .collect()
+    }
+
+    /// Records in the case's erasure-ledger row that its security-log entry is written (in the
+    /// entry's transaction).
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Db`] if the update fails.
+    pub async fn mark_security_logged(
+        &self,
+        conn: Conn<'_>,
+        case_id: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<(), VaultError> {
+        run!(
+            conn,
+            "UPDATE erasure_ledger SET security_logged_at = $2 \
+             WHERE case_id = $1 AND security_logged_at IS NULL",
+            case_text(case_id),
+            at.timestamp_micros(),
+        )?;
+        Ok(())
     }
 
     /// The cases whose history holds a `personal_data_erased` event while their data key is
@@ -1268,6 +1329,7 @@ impl Vault {
                     category: None,
                     reason: None,
                     repaired_at: None,
+                    security_logged_at: None,
                 },
             )?;
             batch.execute(tx.conn()).await?;

@@ -781,6 +781,7 @@ async fn an_erasure_reason_outlives_the_case_key_sealed_under_the_master_key_and
             category: Some(ptl_domain::types::ErasureCategory::PersonRequest),
             reason: Some(&reason),
             repaired_at: None,
+            security_logged_at: None,
         },
     )
     .unwrap();

@@ -202,3 +202,90 @@ async fn an_erasure_interrupted_before_its_key_was_destroyed_is_completed_at_res
     app
 }
 both!(an_erasure_interrupted_before_its_key_was_destroyed_is_completed_at_restart);
+
+/// Runs one statement on the test's store.
+async fn exec(db: &ptl_engine::db::Db, sql: &str) {
+    match db {
+        ptl_engine::db::Db::Sqlite(p) => {
+            sqlx::query(sql).execute(p).await.unwrap();
+        }
+        ptl_engine::db::Db::Postgres(p) => {
+            sqlx::query(sql).execute(p).await.unwrap();
+        }
+    }
+}
+
+/// When the erasure ledger row of `id` says its security-log entry was written (`None`: not).
+async fn security_logged_at(db: &ptl_engine::db::Db, id: &str) -> Option<i64> {
+    let sql = format!("SELECT security_logged_at FROM erasure_ledger WHERE case_id = '{id}'");
+    let (at,): (Option<i64>,) = match db {
+        ptl_engine::db::Db::Sqlite(p) => sqlx::query_as(&sql).fetch_one(p).await.unwrap(),
+        ptl_engine::db::Db::Postgres(p) => sqlx::query_as(&sql).fetch_one(p).await.unwrap(),
+    };
+    at
+}
+
+/// The security log's `personal_data_erased` entries of a case, as their `recovered` flags.
+async fn erasure_entries(app: &TestApp, id: &str) -> Vec<bool> {
+    app.state
+        .app
+        .engine
+        .security_log(0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "personal_data_erased" && e.detail["case"] == id)
+        .map(|e| e.detail["recovered"] == true)
+        .collect()
+}
+
+/// An erasure's security-log entry follows its commit and marks its ledger row. A process that
+/// stopped between the two (the erasure committed, no entry, the row unmarked) gets the entry at
+/// the next start, once, with the chain still whole.
+async fn an_erasure_whose_security_log_entry_a_crash_prevented_gets_it_at_restart(
+    app: TestApp,
+) -> TestApp {
+    let cw = app.token("cw-1", Role::Caseworker, "UA7102");
+    let (id, etag) = app.register(&cw, &application("UA7102", DAY)).await;
+    assert_eq!(erase(&app, &id, &etag).await.status, 200);
+    let db = app.state.app.engine.db().clone();
+    assert!(security_logged_at(&db, &id).await.is_some());
+    assert_eq!(erasure_entries(&app, &id).await, [false]);
+
+    // The state a crash right after the commit leaves: no entry (it was the log's last), the
+    // ledger row unmarked.
+    let last = app
+        .state
+        .app
+        .engine
+        .security_log(0, 1000)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(last.kind, "personal_data_erased");
+    exec(
+        &db,
+        &format!("DELETE FROM security_log WHERE seq = {}", last.seq),
+    )
+    .await;
+    exec(
+        &db,
+        &format!("UPDATE erasure_ledger SET security_logged_at = NULL WHERE case_id = '{id}'"),
+    )
+    .await;
+    assert!(erasure_entries(&app, &id).await.is_empty());
+
+    let app = app.restart().await;
+    assert_eq!(erasure_entries(&app, &id).await, [true]);
+    let db = app.state.app.engine.db().clone();
+    assert!(security_logged_at(&db, &id).await.is_some());
+    assert_eq!(
+        app.state.app.engine.verify_security_log().await.unwrap(),
+        None
+    );
+    let app = app.restart().await;
+    assert_eq!(erasure_entries(&app, &id).await, [true], "written once");
+    app
+}
+both!(an_erasure_whose_security_log_entry_a_crash_prevented_gets_it_at_restart);

@@ -74,6 +74,13 @@ pub async fn run(settings: &Settings, args: &Args) -> Result<ExitCode, String> {
     for id in &repaired {
         println!("{id}  REPAIRED erased in its history but its key was readable: key destroyed");
     }
+    let recovered = engine
+        .log_unlogged_erasures()
+        .await
+        .map_err(|e| e.to_string())?;
+    for id in &recovered {
+        println!("{id}  LOGGED   erased without a security-log entry: the entry is written now");
+    }
     if let Some(id) = args.case {
         let v = engine.verify(id).await.map_err(|e| e.to_string())?;
         if v.events == 0 {

@@ -12,7 +12,10 @@
 //! - [`Engine::repair_erasures`], run at every start and by `ptl verify`: a case whose history
 //!   holds the erasure event but whose key is live (left by the earlier code, which destroyed the
 //!   key in a second transaction after the event, or by a hand edit) gets its key destroyed, a
-//!   `repair` line in `erasures.log`, `repaired_at` in its ledger row and a warning in the log.
+//!   `repair` line in `erasures.log`, `repaired_at` in its ledger row and a warning in the log;
+//! - after it commits, its security-log entry, which marks the ledger row
+//!   (`security_logged_at`); [`Engine::log_unlogged_erasures`], run at every start and by
+//!   `ptl verify`, writes the entry of a row left unmarked by a crash in between.
 
 use chrono::{DateTime, Utc};
 use ptl_domain::{CaseEvent, EventBody};
@@ -59,8 +62,9 @@ impl Engine {
     /// Writes each committed `personal_data_erased` event to the security log: the case id,
     /// the reason category and who erased, never personal data. The security log's chain needs
     /// its last entry read, which the erasure's batched rows cannot do, so this follows the
-    /// commit; a failure is logged as a warning (the erasure itself stands, and its event and
-    /// ledger row record it).
+    /// commit, in a transaction that also marks the erasure's ledger row as logged; a failure is
+    /// logged as a warning (the erasure itself stands, and its event and ledger row record it),
+    /// and a row left unmarked gets its entry at the next start ([`Self::log_unlogged_erasures`]).
     pub(super) async fn log_erasures_to_security_log(&self, case_id: Uuid, events: &[CaseEvent]) {
         for event in events {
             if let EventBody::PersonalDataErased { category } = &event.body {
@@ -73,11 +77,68 @@ impl Engine {
                     "case": case_id.to_string(),
                     "category": category.map(|c| c.as_str()),
                 }));
-                if let Err(e) = self.log_security(entry).await {
-                    tracing::warn!(%case_id, error = %e, "the erasure could not be written to the security log");
+                if let Err(e) = self.log_erasure_entry(case_id, &entry).await {
+                    tracing::warn!(%case_id, error = %e, "the erasure could not be written to the security log; it will be at the next start");
                 }
             }
         }
+    }
+
+    /// The security-log entry of an erasure and the mark on its ledger row, in one transaction.
+    async fn log_erasure_entry(
+        &self,
+        case_id: Uuid,
+        entry: &crate::security::SecurityEntry,
+    ) -> Result<(), EngineError> {
+        let mut tx = self.begin_write().await?;
+        let now = self.clock.now();
+        crate::security::stage_security(tx.conn(), self.keys.hash_key(), entry, now).await?;
+        self.vault
+            .mark_security_logged(tx.conn(), case_id, now)
+            .await
+            .map_err(EngineError::from)?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Writes the security-log entry of every erasure whose ledger row says it has none (the
+    /// process stopped between an erasure's commit and its entry, or a restored backup lost the
+    /// erasure and the start re-applied it from `erasures.log`), and returns those cases. The
+    /// entry is `personal_data_erased` with `"recovered": true` and the erasure's own time; run
+    /// at every start and by `ptl verify`.
+    ///
+    /// # Errors
+    /// The store cannot be read or written (nothing is written then).
+    pub async fn log_unlogged_erasures(&self) -> Result<Vec<Uuid>, EngineError> {
+        let unlogged = {
+            let mut tx = self.db.read().await?;
+            self.vault
+                .unlogged_erasures(tx.conn())
+                .await
+                .map_err(EngineError::from)?
+        };
+        if unlogged.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.begin_write().await?;
+        let now = self.clock.now();
+        for u in &unlogged {
+            let entry =
+                crate::security::SecurityEntry::new("personal_data_erased", Some(&u.by_sub), None)
+                    .detail(serde_json::json!({
+                        "case": u.case_id.to_string(),
+                        "category": u.category.map(|c| c.as_str()),
+                        "erased_at": u.erased_at.to_rfc3339(),
+                        "recovered": true,
+                    }));
+            crate::security::stage_security(tx.conn(), self.keys.hash_key(), &entry, now).await?;
+            self.vault
+                .mark_security_logged(tx.conn(), u.case_id, now)
+                .await
+                .map_err(EngineError::from)?;
+        }
+        tx.commit().await?;
+        Ok(unlogged.into_iter().map(|u| u.case_id).collect())
     }
 
     /// Destroys the key of every case whose history says erased while its key is still live,
@@ -119,6 +180,7 @@ impl Engine {
                         category: p.category,
                         reason: None,
                         repaired_at: Some(now),
+                        security_logged_at: Some(now),
                     },
                 )
                 .map_err(EngineError::from)?;

@@ -153,6 +153,7 @@ impl RowWriter {
                     category: *category,
                     reason: record.personal.erasure_reason.as_ref(),
                     repaired_at: None,
+                    security_logged_at: None,
                 };
                 self.vault
                     .stage_erasure(&mut batch, &erasure)
