@@ -722,12 +722,10 @@ async fn tallied_counts(
     let today = by_day.text_arg(date_text(f.today));
     let ph = by_day.text_arg(date_text(horizon));
     let offices = by_day.in_list("office", &f.offices);
-    let w_offices = by_day.in_list("w.office", &f.offices);
+    let upcoming = upcoming_condition(&mut by_day, f);
     by_day.push(&format!(
-        "SELECT {}, {}, (SELECT COUNT(*) FROM work_queue w WHERE {w_offices} \
-         AND w.next_due_on < {today} AND w.stage <> {closed} AND EXISTS (SELECT 1 FROM deadlines d \
-         WHERE d.case_id = w.case_id AND d.fulfilled_on IS NULL AND d.cancelled_on IS NULL \
-         AND d.due_on >= {today} AND d.due_on <= {ph})) \
+        "SELECT {}, {}, (SELECT COUNT(*) FROM work_queue WHERE {offices} \
+         AND next_due_on < {today} AND stage <> {closed} AND {upcoming}) \
          FROM {} WHERE {offices} AND next_due_on <= {ph}",
         sum(&format!("next_due_on < {today}")),
         sum(&format!("next_due_on >= {today} AND stage <> {closed}")),
