@@ -247,7 +247,9 @@ impl fmt::Debug for LedgerEntry {
     }
 }
 
-/// A case whose history says erased while its key is still live ([`Vault::pending_erasures`]).
+/// An erasure to finish: a case whose history says erased while its key is still live
+/// ([`Vault::pending_erasures`]), or one whose security-log entry is missing
+/// ([`Vault::unlogged_erasures`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingErasure {
     /// The case.

@@ -534,20 +534,19 @@ async fn assert_tallies_match_rows(db: &Db) {
     } else {
         assert_eq!(folded, 0, "SQLite has no change rows");
     }
-    let read = |sql: &'static str| sql;
     let pairs = [
         (
-            read("SELECT office || '|' || stage || '|' || assignee || '|' || cases \
-                  FROM work_queue_tally ORDER BY 1"),
-            read("SELECT office || '|' || stage || '|' || COALESCE(assignee, '') || '|' || COUNT(*) \
-                  FROM work_queue GROUP BY office, stage, COALESCE(assignee, '') ORDER BY 1"),
+            "SELECT office || '|' || stage || '|' || assignee || '|' || cases \
+                  FROM work_queue_tally ORDER BY 1",
+            "SELECT office || '|' || stage || '|' || COALESCE(assignee, '') || '|' || COUNT(*) \
+                  FROM work_queue GROUP BY office, stage, COALESCE(assignee, '') ORDER BY 1",
         ),
         (
-            read("SELECT office || '|' || next_due_on || '|' || stage || '|' || cases \
-                  FROM work_queue_due_tally ORDER BY 1"),
-            read("SELECT office || '|' || next_due_on || '|' || stage || '|' || COUNT(*) \
+            "SELECT office || '|' || next_due_on || '|' || stage || '|' || cases \
+                  FROM work_queue_due_tally ORDER BY 1",
+            "SELECT office || '|' || next_due_on || '|' || stage || '|' || COUNT(*) \
                   FROM work_queue WHERE next_due_on IS NOT NULL \
-                  GROUP BY office, next_due_on, stage ORDER BY 1"),
+                  GROUP BY office, next_due_on, stage ORDER BY 1",
         ),
     ];
     for (tally, rows) in pairs {
